@@ -1,0 +1,52 @@
+import type { TSchema, Static } from '@sinclair/typebox';
+import { TypeCompiler, type TypeCheck } from '@sinclair/typebox/compiler';
+import { FormatRegistry } from '@sinclair/typebox';
+import { ValidationError, type Issue } from './errors.js';
+
+const UUID_RE = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+if (!FormatRegistry.Has('uuid')) FormatRegistry.Set('uuid', (v) => UUID_RE.test(v));
+
+const MAX_ISSUES = 10;
+
+export interface Validator<T extends TSchema> {
+  readonly name: string;
+  readonly schema: T;
+  /** True when the value matches; narrows the type. */
+  check(value: unknown): value is Static<T>;
+  /** Up to ten issues (path + reason); empty when the value is valid. */
+  issues(value: unknown): Issue[];
+  /** Returns the value typed, or throws ValidationError with path + reason. */
+  assert(value: unknown): Static<T>;
+}
+
+/** Compiles a schema once; checks are then a plain function call (the ingest checks every message). */
+export function validator<T extends TSchema>(name: string, schema: T): Validator<T> {
+  const compiled: TypeCheck<T> = TypeCompiler.Compile(schema);
+  const issues = (value: unknown): Issue[] => {
+    const out: Issue[] = [];
+    for (const e of compiled.Errors(value)) {
+      out.push({ path: e.path, reason: e.message });
+      if (out.length >= MAX_ISSUES) break;
+    }
+    return out;
+  };
+  return {
+    name,
+    schema,
+    check: (value: unknown): value is Static<T> => compiled.Check(value),
+    issues,
+    assert(value: unknown): Static<T> {
+      if (compiled.Check(value)) return value;
+      throw new ValidationError(name, issues(value));
+    },
+  };
+}
+
+/** Parses JSON text, turning a syntax error into the same ValidationError shape. */
+export function parseJson(name: string, text: string | Buffer): unknown {
+  try {
+    return JSON.parse(typeof text === 'string' ? text : text.toString('utf8'));
+  } catch (err) {
+    throw new ValidationError(name, [{ path: '', reason: `not JSON: ${(err as Error).message}` }]);
+  }
+}

@@ -1,0 +1,17 @@
+import { validator } from './validate.js';
+import { Event, Telemetry, Command, CommandResult, DeviceStatus, Alarm, LinkageExecution } from './messages.js';
+import { Envelope } from './envelope.js';
+import { DownMessage } from './down.js';
+
+/** Ready-compiled validators for every canonical message. */
+export const validators = Object.freeze({
+  event: validator('Event', Event),
+  telemetry: validator('Telemetry', Telemetry),
+  command: validator('Command', Command),
+  commandResult: validator('CommandResult', CommandResult),
+  deviceStatus: validator('DeviceStatus', DeviceStatus),
+  alarm: validator('Alarm', Alarm),
+  linkage: validator('LinkageExecution', LinkageExecution),
+  envelope: validator('Envelope', Envelope),
+  down: validator('DownMessage', DownMessage),
+});
