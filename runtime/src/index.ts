@@ -2,3 +2,4 @@ export * from './errors.js';
 export * from './clock.js';
 export * from './backoff.js';
 export * from './logger.js';
+export * from './config.js';

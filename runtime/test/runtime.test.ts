@@ -29,3 +29,19 @@ t.test('logger redacts credentials in keys and URLs', async (t) => {
   t.notMatch(out, /s3cret|hunter2|:pw@/);
   t.match(out, /admin:\*\*\*@cam/);
 });
+
+t.test('config validation names the key and the allowed values', async (t) => {
+  const { Type } = await import('@sinclair/typebox');
+  const { validateConfig } = await import('@safe-community/runtime');
+  const schema = Type.Object({
+    mode: Type.Union([Type.Literal('a'), Type.Literal('b')], { default: 'a' }),
+    port: Type.Integer({ minimum: 0, default: 8080 }),
+    nested: Type.Object({ x: Type.Number({ default: 1 }) }, { additionalProperties: false, default: {} }),
+  }, { additionalProperties: false });
+  const ok = validateConfig('demo', schema, {});
+  t.same(ok, { mode: 'a', port: 8080, nested: { x: 1 } }, 'defaults filled');
+  t.ok(Object.isFrozen(ok.nested), 'frozen deep');
+  t.throws(() => validateConfig('demo', schema, { mode: 'c' }), { code: 'ERR_CONFIG', message: /mode: "c" is not allowed \(allowed: "a", "b"\)/ });
+  t.throws(() => validateConfig('demo', schema, { nested: { y: 2 } }), { message: /unknown key nested\.y/ });
+  t.throws(() => validateConfig('demo', schema, { port: -1 }), { message: /port: .*got -1/ });
+});

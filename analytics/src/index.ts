@@ -1,0 +1,20 @@
+export { toRgb, checkRawFrame, isRawFrame, type RawFrame, type ImageInput } from './image.js';
+export { iou, nms, type Box, type Detection } from './detection.js';
+export { prepareFixed, planarize, type Prepared } from './preprocess.js';
+export { InferencePool, type InferencePoolOptions, type RunResult } from './infer/pool.js';
+export type { TensorData } from './infer/protocol.js';
+export { MODEL_ALIASES, loadModel } from './models.js';
+export {
+  OnnxDetector, createDetector, openRawSession,
+  type Detector, type DetectorOptions, type DetectOptions,
+} from './detector.js';
+export { FaceDetector, type Face, type FaceDetectorOptions } from './faces.js';
+export {
+  PrivacyFilter, createPrivacyFilter, blurRegions, growBox, type PrivacyOptions, type Snapshot,
+} from './privacy.js';
+export {
+  PlateReader, createPlateReader, type PlateRead, type PlateReaderOptions, type TextLine,
+} from './plates/reader.js';
+export { normalisePlateText, plateKey, isPlausiblePlate, maskPlate } from './plates/text.js';
+export { ctcGreedy, type Recognised } from './plates/ctc.js';
+export { dbRegions, type DbOptions, type TextRegion } from './plates/db.js';

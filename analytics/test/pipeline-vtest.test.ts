@@ -1,0 +1,86 @@
+import t from 'tap';
+import { createHash } from 'node:crypto';
+import { existsSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { MEDIA_DIR, MODELS_DIR } from '@safe-community/testkit';
+import { createDetector } from '@safe-community/analytics';
+import { CameraPipeline, FrameSource, type VideoEvent } from '@safe-community/analytics/video';
+
+/**
+ * Accuracy on real media: YOLOX-Nano + tracker + line rule on vtest.avi, against the hand count in
+ * pipeline-vtest.fixture.json. Tolerance (stated in the fixture): each direction's total within ±2 of
+ * the hand count, and at least 85 % of crossings paired one-to-one with a hand-counted crossing in the
+ * same direction within 1 s (both ways: few false crossings, few missed ones).
+ */
+
+interface Fixture {
+  sha256: string;
+  line: { id: string; a: [number, number]; b: [number, number] };
+  crossings: { left_to_right: number[]; right_to_left: number[] };
+  tolerance: { countPerDirection: number; matchWindowSeconds: number; minMatchedShare: number };
+}
+
+const fixture = JSON.parse(readFileSync(new URL('./pipeline-vtest.fixture.json', import.meta.url), 'utf8')) as Fixture;
+const VTEST = join(MEDIA_DIR, 'vtest.avi');
+if (!existsSync(VTEST) || !existsSync(join(MODELS_DIR, 'yolox_nano_416_coco.onnx'))) {
+  throw new Error(`vtest.avi or the YOLOX model is missing (MEDIA_DIR=${MEDIA_DIR}, MODELS_DIR=${MODELS_DIR})`);
+}
+
+/** Greedy one-to-one pairing of detected and hand-counted times within the window. */
+function pairCount(found: number[], hand: number[], window: number): number {
+  const free = [...hand];
+  let paired = 0;
+  for (const f of found) {
+    let best = -1;
+    for (let i = 0; i < free.length; i++) {
+      if (Math.abs((free[i] as number) - f) <= window && (best < 0 || Math.abs((free[i] as number) - f) < Math.abs((free[best] as number) - f))) best = i;
+    }
+    if (best >= 0) {
+      free.splice(best, 1);
+      paired++;
+    }
+  }
+  return paired;
+}
+
+t.test('walkway line on vtest.avi counts crossings in each direction like the hand count', async (t) => {
+  t.equal(createHash('sha256').update(readFileSync(VTEST)).digest('hex'), fixture.sha256, 'the media is the counted file');
+  const detector = createDetector({ model: 'yolox' });
+  await detector.start();
+  t.teardown(() => detector.stop());
+  const source = new FrameSource({
+    camera: 'walkway', input: VTEST, fps: 5, width: 416, height: 416, scale: 'letterbox', delivery: 'block',
+  });
+  const events: VideoEvent[] = [];
+  const errors: Error[] = [];
+  const pipeline = new CameraPipeline({
+    camera: 'walkway', source, detector, timeBase: 'media', labels: ['person'],
+    rules: { lines: [{ ...fixture.line, directions: { rightward: 'left_to_right', leftward: 'right_to_left' } }] },
+    onEvent: (e) => events.push(e),
+    onError: (e) => errors.push(e),
+  });
+  t.teardown(() => pipeline.stop());
+  await pipeline.start();
+  await pipeline.done();
+  t.same(errors, [], 'no frame failed');
+  t.equal(pipeline.stats().frames, 398, 'the whole video at 5 fps');
+
+  const found = { left_to_right: [] as number[], right_to_left: [] as number[] };
+  t.ok(events.every((e) => e.kind === 'video.line_crossing'), 'only line rules were configured');
+  for (const e of events) {
+    const dir = e.payload.direction as keyof typeof found;
+    found[dir].push(e.frame.ptsMs / 1000);
+  }
+  const tol = fixture.tolerance;
+  for (const dir of ['left_to_right', 'right_to_left'] as const) {
+    const hand = fixture.crossings[dir];
+    const got = found[dir];
+    t.ok(Math.abs(got.length - hand.length) <= tol.countPerDirection,
+      `${dir}: ${got.length} counted, ${hand.length} by hand (±${tol.countPerDirection}); at ${got.map((s) => s.toFixed(1)).join(', ')}`);
+    const paired = pairCount(got, hand, tol.matchWindowSeconds);
+    t.ok(paired >= tol.minMatchedShare * hand.length, `${dir}: ${paired}/${hand.length} hand-counted crossings found within ${tol.matchWindowSeconds} s`);
+    t.ok(paired >= tol.minMatchedShare * got.length, `${dir}: ${paired}/${got.length} counted crossings are real`);
+  }
+  t.same(pipeline.lineCounts(), { walkway: { left_to_right: found.left_to_right.length, right_to_left: found.right_to_left.length } });
+  t.same(events[events.length - 1]?.payload.counts, pipeline.lineCounts().walkway, 'the last event carries the final counts');
+});

@@ -1,0 +1,118 @@
+/**
+ * `npm run bench -- dashboards [days]`: how long each dashboard query takes on PostgreSQL at community
+ * scale. Builds the schema with the ingest's migrate(), fills `days` of data (default 2) for 4 sites
+ * with set-based inserts, then runs every panel, variable and annotation query with macros expanded
+ * ("All" selected) over a 6-hour and a 7-day range, five times each. Prints a table of the slowest
+ * queries and, last, one JSON line with the figures.
+ */
+import pg from 'pg';
+import { freshDatabase } from '@safe-community/testkit';
+import { migrate } from '@safe-community/cloud-ingest';
+import { buildBoards, expandMacros } from '@safe-community/dashboards';
+
+const days = Number(process.argv[2] ?? 2);
+const RUNS = 5;
+
+async function fill(db: pg.Client): Promise<Record<string, number>> {
+  await db.query(`SELECT ensure_day_partitions((now() AT TIME ZONE 'UTC')::date - ${days + 1}, ${days + 3})`);
+  const span = `INTERVAL '${days} days'`;
+  // Edge metrics every 10 s per edge; wearables every minute; events and alarms spread over the span.
+  await db.query(`
+    INSERT INTO telemetry (edge, seq, site, device, metric, value, time)
+    SELECT 'edge-' || s, n, 'site-' || s, 'edge-' || s, m, random() * 100, now() - ${span} + make_interval(secs => n * 10)
+      FROM generate_series(1, 4) s, generate_series(0, ${days} * 8640) n,
+           unnest(ARRAY['edge.inference_ms','edge.fps','edge.dropped_frames','edge.outbox_depth','edge.outbox_oldest_age_s',
+                        'edge.uplink_lag_ms','edge.cpu_percent','edge.memory_mb']) m`);
+  await db.query(`
+    INSERT INTO telemetry (edge, seq, site, device, metric, value, time)
+    SELECT 'edge-' || (w % 4 + 1), n, 'site-' || (w % 4 + 1), 'wearable-' || w, m, random() * 100, now() - ${span} + make_interval(mins => n)
+      FROM generate_series(1, 50) w, generate_series(0, ${days} * 1440) n,
+           unnest(ARRAY['wearable.heart_rate','wearable.spo2','wearable.battery','wearable.lat','wearable.lon']) m`);
+  await db.query(`
+    INSERT INTO events (edge, seq, id, site, device, kind, severity, time, tags, payload)
+    SELECT 'edge-' || (n % 4 + 1), n, gen_random_uuid(), 'site-' || (n % 4 + 1), 'dev-' || (n % 200), k, 'info',
+           now() - ${span} + make_interval(secs => n * ${days} * 86400.0 / 200000),
+           jsonb_build_object('building', 'b' || (n % 8)), jsonb_build_object('direction', 'in', 'line', 'l1', 'class', 'person', 'plate', 'P' || n, 'zone', 'z1', 'count', 3)
+      FROM generate_series(1, 200000) n,
+           LATERAL (SELECT (ARRAY['access.granted','access.denied','door.forced','vehicle.arrived','video.line_crossing',
+                                  'video.zone_intrusion','video.crowd','camera.offline','camera.online','wearable.sos'])[n % 10 + 1] AS k) kk`);
+  await db.query(`
+    INSERT INTO alarms (id, site, device, type, severity, state, raised_at, last_seen_at, message, tags, acknowledged_at, resolved_at)
+    SELECT gen_random_uuid(), 'site-' || (n % 4 + 1), 'dev-' || n, 'door.forced', (ARRAY['critical','major','minor','info'])[n % 4 + 1],
+           CASE WHEN n % 10 = 0 THEN 'open' ELSE 'resolved' END, t, t, 'alarm ' || n, jsonb_build_object('building', 'b' || (n % 8)),
+           t + INTERVAL '2 minutes', CASE WHEN n % 10 = 0 THEN NULL ELSE t + INTERVAL '20 minutes' END
+      FROM generate_series(1, 5000) n, LATERAL (SELECT now() - ${span} + make_interval(secs => n * ${days} * 86400.0 / 5000) AS t) tt`);
+  await db.query(`
+    INSERT INTO linkage_executions (edge, seq, id, site, rule, trigger_event_id, time, finished_at, status, actions)
+    SELECT 'edge-1', n, gen_random_uuid(), 'site-1', 'fire-evacuation', gen_random_uuid(), t, t + INTERVAL '3 seconds', 'confirmed',
+           '[{"device":"gate-1","action":"hold_open","status":"confirmed","attempts":1,"sentAfterMs":2,"confirmedAfterMs":40}]'::jsonb
+      FROM generate_series(1, 2000) n, LATERAL (SELECT now() - ${span} + make_interval(secs => n * ${days} * 86400.0 / 2000) AS t) tt`);
+  await db.query('ANALYZE');
+  const counts: Record<string, number> = {};
+  for (const table of ['telemetry', 'events', 'alarms', 'linkage_executions']) {
+    counts[table] = Number((await db.query<{ n: string }>(`SELECT count(*) AS n FROM ${table}`)).rows[0]?.n ?? 0);
+  }
+  return counts;
+}
+
+function p50(xs: number[]): number {
+  const s = [...xs].sort((a, b) => a - b);
+  return s[Math.floor(s.length / 2)] ?? 0;
+}
+
+const fresh = await freshDatabase('bench_dash');
+const db = new pg.Client({ connectionString: fresh.url });
+await db.connect();
+try {
+  await migrate(db);
+  const t0 = performance.now();
+  const rows = await fill(db);
+  const fillS = (performance.now() - t0) / 1000;
+  const now = Date.now();
+  const ranges = [
+    { name: '6h', ms: 6 * 3600_000, intervalMs: 30_000 },
+    { name: '7d', ms: 7 * 86_400_000, intervalMs: 600_000 },
+  ];
+  const results: { query: string; range: string; p50: number }[] = [];
+  for (const board of buildBoards()) {
+    for (const q of board.queries) {
+      for (const r of ranges) {
+        const sql = expandMacros(q.query.toSql(), {
+          from: new Date(now - r.ms),
+          to: new Date(now),
+          intervalMs: r.intervalMs,
+          variables: { site: { all: true }, building: { all: true } },
+        });
+        const times: number[] = [];
+        for (let i = 0; i < RUNS; i++) {
+          const s = performance.now();
+          await db.query(sql);
+          times.push(performance.now() - s);
+        }
+        results.push({ query: `${board.uid} / ${q.panel}`, range: r.name, p50: p50(times) });
+      }
+    }
+  }
+  results.sort((a, b) => b.p50 - a.p50);
+  console.log(`rows: ${Object.entries(rows).map(([k, v]) => `${k}=${v}`).join(' ')}  (filled in ${fillS.toFixed(1)} s)`);
+  console.log(`${'query'.padEnd(72)} ${'range'.padEnd(5)} ${'p50 ms'.padStart(8)}`);
+  for (const r of results.slice(0, 15)) console.log(`${r.query.padEnd(72)} ${r.range.padEnd(5)} ${r.p50.toFixed(1).padStart(8)}`);
+  const by = (range: string): number[] => results.filter((r) => r.range === range).map((r) => r.p50);
+  console.log(`... ${results.length} query runs in all`);
+  console.log(
+    JSON.stringify({
+      bench: 'dashboards',
+      days,
+      rows,
+      queries: results.length / ranges.length,
+      p50_ms_median_6h: +p50(by('6h')).toFixed(1),
+      p50_ms_max_6h: +Math.max(...by('6h')).toFixed(1),
+      p50_ms_median_7d: +p50(by('7d')).toFixed(1),
+      p50_ms_max_7d: +Math.max(...by('7d')).toFixed(1),
+      slowest: results[0] ? `${results[0].query} (${results[0].range})` : null,
+    }),
+  );
+} finally {
+  await db.end();
+  await fresh.drop();
+}

@@ -1,0 +1,149 @@
+/**
+ * `npm run bench -- ingest [rows] [consumers]`: telemetry rows/s from a broker through the cloud ingest
+ * into PostgreSQL (parse, validate, one transaction per envelope with cursor check, COPY, ack, PUBACK),
+ * and, in the same run on the same table and indexes, raw COPY of the same rows through pg: the limit.
+ *
+ * Broker: the machine's Mosquitto (BENCH_MQTT_URL, default mqtt://127.0.0.1:1883, MQTT 5 shared group).
+ * Edges send envelopes of 5000 readings, one in flight per edge (twice as many edges as consumers),
+ * prepared before the clock starts: the edge's cost is not the ingest's.
+ */
+import pg from 'pg';
+import mqtt from 'mqtt';
+import { randomBytes } from 'node:crypto';
+import { pipeline } from 'node:stream/promises';
+import { Readable } from 'node:stream';
+import { from as copyFrom } from 'pg-copy-streams';
+import { freshDatabase } from '@safe-community/testkit';
+import { createIngestService, migrate } from '@safe-community/cloud-ingest';
+import { edgeDownTopic, edgeUplinkTopic, type Envelope } from '@safe-community/contracts';
+
+const TOTAL = Number(process.argv[2] ?? 400_000);
+const CONSUMERS = Number(process.argv[3] ?? 2);
+const PER_ENVELOPE = 5000;
+const EDGES = CONSUMERS * 2;
+const MQTT_URL = process.env.BENCH_MQTT_URL ?? 'mqtt://127.0.0.1:1883';
+const run = randomBytes(3).toString('hex');
+const T0 = Date.parse('2026-11-29T00:00:00.000Z');
+
+interface Row { edge: string; seq: number; device: string; value: number; time: string }
+
+function rowsFor(edge: string, count: number): Row[] {
+  const out: Row[] = [];
+  for (let seq = 1; seq <= count; seq++) {
+    out.push({ edge, seq, device: `S${seq % 50}`, value: Math.round(Math.sin(seq) * 1000) / 10, time: new Date(T0 + seq * 100).toISOString() });
+  }
+  return out;
+}
+
+function envelopesFor(edge: string, rows: Row[]): string[] {
+  const out: string[] = [];
+  for (let i = 0; i < rows.length; i += PER_ENVELOPE) {
+    const env: Envelope = {
+      v: 1, edge, site: 'bench', sentAt: new Date().toISOString(),
+      messages: rows.slice(i, i + PER_ENVELOPE).map((r) => ({
+        seq: r.seq, type: 'telemetry' as const,
+        data: { site: 'bench', edge, device: r.device, metric: 'temp.c', value: r.value, unit: 'C', time: r.time },
+      })),
+    };
+    out.push(JSON.stringify(env));
+  }
+  return out;
+}
+
+async function sendAll(edges: Array<{ edge: string; envelopes: string[]; last: number }>): Promise<number> {
+  const clients = await Promise.all(edges.map((e) => new Promise<mqtt.MqttClient>((resolve, reject) => {
+    const c = mqtt.connect(MQTT_URL, { protocolVersion: 5, clientId: `bench-${e.edge}`, clean: true });
+    c.once('connect', () => c.subscribe(edgeDownTopic(e.edge), { qos: 1 }, (err) => (err ? reject(err) : resolve(c))));
+    c.once('error', reject);
+  })));
+  const start = performance.now();
+  await Promise.all(edges.map((e, i) => new Promise<void>((resolve) => {
+    const c = clients[i]!;
+    let next = 0;
+    // One envelope in flight per edge: the next goes when the cloud's ack covers the previous.
+    const send = (): void => {
+      c.publish(edgeUplinkTopic(e.edge), e.envelopes[next]!, { qos: 1 });
+      next++;
+    };
+    c.on('message', (_t, payload) => {
+      const ack = JSON.parse(payload.toString()) as { upTo: number };
+      if (ack.upTo >= e.last) resolve();
+      else if (ack.upTo >= next * PER_ENVELOPE && next < e.envelopes.length) send();
+    });
+    send();
+  })));
+  const seconds = (performance.now() - start) / 1000;
+  await Promise.all(clients.map((c) => c.endAsync()));
+  return seconds;
+}
+
+async function rawCopy(url: string, edges: Array<{ edge: string; rows: Row[] }>): Promise<number> {
+  const client = new pg.Client({ connectionString: url });
+  await client.connect();
+  const chunks: string[] = [];
+  for (const e of edges) {
+    for (let i = 0; i < e.rows.length; i += PER_ENVELOPE) {
+      chunks.push(e.rows.slice(i, i + PER_ENVELOPE).map((r) => `raw-${r.edge}\t${r.seq}\tbench\t${r.device}\ttemp.c\t${r.value}\tC\t${r.time}\n`).join(''));
+    }
+  }
+  const start = performance.now();
+  await client.query('BEGIN');
+  await pipeline(Readable.from(chunks), client.query(copyFrom('COPY telemetry (edge, seq, site, device, metric, value, unit, time) FROM STDIN')));
+  await client.query('COMMIT');
+  const seconds = (performance.now() - start) / 1000;
+  await client.end();
+  return seconds;
+}
+
+const db = await freshDatabase('bench_ingest');
+try {
+  const admin = new pg.Client({ connectionString: db.url });
+  await admin.connect();
+  await migrate(admin);
+  // Day partitions for the bench's timestamps, so both runs write into the same partitions.
+  await admin.query(`SELECT ensure_day_partitions('2026-11-28'::date, 3)`);
+  const indexes = (await admin.query(`SELECT indexname FROM pg_indexes WHERE tablename = 'telemetry' ORDER BY 1`)).rows.map((r) => r.indexname as string);
+
+  const perEdge = Math.ceil(TOTAL / EDGES / PER_ENVELOPE) * PER_ENVELOPE;
+  const edges = Array.from({ length: EDGES }, (_, i) => {
+    const edge = `b${i}-${run}`;
+    const rows = rowsFor(edge, perEdge);
+    return { edge, rows, envelopes: envelopesFor(edge, rows), last: perEdge };
+  });
+  const total = perEdge * EDGES;
+
+  const ingest = createIngestService({
+    logLevel: 'warn', port: 0, databaseUrl: db.url, mqttUrl: MQTT_URL, shareGroup: `bench${run}`, clientId: `bench-ingest-${run}`,
+    consumers: CONSUMERS, pgPoolMax: CONSUMERS + 1, sessionExpirySec: 30, maintenance: { enabled: false },
+  });
+  await ingest.start();
+  const ingestSec = await sendAll(edges);
+  const counters = ingest.counters();
+  await ingest.stop();
+  const check = (await admin.query(
+    `SELECT count(*) AS n, count(DISTINCT (edge, seq)) AS d FROM telemetry WHERE site = 'bench' AND edge NOT LIKE 'raw-%'`)).rows[0];
+  const stored = Number(check.n);
+  const distinct = Number(check.d);
+
+  const copySec = await rawCopy(db.url, edges);
+  const copied = Number((await admin.query(`SELECT count(*) AS n FROM telemetry WHERE edge LIKE 'raw-%'`)).rows[0].n);
+  await admin.end();
+
+  const ingestRate = Math.round(total / ingestSec);
+  const copyRate = Math.round(total / copySec);
+  const ratio = Math.round((ingestRate / copyRate) * 100) / 100;
+  const pad = (s: string, n: number) => s.padEnd(n);
+  console.log(`ingest benchmark: ${total} telemetry rows, ${EDGES} edges, ${CONSUMERS} consumers, ${PER_ENVELOPE} rows/envelope`);
+  console.log(`telemetry indexes: ${indexes.join(', ')}`);
+  console.log(`${pad('path', 34)}${pad('rows', 10)}${pad('seconds', 10)}rows/s`);
+  console.log(`${pad('broker → ingest → PostgreSQL', 34)}${pad(String(stored), 10)}${pad(ingestSec.toFixed(2), 10)}${ingestRate}`);
+  console.log(`${pad('raw COPY through pg', 34)}${pad(String(copied), 10)}${pad(copySec.toFixed(2), 10)}${copyRate}`);
+  console.log(`ratio ${ratio}  (goal: ≥ 100000 rows/s and ≥ 0.6 of raw COPY)  duplicates ${counters.duplicates}, gaps ${counters.gaps}`);
+  if (stored !== total || copied !== total) throw new Error(`row count mismatch: ingest ${stored}, copy ${copied}, expected ${total}`);
+  console.log(JSON.stringify({
+    rows: total, edges: EDGES, consumers: CONSUMERS, rows_per_envelope: PER_ENVELOPE,
+    ingest_rows_per_s: ingestRate, raw_copy_rows_per_s: copyRate, ratio, lost: total - distinct, doubled: stored - distinct,
+  }));
+} finally {
+  await db.drop();
+}

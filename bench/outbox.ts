@@ -1,0 +1,198 @@
+/**
+ * Outbox and uplink benchmark (issue 4): durable appends/s under group commit at several concurrencies,
+ * raw replay (read) speed of the backlog, and a 1M-message backlog built while the cloud broker is down
+ * ("outage"), then drained through the uplink to an in-process Aedes broker and an acking test cloud,
+ * counting lost and doubled seqs. Run: `npx tsx bench/outbox.ts [messages]` (default 1 000 000).
+ *
+ * Every append counted is durable: it resolved after the fdatasync of its write batch (default policy).
+ * The test cloud parses every envelope and dedupes by its high-water mark as the real ingest does, but
+ * does not validate schemas or write a database, so the drain figure is the edge's side of the pipe.
+ */
+import { createServer, type Server, type Socket } from 'node:net';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { randomUUID } from 'node:crypto';
+import { Aedes } from 'aedes';
+import mqtt from 'mqtt';
+import { edgeDownTopic, uplinkSubscription, type Envelope } from '@safe-community/contracts';
+import { createLogger } from '@safe-community/runtime';
+import { freePort } from '@safe-community/testkit';
+import { Outbox, Uplink, type OutboxInput } from '@safe-community/edge-agent';
+
+const N = Number(process.argv[2] ?? 1_000_000);
+const EDGE = 'edge-bench';
+const SITE = 'site-bench';
+const log = createLogger({ level: 'silent' });
+const T0 = Date.parse('2026-11-29T00:00:00.000Z');
+
+/** 9 telemetry points to 1 event, the mix of a building hub. */
+function message(i: number): OutboxInput {
+  if (i % 10 === 0) {
+    return {
+      type: 'event',
+      data: {
+        id: randomUUID(), site: SITE, edge: EDGE, device: `gate-${i % 50}`, kind: 'door.forced', severity: 'major',
+        edgeTime: new Date(T0 + i).toISOString(), payload: { i },
+      },
+    };
+  }
+  return { type: 'telemetry', data: { site: SITE, edge: EDGE, device: `env-${i % 200}`, metric: 'temp', value: i, time: new Date(T0 + i).toISOString() } };
+}
+
+const newOutbox = (dir: string): Outbox =>
+  new Outbox({ dir, edge: EDGE, site: SITE, logger: log, capacity: { maxBytes: 4 * 1024 * 1024 * 1024 } });
+
+/** Appends `count` messages from `concurrency` producers, each awaiting its own durable append. */
+async function appendRun(outbox: Outbox, count: number, concurrency: number, offset = 0): Promise<number> {
+  let next = 0;
+  const t0 = performance.now();
+  await Promise.all(Array.from({ length: concurrency }, async () => {
+    while (next < count) await outbox.append(message(offset + next++));
+  }));
+  return count / ((performance.now() - t0) / 1000);
+}
+
+async function startBroker(port: number): Promise<{ stop(): Promise<void> }> {
+  const broker = await Aedes.createBroker();
+  const sockets = new Set<Socket>();
+  const server: Server = createServer((s) => {
+    sockets.add(s);
+    s.on('close', () => sockets.delete(s));
+    broker.handle(s);
+  });
+  await new Promise<void>((resolve) => server.listen(port, '127.0.0.1', resolve));
+  return {
+    async stop() {
+      for (const s of sockets) s.destroy();
+      await new Promise<void>((r) => broker.close(() => r()));
+      await new Promise<void>((r) => server.close(() => r()));
+    },
+  };
+}
+
+/** The acking cloud: commits a batch that continues its high-water mark, skips duplicates, refuses gaps. */
+async function startCloud(url: string, total: number) {
+  const stored = new Uint8Array(total + 1);
+  const st = { upTo: 0, doubled: 0, skipped: 0, refused: 0, misordered: 0 };
+  const client = await mqtt.connectAsync(url, { reconnectPeriod: 0, clientId: 'bench-cloud' });
+  client.on('message', (_topic, payload) => {
+    const env = JSON.parse(payload.toString('utf8')) as Envelope;
+    if (env.messages[0]!.seq > st.upTo + 1) st.refused++;
+    else {
+      for (const m of env.messages) {
+        if (m.seq <= st.upTo) {
+          st.skipped++;
+          continue;
+        }
+        st.upTo = m.seq;
+        if (stored[m.seq]) st.doubled++;
+        stored[m.seq] = 1;
+        // The i-th append must hold seq i + 1: order and identity survive the outage.
+        const i = m.type === 'event' ? (m.data.payload as { i: number }).i : m.type === 'telemetry' ? m.data.value : -1;
+        if (i !== m.seq - 1) st.misordered++;
+      }
+    }
+    client.publish(edgeDownTopic(env.edge), JSON.stringify({ v: 1, type: 'ack', edge: env.edge, upTo: st.upTo }), { qos: 1 });
+  });
+  await client.subscribeAsync(uplinkSubscription(), { qos: 1 });
+  return {
+    st,
+    lost: () => {
+      let lost = 0;
+      for (let s = 1; s <= total; s++) if (!stored[s]) lost++;
+      return lost;
+    },
+    stop: () => client.endAsync(true),
+  };
+}
+
+const rows: [string, string][] = [];
+const row = (k: string, v: string) => {
+  rows.push([k, v]);
+  process.stderr.write(`${k}: ${v}\n`);
+};
+const fmt = (n: number) => Math.round(n).toLocaleString('en-US');
+
+// 1. Group commit: durable appends/s at three concurrencies (fresh outbox each).
+const byConcurrency: Record<string, number> = {};
+for (const [c, count] of [[1, 3_000], [64, 100_000], [1024, 200_000]] as const) {
+  const dir = await mkdtemp(join(tmpdir(), 'bench-outbox-'));
+  const o = newOutbox(dir);
+  await o.start();
+  const rate = await appendRun(o, count, c);
+  const writes = o.stats().writes;
+  await o.stop();
+  await rm(dir, { recursive: true, force: true });
+  byConcurrency[c] = rate;
+  row(`durable appends/s, ${c} in flight (${fmt(count)} msgs, ${fmt(count / writes)} per fsync)`, fmt(rate));
+}
+
+// 2. Outage: the uplink runs against a port with no broker while the 1M backlog is appended.
+const dir = await mkdtemp(join(tmpdir(), 'bench-outbox-'));
+const outbox = newOutbox(dir);
+await outbox.start();
+const port = await freePort();
+const url = `mqtt://127.0.0.1:${port}`;
+const uplink = new Uplink({
+  url, edge: EDGE, site: SITE, source: outbox, logger: log, maxBatchMessages: 2000, maxBatchBytes: 1024 * 1024,
+  window: 8, ackTimeoutMs: 20_000, backoff: { initialMs: 50, maxMs: 500, jitter: 0.5 },
+});
+await uplink.start();
+const backlogRate = await appendRun(outbox, N, 1024);
+row(`durable appends/s, 1024 in flight, ${fmt(N)}-message backlog`, fmt(backlogRate));
+const backlog = outbox.stats();
+row('backlog on disk (MiB)', (backlog.bytes / 1048576).toFixed(1));
+
+// 3. Raw replay: reading the whole backlog back in uplink-sized batches (a second outbox on the same files
+//    is not needed; reads never change state).
+let t0 = performance.now();
+let read = 0;
+for (let next = 1; ;) {
+  const recs = await outbox.readFrom(next, 2000, 1024 * 1024);
+  if (recs.length === 0) break;
+  read += recs.length;
+  next = recs.at(-1)!.seq + 1;
+}
+const readRate = read / ((performance.now() - t0) / 1000);
+row('backlog read back (records/s)', fmt(readRate));
+
+// 4. The broker comes back: drain through the uplink to the acking cloud.
+const broker = await startBroker(port);
+const cloud = await startCloud(url, N);
+t0 = performance.now();
+while (outbox.stats().depth > 0) await new Promise((r) => setTimeout(r, 20));
+const drainS = (performance.now() - t0) / 1000;
+const replayRate = N / drainS;
+const lost = cloud.lost();
+const m = uplink.metrics();
+row(`backlog drained through uplink + broker + acking cloud (s)`, drainS.toFixed(2));
+row('replayed/s (end to end, to ack)', fmt(replayRate));
+row('batches sent / go-backs / reconnect attempts', `${m.batchesSent} / ${m.goBacks} / ${m.reconnects}`);
+row('lost / doubled / misordered', `${lost} / ${cloud.st.doubled} / ${cloud.st.misordered}`);
+row('resent records skipped by the cloud', fmt(cloud.st.skipped));
+
+await uplink.stop();
+await cloud.stop();
+await outbox.stop();
+await broker.stop();
+await rm(dir, { recursive: true, force: true });
+
+const w = Math.max(...rows.map(([k]) => k.length));
+console.log(`outbox benchmark (${fmt(N)} messages, 9:1 telemetry:events, fdatasync per batch)`);
+for (const [k, v] of rows) console.log(`${k.padEnd(w)}  ${v.padStart(12)}`);
+console.log(JSON.stringify({
+  messages: N,
+  append_per_s: Math.round(backlogRate),
+  append_per_s_c1: Math.round(byConcurrency[1] ?? 0),
+  append_per_s_c64: Math.round(byConcurrency[64] ?? 0),
+  append_per_s_c1024: Math.round(byConcurrency[1024] ?? 0),
+  read_per_s: Math.round(readRate),
+  replay_per_s: Math.round(replayRate),
+  drain_s: Number(drainS.toFixed(2)),
+  lost,
+  doubled: cloud.st.doubled,
+  misordered: cloud.st.misordered,
+  resent_skipped: cloud.st.skipped,
+  go_backs: m.goBacks,
+}));

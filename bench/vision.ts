@@ -1,0 +1,210 @@
+/**
+ * Vision benchmark (issue 5): the full per-camera pipeline (ffmpeg decode + letterbox, motion gate,
+ * preprocessing, YOLOX-Nano inference in a worker, box decoding, tracking, rules) against raw
+ * session.run on the same preprocessed frames, in the same process; then how many cameras playing
+ * vtest.avi in real time at 5 fps one box sustains with the motion gate on, their frame → event latency,
+ * and memory per camera (node heap growth plus the cameras' ffmpeg processes).
+ *
+ * Run: `npx tsx bench/vision.ts [frames=398] [trialSeconds=12] [workers=1]` (trialSeconds 0: throughput only).
+ */
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import * as ort from 'onnxruntime-node';
+import { createDetector, openRawSession } from '@safe-community/analytics';
+import {
+  CameraPipeline, FrameSource, percentile, type Frame, type FrameResult, type RulesConfig,
+} from '@safe-community/analytics/video';
+import { MEDIA_DIR } from '@safe-community/testkit';
+
+const FRAMES = Number(process.argv[2] ?? 398);
+const TRIAL_S = Number(process.argv[3] ?? 12);
+const WORKERS = Number(process.argv[4] ?? 1);
+const VTEST = join(MEDIA_DIR, 'vtest.avi');
+const DECODE = { fps: 5, width: 416, height: 416, scale: 'letterbox' as const };
+const RULES: RulesConfig = {
+  lines: [{ id: 'walkway', a: [0.45, 0.64], b: [0.45, 0.26] }],
+  zones: [{ id: 'lawn', polygon: [[0, 0.45], [0.6, 0.75], [0.6, 1], [0, 1]], minFrames: 2, loiterSeconds: 5 }],
+  crowds: [{ id: 'plaza', threshold: 6, minFrames: 2, cooldownMs: 5_000 }],
+};
+const ms = (v: number) => v.toFixed(1);
+
+function rssMb(pid: number | 'self' = 'self'): number {
+  try {
+    const m = /VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
+    return m ? Number(m[1]) / 1024 : 0;
+  } catch {
+    return 0; // the process ended between listing and reading
+  }
+}
+
+/** RSS of this process's ffmpeg children (one per camera). */
+function ffmpegRssMb(): number {
+  let total = 0;
+  let children: string[] = [];
+  try {
+    children = readFileSync(`/proc/${process.pid}/task/${process.pid}/children`, 'utf8').trim().split(/\s+/).filter(Boolean);
+  } catch (err) {
+    console.error(`cannot list child processes: ${(err as Error).message}`);
+  }
+  for (const pid of children) {
+    try {
+      if (readFileSync(`/proc/${pid}/comm`, 'utf8').trim() === 'ffmpeg') total += rssMb(Number(pid));
+    } catch {
+      // exited meanwhile: nothing to count
+    }
+  }
+  return total;
+}
+
+const detector = createDetector({ model: 'yolox', workers: WORKERS });
+await detector.start();
+
+// ---- 1. Cameras in real time at 5 fps with the motion gate on. ----
+interface Trial {
+  cameras: number;
+  minFps: number;
+  dropShare: number;
+  skipShare: number;
+  ok: boolean;
+  latencies: number[];
+  events: number;
+  eventLatencies: number[];
+  rssPerCameraMb: number;
+}
+
+async function trial(n: number): Promise<Trial> {
+  const baseRss = rssMb();
+  const cams = Array.from({ length: n }, (_, i) => {
+    const cam = `cam${i}`;
+    const src = new FrameSource({ camera: cam, input: VTEST, preset: 'file-loop', ...DECODE });
+    const st = { processed: 0, latencies: [] as number[], events: [] as number[], measuring: false };
+    const p = new CameraPipeline({
+      camera: cam, source: src, detector, rules: RULES, timeBase: 'wall',
+      onEvent: (e) => { if (st.measuring) st.events.push(e.latencyMs); },
+      onFrame: (r: FrameResult) => {
+        if (!st.measuring) return;
+        st.processed++;
+        st.latencies.push(Date.now() - r.frame.receivedAt);
+      },
+    });
+    return { src, p, st };
+  });
+  for (const c of cams) await c.p.start();
+  await new Promise((r) => setTimeout(r, 3_000)); // ffmpeg start-up and -re's first burst
+  const before = cams.map((c) => ({ ...c.src.stats(), ...c.p.stats() }));
+  for (const c of cams) c.st.measuring = true;
+  await new Promise((r) => setTimeout(r, TRIAL_S * 1000));
+  for (const c of cams) c.st.measuring = false;
+  const rss = rssMb() - baseRss + ffmpegRssMb();
+  const after = cams.map((c) => ({ ...c.src.stats(), ...c.p.stats() }));
+  await Promise.all(cams.map((c) => c.p.stop()));
+  let decoded = 0, dropped = 0, ran = 0, skipped = 0;
+  cams.forEach((_, i) => {
+    const a = after[i]!, b = before[i]!;
+    decoded += a.frames - b.frames;
+    dropped += a.dropped - b.dropped;
+    ran += a.inferences - b.inferences;
+    skipped += a.skippedByMotion - b.skippedByMotion;
+  });
+  const minFps = Math.min(...cams.map((c) => c.st.processed / TRIAL_S));
+  const dropShare = decoded ? dropped / decoded : 1;
+  return {
+    cameras: n, minFps, dropShare, skipShare: ran + skipped ? skipped / (ran + skipped) : 0,
+    // A camera is kept up with when it processes ≥ 95 % of its 5 fps and drops < 5 % of frames.
+    ok: minFps >= 0.95 * DECODE.fps && dropShare < 0.05,
+    latencies: cams.flatMap((c) => c.st.latencies).sort((x, y) => x - y),
+    events: cams.reduce((s, c) => s + c.st.events.length, 0),
+    eventLatencies: cams.flatMap((c) => c.st.events).sort((x, y) => x - y),
+    rssPerCameraMb: rss / n,
+  };
+}
+
+const trials: Trial[] = [];
+let best: Trial | undefined;
+// trialSeconds = 0 measures throughput only.
+for (const n of TRIAL_S > 0 ? [1, 2, 4, 6, 8, 10, 12, 16] : []) {
+  const r = await trial(n);
+  trials.push(r);
+  if (!r.ok) break;
+  best = r;
+}
+console.log(`\nCameras playing vtest.avi in real time at ${DECODE.fps} fps, motion gate on (${TRIAL_S} s each)`);
+console.log('| cameras | slowest camera fps | dropped | skipped by motion | frame→result p50 ms | p99 ms | events | event latency p99 ms | RSS MB/camera | kept up |');
+console.log('| ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | --- |');
+for (const r of trials) {
+  console.log(`| ${r.cameras} | ${r.minFps.toFixed(2)} | ${(100 * r.dropShare).toFixed(1)} % | ${(100 * r.skipShare).toFixed(1)} % | ` +
+    `${ms(percentile(r.latencies, 0.5))} | ${ms(percentile(r.latencies, 0.99))} | ${r.events} | ${ms(percentile(r.eventLatencies, 0.99))} | ` +
+    `${r.rssPerCameraMb.toFixed(1)} | ${r.ok ? 'yes' : 'no'} |`);
+}
+
+
+// ---- 2. Throughput: full pipeline vs raw session.run, every frame inferred (motion gate off). ----
+// Run after the camera trials, so their memory baseline is not inflated by the frames kept here.
+const kept: Frame[] = [];
+{
+  // Warm-up so neither side pays for first-run allocation.
+  const warm = new FrameSource({ camera: 'warm', input: VTEST, ...DECODE, delivery: 'block' });
+  await warm.start();
+  for await (const f of warm.frames()) {
+    await detector.detect(f);
+    if (kept.push(f) >= 5) break;
+  }
+  await warm.stop();
+}
+const source = new FrameSource({ camera: 'bench', input: VTEST, ...DECODE, delivery: 'block' });
+const frames: Frame[] = [];
+let pipelineFrames = 0;
+const pipeline = new CameraPipeline({
+  camera: 'bench', source, detector, rules: RULES, motion: false, timeBase: 'media', onEvent: () => {},
+  onFrame: (r) => {
+    frames.push(r.frame);
+    if (++pipelineFrames >= FRAMES) void pipeline.stop();
+  },
+});
+const tp0 = performance.now();
+await pipeline.start();
+await pipeline.done();
+await pipeline.stop();
+const pipelineS = (performance.now() - tp0) / 1000;
+const pipelineFps = pipelineFrames / pipelineS;
+const stages = pipeline.stats().stages;
+
+// Raw: the same frames, preprocessed beforehand, then session.run alone on one in-thread session.
+const session = await openRawSession('yolox');
+const inputName = detector.manifest.input.name;
+const tensors = [];
+for (const f of frames) tensors.push((await detector.prepare(f)).tensor);
+for (const t of tensors.slice(0, 5)) await session.run({ [inputName]: new ort.Tensor('float32', t.data, t.dims) });
+const tr0 = performance.now();
+for (const t of tensors) await session.run({ [inputName]: new ort.Tensor('float32', t.data, t.dims) });
+const rawS = (performance.now() - tr0) / 1000;
+const rawFps = tensors.length / rawS;
+await session.release();
+tensors.length = 0;
+frames.length = 0;
+
+console.log(`\nThroughput on ${pipelineFrames} frames of vtest.avi (416x416 letterbox, YOLOX-Nano, ${WORKERS} worker, 1 intra-op thread)`);
+console.log('| measure | fps | ms/frame |');
+console.log('| --- | ---: | ---: |');
+console.log(`| full pipeline (decode → rules) | ${pipelineFps.toFixed(1)} | ${ms(1000 / pipelineFps)} |`);
+console.log(`| raw session.run, same frames | ${rawFps.toFixed(1)} | ${ms(1000 / rawFps)} |`);
+console.log(`| ratio | ${(pipelineFps / rawFps).toFixed(3)} | |`);
+console.log('\n| stage | mean ms | p50 ms | p99 ms |');
+console.log('| --- | ---: | ---: | ---: |');
+for (const [name, s] of Object.entries(stages)) console.log(`| ${name} | ${ms(s.meanMs)} | ${ms(s.p50Ms)} | ${ms(s.p99Ms)} |`);
+
+await detector.stop();
+
+const ref: Trial | undefined = best ?? trials[0];
+console.log(JSON.stringify({
+  pipeline_fps: Number(pipelineFps.toFixed(2)),
+  raw_fps: Number(rawFps.toFixed(2)),
+  ratio: Number((pipelineFps / rawFps).toFixed(3)),
+  cameras_at_5fps: best?.cameras ?? 0,
+  event_latency_p50_ms: ref ? Number(percentile(ref.latencies, 0.5).toFixed(1)) : null,
+  event_latency_p99_ms: ref ? Number(percentile(ref.latencies, 0.99).toFixed(1)) : null,
+  rss_mb_per_camera: ref ? Number(ref.rssPerCameraMb.toFixed(1)) : null,
+  motion_skip_share: ref ? Number(ref.skipShare.toFixed(3)) : null,
+  frames: pipelineFrames,
+  workers: WORKERS,
+}));

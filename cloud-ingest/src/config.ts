@@ -1,0 +1,100 @@
+/**
+ * The ingest's configuration: one schema with defaults and descriptions, unknown keys rejected, validated
+ * once, frozen. Environment variables map onto a few keys (configFromEnv).
+ */
+import { hostname } from 'node:os';
+import { Type, type Static } from '@sinclair/typebox';
+import { Value } from '@sinclair/typebox/value';
+import { CodedError } from '@safe-community/runtime';
+
+const Nullable = <T extends ReturnType<typeof Type.String>>(t: T, description: string) =>
+  Type.Union([t, Type.Null()], { default: null, description });
+
+const RetrySchema = Type.Object(
+  {
+    initialMs: Type.Integer({ minimum: 1, default: 100, description: 'first delay after a failed commit' }),
+    maxMs: Type.Integer({ minimum: 1, default: 10_000, description: 'cap on the delay between commit attempts' }),
+  },
+  { additionalProperties: false, default: {} },
+);
+
+const MaintenanceSchema = Type.Object(
+  {
+    enabled: Type.Boolean({ default: true, description: 'run partition upkeep, retention and rollup refresh on timers' }),
+    partitionsAheadDays: Type.Integer({ minimum: 1, maximum: 366, default: 7, description: 'day partitions kept ready ahead of today' }),
+    retentionDays: Type.Integer({ minimum: 0, default: 0, description: 'drop day partitions older than this; 0 keeps everything' }),
+    partitionIntervalSec: Type.Integer({ minimum: 1, default: 3600, description: 'how often partitions and retention are checked' }),
+    rollupRefreshSec: Type.Integer({ minimum: 1, default: 60, description: 'how often the per-minute rollups are refreshed (plain PostgreSQL)' }),
+  },
+  { additionalProperties: false, default: {} },
+);
+
+export const IngestConfigSchema = Type.Object(
+  {
+    host: Type.String({ default: '127.0.0.1', description: 'HTTP listen address (env HOST)' }),
+    port: Type.Integer({ minimum: 0, maximum: 65535, default: 8080, description: 'HTTP port; 0 picks a free one (env PORT)' }),
+    databaseUrl: Nullable(Type.String({ minLength: 1 }), 'PostgreSQL URL (env DATABASE_URL); null uses embedded PGlite'),
+    pgliteDataDir: Nullable(Type.String({ minLength: 1 }), 'PGlite data folder; null keeps the embedded store in memory'),
+    pgPoolMax: Type.Integer({ minimum: 1, maximum: 100, default: 4, description: 'PostgreSQL connections' }),
+    copyThreshold: Type.Integer({ minimum: 1, default: 2000, description: 'telemetry rows in one envelope from which COPY is used' }),
+    mqttUrl: Nullable(Type.String({ minLength: 1 }), 'cloud broker URL (env MQTT_URL); null turns the MQTT consumer off'),
+    mqttProtocol: Type.Union([Type.Literal(5), Type.Literal(4)], { default: 5, description: '5: shared subscription; 4 (MQTT 3.1.1) for brokers without MQTT 5, one consumer only' }),
+    shareGroup: Type.String({ pattern: '^[A-Za-z0-9][A-Za-z0-9._-]*$', maxLength: 64, default: 'ingest', description: 'MQTT 5 shared-subscription group (env INGEST_SHARE_GROUP)' }),
+    clientId: Type.String({ minLength: 1, maxLength: 128, default: `ingest-${hostname()}`, description: 'MQTT client id; must be stable across restarts for the persistent session, and unique per instance (env MQTT_CLIENT_ID)' }),
+    consumers: Type.Integer({ minimum: 1, maximum: 32, default: 1, description: 'MQTT connections in the share group; each holds one envelope in flight' }),
+    sessionExpirySec: Type.Integer({ minimum: 0, default: 3600, description: 'how long the broker queues for this instance while it is away' }),
+    keepaliveSec: Type.Integer({ minimum: 1, default: 60, description: 'MQTT keepalive' }),
+    maxEnvelopeBytes: Type.Integer({ minimum: 1024, default: 16 * 1024 * 1024, description: 'largest accepted envelope (HTTP body limit too)' }),
+    retry: RetrySchema,
+    maintenance: MaintenanceSchema,
+    logLevel: Type.String({ default: 'info', description: 'pino level' }),
+  },
+  { additionalProperties: false },
+);
+
+export type IngestConfig = Readonly<Static<typeof IngestConfigSchema>>;
+export type IngestConfigInput = Partial<Static<typeof IngestConfigSchema>>;
+
+/** Validates and freezes; throws ERR_CONFIG naming the first bad key. */
+export function loadConfig(input: unknown = {}): IngestConfig {
+  const value = Value.Default(IngestConfigSchema, structuredClone(input ?? {}));
+  const errors = [...Value.Errors(IngestConfigSchema, value)];
+  if (errors.length > 0) {
+    const lines = errors.slice(0, 5).map((e) => {
+      const key = e.path.replace(/^\//, '').replaceAll('/', '.') || '(root)';
+      return /unexpected property/i.test(e.message) ? `unknown key ${key}` : `${key}: ${e.message}`;
+    });
+    throw new CodedError('ERR_CONFIG', `invalid ingest config: ${[...new Set(lines)].join('; ')}`);
+  }
+  const cfg = value as IngestConfig;
+  if (cfg.mqttProtocol === 4 && cfg.consumers > 1) {
+    throw new CodedError('ERR_CONFIG', 'invalid ingest config: consumers must be 1 with mqttProtocol 4 (no shared subscriptions in MQTT 3.1.1)');
+  }
+  return deepFreeze(cfg);
+}
+
+/** DATABASE_URL, MQTT_URL, PORT, HOST, INGEST_SHARE_GROUP, MQTT_CLIENT_ID, PGLITE_DATA_DIR, LOG_LEVEL. */
+export function configFromEnv(env: NodeJS.ProcessEnv = process.env): IngestConfigInput {
+  const out: IngestConfigInput = {};
+  if (env.DATABASE_URL) out.databaseUrl = env.DATABASE_URL;
+  if (env.MQTT_URL) out.mqttUrl = env.MQTT_URL;
+  if (env.HOST) out.host = env.HOST;
+  if (env.PORT) {
+    const port = Number(env.PORT);
+    if (!Number.isInteger(port)) throw new CodedError('ERR_CONFIG', `invalid ingest config: port (env PORT="${env.PORT}") is not an integer`);
+    out.port = port;
+  }
+  if (env.INGEST_SHARE_GROUP) out.shareGroup = env.INGEST_SHARE_GROUP;
+  if (env.MQTT_CLIENT_ID) out.clientId = env.MQTT_CLIENT_ID;
+  if (env.PGLITE_DATA_DIR) out.pgliteDataDir = env.PGLITE_DATA_DIR;
+  if (env.LOG_LEVEL) out.logLevel = env.LOG_LEVEL;
+  return out;
+}
+
+function deepFreeze<T>(v: T): T {
+  if (v && typeof v === 'object') {
+    for (const k of Object.keys(v)) deepFreeze((v as Record<string, unknown>)[k]);
+    Object.freeze(v);
+  }
+  return v;
+}

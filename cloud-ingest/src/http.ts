@@ -1,0 +1,54 @@
+/**
+ * HTTP routes of the ingest: health, and envelope ingest for edges that can only do HTTPS. The body is
+ * taken as text and parsed here, so a body that is not JSON is recorded in dead_letters like any other
+ * rejected input, and answered with the same error shape.
+ */
+import type { FastifyInstance } from 'fastify';
+import { errorCode } from '@safe-community/runtime';
+import { prepareEnvelope } from './prepare.js';
+import type { Pipeline } from './pipeline.js';
+
+export interface HealthParts {
+  store: 'up' | 'down';
+  mqtt: 'up' | 'down' | 'disabled';
+}
+
+export interface RouteDeps {
+  pipeline: Pipeline;
+  health(): Promise<HealthParts>;
+  maxEnvelopeBytes: number;
+}
+
+export function registerRoutes(app: FastifyInstance, deps: RouteDeps): void {
+  app.addContentTypeParser('application/json', { parseAs: 'string', bodyLimit: deps.maxEnvelopeBytes }, (_req, body, done) => done(null, body));
+
+  app.get('/health', async (_req, reply) => {
+    const parts = await deps.health();
+    const ok = parts.store === 'up' && parts.mqtt !== 'down';
+    return reply.code(ok ? 200 : 503).send({ status: ok ? 'ok' : 'unavailable', parts });
+  });
+
+  app.post('/ingest/v1/envelopes', async (req, reply) => {
+    const prepared = prepareEnvelope(typeof req.body === 'string' ? req.body : '', 'http');
+    try {
+      if (prepared.kind === 'dead') {
+        await deps.pipeline.deadLetter([prepared.record], { retry: false });
+        return await reply.code(400).send({ code: prepared.record.code, message: prepared.record.reason, issues: prepared.issues });
+      }
+      const { batch } = prepared;
+      const r = await deps.pipeline.write(batch, { retry: false });
+      if (r.gap) {
+        return await reply.code(409).send({ code: 'ERR_SEQ_GAP', message: `batch starts past ${r.upTo + 1}; resend from there`, upTo: r.upTo });
+      }
+      // Rejected records are stored as dead letters and counted as delivered; the edge learns why here.
+      const rejected = batch.items
+        .filter((i) => !i.ok && i.seq <= r.upTo)
+        .map((i) => (i.ok ? null : { seq: i.seq, code: i.code, reason: i.reason }));
+      return await reply.send({ upTo: r.upTo, duplicates: r.duplicates, deadLettered: r.deadLettered, rejected });
+    } catch (err) {
+      const code = errorCode(err);
+      req.log.warn({ err: (err as Error).message, code }, 'envelope not stored');
+      return reply.code(503).send({ code: code === 'ERR_STOPPING' ? code : 'ERR_STORE_UNAVAILABLE', message: 'the store is not available; retry later' });
+    }
+  });
+}

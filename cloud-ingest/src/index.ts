@@ -1,0 +1,11 @@
+export { migrate, listMigrations, DEFAULT_MIGRATIONS_DIR } from './migrate.js';
+export type { SqlRunner, MigrateOptions, MigrateResult } from './migrate.js';
+export type { Store, StoreHealth, IngestBatch, BatchItem, WriteResult, DeadLetterRecord } from './store/types.js';
+export { PgStore, type PgStoreOptions } from './store/pg-store.js';
+export { PgliteStore, type PgliteStoreOptions } from './store/pglite-store.js';
+export { prepareEnvelope, clip, type Prepared } from './prepare.js';
+export { createIngestService, type IngestService, type IngestDeps } from './service.js';
+export { loadConfig, configFromEnv, IngestConfigSchema, type IngestConfig, type IngestConfigInput } from './config.js';
+export type { IngestCounters } from './pipeline.js';
+export type { HealthParts } from './http.js';
+export { Maintenance, type MaintenanceOptions } from './maintenance.js';

@@ -1,0 +1,95 @@
+/**
+ * Storage upkeep on timers: day partitions created ahead (so rows never pile up in the default
+ * partition), retention by dropping whole old partitions, and the rollups' refresh. The SQL functions
+ * come from the migrations and have one name on both variants (on TimescaleDB they map to chunks and
+ * continuous aggregates), so this class does not care which ran.
+ */
+import { systemClock, type Clock, type Logger } from '@safe-community/runtime';
+import type { Store } from './store/types.js';
+
+export interface MaintenanceOptions {
+  partitionsAheadDays: number;
+  /** 0 keeps everything. */
+  retentionDays: number;
+  partitionIntervalSec: number;
+  rollupRefreshSec: number;
+  logger: Logger;
+  clock?: Clock;
+}
+
+/** Several ingest instances run this; a transaction-scoped advisory lock lets one do each round. */
+const PARTITION_LOCK = 0x73632d70; // 'sc-p'
+const ROLLUP_LOCK = 0x73632d72; // 'sc-r'
+
+export class Maintenance {
+  private readonly timers = new Map<string, unknown>();
+  private stopped = true;
+  private running = new Set<Promise<unknown>>();
+  private readonly clock: Clock;
+
+  constructor(private readonly store: Store, private readonly opts: MaintenanceOptions) {
+    this.clock = opts.clock ?? systemClock;
+  }
+
+  async start(): Promise<void> {
+    this.stopped = false;
+    // Partitions first, before data of today arrives; the rollups' first fill can wait for the timer.
+    await this.guard('partitions', () => this.runPartitions());
+    this.every(this.opts.partitionIntervalSec, 'partitions', () => this.runPartitions());
+    this.every(this.opts.rollupRefreshSec, 'rollups', () => this.refreshRollups());
+  }
+
+  async stop(): Promise<void> {
+    this.stopped = true;
+    for (const t of this.timers.values()) this.clock.clearTimeout(t);
+    this.timers.clear();
+    await Promise.allSettled([...this.running]);
+  }
+
+  /** Creates day partitions from yesterday to `partitionsAheadDays` ahead; drops those past retention. */
+  async runPartitions(): Promise<{ created: number; dropped: number }> {
+    const days = this.opts.partitionsAheadDays + 2;
+    const created = await this.store.query<{ n: number | null }>(
+      `SELECT CASE WHEN pg_try_advisory_xact_lock($1) THEN ensure_day_partitions((now() AT TIME ZONE 'UTC')::date - 1, $2::int) END AS n`,
+      [PARTITION_LOCK, days]);
+    let dropped = 0;
+    if (this.opts.retentionDays > 0) {
+      const r = await this.store.query<{ n: number | null }>(
+        `SELECT CASE WHEN pg_try_advisory_xact_lock($1) THEN drop_day_partitions_before((now() AT TIME ZONE 'UTC')::date - $2::int) END AS n`,
+        [PARTITION_LOCK, this.opts.retentionDays]);
+      dropped = r[0]?.n ?? 0;
+    }
+    const made = created[0]?.n ?? 0;
+    if (made > 0 || dropped > 0) this.opts.logger.info({ created: made, dropped }, 'day partitions maintained');
+    return { created: made, dropped };
+  }
+
+  /** Refreshes the per-minute and per-hour rollups (a no-op on TimescaleDB, whose policies do it). */
+  async refreshRollups(): Promise<number> {
+    const r = await this.store.query<{ n: number | null }>(
+      'SELECT CASE WHEN pg_try_advisory_xact_lock($1) THEN refresh_rollups() END AS n', [ROLLUP_LOCK]);
+    return r[0]?.n ?? 0;
+  }
+
+  private every(sec: number, what: string, fn: () => Promise<unknown>): void {
+    const tick = (): void => {
+      if (this.stopped) return;
+      const run = this.guard(what, fn).finally(() => {
+        this.running.delete(run);
+        // Rescheduled after the run ends, so a slow round never overlaps the next.
+        if (!this.stopped) this.timers.set(what, this.clock.setTimeout(tick, sec * 1000));
+      });
+      this.running.add(run);
+    };
+    this.timers.set(what, this.clock.setTimeout(tick, sec * 1000));
+  }
+
+  private async guard(what: string, fn: () => Promise<unknown>): Promise<void> {
+    try {
+      await fn();
+    } catch (err) {
+      // A failed round is retried on the next tick; the ingest itself does not depend on it.
+      this.opts.logger.warn({ err: (err as Error).message, what }, 'storage maintenance failed');
+    }
+  }
+}

@@ -1,0 +1,181 @@
+/**
+ * Forward-only SQL migrations: `migrations/NNNN_name.sql`, or a pair `NNNN_name.plain.sql` /
+ * `NNNN_name.timescale.sql` of which one is chosen at migration time (TimescaleDB when the extension is
+ * available on the server, plain PostgreSQL otherwise). Each applied file is recorded with its checksum; a
+ * recorded file that changed afterwards stops the start (ERR_MIGRATION_CHANGED), because the database no
+ * longer matches the code that describes it.
+ */
+import { readdir, readFile } from 'node:fs/promises';
+import { createHash } from 'node:crypto';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { CodedError, type Logger } from '@safe-community/runtime';
+
+/** Anything that runs SQL: a pg Client or Pool, or a PGlite instance. */
+export interface SqlRunner {
+  query(sql: string, params?: unknown[]): Promise<{ rows: any[] }>;
+}
+
+/** PGlite runs multi-statement text with exec(); pg's query() does it with the simple protocol. */
+interface ExecRunner extends SqlRunner {
+  exec(sql: string): Promise<unknown>;
+}
+
+/** A pg Pool hands out dedicated connections; the advisory lock and transactions need one connection. */
+interface PoolLike extends SqlRunner {
+  connect(): Promise<SqlRunner & { release(err?: unknown): void }>;
+  totalCount: number;
+}
+
+export interface MigrateOptions {
+  /** Folder of NNNN_*.sql files; defaults to this package's migrations/. */
+  dir?: string;
+  /** 'auto' (default) uses TimescaleDB when the server offers it. */
+  timescale?: 'auto' | 'on' | 'off';
+  logger?: Logger;
+}
+
+export interface MigrateResult {
+  /** Versions applied by this call, e.g. ['0001_core', '0002_timeseries']. */
+  applied: string[];
+  timescale: boolean;
+}
+
+export const DEFAULT_MIGRATIONS_DIR = fileURLToPath(new URL('../migrations', import.meta.url));
+
+/** Fixed key of the advisory lock that serialises migrators started at the same time ('sc-migr'). */
+const LOCK_KEY = 0x73632d6d;
+
+interface MigrationFile {
+  version: string;
+  plain: string | undefined;
+  timescale: string | undefined;
+  single: string | undefined;
+}
+
+const FILE_RE = /^(\d{4}_[a-z0-9_]+?)(?:\.(plain|timescale))?\.sql$/;
+
+export async function listMigrations(dir: string): Promise<MigrationFile[]> {
+  const byVersion = new Map<string, MigrationFile>();
+  for (const name of (await readdir(dir)).sort()) {
+    const m = FILE_RE.exec(name);
+    if (!m) continue;
+    const version = m[1]!;
+    const entry = byVersion.get(version) ?? { version, plain: undefined, timescale: undefined, single: undefined };
+    if (m[2] === 'plain') entry.plain = name;
+    else if (m[2] === 'timescale') entry.timescale = name;
+    else entry.single = name;
+    byVersion.set(version, entry);
+  }
+  const out = [...byVersion.values()].sort((a, b) => a.version.localeCompare(b.version));
+  for (const f of out) {
+    if (f.single && (f.plain || f.timescale)) {
+      throw new CodedError('ERR_MIGRATION_LAYOUT', `migration ${f.version} has both a single file and a variant`);
+    }
+    if (!f.single && (!f.plain || !f.timescale)) {
+      throw new CodedError('ERR_MIGRATION_LAYOUT', `migration ${f.version} needs both .plain.sql and .timescale.sql`);
+    }
+  }
+  return out;
+}
+
+const isExec = (db: SqlRunner): db is ExecRunner => typeof (db as Partial<ExecRunner>).exec === 'function';
+const isPool = (db: SqlRunner): db is PoolLike =>
+  typeof (db as Partial<PoolLike>).connect === 'function' && typeof (db as Partial<PoolLike>).totalCount === 'number';
+
+const checksum = (text: string): string => createHash('sha256').update(text).digest('hex');
+
+async function runScript(db: SqlRunner, sql: string): Promise<void> {
+  if (isExec(db)) await db.exec(sql);
+  else await db.query(sql);
+}
+
+/** Applies every migration not yet recorded, in order, each in its own transaction. */
+export async function migrate(db: SqlRunner, opts: MigrateOptions = {}): Promise<MigrateResult> {
+  if (isPool(db)) {
+    const conn = await db.connect();
+    try {
+      return await migrateOn(conn, opts);
+    } finally {
+      conn.release();
+    }
+  }
+  return migrateOn(db, opts);
+}
+
+async function migrateOn(db: SqlRunner, opts: MigrateOptions): Promise<MigrateResult> {
+  const dir = opts.dir ?? DEFAULT_MIGRATIONS_DIR;
+  const files = await listMigrations(dir);
+  // PGlite is one in-process connection: nobody can race it, and it has no use for a lock.
+  const lock = !isExec(db);
+  if (lock) await db.query('SELECT pg_advisory_lock($1)', [LOCK_KEY]);
+  try {
+    await db.query(`CREATE TABLE IF NOT EXISTS schema_migrations (
+      version    text PRIMARY KEY,
+      file       text NOT NULL,
+      variant    text NOT NULL,
+      checksum   text NOT NULL,
+      applied_at timestamptz NOT NULL DEFAULT now()
+    )`);
+    const timescale = await chooseTimescale(db, opts.timescale ?? 'auto');
+    const done = new Map<string, { file: string; checksum: string }>();
+    for (const r of (await db.query('SELECT version, file, checksum FROM schema_migrations')).rows) {
+      done.set(r.version as string, { file: r.file as string, checksum: r.checksum as string });
+    }
+    const applied: string[] = [];
+    for (const f of files) {
+      const prior = done.get(f.version);
+      if (prior) {
+        // Check the file that actually ran, whichever variant that was.
+        let text: string;
+        try {
+          text = await readFile(join(dir, prior.file), 'utf8');
+        } catch (err) {
+          throw new CodedError('ERR_MIGRATION_MISSING', `applied migration file ${prior.file} is missing`, { cause: err });
+        }
+        if (checksum(text) !== prior.checksum) {
+          throw new CodedError('ERR_MIGRATION_CHANGED',
+            `migration ${prior.file} changed after it was applied; add a new migration instead of editing it`);
+        }
+        continue;
+      }
+      const file = f.single ?? (timescale ? f.timescale! : f.plain!);
+      const variant = f.single ? 'any' : timescale ? 'timescale' : 'plain';
+      const text = await readFile(join(dir, file), 'utf8');
+      await runScript(db, 'BEGIN');
+      try {
+        await runScript(db, text);
+        await db.query('INSERT INTO schema_migrations (version, file, variant, checksum) VALUES ($1, $2, $3, $4)',
+          [f.version, file, variant, checksum(text)]);
+        await runScript(db, 'COMMIT');
+      } catch (err) {
+        await runScript(db, 'ROLLBACK').catch((rollbackErr: unknown) => {
+          opts.logger?.warn({ err: rollbackErr }, 'rollback after a failed migration failed too');
+        });
+        throw new CodedError('ERR_MIGRATION_FAILED', `migration ${file} failed: ${(err as Error).message}`, { cause: err });
+      }
+      opts.logger?.info({ file }, 'migration applied');
+      applied.push(f.version);
+    }
+    return { applied, timescale };
+  } finally {
+    if (lock) await db.query('SELECT pg_advisory_unlock($1)', [LOCK_KEY]);
+  }
+}
+
+/**
+ * Decides the variant once per database: if any variant migration is already recorded, that choice
+ * stands (a server that gains or loses the extension later must not mix the two schemas).
+ */
+async function chooseTimescale(db: SqlRunner, mode: 'auto' | 'on' | 'off'): Promise<boolean> {
+  const prior = (await db.query(`SELECT variant FROM schema_migrations WHERE variant <> 'any' ORDER BY version LIMIT 1`)).rows[0];
+  if (prior) return prior.variant === 'timescale';
+  if (mode === 'off') return false;
+  const available = (await db.query(`SELECT 1 FROM pg_available_extensions WHERE name = 'timescaledb'`)).rows.length > 0;
+  if (!available) {
+    if (mode === 'on') throw new CodedError('ERR_TIMESCALE_MISSING', 'timescale: on, but the server has no timescaledb extension');
+    return false;
+  }
+  await db.query('CREATE EXTENSION IF NOT EXISTS timescaledb');
+  return true;
+}

@@ -1,0 +1,112 @@
+/**
+ * Turns raw envelope text into an IngestBatch: the envelope's outer shape must be valid (else the whole
+ * envelope is one dead letter), while each message is checked on its own, so a bad message is recorded
+ * in its place in the sequence and never blocks or drops a valid one next to it.
+ */
+import { Type } from '@sinclair/typebox';
+import { Envelope, UplinkMessage, validator, type Issue, type UplinkType } from '@safe-community/contracts';
+import type { BatchItem, DeadLetterRecord, IngestBatch } from './store/types.js';
+
+export const MAX_DEAD_LETTER_BYTES = 64 * 1024;
+
+/** The envelope without its messages' schema: what must hold for the batch to be placed at all. */
+const EnvelopeShell = Type.Object(
+  { ...Envelope.properties, messages: Type.Array(Type.Unknown(), { minItems: 1, maxItems: 10_000 }) },
+  { additionalProperties: false },
+);
+const shellValidator = validator('Envelope', EnvelopeShell);
+
+/** One compiled validator per message type: dispatching on `type` is much cheaper than checking the whole union. */
+const byType = new Map<string, ReturnType<typeof validator>>();
+for (const member of UplinkMessage.anyOf) {
+  const type = (member.properties.type as { const: string }).const;
+  byType.set(type, validator(`UplinkMessage(${type})`, member));
+}
+
+export type Prepared =
+  | { kind: 'batch'; batch: IngestBatch }
+  | { kind: 'dead'; record: DeadLetterRecord; issues: Issue[] };
+
+/** Cuts text to 64 KiB and removes NUL, which PostgreSQL text cannot hold. */
+export function clip(text: string): string {
+  let out = text;
+  if (Buffer.byteLength(out) > MAX_DEAD_LETTER_BYTES) out = Buffer.from(out).subarray(0, MAX_DEAD_LETTER_BYTES).toString('utf8');
+  return out.includes('\u0000') ? out.replaceAll('\u0000', '\\u0000') : out;
+}
+
+export const describeIssues = (issues: readonly Issue[]): string =>
+  issues.slice(0, 3).map((i) => `${i.path || '/'}: ${i.reason}`).join('; ') + (issues.length > 3 ? ` (+${issues.length - 3} more)` : '');
+
+function messageIssues(m: unknown): Issue[] {
+  const type = m && typeof m === 'object' ? (m as { type?: unknown }).type : undefined;
+  const v = typeof type === 'string' ? byType.get(type) : undefined;
+  if (!v) return [{ path: '/type', reason: `unknown message type ${JSON.stringify(type)}` }];
+  return v.check(m) ? [] : v.issues(m);
+}
+
+const seqOf = (m: unknown): number | null => {
+  const s = m && typeof m === 'object' ? (m as { seq?: unknown }).seq : undefined;
+  return typeof s === 'number' && Number.isSafeInteger(s) && s >= 1 ? s : null;
+};
+
+/**
+ * @param raw the payload as received (Buffer or text), or an already parsed body (HTTP)
+ * @param expectedEdge the edge named by the topic; an envelope claiming another edge is refused
+ */
+export function prepareEnvelope(raw: Buffer | string | unknown, source: string, expectedEdge?: string): Prepared {
+  const text = typeof raw === 'string' ? raw : Buffer.isBuffer(raw) ? raw.toString('utf8') : undefined;
+  const dead = (code: string, issues: Issue[], edge: string | null): Prepared => ({
+    kind: 'dead',
+    issues,
+    record: { source, edge, seq: null, code, reason: describeIssues(issues), payload: clip(text ?? safeStringify(raw)) },
+  });
+  let value: unknown = raw;
+  if (text !== undefined) {
+    try {
+      value = JSON.parse(text);
+    } catch (err) {
+      return dead('ERR_NOT_JSON', [{ path: '', reason: `not JSON: ${(err as Error).message}` }], expectedEdge ?? null);
+    }
+  }
+  if (!shellValidator.check(value)) return dead('ERR_VALIDATION', shellValidator.issues(value), expectedEdge ?? null);
+  const env = value;
+  if (expectedEdge !== undefined && env.edge !== expectedEdge) {
+    return dead('ERR_EDGE_MISMATCH', [{ path: '/edge', reason: `envelope edge ${env.edge} on the topic of edge ${expectedEdge}` }], expectedEdge);
+  }
+
+  // A message whose own seq is unusable takes the place implied by its neighbours (the outbox numbers
+  // records consecutively), so it is accounted for and the cursor can move past it.
+  const seqs = env.messages.map(seqOf);
+  for (let i = 1; i < seqs.length; i++) if (seqs[i] === null && seqs[i - 1] != null) seqs[i] = seqs[i - 1]! + 1;
+  for (let i = seqs.length - 2; i >= 0; i--) if (seqs[i] === null && seqs[i + 1] != null && seqs[i + 1]! > 1) seqs[i] = seqs[i + 1]! - 1;
+  if (seqs.every((s) => s === null)) {
+    return dead('ERR_VALIDATION', [{ path: '/messages', reason: 'no message carries a usable seq' }], env.edge);
+  }
+
+  const items: BatchItem[] = [];
+  env.messages.forEach((m, i) => {
+    const seq = seqs[i];
+    if (seq == null) return;
+    const issues = messageIssues(m);
+    if (issues.length === 0) items.push({ seq, ok: true, msg: m as UplinkMessage });
+    else {
+      const prefixed = issues.map((x) => ({ path: `/messages/${i}${x.path}`, reason: x.reason }));
+      items.push({ seq, ok: false, code: 'ERR_VALIDATION', reason: describeIssues(prefixed), payload: clip(safeStringify(m)) });
+    }
+  });
+  // Sorted by seq, first occurrence wins: the outbox never reuses a seq, so a repeat is a resend.
+  items.sort((a, b) => a.seq - b.seq);
+  const unique = items.filter((it, i) => i === 0 || it.seq !== items[i - 1]!.seq);
+  return { kind: 'batch', batch: { edge: env.edge, site: env.site, source, items: unique } };
+}
+
+function safeStringify(v: unknown): string {
+  try {
+    return JSON.stringify(v) ?? String(v);
+  } catch {
+    // A value JSON cannot express (a cycle) is still recorded, as its string form.
+    return String(v);
+  }
+}
+
+export type { UplinkType };

@@ -1,0 +1,123 @@
+/**
+ * The ingest service: store (migrated at start) → pipeline → HTTP → MQTT consumer → maintenance, started
+ * in that order and stopped in reverse.
+ */
+import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
+import { edgeDownTopic, parseEdgeTopic, type DownMessage } from '@safe-community/contracts';
+import { createLogger, type Clock, type Logger } from '@safe-community/runtime';
+import { loadConfig, type IngestConfig } from './config.js';
+import { registerRoutes, type HealthParts } from './http.js';
+import { Maintenance } from './maintenance.js';
+import { MqttConsumer } from './mqtt-consumer.js';
+import { Pipeline, type IngestCounters } from './pipeline.js';
+import { clip } from './prepare.js';
+import { prepareEnvelope } from './prepare.js';
+import { PgStore } from './store/pg-store.js';
+import { PgliteStore } from './store/pglite-store.js';
+import type { Store } from './store/types.js';
+
+export interface IngestDeps {
+  /** A store owned by the caller (started and stopped by the service all the same). */
+  store?: Store;
+  logger?: Logger;
+  clock?: Clock;
+}
+
+export interface IngestService {
+  readonly config: IngestConfig;
+  readonly store: Store;
+  start(): Promise<void>;
+  stop(): Promise<void>;
+  /** A snapshot of the counters (rows written, duplicates, dead letters…), for metrics. */
+  counters(): IngestCounters;
+  health(): Promise<HealthParts>;
+  /** The bound HTTP address, after start. */
+  address(): { host: string; port: number };
+}
+
+export function createIngestService(input: unknown = {}, deps: IngestDeps = {}): IngestService {
+  const config = loadConfig(input);
+  const log = deps.logger ?? createLogger({ name: 'cloud-ingest', level: config.logLevel });
+  const store: Store = deps.store ?? (config.databaseUrl
+    ? new PgStore({ url: config.databaseUrl, poolMax: config.pgPoolMax, copyThreshold: config.copyThreshold, logger: log.child({ part: 'store' }) })
+    : new PgliteStore({ dataDir: config.pgliteDataDir, logger: log.child({ part: 'store' }) }));
+  const pipeline = new Pipeline(store, { retry: config.retry, logger: log.child({ part: 'pipeline' }), ...(deps.clock ? { clock: deps.clock } : {}) });
+  let app: FastifyInstance | undefined;
+  let consumer: MqttConsumer | undefined;
+  let maintenance: Maintenance | undefined;
+  let bound = { host: config.host, port: config.port };
+
+  const health = async (): Promise<HealthParts> => ({
+    store: (await store.health()).ok ? 'up' : 'down',
+    mqtt: !consumer ? 'disabled' : consumer.connected ? 'up' : 'down',
+  });
+
+  const onMessage = async (topic: string, payload: Buffer, publish: (t: string, body: string) => void): Promise<void> => {
+    const source = `mqtt:${topic}`;
+    const parsed = parseEdgeTopic(topic);
+    if (!parsed || parsed.channel !== 'uplink') {
+      await pipeline.deadLetter([{ source, edge: null, seq: null, code: 'ERR_TOPIC', reason: `not an uplink topic: ${topic}`, payload: clip(payload.toString('utf8')) }], { retry: true });
+      return;
+    }
+    if (payload.length > config.maxEnvelopeBytes) {
+      await pipeline.deadLetter([{ source, edge: parsed.edge, seq: null, code: 'ERR_TOO_LARGE', reason: `envelope of ${payload.length} bytes exceeds ${config.maxEnvelopeBytes}`, payload: clip(payload.toString('utf8')) }], { retry: true });
+      return;
+    }
+    const prepared = prepareEnvelope(payload, source, parsed.edge);
+    if (prepared.kind === 'dead') {
+      log.warn({ edge: parsed.edge, code: prepared.record.code, reason: prepared.record.reason }, 'envelope rejected');
+      await pipeline.deadLetter([prepared.record], { retry: true });
+      return;
+    }
+    const r = await pipeline.write(prepared.batch, { retry: true });
+    // The edge's outbox advances on this receipt only; it goes out before the PUBACK (same connection, in order).
+    const ack: DownMessage = { v: 1, type: 'ack', edge: parsed.edge, upTo: r.upTo };
+    publish(edgeDownTopic(parsed.edge), JSON.stringify(ack));
+  };
+
+  return {
+    config,
+    store,
+    counters: () => ({ ...pipeline.counters }),
+    health,
+    address: () => bound,
+    async start() {
+      await store.start();
+      pipeline.start();
+      // pino's own Logger type and Fastify's view of it differ only in generics; the instance is the same.
+      const server: FastifyInstance = Fastify({
+        // Per-request lines are info; at warn the hot ingest path logs only what went wrong.
+        loggerInstance: log.child({ part: 'http' }, { level: log.isLevelEnabled('warn') ? 'warn' : log.level }) as unknown as FastifyBaseLogger,
+        bodyLimit: config.maxEnvelopeBytes,
+      });
+      app = server;
+      registerRoutes(server, { pipeline, health, maxEnvelopeBytes: config.maxEnvelopeBytes });
+      await server.listen({ host: config.host, port: config.port });
+      const addr = server.server.address();
+      if (addr && typeof addr === 'object') bound = { host: addr.address, port: addr.port };
+      if (config.mqttUrl) {
+        consumer = new MqttConsumer({
+          url: config.mqttUrl, protocolVersion: config.mqttProtocol, clientId: config.clientId, shareGroup: config.shareGroup, consumers: config.consumers,
+          sessionExpirySec: config.sessionExpirySec, keepaliveSec: config.keepaliveSec, retry: config.retry,
+          logger: log.child({ part: 'mqtt' }), ...(deps.clock ? { clock: deps.clock } : {}),
+        }, onMessage);
+        await consumer.start();
+      }
+      if (config.maintenance.enabled) {
+        maintenance = new Maintenance(store, { ...config.maintenance, logger: log.child({ part: 'maintenance' }), ...(deps.clock ? { clock: deps.clock } : {}) });
+        await maintenance.start();
+      }
+      log.info({ http: `${bound.host}:${bound.port}`, store: store.kind, mqtt: config.mqttUrl ?? 'off' }, 'cloud ingest started');
+    },
+    async stop() {
+      await maintenance?.stop();
+      maintenance = undefined;
+      pipeline.stop();
+      await consumer?.stop();
+      consumer = undefined;
+      await app?.close();
+      app = undefined;
+      await store.stop();
+    },
+  };
+}

@@ -1,0 +1,227 @@
+/**
+ * The one transaction per envelope, shared by both backends: lock the edge's cursor row, skip what is
+ * already stored, refuse a gap, write the new records grouped by type with multi-row `unnest` inserts,
+ * record rejected records in dead_letters, advance the cursor. The cursor row lock is what keeps two
+ * ingest instances that receive the same edge's batches from writing anything twice.
+ */
+import type { UplinkMessage } from '@safe-community/contracts';
+import { emptyWritten, type BatchItem, type IngestBatch, type WriteResult } from './types.js';
+
+export interface Tx {
+  query(sql: string, params?: unknown[]): Promise<{ rows: any[] }>;
+}
+
+type Of<T extends UplinkMessage['type']> = Extract<UplinkMessage, { type: T }>;
+export type TelemetryItem = Of<'telemetry'>;
+
+export interface WriteOptions {
+  /**
+   * Write each record under its own savepoint and dead-letter the ones the database refuses. Used only
+   * after a batch failed with a data error, so one unstorable record cannot block its edge forever.
+   */
+  isolate: boolean;
+  /** Bulk path for telemetry (COPY on PostgreSQL); used when the batch has at least copyThreshold rows. */
+  copyTelemetry?: (edge: string, rows: TelemetryItem[]) => Promise<void>;
+  copyThreshold?: number;
+}
+
+/** SQLSTATE classes that mean "this record cannot be stored", as opposed to "the database is not there". */
+export function isDataError(err: unknown): boolean {
+  const code = (err as { code?: unknown } | null)?.code;
+  if (typeof code !== 'string' || code.length !== 5) return false;
+  // 23505 (unique violation) here is a race on the one-active-alarm index with a concurrent writer: a retry settles it.
+  if (code === '23505') return false;
+  return code.startsWith('22') || code.startsWith('23') || code.startsWith('54');
+}
+
+async function lockCursor(tx: Tx, edge: string, site: string): Promise<number> {
+  const sel = 'SELECT last_seq FROM edge_cursor WHERE edge = $1 FOR UPDATE';
+  let row = (await tx.query(sel, [edge])).rows[0];
+  if (!row) {
+    await tx.query('INSERT INTO edge_cursor (edge, site) VALUES ($1, $2) ON CONFLICT (edge) DO NOTHING', [edge, site]);
+    row = (await tx.query(sel, [edge])).rows[0];
+  }
+  return Number(row.last_seq);
+}
+
+export async function writeBatchTx(tx: Tx, batch: IngestBatch, opts: WriteOptions): Promise<WriteResult> {
+  const last = await lockCursor(tx, batch.edge, batch.site);
+  const result: WriteResult = { upTo: last, gap: false, written: emptyWritten(), duplicates: 0, deadLettered: 0, deferred: 0 };
+  const fresh: BatchItem[] = [];
+  for (const it of batch.items) {
+    if (it.seq <= last) result.duplicates++;
+    else fresh.push(it);
+  }
+  if (fresh.length === 0) return result;
+  if (fresh[0]!.seq > last + 1) {
+    result.gap = true;
+    result.deferred = fresh.length;
+    return result;
+  }
+  // Only the run that continues the cursor is taken; anything after a hole inside the batch is resent later.
+  let upTo = last;
+  const take: BatchItem[] = [];
+  for (const it of fresh) {
+    if (it.seq !== upTo + 1) break;
+    take.push(it);
+    upTo = it.seq;
+  }
+  result.deferred = fresh.length - take.length;
+
+  const dead: Array<Extract<BatchItem, { ok: false }>> = take.filter((i): i is Extract<BatchItem, { ok: false }> => !i.ok);
+  const good = take.filter((i): i is Extract<BatchItem, { ok: true }> => i.ok);
+  if (opts.isolate) {
+    for (const it of good) {
+      await tx.query('SAVEPOINT rec');
+      try {
+        await writeGroups(tx, batch.edge, [it], { isolate: true });
+        await tx.query('RELEASE SAVEPOINT rec');
+        result.written[it.msg.type]++;
+      } catch (err) {
+        if (!isDataError(err)) throw err;
+        await tx.query('ROLLBACK TO SAVEPOINT rec');
+        const e = err as { code?: string; message?: string };
+        dead.push({ seq: it.seq, ok: false, code: 'ERR_STORE_REJECTED', reason: `database refused the record: ${e.code} ${e.message}`, payload: JSON.stringify(it) });
+      }
+    }
+  } else {
+    const counts = await writeGroups(tx, batch.edge, good, opts);
+    for (const k of Object.keys(counts) as Array<keyof typeof counts>) result.written[k] += counts[k];
+  }
+  if (dead.length > 0) {
+    await tx.query(
+      `INSERT INTO dead_letters (source, edge, seq, code, reason, payload)
+       SELECT $1, $2, s, c, r, p FROM unnest($3::bigint[], $4::text[], $5::text[], $6::text[]) AS u(s, c, r, p)`,
+      [batch.source, batch.edge, dead.map((d) => d.seq), dead.map((d) => d.code), dead.map((d) => d.reason), dead.map((d) => d.payload)],
+    );
+    result.deadLettered = dead.length;
+  }
+  await tx.query('UPDATE edge_cursor SET last_seq = $2, site = $3, updated_at = now() WHERE edge = $1', [batch.edge, upTo, batch.site]);
+  result.upTo = upTo;
+  return result;
+}
+
+type Good = Extract<BatchItem, { ok: true }>;
+
+async function writeGroups(tx: Tx, edge: string, items: Good[], opts: WriteOptions): Promise<Record<UplinkMessage['type'], number>> {
+  const groups = { event: [] as Of<'event'>[], telemetry: [] as Of<'telemetry'>[], status: [] as Of<'status'>[],
+    command_result: [] as Of<'command_result'>[], alarm: [] as Of<'alarm'>[], linkage: [] as Of<'linkage'>[] };
+  for (const { msg } of items) (groups[msg.type] as UplinkMessage[]).push(msg);
+  if (groups.event.length) await insertEvents(tx, edge, groups.event);
+  if (groups.telemetry.length) {
+    if (opts.copyTelemetry && groups.telemetry.length >= (opts.copyThreshold ?? Infinity)) await opts.copyTelemetry(edge, groups.telemetry);
+    else await insertTelemetry(tx, edge, groups.telemetry);
+  }
+  if (groups.command_result.length) await insertCommandResults(tx, edge, groups.command_result);
+  if (groups.linkage.length) await insertLinkage(tx, edge, groups.linkage);
+  if (groups.status.length) await upsertStatus(tx, edge, groups.status);
+  for (const a of groups.alarm) await upsertAlarm(tx, edge, a);
+  return { event: groups.event.length, telemetry: groups.telemetry.length, status: groups.status.length,
+    command_result: groups.command_result.length, alarm: groups.alarm.length, linkage: groups.linkage.length };
+}
+
+const json = (v: unknown): string | null => (v === undefined ? null : JSON.stringify(v));
+
+async function insertEvents(tx: Tx, edge: string, ms: Of<'event'>[]): Promise<void> {
+  await tx.query(
+    `INSERT INTO events (edge, seq, id, site, device, kind, severity, device_time, time, tags, payload)
+     SELECT $1::text, * FROM unnest($2::bigint[], $3::uuid[], $4::text[], $5::text[], $6::text[], $7::text[],
+                              $8::timestamptz[], $9::timestamptz[], $10::jsonb[], $11::jsonb[])`,
+    [edge, ms.map((m) => m.seq), ms.map((m) => m.data.id), ms.map((m) => m.data.site), ms.map((m) => m.data.device),
+      ms.map((m) => m.data.kind), ms.map((m) => m.data.severity), ms.map((m) => m.data.deviceTime ?? null),
+      ms.map((m) => m.data.edgeTime), ms.map((m) => json(m.data.tags)), ms.map((m) => JSON.stringify(m.data.payload))],
+  );
+}
+
+export async function insertTelemetry(tx: Tx, edge: string, ms: TelemetryItem[]): Promise<void> {
+  await tx.query(
+    `INSERT INTO telemetry (edge, seq, site, device, metric, value, unit, time)
+     SELECT $1::text, * FROM unnest($2::bigint[], $3::text[], $4::text[], $5::text[], $6::float8[], $7::text[], $8::timestamptz[])`,
+    [edge, ms.map((m) => m.seq), ms.map((m) => m.data.site), ms.map((m) => m.data.device), ms.map((m) => m.data.metric),
+      ms.map((m) => m.data.value), ms.map((m) => m.data.unit ?? null), ms.map((m) => m.data.time)],
+  );
+}
+
+async function insertCommandResults(tx: Tx, edge: string, ms: Of<'command_result'>[]): Promise<void> {
+  await tx.query(
+    `INSERT INTO command_results (edge, seq, command_id, site, device, action, status, attempts, latency_ms, time, detail)
+     SELECT $1::text, * FROM unnest($2::bigint[], $3::uuid[], $4::text[], $5::text[], $6::text[], $7::text[], $8::int[],
+                              $9::float8[], $10::timestamptz[], $11::text[])`,
+    [edge, ms.map((m) => m.seq), ms.map((m) => m.data.commandId), ms.map((m) => m.data.site), ms.map((m) => m.data.device),
+      ms.map((m) => m.data.action), ms.map((m) => m.data.status), ms.map((m) => m.data.attempts), ms.map((m) => m.data.latencyMs),
+      ms.map((m) => m.data.at), ms.map((m) => m.data.detail ?? null)],
+  );
+}
+
+async function insertLinkage(tx: Tx, edge: string, ms: Of<'linkage'>[]): Promise<void> {
+  await tx.query(
+    `INSERT INTO linkage_executions (edge, seq, id, site, rule, trigger_event_id, time, finished_at, status, actions)
+     SELECT $1::text, * FROM unnest($2::bigint[], $3::uuid[], $4::text[], $5::text[], $6::uuid[], $7::timestamptz[],
+                              $8::timestamptz[], $9::text[], $10::jsonb[])`,
+    [edge, ms.map((m) => m.seq), ms.map((m) => m.data.id), ms.map((m) => m.data.site), ms.map((m) => m.data.rule),
+      ms.map((m) => m.data.triggerEventId), ms.map((m) => m.data.startedAt), ms.map((m) => m.data.finishedAt),
+      ms.map((m) => m.data.status), ms.map((m) => JSON.stringify(m.data.actions))],
+  );
+}
+
+/** Last known state per device; an older status (a replay after an outage) never overwrites a newer one. */
+async function upsertStatus(tx: Tx, edge: string, ms: Of<'status'>[]): Promise<void> {
+  // One row per device: a multi-row upsert may not touch the same row twice.
+  const latest = new Map<string, Of<'status'>>();
+  for (const m of ms) {
+    const key = `${m.data.site}\u0000${m.data.device}`;
+    const prev = latest.get(key);
+    if (!prev || Date.parse(m.data.at) >= Date.parse(prev.data.at)) latest.set(key, m);
+  }
+  const rows = [...latest.values()];
+  await tx.query(
+    `INSERT INTO device_status (site, edge, device, online, state, at)
+     SELECT u.site, $1::text, u.device, u.online, u.state, u.at
+       FROM unnest($2::text[], $3::text[], $4::boolean[], $5::jsonb[], $6::timestamptz[]) AS u(site, device, online, state, at)
+     ON CONFLICT (site, device) DO UPDATE
+       SET edge = EXCLUDED.edge, online = EXCLUDED.online, state = EXCLUDED.state, at = EXCLUDED.at
+       WHERE device_status.at <= EXCLUDED.at`,
+    [edge, rows.map((m) => m.data.site), rows.map((m) => m.data.device), rows.map((m) => m.data.online),
+      rows.map((m) => json(m.data.state)), rows.map((m) => m.data.at)],
+  );
+}
+
+const SEVERITY_ORDER = `array_position(ARRAY['info','minor','major','critical'], %s)`;
+const higherSeverity = (a: string, b: string): string =>
+  `CASE WHEN ${SEVERITY_ORDER.replace('%s', b)} > ${SEVERITY_ORDER.replace('%s', a)} THEN ${b} ELSE ${a} END`;
+
+/**
+ * One active alarm per (site, device, type): a repeat counts up on the active one (count + 1, last seen,
+ * highest severity) instead of adding a row. An alarm the edge reports as resolved closes the active one.
+ */
+async function upsertAlarm(tx: Tx, edge: string, m: Of<'alarm'>): Promise<void> {
+  const a = m.data;
+  const closing = a.state === 'resolved' || a.state === 'false_alarm';
+  if (closing) {
+    const upd = await tx.query(
+      `UPDATE alarms SET state = $5, resolved_at = $6, last_seen_at = GREATEST(last_seen_at, $6)
+        WHERE id = $1 OR (site = $2 AND device = $3 AND type = $4 AND state NOT IN ('resolved','false_alarm'))
+        RETURNING id`,
+      [a.id, a.site, a.device, a.type, a.state, a.raisedAt],
+    );
+    if (upd.rows.length > 0) return;
+  } else {
+    const upd = await tx.query(
+      `UPDATE alarms SET count = count + 1, last_seen_at = GREATEST(last_seen_at, $4::timestamptz),
+              severity = ${higherSeverity('severity', '$5::text')}
+        WHERE site = $1 AND device = $2 AND type = $3 AND state NOT IN ('resolved','false_alarm')
+        RETURNING id`,
+      [a.site, a.device, a.type, a.raisedAt, a.severity],
+    );
+    if (upd.rows.length > 0) return;
+  }
+  // A new alarm; an id seen before (reopened after it was resolved) counts up on its old row.
+  await tx.query(
+    `INSERT INTO alarms (id, site, edge, device, type, severity, state, raised_at, last_seen_at, count, message, source_event_id, tags, resolved_at)
+     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $8, $9, $10, $11, $12::jsonb, CASE WHEN $13::boolean THEN $8::timestamptz END)
+     ON CONFLICT (id) DO UPDATE SET count = alarms.count + 1, state = EXCLUDED.state, severity = EXCLUDED.severity,
+       last_seen_at = GREATEST(alarms.last_seen_at, EXCLUDED.last_seen_at), resolved_at = EXCLUDED.resolved_at`,
+    [a.id, a.site, a.edge ?? edge, a.device, a.type, a.severity, a.state, a.raisedAt, a.count, a.message,
+      a.sourceEventId ?? null, json(a.tags), closing],
+  );
+}

@@ -1,0 +1,89 @@
+/** Partition upkeep, retention and rollups on plain PostgreSQL and PGlite. */
+import t from 'tap';
+import { freshDatabase, waitFor } from '@safe-community/testkit';
+import { createLogger } from '@safe-community/runtime';
+import { Maintenance, PgStore, PgliteStore, type Store } from '@safe-community/cloud-ingest';
+
+const logger = createLogger({ level: 'silent' });
+const opts = { partitionsAheadDays: 12, retentionDays: 30, partitionIntervalSec: 3600, rollupRefreshSec: 1, logger };
+
+async function partitions(store: Store, table: string): Promise<string[]> {
+  const rows = await store.query<{ relname: string }>(
+    `SELECT c.relname FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid JOIN pg_class p ON p.oid = i.inhparent
+      WHERE p.relname = $1 ORDER BY 1`, [table]);
+  return rows.map((r) => r.relname);
+}
+
+async function insertTelemetry(store: Store, rows: Array<[string, number]>): Promise<void> {
+  await store.query(
+    `INSERT INTO telemetry (edge, seq, site, device, metric, value, time)
+     SELECT 'm', s, 'site-1', 'S1', 'temp.c', v, t FROM unnest($1::timestamptz[], $2::float8[]) WITH ORDINALITY AS u(t, v, s)`,
+    [rows.map((r) => r[0]), rows.map((r) => r[1])]);
+}
+
+function suite(name: string, make: () => Promise<{ store: Store; done: () => Promise<void> }>): void {
+  t.test(name, async (t) => {
+    const { store, done } = await make();
+    t.teardown(done);
+    const m = new Maintenance(store, opts);
+
+    const before = await partitions(store, 'telemetry');
+    const r = await m.runPartitions();
+    const after = await partitions(store, 'telemetry');
+    t.ok(r.created > 0, `partitions created ahead (${r.created})`);
+    t.equal(after.length - before.length, r.created / 4, 'one per day per table');
+    const today = new Date();
+    const ahead = new Date(today.getTime() + 12 * 86_400_000).toISOString().slice(0, 10).replaceAll('-', '');
+    t.ok(after.includes(`telemetry_${ahead}`), `telemetry_${ahead} exists`);
+
+    // Old data in old partitions goes; recent data stays.
+    await store.query(`SELECT ensure_day_partitions((now() AT TIME ZONE 'UTC')::date - 40, 3)`);
+    const old = new Date(Date.now() - 39 * 86_400_000).toISOString();
+    const recent = new Date(Date.now() - 60_000).toISOString();
+    await insertTelemetry(store, [[old, 1], [recent, 2]]);
+    const r2 = await m.runPartitions();
+    t.equal(r2.dropped, 12, 'three old days of four tables dropped');
+    const left = await store.query<{ value: number }>(`SELECT value FROM telemetry WHERE edge = 'm'`);
+    t.same(left, [{ value: 2 }], 'only the recent row is left');
+    t.same(await m.runPartitions(), { created: 0, dropped: 0 }, 'a second round has nothing to do');
+  });
+
+  t.test(`${name}: rollups refreshed on the timer`, async (t) => {
+    const { store, done } = await make();
+    t.teardown(done);
+    const minute = Date.parse('2026-11-29T09:00:00.000Z');
+    const at = (s: number) => new Date(minute + s * 1000).toISOString();
+    await insertTelemetry(store, [[at(1), 10], [at(30), 20], [at(59), 30], [at(61), 100]]);
+    const m = new Maintenance(store, opts);
+    await m.start();
+    t.teardown(() => m.stop());
+    const rows = await waitFor(async () => {
+      const r = await store.query<{ bucket: Date; n: string | number; avg: number; max: number }>(
+        `SELECT bucket, n, avg, max FROM telemetry_1m WHERE site = 'site-1' ORDER BY bucket`);
+      return r.length === 2 ? r : null;
+    }, { timeoutMs: 10_000, what: 'telemetry_1m filled' });
+    t.same(rows.map((r) => [new Date(r.bucket).toISOString(), Number(r.n), r.avg, r.max]), [
+      ['2026-11-29T09:00:00.000Z', 3, 20, 30],
+      ['2026-11-29T09:01:00.000Z', 1, 100, 100],
+    ]);
+    await insertTelemetry(store, [[at(62), 200]]);
+    const hour = await waitFor(async () => {
+      const r = await store.query<{ n: string | number; avg: number }>(`SELECT n, avg FROM telemetry_1h WHERE site = 'site-1'`);
+      return r.length === 1 && Number(r[0]!.n) === 5 ? r : null;
+    }, { timeoutMs: 10_000, what: 'a later refresh (concurrently) sees the new row' });
+    t.equal(hour[0]!.avg, 72, 'hourly average weighted by minute counts');
+  });
+}
+
+suite('PostgreSQL', async () => {
+  const db = await freshDatabase('maint');
+  const store = new PgStore({ url: db.url, logger });
+  await store.start();
+  return { store, done: async () => { await store.stop(); await db.drop(); } };
+});
+
+suite('PGlite', async () => {
+  const store = new PgliteStore({ logger });
+  await store.start();
+  return { store, done: () => store.stop() };
+});

@@ -1,0 +1,132 @@
+/**
+ * The whole system on one machine: cloud broker → cloud ingest (PostgreSQL or PGlite) → edge agent →
+ * simulated devices. `npm start` runs it with a story on top (main.ts); the end-to-end test drives it.
+ * Started in that order, stopped in reverse.
+ */
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { createIngestService, type IngestService } from '@safe-community/cloud-ingest';
+import { EdgeAgent, loadEdgeConfig } from '@safe-community/edge-agent';
+import { createLogger, type Logger } from '@safe-community/runtime';
+import {
+  SimulatedFirePanel, SimulatedGate, SimulatedBarrier, SimulatedWearable, SimulatedEnvSensor, type SimulatedDevice,
+} from '@safe-community/simulators';
+import { CloudBroker } from './cloud-broker.js';
+import { DEMO_DEVICES, DEMO_EDGE, DEMO_SITE } from './site.js';
+
+export interface SystemOptions {
+  /** PostgreSQL URL; unset → embedded PGlite. */
+  databaseUrl?: string | null;
+  /** Cloud broker URL; unset → an embedded Aedes broker. */
+  mqttUrl?: string | null;
+  /** Cloud API port; 0 picks a free one. */
+  port?: number;
+  host?: string;
+  /** Device broker port; 0 picks a free one. */
+  edgeBrokerPort?: number;
+  /** Edge data folder; unset → a temporary folder removed on stop. */
+  dataDir?: string;
+  logger?: Logger;
+}
+
+export interface Simulators {
+  panels: { FP1: SimulatedFirePanel; FP2: SimulatedFirePanel };
+  gates: { G1: SimulatedGate; G2: SimulatedGate; G3: SimulatedGate };
+  barrier: SimulatedBarrier;
+  wearable: SimulatedWearable;
+  sensor: SimulatedEnvSensor;
+  all: SimulatedDevice[];
+}
+
+export interface RunningSystem {
+  ingest: IngestService;
+  agent: EdgeAgent;
+  sims: Simulators;
+  cloudMqttUrl: string;
+  apiUrl: string;
+  stop(): Promise<void>;
+}
+
+export async function startSystem(opts: SystemOptions = {}): Promise<RunningSystem> {
+  const log = opts.logger ?? createLogger({ name: 'system', level: process.env.LOG_LEVEL ?? 'warn' });
+  const stops: Array<() => Promise<void>> = [];
+  const stop = async (): Promise<void> => {
+    while (stops.length > 0) {
+      const s = stops.pop()!;
+      try {
+        await s();
+      } catch (err) {
+        log.error({ err }, 'stop failed');
+      }
+    }
+  };
+  try {
+    let cloudMqttUrl = opts.mqttUrl ?? null;
+    if (!cloudMqttUrl) {
+      const broker = new CloudBroker();
+      await broker.start();
+      stops.push(() => broker.stop());
+      cloudMqttUrl = broker.url;
+    }
+
+    const ingest = createIngestService({
+      databaseUrl: opts.databaseUrl ?? null,
+      mqttUrl: cloudMqttUrl,
+      // The embedded Aedes broker speaks MQTT 3.1.1; an external broker gets MQTT 5 and the share group.
+      mqttProtocol: opts.mqttUrl ? 5 : 4,
+      port: opts.port ?? 8080,
+      host: opts.host ?? '127.0.0.1',
+      clientId: `ingest-${DEMO_EDGE}-${process.pid}`,
+    }, { logger: log });
+    await ingest.start();
+    stops.push(() => ingest.stop());
+    const { host, port } = ingest.address();
+
+    let dataDir = opts.dataDir;
+    if (!dataDir) {
+      const tmp = await mkdtemp(join(tmpdir(), 'safe-community-edge-'));
+      stops.push(() => rm(tmp, { recursive: true, force: true }));
+      dataDir = tmp;
+    }
+    const agent = new EdgeAgent({
+      config: loadEdgeConfig({
+        edge: { id: DEMO_EDGE, site: DEMO_SITE },
+        dataDir,
+        broker: { port: opts.edgeBrokerPort ?? 0 },
+        uplink: { url: cloudMqttUrl, ackTimeoutMs: 3000 },
+        devices: DEMO_DEVICES,
+      }),
+      logger: log,
+    });
+    await agent.start();
+    stops.push(() => agent.stop());
+
+    const url = `mqtt://127.0.0.1:${agent.broker.port}`;
+    const creds = async (id: string) => ({ url, id, password: (await agent.broker.credentials.provision(id)).password });
+    const sims: Simulators = {
+      panels: {
+        FP1: new SimulatedFirePanel({ ...(await creds('FP1')), dialect: 'nova-json' }),
+        FP2: new SimulatedFirePanel({ ...(await creds('FP2')), dialect: 'gst-hex' }),
+      },
+      gates: {
+        G1: new SimulatedGate({ ...(await creds('G1')), dialect: 'acme-json' }),
+        G2: new SimulatedGate({ ...(await creds('G2')), dialect: 'keyway-delim' }),
+        G3: new SimulatedGate({ ...(await creds('G3')), dialect: 'acme-json' }),
+      },
+      barrier: new SimulatedBarrier(await creds('BR1')),
+      wearable: new SimulatedWearable(await creds('W1')),
+      sensor: new SimulatedEnvSensor(await creds('S1')),
+      all: [],
+    };
+    sims.all = [sims.panels.FP1, sims.panels.FP2, sims.gates.G1, sims.gates.G2, sims.gates.G3, sims.barrier, sims.wearable, sims.sensor];
+    for (const d of sims.all) {
+      await d.start();
+      stops.push(() => d.stop());
+    }
+    return { ingest, agent, sims, cloudMqttUrl, apiUrl: `http://${host}:${port}`, stop };
+  } catch (err) {
+    await stop();
+    throw err;
+  }
+}

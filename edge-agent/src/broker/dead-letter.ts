@@ -1,0 +1,100 @@
+/**
+ * The dead-letter record: every refused or undecodable input is appended as one JSON line to
+ * `<dataDir>/dead-letter.jsonl`, counted by reason, and handed to an optional callback. Payloads are kept
+ * (base64, truncated) so an operator can see what a device sent; credentials are never recorded.
+ */
+import { createWriteStream, type WriteStream } from 'node:fs';
+import { mkdir } from 'node:fs/promises';
+import { join } from 'node:path';
+import { CodedError } from '@safe-community/runtime';
+
+/** How much of a refused payload is kept in the record. */
+const KEEP_BYTES = 1024;
+
+export interface DeadLetter {
+  at: string;
+  /** Stable reason code, e.g. ERR_ACL_PUBLISH, ERR_PAYLOAD_TOO_LARGE, ERR_RATE_LIMITED, ERR_DECODE. */
+  reason: string;
+  detail: string;
+  device?: string;
+  clientId?: string;
+  topic?: string;
+  bytes?: number;
+  /** First KEEP_BYTES of the payload, base64. */
+  payload?: string;
+}
+
+export interface DeadLetterInput {
+  reason: string;
+  detail: string;
+  device?: string;
+  clientId?: string;
+  topic?: string;
+  payload?: Buffer;
+}
+
+export class DeadLetterLog {
+  readonly file: string;
+  private stream: WriteStream | null = null;
+  private readonly counts = new Map<string, number>();
+  private readonly listeners = new Set<(rec: DeadLetter) => void>();
+
+  constructor(dataDir: string, private readonly now: () => number = Date.now) {
+    this.file = join(dataDir, 'dead-letter.jsonl');
+  }
+
+  async start(): Promise<void> {
+    await mkdir(join(this.file, '..'), { recursive: true });
+    const stream = createWriteStream(this.file, { flags: 'a' });
+    await new Promise<void>((resolve, reject) => {
+      stream.once('open', () => resolve());
+      stream.once('error', (err) => reject(new CodedError('ERR_DEAD_LETTER_OPEN', `cannot open ${this.file}`, { cause: err })));
+    });
+    this.stream = stream;
+  }
+
+  async stop(): Promise<void> {
+    const stream = this.stream;
+    this.stream = null;
+    if (stream) await new Promise<void>((resolve) => stream.end(resolve));
+  }
+
+  onRecord(listener: (rec: DeadLetter) => void): () => void {
+    this.listeners.add(listener);
+    return () => this.listeners.delete(listener);
+  }
+
+  record(input: DeadLetterInput): DeadLetter {
+    const rec: DeadLetter = { at: new Date(this.now()).toISOString(), reason: input.reason, detail: input.detail.slice(0, 512) };
+    if (input.device !== undefined) rec.device = input.device;
+    if (input.clientId !== undefined) rec.clientId = input.clientId;
+    if (input.topic !== undefined) rec.topic = input.topic.slice(0, 256);
+    if (input.payload !== undefined) {
+      rec.bytes = input.payload.length;
+      rec.payload = input.payload.subarray(0, KEEP_BYTES).toString('base64');
+    }
+    this.counts.set(rec.reason, (this.counts.get(rec.reason) ?? 0) + 1);
+    // A stopped log still counts and notifies: refusals during shutdown are not worth a crash.
+    this.stream?.write(`${JSON.stringify(rec)}\n`);
+    for (const l of this.listeners) {
+      try {
+        l(rec);
+      } catch {
+        // A faulty listener must not turn a refusal into a broker crash; the record is already written.
+        this.counts.set('ERR_DEAD_LETTER_LISTENER', (this.counts.get('ERR_DEAD_LETTER_LISTENER') ?? 0) + 1);
+      }
+    }
+    return rec;
+  }
+
+  /** Counts by reason since start. */
+  counters(): Record<string, number> {
+    return Object.fromEntries(this.counts);
+  }
+
+  total(): number {
+    let n = 0;
+    for (const v of this.counts.values()) n += v;
+    return n;
+  }
+}

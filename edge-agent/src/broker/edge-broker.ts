@@ -1,0 +1,376 @@
+/**
+ * The edge broker: Aedes in process, with per-device authentication, a per-device topic ACL, retained
+ * online/offline status, payload and rate limits, and one hook — `onDevicePublish` — that is awaited
+ * before a device's PUBLISH is acknowledged. Aedes runs `authorizePublish` before it writes the PUBACK
+ * (lib/handlers/publish.js: authorizePublish → enqueuePublish), so holding that callback until the
+ * hook resolves means a QoS 1 PUBACK proves the message is durable in the outbox.
+ */
+import { createServer, type Server } from 'node:net';
+import { createServer as createTlsServer } from 'node:tls';
+import { readFile } from 'node:fs/promises';
+import { randomBytes } from 'node:crypto';
+import { Aedes, type Client, type PublishPacket, type Subscription } from 'aedes';
+import { deviceStatusTopic, parseDeviceTopic, DEVICE_STATUS_SUFFIX } from '@safe-community/contracts';
+import { CodedError, errorCode, systemClock, createLogger, type Clock, type Logger } from '@safe-community/runtime';
+import { CredentialStore } from './credentials.js';
+import { DeadLetterLog } from './dead-letter.js';
+import { TokenBucket, type RateLimitOptions } from './rate-limit.js';
+
+/** Thrown by `onDevicePublish` for input that is wrong and will stay wrong: acknowledged, dropped, dead-lettered. */
+export class PublishRefused extends CodedError {
+  constructor(code: string, message: string, options?: { cause?: unknown }) {
+    super(code, message, options);
+    this.name = 'PublishRefused';
+  }
+}
+
+export interface DevicePublishHandler {
+  /**
+   * Awaited before the PUBACK. Resolve once the message is durable. Throw PublishRefused for bad input
+   * (the device gets its PUBACK so it stops resending; the message goes to the dead-letter record). Any
+   * other error withholds the PUBACK and closes the connection, so the device resends it after reconnecting.
+   */
+  onDevicePublish(deviceId: string, topic: string, payload: Buffer): Promise<void>;
+  /** Exact topic filters the device may subscribe to: its command topic(s). */
+  commandTopics(deviceId: string): string[];
+}
+
+export interface EdgeBrokerOptions {
+  /** Where credentials.json and dead-letter.jsonl live. */
+  dataDir: string;
+  /** TCP listener; port 0 picks a free port (see `port` after start). Default 127.0.0.1:1883. */
+  host?: string;
+  port?: number;
+  /** Optional MQTT over TLS listener. */
+  tls?: { host?: string; port?: number; keyPath: string; certPath: string };
+  /** Largest accepted device payload in bytes. Default 64 KiB. */
+  maxPayloadBytes?: number;
+  /** Per-device message rate; false disables. Default 50/s with a burst of 200. */
+  rateLimit?: RateLimitOptions | false;
+  /** How long one onDevicePublish may take before the PUBACK is withheld. Default 10 s. */
+  hookTimeoutMs?: number;
+  /** Aedes persistence (QoS 1 queues, retained); memory when absent. */
+  persistence?: unknown;
+  credentials?: CredentialStore;
+  logger?: Logger;
+  clock?: Clock;
+}
+
+type Identity = { kind: 'device'; id: string } | { kind: 'agent' };
+
+export interface BrokerStats {
+  connectedDevices: number;
+  accepted: number;
+  refused: Record<string, number>;
+  hookFailures: number;
+}
+
+export const AGENT_USERNAME = '$agent';
+const REFUSED_ROOT = '$refused';
+const CONNACK_BAD_CREDENTIALS = 4;
+const CONNACK_IDENTIFIER_REJECTED = 2;
+
+function authError(message: string, returnCode: number): Error & { returnCode: number } {
+  return Object.assign(new Error(message), { returnCode });
+}
+
+export class EdgeBroker {
+  readonly credentials: CredentialStore;
+  readonly deadLetters: DeadLetterLog;
+  private aedes: Aedes | null = null;
+  private servers: Server[] = [];
+  private handler: DevicePublishHandler | null = null;
+  private readonly identities = new WeakMap<Client, Identity>();
+  private readonly chains = new WeakMap<Client, Promise<void>>();
+  private readonly buckets = new Map<string, TokenBucket>();
+  private readonly online = new Map<string, Client>();
+  private readonly statusListeners = new Set<(deviceId: string, online: boolean) => void>();
+  private readonly clock: Clock;
+  private readonly log: Logger;
+  private agentPassword = '';
+  private accepted = 0;
+  private hookFailures = 0;
+  private boundPort = 0;
+  private boundTlsPort = 0;
+
+  constructor(private readonly opts: EdgeBrokerOptions) {
+    this.credentials = opts.credentials ?? new CredentialStore(opts.dataDir);
+    this.clock = opts.clock ?? systemClock;
+    this.deadLetters = new DeadLetterLog(opts.dataDir, () => this.clock.now());
+    this.log = (opts.logger ?? createLogger({ name: 'edge-broker' })).child({ part: 'broker' });
+  }
+
+  /** Registers the device message handler (the DeviceGateway); call before start(). */
+  use(handler: DevicePublishHandler): void {
+    this.handler = handler;
+  }
+
+  /** The bound TCP port (useful with port 0). */
+  get port(): number {
+    return this.boundPort;
+  }
+
+  get tlsPort(): number {
+    return this.boundTlsPort;
+  }
+
+  /** Credentials for the agent's own MQTT client (privileged, any topic); new on every start. */
+  get agentCredentials(): { username: string; password: string; clientIdPrefix: string } {
+    return { username: AGENT_USERNAME, password: this.agentPassword, clientIdPrefix: AGENT_USERNAME };
+  }
+
+  async start(): Promise<void> {
+    await this.credentials.load();
+    await this.deadLetters.start();
+    this.agentPassword = randomBytes(24).toString('base64url');
+    const aedes = await Aedes.createBroker({
+      persistence: this.opts.persistence,
+      authenticate: (client, username, password, done) => {
+        this.authenticate(client, username, password).then(
+          () => done(null, true),
+          (err: Error & { returnCode: number }) => done(err, false),
+        );
+      },
+      authorizePublish: (client, packet, done) => this.authorizePublish(client, packet, done),
+      authorizeSubscribe: (client, sub, done) => done(null, this.authorizeSubscribe(client, sub)),
+    });
+    this.aedes = aedes;
+    aedes.on('clientReady', (client) => this.onClientReady(client));
+    aedes.on('clientDisconnect', (client) => this.onClientGone(client));
+    aedes.on('clientError', (client, err) => this.log.warn({ client: client?.id, err: err.message }, 'client error'));
+    aedes.on('connectionError', (client, err) => this.log.warn({ err: err.message }, 'connection error'));
+
+    // After a restart no device is connected yet, whatever the persisted retained status says.
+    for (const id of this.credentials.list()) await this.publish(deviceStatusTopic(id), 'offline', { retain: true, qos: 1 });
+
+    const tcp = createServer(aedes.handle);
+    this.boundPort = await listen(tcp, this.opts.port ?? 1883, this.opts.host ?? '127.0.0.1');
+    this.servers.push(tcp);
+    if (this.opts.tls) {
+      const [key, cert] = await Promise.all([readFile(this.opts.tls.keyPath), readFile(this.opts.tls.certPath)]);
+      const tls = createTlsServer({ key, cert }, aedes.handle);
+      this.boundTlsPort = await listen(tls, this.opts.tls.port ?? 8883, this.opts.tls.host ?? this.opts.host ?? '127.0.0.1');
+      this.servers.push(tls);
+    }
+    this.log.info({ port: this.boundPort, tlsPort: this.boundTlsPort || undefined }, 'edge broker listening');
+  }
+
+  async stop(): Promise<void> {
+    const aedes = this.aedes;
+    this.aedes = null;
+    if (aedes) await new Promise<void>((resolve) => aedes.close(() => resolve()));
+    await Promise.all(this.servers.map((s) => new Promise<void>((resolve) => s.close(() => resolve()))));
+    this.servers = [];
+    this.online.clear();
+    await this.deadLetters.stop();
+  }
+
+  /** The agent's in-process publish (commands to devices): no network, no ACL. */
+  publish(topic: string, payload: string | Buffer, opts: { qos?: 0 | 1; retain?: boolean } = {}): Promise<void> {
+    const aedes = this.aedes;
+    if (!aedes) return Promise.reject(new CodedError('ERR_BROKER_STOPPED', 'edge broker is not running'));
+    const packet = {
+      cmd: 'publish', topic, payload: typeof payload === 'string' ? Buffer.from(payload) : payload,
+      qos: opts.qos ?? 1, retain: opts.retain ?? false, dup: false,
+    } as PublishPacket;
+    return new Promise((resolve, reject) => {
+      aedes.publish(packet, (err) => (err ? reject(new CodedError('ERR_BROKER_PUBLISH', `publish to ${topic} failed`, { cause: err })) : resolve()));
+    });
+  }
+
+  /** The agent's in-process subscription; resolves to an unsubscribe function. */
+  async subscribe(filter: string, onMessage: (topic: string, payload: Buffer) => void): Promise<() => Promise<void>> {
+    const aedes = this.aedes;
+    if (!aedes) throw new CodedError('ERR_BROKER_STOPPED', 'edge broker is not running');
+    // Like a network subscriber: a filter starting with a wildcard never matches `$` topics (MQTT-4.7.2-1).
+    const skipDollar = filter.startsWith('#') || filter.startsWith('+');
+    const deliver = (packet: PublishPacket, cb: () => void): void => {
+      if (skipDollar && packet.topic.startsWith('$')) return cb();
+      const payload = typeof packet.payload === 'string' ? Buffer.from(packet.payload) : packet.payload;
+      try {
+        onMessage(packet.topic, payload);
+      } catch (err) {
+        this.log.error({ err, topic: packet.topic }, 'agent subscriber threw');
+      }
+      cb();
+    };
+    await new Promise<void>((resolve) => aedes.subscribe(filter, deliver, () => resolve()));
+    return () => new Promise<void>((resolve) => (this.aedes ? this.aedes.unsubscribe(filter, deliver, () => resolve()) : resolve()));
+  }
+
+  onDeviceStatus(listener: (deviceId: string, online: boolean) => void): () => void {
+    this.statusListeners.add(listener);
+    return () => this.statusListeners.delete(listener);
+  }
+
+  isOnline(deviceId: string): boolean {
+    return this.online.has(deviceId);
+  }
+
+  stats(): BrokerStats {
+    return { connectedDevices: this.online.size, accepted: this.accepted, refused: this.deadLetters.counters(), hookFailures: this.hookFailures };
+  }
+
+  // ---- Aedes hooks ----
+
+  private async authenticate(client: Client, username: string | undefined, password: Buffer | undefined): Promise<void> {
+    if (username === AGENT_USERNAME) {
+      const ok = this.agentPassword.length > 0 && password !== undefined && password.toString('utf8') === this.agentPassword;
+      if (ok && client.id.startsWith(AGENT_USERNAME)) {
+        this.identities.set(client, { kind: 'agent' });
+        return;
+      }
+      this.deadLetters.record({ reason: 'ERR_AUTH', detail: 'agent credentials refused', clientId: client.id });
+      throw authError('bad user name or password', CONNACK_BAD_CREDENTIALS);
+    }
+    const id = username ?? '';
+    if (!(await this.credentials.verify(id, password))) {
+      this.deadLetters.record({ reason: 'ERR_AUTH', detail: 'unknown device or wrong password', device: id.slice(0, 64), clientId: client.id });
+      throw authError('bad user name or password', CONNACK_BAD_CREDENTIALS);
+    }
+    // One session per device: the client id is the device id, so a second connection takes the session
+    // over (MQTT-3.1.4-2) instead of one device impersonating another's session.
+    if (client.id !== id) {
+      this.deadLetters.record({ reason: 'ERR_AUTH_CLIENT_ID', detail: `client id must equal device id "${id}"`, device: id, clientId: client.id });
+      throw authError('identifier rejected', CONNACK_IDENTIFIER_REJECTED);
+    }
+    this.identities.set(client, { kind: 'device', id });
+  }
+
+  private authorizeSubscribe(client: Client, sub: Subscription): Subscription | null {
+    const who = this.identities.get(client);
+    if (who?.kind === 'agent') return sub;
+    if (who?.kind === 'device' && this.allowedFilters(who.id).includes(sub.topic)) return sub;
+    this.deadLetters.record({
+      reason: 'ERR_ACL_SUBSCRIBE', detail: `subscription to "${sub.topic}" refused`, clientId: client.id,
+      ...(who?.kind === 'device' ? { device: who.id } : {}), topic: sub.topic,
+    });
+    // A null subscription makes Aedes answer SUBACK 0x80 (MQTT-3.9.3: failure) without dropping the connection.
+    return null;
+  }
+
+  private allowedFilters(deviceId: string): string[] {
+    return this.handler ? this.handler.commandTopics(deviceId) : [`devices/${deviceId}/cmd`];
+  }
+
+  private authorizePublish(client: Client | null, packet: PublishPacket, done: (err?: Error | null) => void): void {
+    if (packet.topic.startsWith('$')) return done(new Error(`${packet.topic.split('/')[0]} topics are reserved`));
+    // client is null only for a will of a client from a previous broker run; only its own status is let through.
+    if (client === null) return done(parseDeviceTopic(packet.topic)?.suffix === DEVICE_STATUS_SUFFIX ? null : new Error('orphan will refused'));
+    const who = this.identities.get(client);
+    if (who?.kind === 'agent') return done(null);
+    const payload = typeof packet.payload === 'string' ? Buffer.from(packet.payload) : packet.payload;
+    const parsed = parseDeviceTopic(packet.topic);
+    if (!who || !parsed || parsed.device !== who.id || parsed.suffix === DEVICE_STATUS_SUFFIX) {
+      this.deadLetters.record({
+        reason: 'ERR_ACL_PUBLISH', detail: 'publish outside the device\'s own topics', clientId: client.id,
+        ...(who ? { device: who.id } : {}), topic: packet.topic, payload,
+      });
+      // MQTT-3.3.5-2: an unauthorised PUBLISH is either acknowledged or the connection closed; an ACL
+      // breach means a misconfigured or hostile device, so it is closed.
+      return done(new CodedError('ERR_ACL_PUBLISH', `${client.id} may not publish to ${packet.topic}`));
+    }
+    const deviceId = who.id;
+    const maxBytes = this.opts.maxPayloadBytes ?? 64 * 1024;
+    if (payload.length > maxBytes) return this.refuse(packet, deviceId, payload, 'ERR_PAYLOAD_TOO_LARGE', `${payload.length} bytes > ${maxBytes}`, done);
+    if (!this.bucket(deviceId).take()) return this.refuse(packet, deviceId, payload, 'ERR_RATE_LIMITED', 'over the per-device message rate', done);
+
+    // One device's messages go through the hook one at a time, in arrival order, so the outbox sees them
+    // in the order the device sent them even when Aedes dispatches a whole socket read at once.
+    const prev = this.chains.get(client) ?? Promise.resolve();
+    const next = prev.then(() => this.runHook(deviceId, packet, payload, done));
+    this.chains.set(client, next);
+  }
+
+  private async runHook(deviceId: string, packet: PublishPacket, payload: Buffer, done: (err?: Error | null) => void): Promise<void> {
+    if (!this.handler) {
+      this.accepted++;
+      return done(null);
+    }
+    let timer: unknown;
+    const timeoutMs = this.opts.hookTimeoutMs ?? 10_000;
+    let failure: unknown = null;
+    try {
+      await Promise.race([
+        this.handler.onDevicePublish(deviceId, packet.topic, payload),
+        new Promise<never>((_, reject) => {
+          timer = this.clock.setTimeout(() => reject(new CodedError('ERR_HOOK_TIMEOUT', `onDevicePublish took over ${timeoutMs} ms`)), timeoutMs);
+        }),
+      ]);
+    } catch (err) {
+      failure = err;
+    } finally {
+      this.clock.clearTimeout(timer);
+    }
+    if (failure === null) {
+      this.accepted++;
+      done(null);
+    } else if (failure instanceof PublishRefused) {
+      this.refuse(packet, deviceId, payload, failure.code, failure.message, done);
+    } else {
+      this.hookFailures++;
+      this.log.error({ device: deviceId, topic: packet.topic, code: errorCode(failure), err: failure }, 'could not make a device message durable; PUBACK withheld');
+      done(new CodedError('ERR_HOOK_FAILED', 'device message not made durable', { cause: failure }));
+    }
+  }
+
+  /**
+   * Acknowledges and drops: the record goes to the dead-letter file, and the packet is moved to a `$` topic
+   * that no wildcard matches (MQTT-4.7.2-1), emptied and un-retained, so nothing downstream sees it.
+   */
+  private refuse(packet: PublishPacket, deviceId: string, payload: Buffer, reason: string, detail: string, done: (err?: Error | null) => void): void {
+    this.deadLetters.record({ reason, detail, device: deviceId, topic: packet.topic, payload });
+    packet.topic = `${REFUSED_ROOT}/${deviceId}`;
+    packet.payload = Buffer.alloc(0);
+    packet.retain = false;
+    done(null);
+  }
+
+  private bucket(deviceId: string): TokenBucket {
+    let b = this.buckets.get(deviceId);
+    if (!b) {
+      const rl = this.opts.rateLimit === false ? { perSecond: Number.MAX_SAFE_INTEGER, burst: Number.MAX_SAFE_INTEGER } : (this.opts.rateLimit ?? { perSecond: 50, burst: 200 });
+      b = new TokenBucket(rl, () => this.clock.now());
+      this.buckets.set(deviceId, b);
+    }
+    return b;
+  }
+
+  private onClientReady(client: Client): void {
+    const who = this.identities.get(client);
+    if (who?.kind !== 'device') return;
+    this.online.set(who.id, client);
+    this.publishStatus(who.id, true);
+  }
+
+  private onClientGone(client: Client): void {
+    const who = this.identities.get(client);
+    if (who?.kind !== 'device') return;
+    // A takeover by a new connection of the same device must not mark it offline.
+    if (this.online.get(who.id) !== client) return;
+    this.online.delete(who.id);
+    this.publishStatus(who.id, false);
+  }
+
+  private publishStatus(deviceId: string, online: boolean): void {
+    this.publish(deviceStatusTopic(deviceId), online ? 'online' : 'offline', { retain: true, qos: 1 }).catch((err: unknown) =>
+      this.log.warn({ device: deviceId, err }, 'could not publish device status'));
+    for (const l of this.statusListeners) {
+      try {
+        l(deviceId, online);
+      } catch (err) {
+        this.log.error({ device: deviceId, err }, 'device status listener threw');
+      }
+    }
+  }
+}
+
+function listen(server: Server, port: number, host: string): Promise<number> {
+  return new Promise((resolve, reject) => {
+    server.once('error', (err) => reject(new CodedError('ERR_BROKER_LISTEN', `cannot listen on ${host}:${port}`, { cause: err })));
+    server.listen(port, host, () => {
+      const addr = server.address();
+      resolve(typeof addr === 'object' && addr ? addr.port : port);
+    });
+  });
+}

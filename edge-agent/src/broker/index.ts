@@ -1,0 +1,8 @@
+/** The edge broker: Aedes with per-device auth, topic ACL, limits, dead-letter record and the durability hook. */
+export { EdgeBroker, PublishRefused, AGENT_USERNAME } from './edge-broker.js';
+export type { EdgeBrokerOptions, DevicePublishHandler, BrokerStats } from './edge-broker.js';
+export { CredentialStore } from './credentials.js';
+export { DeadLetterLog } from './dead-letter.js';
+export type { DeadLetter, DeadLetterInput } from './dead-letter.js';
+export { TokenBucket } from './rate-limit.js';
+export type { RateLimitOptions } from './rate-limit.js';

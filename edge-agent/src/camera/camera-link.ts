@@ -1,0 +1,216 @@
+/**
+ * The live link to one camera: connects (WS-Security), keeps a PullPoint subscription pulling, renews it
+ * before it ends, and on any failure drops the session and reconnects after a Backoff delay. It reports
+ * online/offline transitions and signal changes to its owner; it never throws out of its loop.
+ */
+import { Backoff, CodedError, errorCode, systemClock, type Clock, type Logger } from '@safe-community/runtime';
+import { OnvifSession, type CameraEndpoint, type MediaProfile } from './onvif-session.js';
+import { mapNotification } from './event-mapper.js';
+import { SignalState, type SignalChange } from './signal-state.js';
+import { CAMERA_OFFLINE, CAMERA_PROTOCOL } from './errors.js';
+
+export interface CameraConfig extends CameraEndpoint {
+  /** Device id (matches the device directory). */
+  id: string;
+  /** Media profile for stream/snapshot/PTZ; default the camera's first. */
+  profileToken?: string;
+  /** Motion with no "stopped" from the camera ends after this; default 30 s. */
+  motionStopTimeoutMs?: number;
+  /** Subscribe to events; default true. Without events a device-information heartbeat detects outages. */
+  events?: boolean;
+  tags?: Record<string, string>;
+}
+
+export interface LinkStatus {
+  state: 'connecting' | 'online' | 'offline' | 'stopped';
+  /** Code and message of the last failure while offline. */
+  error?: { code: string; message: string };
+  since: number;
+}
+
+export interface CameraLinkDeps {
+  clock?: Clock;
+  log?: Logger;
+  backoff?: { initialMs: number; maxMs: number };
+  timeoutMs?: number;
+  /** Heartbeat period when events are off or unsupported; default 30 s. */
+  heartbeatMs?: number;
+  onSignal: (camera: string, change: SignalChange) => void;
+  onStatus: (camera: string, status: LinkStatus) => void;
+}
+
+/** Renew the subscription when less than this remains. */
+const RENEW_MARGIN_MS = 60_000;
+/** Protocol faults in a row on the event channel before the link is treated as broken. */
+const MAX_EVENT_FAULTS = 3;
+
+export class CameraLink {
+  private readonly session: OnvifSession;
+  private readonly backoff: Backoff;
+  private readonly clock: Clock;
+  private readonly signals: SignalState;
+  private current: LinkStatus;
+  private stopped = true;
+  private loop: Promise<void> | undefined;
+  private wake: (() => void) | undefined;
+  private wakeTimer: unknown;
+  private profileList: MediaProfile[] = [];
+  private snapshotUriCache: string | undefined;
+
+  constructor(
+    readonly config: CameraConfig,
+    private readonly deps: CameraLinkDeps,
+  ) {
+    this.clock = deps.clock ?? systemClock;
+    this.backoff = new Backoff({ initialMs: deps.backoff?.initialMs ?? 1000, maxMs: deps.backoff?.maxMs ?? 60_000 });
+    this.session = new OnvifSession({
+      camera: config.id,
+      endpoint: config,
+      timeoutMs: deps.timeoutMs ?? 5000,
+      onWarning: (m) => deps.log?.warn({ camera: config.id }, `onvif: ${m}`),
+    });
+    this.signals = new SignalState(this.clock, config.motionStopTimeoutMs ?? 30_000, (c) => deps.onSignal(config.id, c));
+    this.current = { state: 'stopped', since: this.clock.now() };
+  }
+
+  /** Starts the link; resolves after the first connection attempt, whatever its outcome. */
+  async start(): Promise<void> {
+    if (!this.stopped) return;
+    this.stopped = false;
+    let first!: () => void;
+    const firstDone = new Promise<void>((r) => (first = r));
+    this.loop = this.run(first);
+    await firstDone;
+  }
+
+  async stop(): Promise<void> {
+    if (this.stopped) return;
+    this.stopped = true;
+    this.session.close();
+    this.signals.clear();
+    this.interruptSleep();
+    await this.loop;
+    this.setStatus({ state: 'stopped', since: this.clock.now() });
+  }
+
+  get status(): LinkStatus {
+    return this.current;
+  }
+
+  get profiles(): readonly MediaProfile[] {
+    return this.profileList;
+  }
+
+  /** The connected session, or CAMERA_OFFLINE with the reason of the last failure. */
+  online(): OnvifSession {
+    if (this.current.state !== 'online') {
+      const why = this.current.error ? `: ${this.current.error.message}` : '';
+      throw new CodedError(this.current.error?.code ?? CAMERA_OFFLINE, `camera ${this.config.id} is ${this.current.state}${why}`);
+    }
+    return this.session;
+  }
+
+  get profileToken(): string | undefined {
+    return this.config.profileToken ?? this.profileList[0]?.token;
+  }
+
+  async snapshotUri(): Promise<string> {
+    this.snapshotUriCache ??= await this.online().snapshotUri(this.profileToken);
+    return this.snapshotUriCache;
+  }
+
+  private async run(firstAttemptDone: () => void): Promise<void> {
+    while (!this.stopped) {
+      try {
+        this.setStatus({ state: 'connecting', since: this.clock.now(), ...(this.current.error ? { error: this.current.error } : {}) });
+        await this.session.connect();
+        this.profileList = await this.session.profiles();
+        this.snapshotUriCache = undefined;
+        this.backoff.reset();
+        this.setStatus({ state: 'online', since: this.clock.now() });
+        firstAttemptDone();
+        await this.watch();
+      } catch (err) {
+        firstAttemptDone();
+        if (this.stopped) break;
+        const code = errorCode(err);
+        this.deps.log?.warn({ camera: this.config.id, code, err }, 'camera link down');
+        this.session.close();
+        this.signals.clear();
+        this.setStatus({ state: 'offline', since: this.clock.now(), error: { code, message: (err as Error).message } });
+      }
+      if (this.stopped) break;
+      await this.sleep(this.backoff.next());
+    }
+  }
+
+  /** Pulls events until something fails; falls back to a heartbeat when the camera has no PullPoint. */
+  private async watch(): Promise<void> {
+    if (this.config.events !== false) {
+      try {
+        await this.session.createPullPoint();
+      } catch (err) {
+        if (errorCode(err) !== CAMERA_PROTOCOL) throw err;
+        this.deps.log?.warn({ camera: this.config.id, err }, 'camera has no PullPoint events; heartbeat only');
+        return this.heartbeat();
+      }
+      return this.pullLoop();
+    }
+    return this.heartbeat();
+  }
+
+  private async pullLoop(): Promise<void> {
+    let faults = 0;
+    while (!this.stopped) {
+      try {
+        const res = await this.session.pull();
+        faults = 0;
+        const raw = res.notificationMessage;
+        for (const msg of Array.isArray(raw) ? raw : raw === undefined ? [] : [raw]) {
+          const signal = mapNotification(msg);
+          if (signal) this.signals.apply(signal);
+        }
+        const ends = this.session.subscriptionEnds;
+        if (ends && ends.getTime() - Date.now() < RENEW_MARGIN_MS) await this.session.renew();
+      } catch (err) {
+        if (this.stopped) return;
+        // A fault on the event channel (expired subscription, camera rebooted its event service) is fixed by
+        // subscribing again; network failures and repeated faults go up and reconnect the whole link.
+        if (errorCode(err) !== CAMERA_PROTOCOL || ++faults >= MAX_EVENT_FAULTS) throw err;
+        this.deps.log?.info({ camera: this.config.id, err }, 'event subscription lost; subscribing again');
+        await this.session.createPullPoint();
+      }
+    }
+  }
+
+  private async heartbeat(): Promise<void> {
+    while (!this.stopped) {
+      await this.sleep(this.deps.heartbeatMs ?? 30_000);
+      if (this.stopped) return;
+      await this.session.deviceInformation();
+    }
+  }
+
+  private setStatus(next: LinkStatus): void {
+    const prev = this.current;
+    this.current = next;
+    if (prev.state !== next.state || prev.error?.code !== next.error?.code) this.deps.onStatus(this.config.id, next);
+  }
+
+  private sleep(ms: number): Promise<void> {
+    return new Promise((resolve) => {
+      this.wake = resolve;
+      this.wakeTimer = this.clock.setTimeout(() => {
+        this.wake = undefined;
+        resolve();
+      }, ms);
+    });
+  }
+
+  private interruptSleep(): void {
+    if (this.wakeTimer !== undefined) this.clock.clearTimeout(this.wakeTimer);
+    const w = this.wake;
+    this.wake = undefined;
+    w?.();
+  }
+}

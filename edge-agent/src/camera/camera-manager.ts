@@ -1,0 +1,171 @@
+/**
+ * All ONVIF cameras of this edge behind the agent's seams: it implements CameraPort (goto preset, snapshot
+ * → stored reference) for the linkage engine and EventSource for canonical camera events
+ * (camera.motion, camera.tamper, camera.analytics, camera.offline, camera.online).
+ */
+import { randomUUID } from 'node:crypto';
+import { CodedError, systemClock, type Clock, type Logger } from '@safe-community/runtime';
+import type { Event, Severity } from '@safe-community/contracts';
+import type { CameraPort, EventSource } from '../ports.js';
+import { CameraLink, type CameraConfig, type LinkStatus } from './camera-link.js';
+import type { SignalChange } from './signal-state.js';
+import type { SnapshotStore } from './snapshot-store.js';
+import { CAMERA_UNKNOWN, classifyCameraError } from './errors.js';
+import type { DeviceInformation, MediaProfile, Preset } from './onvif-session.js';
+
+export interface CameraManagerOptions {
+  site: string;
+  edge: string;
+  cameras: readonly CameraConfig[];
+  snapshots: SnapshotStore;
+  clock?: Clock;
+  log?: Logger;
+  /** Reconnect delays; default 1 s growing to 60 s, jittered. */
+  backoff?: { initialMs: number; maxMs: number };
+  /** Per-request timeout; default 5 s. */
+  timeoutMs?: number;
+  heartbeatMs?: number;
+}
+
+const SEVERITY: Readonly<Record<string, Severity>> = { motion: 'info', tamper: 'major', analytics: 'minor' };
+
+export class CameraManager implements CameraPort, EventSource {
+  private readonly links = new Map<string, CameraLink>();
+  private readonly listeners = new Set<(e: Event) => void>();
+  /** Last reported reachability per camera, so retries do not repeat camera.offline. */
+  private readonly reported = new Map<string, string>();
+  private readonly clock: Clock;
+
+  constructor(private readonly opts: CameraManagerOptions) {
+    this.clock = opts.clock ?? systemClock;
+  }
+
+  async start(): Promise<void> {
+    for (const cfg of this.opts.cameras) {
+      if (this.links.has(cfg.id)) throw new CodedError('CAMERA_CONFIG', `camera id ${cfg.id} configured twice`);
+      this.links.set(
+        cfg.id,
+        new CameraLink(cfg, {
+          clock: this.clock,
+          ...(this.opts.log ? { log: this.opts.log.child({ device: cfg.id, adapter: 'onvif' }) } : {}),
+          ...(this.opts.backoff ? { backoff: this.opts.backoff } : {}),
+          ...(this.opts.timeoutMs ? { timeoutMs: this.opts.timeoutMs } : {}),
+          ...(this.opts.heartbeatMs ? { heartbeatMs: this.opts.heartbeatMs } : {}),
+          onSignal: (camera, change) => this.onSignal(camera, change),
+          onStatus: (camera, status) => this.onStatus(camera, status),
+        }),
+      );
+    }
+    // One camera that cannot be reached must not hold up the others: each start resolves after its first attempt.
+    await Promise.all([...this.links.values()].map((l) => l.start()));
+  }
+
+  async stop(): Promise<void> {
+    await Promise.all([...this.links.values()].map((l) => l.stop()));
+    this.links.clear();
+    this.reported.clear();
+  }
+
+  onEvent(listener: (event: Event) => void): () => void {
+    this.listeners.add(listener);
+    return () => this.listeners.delete(listener);
+  }
+
+  status(camera: string): LinkStatus {
+    return this.link(camera).status;
+  }
+
+  async deviceInformation(camera: string): Promise<DeviceInformation> {
+    return this.link(camera).online().deviceInformation();
+  }
+
+  profiles(camera: string): readonly MediaProfile[] {
+    this.link(camera).online();
+    return this.link(camera).profiles;
+  }
+
+  async streamUri(camera: string): Promise<string> {
+    const l = this.link(camera);
+    return l.online().streamUri(l.profileToken);
+  }
+
+  async snapshotUri(camera: string): Promise<string> {
+    return this.link(camera).snapshotUri();
+  }
+
+  async presets(camera: string): Promise<Preset[]> {
+    const l = this.link(camera);
+    return l.online().presets(l.profileToken);
+  }
+
+  /** CameraPort: moves the camera to a preset named by token or name; fails fast when the camera is offline. */
+  async gotoPreset(camera: string, preset: string): Promise<void> {
+    const l = this.link(camera);
+    await l.online().gotoPreset(preset, l.profileToken);
+  }
+
+  /** CameraPort: takes a snapshot, redacts and stores it, and returns the stored reference. */
+  async snapshot(camera: string): Promise<{ ref: string }> {
+    const l = this.link(camera);
+    const at = new Date(this.clock.now());
+    const uri = await l.snapshotUri();
+    const jpeg = await l.online().fetchSnapshot(uri, this.opts.timeoutMs ?? 5000);
+    try {
+      return { ref: await this.opts.snapshots.save(camera, jpeg, at) };
+    } catch (err) {
+      throw classifyCameraError(camera, 'snapshot store', err);
+    }
+  }
+
+  private link(camera: string): CameraLink {
+    const l = this.links.get(camera);
+    if (!l) throw new CodedError(CAMERA_UNKNOWN, `no camera ${camera} on this edge`);
+    return l;
+  }
+
+  private onSignal(camera: string, change: SignalChange): void {
+    const { signal, reason } = change;
+    const payload: Record<string, unknown> = { active: signal.active, reason, topic: signal.topic, source: signal.source };
+    this.publish(camera, `camera.${signal.kind}`, signal.active ? SEVERITY[signal.kind] ?? 'info' : 'info', payload, signal.deviceTime);
+  }
+
+  private onStatus(camera: string, status: LinkStatus): void {
+    if (status.state !== 'online' && status.state !== 'offline') return;
+    const key = status.state === 'online' ? 'online' : `offline:${status.error?.code ?? ''}`;
+    const prev = this.reported.get(camera);
+    if (prev === key || (prev === undefined && key === 'online')) {
+      this.reported.set(camera, key);
+      return;
+    }
+    this.reported.set(camera, key);
+    if (status.state === 'online') {
+      this.publish(camera, 'camera.online', 'info', {});
+    } else {
+      this.publish(camera, 'camera.offline', 'major', { code: status.error?.code ?? 'CAMERA_OFFLINE', message: status.error?.message ?? '' });
+    }
+  }
+
+  private publish(camera: string, kind: string, severity: Severity, payload: Record<string, unknown>, deviceTime?: Date): void {
+    const tags = this.links.get(camera)?.config.tags;
+    const event: Event = {
+      id: randomUUID(),
+      site: this.opts.site,
+      edge: this.opts.edge,
+      device: camera,
+      kind,
+      severity,
+      edgeTime: new Date(this.clock.now()).toISOString(),
+      ...(deviceTime ? { deviceTime: deviceTime.toISOString() } : {}),
+      ...(tags ? { tags } : {}),
+      payload,
+    };
+    for (const l of this.listeners) {
+      try {
+        l(event);
+      } catch (err) {
+        // A failing listener must not stop the others nor the camera loop.
+        this.opts.log?.error({ err, kind }, 'camera event listener failed');
+      }
+    }
+  }
+}

@@ -1,0 +1,12 @@
+/**
+ * ONVIF cameras for the edge agent: discovery, one session per camera, events turned into canonical
+ * events, and the CameraPort the linkage engine calls (goto preset, snapshot → stored reference).
+ */
+export { CameraManager, type CameraManagerOptions } from './camera-manager.js';
+export { CameraLink, type CameraConfig, type LinkStatus, type CameraLinkDeps } from './camera-link.js';
+export { OnvifSession, type OnvifSessionOptions, type CameraEndpoint, type DeviceInformation, type MediaProfile, type Preset } from './onvif-session.js';
+export { probe, parseProbeMatch, WS_DISCOVERY_GROUP, WS_DISCOVERY_PORT, type ProbeOptions, type DiscoveredCamera } from './discovery.js';
+export { mapNotification, type CameraSignal, type SignalKind } from './event-mapper.js';
+export { SignalState, type SignalChange } from './signal-state.js';
+export { FileSnapshotStore, type SnapshotStore, type FileSnapshotStoreOptions } from './snapshot-store.js';
+export * from './errors.js';

@@ -1,0 +1,254 @@
+/**
+ * One authenticated ONVIF session with one camera, over the `onvif` package's promise API. This is the only
+ * file that touches that package: its promise typings drop the options argument of several methods
+ * (getStreamUri, getPresets, gotoPreset…), so the calls used here are declared once, with their real
+ * signatures, in `PromiseCam`, and the loosely typed answers are narrowed into plain records.
+ */
+import { Agent } from 'node:http';
+import onvif from 'onvif/promises/index.js';
+import { CodedError } from '@safe-community/runtime';
+import { authorization, parseChallenge } from './http-auth.js';
+import { CAMERA_NO_PRESET, CAMERA_PROTOCOL, CAMERA_SNAPSHOT, classifyCameraError } from './errors.js';
+
+export interface CameraEndpoint {
+  hostname: string;
+  /** Default 80. */
+  port?: number;
+  /** Device service path; default /onvif/device_service. */
+  path?: string;
+  username: string;
+  password: string;
+}
+
+export interface DeviceInformation {
+  manufacturer: string;
+  model: string;
+  firmwareVersion: string;
+  serialNumber: string;
+  hardwareId: string;
+}
+
+export interface MediaProfile {
+  token: string;
+  name: string;
+  encoding?: string;
+  width?: number;
+  height?: number;
+  fps?: number;
+  ptz: boolean;
+}
+
+export interface Preset {
+  token: string;
+  name: string;
+}
+
+/** Raw PullPoint answer after the package's XML flattening. */
+export interface PullResult {
+  currentTime?: Date;
+  terminationTime?: Date;
+  notificationMessage?: unknown;
+}
+
+/** The calls this adapter makes, with the arguments the package really takes. */
+interface PromiseCam {
+  connect(): Promise<void>;
+  getDeviceInformation(): Promise<Record<string, unknown>>;
+  getProfiles(): Promise<unknown[]>;
+  getStreamUri(options: { protocol?: string; stream?: string; profileToken?: string }): Promise<{ uri?: unknown }>;
+  getSnapshotUri(options: { profileToken?: string }): Promise<{ uri?: unknown }>;
+  getPresets(options: { profileToken?: string }): Promise<Record<string, unknown>>;
+  gotoPreset(options: { profileToken?: string; preset: string }): Promise<unknown>;
+  createPullPointSubscription(): Promise<unknown>;
+  pullMessages(options: { messageLimit?: number }): Promise<PullResult>;
+  renew(options: Record<string, never>): Promise<{ terminationTime?: Date; currentTime?: Date }>;
+  unsubscribe(): Promise<unknown>;
+  // The promise wrapper is a Proxy onto the callback Cam: EventEmitter methods and plain fields pass through.
+  on(event: string, fn: (...args: unknown[]) => void): void;
+  events: { terminationTime?: Date; subscription?: { subscriptionReference?: { address?: unknown } } };
+}
+
+export interface OnvifSessionOptions {
+  /** Camera id used in error messages and logs. */
+  camera: string;
+  endpoint: CameraEndpoint;
+  /** Per-request socket timeout; default 5000 ms (a PullMessages long-poll gets its own, longer one). */
+  timeoutMs?: number;
+  /** Warnings the package raises (e.g. no active video source). */
+  onWarning?: (message: string) => void;
+}
+
+export class OnvifSession {
+  private cam: PromiseCam | undefined;
+  private agent: Agent | undefined;
+  private presetCache: Preset[] | undefined;
+
+  constructor(private readonly opts: OnvifSessionOptions) {}
+
+  /** GetSystemDateAndTime, then services/capabilities and profiles, authenticated by WS-Security UsernameToken. */
+  async connect(): Promise<void> {
+    this.close();
+    const { endpoint } = this.opts;
+    // Our own agent, so close() can cut a PullMessages long-poll that would otherwise hold the socket for a minute.
+    this.agent = new Agent({ keepAlive: true, maxSockets: 4 });
+    const cam = new onvif.Cam({
+      hostname: endpoint.hostname,
+      port: endpoint.port ?? 80,
+      path: endpoint.path ?? '/onvif/device_service',
+      username: endpoint.username,
+      password: endpoint.password,
+      timeout: this.opts.timeoutMs ?? 5000,
+      agent: this.agent,
+      // Service addresses a camera reports behind NAT are often unreachable; keep the configured host.
+      preserveAddress: true,
+    }) as unknown as PromiseCam;
+    cam.on('warning', (msg) => this.opts.onWarning?.(String(msg)));
+    cam.on('error', (err) => this.opts.onWarning?.(String((err as Error)?.message ?? err)));
+    this.cam = cam;
+    await this.call('connect', () => cam.connect());
+  }
+
+  /** Drops the session and cuts its open sockets. */
+  close(): void {
+    this.agent?.destroy();
+    this.agent = undefined;
+    this.cam = undefined;
+    this.presetCache = undefined;
+  }
+
+  get connected(): boolean {
+    return this.cam !== undefined;
+  }
+
+  async deviceInformation(): Promise<DeviceInformation> {
+    const info = await this.call('GetDeviceInformation', (c) => c.getDeviceInformation());
+    const s = (k: string) => (info[k] === undefined ? '' : String(info[k]));
+    return { manufacturer: s('manufacturer'), model: s('model'), firmwareVersion: s('firmwareVersion'), serialNumber: s('serialNumber'), hardwareId: s('hardwareId') };
+  }
+
+  async profiles(): Promise<MediaProfile[]> {
+    const raw = await this.call('GetProfiles', (c) => c.getProfiles());
+    return raw.map((p) => toProfile(p));
+  }
+
+  async streamUri(profileToken?: string): Promise<string> {
+    const r = await this.call('GetStreamUri', (c) => c.getStreamUri({ protocol: 'RTSP', stream: 'RTP-Unicast', ...(profileToken ? { profileToken } : {}) }));
+    return requireUri(this.opts.camera, 'GetStreamUri', r?.uri);
+  }
+
+  async snapshotUri(profileToken?: string): Promise<string> {
+    const r = await this.call('GetSnapshotUri', (c) => c.getSnapshotUri(profileToken ? { profileToken } : {}));
+    return requireUri(this.opts.camera, 'GetSnapshotUri', r?.uri);
+  }
+
+  async presets(profileToken?: string): Promise<Preset[]> {
+    const raw = await this.call('GetPresets', (c) => c.getPresets(profileToken ? { profileToken } : {}));
+    const list = Object.entries(raw).map(([name, p]) => {
+      const token = (p as { $?: { token?: unknown } })?.$?.token;
+      return { token: String(token ?? name), name: String(name) };
+    });
+    this.presetCache = list;
+    return list;
+  }
+
+  /** Moves to a preset given by token or by name. */
+  async gotoPreset(preset: string, profileToken?: string): Promise<Preset> {
+    const list = this.presetCache ?? (await this.presets(profileToken));
+    const hit = list.find((p) => p.token === preset) ?? list.find((p) => p.name === preset);
+    if (!hit) throw new CodedError(CAMERA_NO_PRESET, `camera ${this.opts.camera}: no preset "${preset}" (has ${list.map((p) => p.name).join(', ') || 'none'})`);
+    await this.call('GotoPreset', (c) => c.gotoPreset({ preset: hit.token, ...(profileToken ? { profileToken } : {}) }));
+    return hit;
+  }
+
+  /** Fetches the JPEG behind the snapshot URI, answering a Digest (or Basic) challenge with the camera's credentials. */
+  async fetchSnapshot(uri: string, timeoutMs = 5000): Promise<Buffer> {
+    const { username, password } = this.opts.endpoint;
+    const signal = AbortSignal.timeout(timeoutMs);
+    const get = async (authorization?: string): Promise<Response> => {
+      try {
+        return await fetch(uri, { headers: authorization ? { authorization } : {}, signal });
+      } catch (err) {
+        throw classifyCameraError(this.opts.camera, 'snapshot download', (err as { cause?: unknown }).cause ?? err);
+      }
+    };
+    let res = await get();
+    if (res.status === 401) {
+      const challenge = parseChallenge(res.headers.get('www-authenticate'));
+      await res.arrayBuffer();
+      if (!challenge) throw new CodedError(CAMERA_SNAPSHOT, `camera ${this.opts.camera}: snapshot URI asks for an unsupported authentication`);
+      const url = new URL(uri);
+      res = await get(authorization(challenge, username, password, 'GET', `${url.pathname}${url.search}`));
+    }
+    if (res.status === 401 || res.status === 403) {
+      throw classifyCameraError(this.opts.camera, 'snapshot download', new Error(`HTTP ${res.status} unauthorized`));
+    }
+    const body = Buffer.from(await res.arrayBuffer());
+    // JPEG starts with SOI (FF D8); anything else is an error page, not a picture.
+    if (!res.ok || body.length < 4 || body[0] !== 0xff || body[1] !== 0xd8) {
+      throw new CodedError(CAMERA_SNAPSHOT, `camera ${this.opts.camera}: snapshot is not a JPEG (HTTP ${res.status}, ${body.length} bytes)`);
+    }
+    return body;
+  }
+
+  async createPullPoint(): Promise<void> {
+    await this.call('CreatePullPointSubscription', (c) => c.createPullPointSubscription());
+    // The package sends PullMessages/Renew to the subscription address object as request options and
+    // leaves our agent out; putting it there lets close() cut a held long-poll at once.
+    const address = this.cam?.events.subscription?.subscriptionReference?.address;
+    if (address && typeof address === 'object') (address as { agent?: Agent }).agent = this.agent;
+  }
+
+  /** One PullMessages long-poll (the package asks the camera to hold it up to a minute). */
+  async pull(messageLimit = 10): Promise<PullResult> {
+    return (await this.call('PullMessages', (c) => c.pullMessages({ messageLimit }))) ?? {};
+  }
+
+  async renew(): Promise<Date | undefined> {
+    const r = await this.call('Renew', (c) => c.renew({}));
+    return r?.terminationTime instanceof Date ? r.terminationTime : undefined;
+  }
+
+  /** Local time at which the current subscription ends, as the package computed it. */
+  get subscriptionEnds(): Date | undefined {
+    return this.cam?.events.terminationTime;
+  }
+
+  async unsubscribe(): Promise<void> {
+    await this.call('Unsubscribe', (c) => c.unsubscribe());
+  }
+
+  private async call<T>(what: string, fn: (cam: PromiseCam) => Promise<T>): Promise<T> {
+    const cam = this.cam;
+    if (!cam) throw classifyCameraError(this.opts.camera, what, Object.assign(new Error('not connected'), { code: 'ECONNREFUSED' }));
+    try {
+      return await fn(cam);
+    } catch (err) {
+      throw classifyCameraError(this.opts.camera, what, Array.isArray(err) ? err[0] : err);
+    }
+  }
+}
+
+function toProfile(p: unknown): MediaProfile {
+  const o = (p ?? {}) as {
+    $?: { token?: unknown };
+    name?: unknown;
+    videoEncoderConfiguration?: { encoding?: unknown; resolution?: { width?: unknown; height?: unknown }; rateControl?: { frameRateLimit?: unknown } };
+    PTZConfiguration?: unknown;
+  };
+  const enc = o.videoEncoderConfiguration;
+  const num = (v: unknown) => (typeof v === 'number' ? v : undefined);
+  return {
+    token: String(o.$?.token ?? ''),
+    name: String(o.name ?? ''),
+    ...(enc?.encoding !== undefined ? { encoding: String(enc.encoding) } : {}),
+    ...(num(enc?.resolution?.width) !== undefined ? { width: num(enc?.resolution?.width) } : {}),
+    ...(num(enc?.resolution?.height) !== undefined ? { height: num(enc?.resolution?.height) } : {}),
+    ...(num(enc?.rateControl?.frameRateLimit) !== undefined ? { fps: num(enc?.rateControl?.frameRateLimit) } : {}),
+    ptz: o.PTZConfiguration !== undefined,
+  };
+}
+
+function requireUri(camera: string, what: string, uri: unknown): string {
+  if (typeof uri !== 'string' || uri.length === 0) throw new CodedError(CAMERA_PROTOCOL, `camera ${camera}: ${what} returned no URI`);
+  return uri;
+}

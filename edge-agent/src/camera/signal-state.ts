@@ -1,0 +1,72 @@
+/**
+ * Keeps the on/off state of each camera signal and reports only changes. Motion that the camera never
+ * ends (some cameras send "motion started" and nothing after) is ended here after `motionStopTimeoutMs`
+ * without a fresh start; every repeated start re-arms the timer, so continuous motion stays on.
+ */
+import type { Clock } from '@safe-community/runtime';
+import type { CameraSignal } from './event-mapper.js';
+
+export interface SignalChange {
+  signal: CameraSignal;
+  /** 'camera': the camera said so; 'timeout': no stop came and the timeout ended it. */
+  reason: 'camera' | 'timeout';
+}
+
+export class SignalState {
+  private readonly active = new Map<string, CameraSignal>();
+  private readonly timers = new Map<string, unknown>();
+
+  constructor(
+    private readonly clock: Clock,
+    private readonly motionStopTimeoutMs: number,
+    private readonly emit: (change: SignalChange) => void,
+  ) {}
+
+  apply(signal: CameraSignal): void {
+    const key = keyOf(signal);
+    const wasActive = this.active.has(key);
+    if (signal.active) {
+      this.active.set(key, signal);
+      if (signal.kind === 'motion') this.arm(key, signal);
+      if (!wasActive) this.emit({ signal, reason: 'camera' });
+      return;
+    }
+    this.disarm(key);
+    if (!wasActive) return;
+    this.active.delete(key);
+    this.emit({ signal, reason: 'camera' });
+  }
+
+  /** Ends every active signal without emitting (camera went away; the offline event says enough). */
+  clear(): void {
+    for (const key of [...this.timers.keys()]) this.disarm(key);
+    this.active.clear();
+  }
+
+  isActive(kind: CameraSignal['kind']): boolean {
+    for (const s of this.active.values()) if (s.kind === kind) return true;
+    return false;
+  }
+
+  private arm(key: string, started: CameraSignal): void {
+    this.disarm(key);
+    const handle = this.clock.setTimeout(() => {
+      this.timers.delete(key);
+      if (!this.active.delete(key)) return;
+      this.emit({ signal: { ...started, active: false, deviceTime: undefined }, reason: 'timeout' });
+    }, this.motionStopTimeoutMs);
+    this.timers.set(key, handle);
+  }
+
+  private disarm(key: string): void {
+    const h = this.timers.get(key);
+    if (h === undefined) return;
+    this.clock.clearTimeout(h);
+    this.timers.delete(key);
+  }
+}
+
+function keyOf(s: CameraSignal): string {
+  const src = Object.entries(s.source).sort(([a], [b]) => a.localeCompare(b)).map(([k, v]) => `${k}=${v}`).join('&');
+  return `${s.kind}|${s.kind === 'analytics' ? s.topic : ''}|${src}`;
+}

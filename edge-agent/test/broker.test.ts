@@ -1,0 +1,238 @@
+import t, { type Test } from 'tap';
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import mqtt, { type MqttClient, type IClientOptions } from 'mqtt';
+import { waitFor } from '@safe-community/testkit';
+import { createLogger } from '@safe-community/runtime';
+import { EdgeBroker, PublishRefused, type DeadLetter } from '../src/broker/index.js';
+
+const logger = createLogger({ level: 'silent' });
+
+async function setup(t: Test, opts: Partial<ConstructorParameters<typeof EdgeBroker>[0]> = {}) {
+  const dataDir = await mkdtemp(join(tmpdir(), 'edge-broker-'));
+  const broker = new EdgeBroker({ dataDir, port: 0, logger, ...opts });
+  const published: { device: string; topic: string; payload: string }[] = [];
+  let gate: Promise<void> = Promise.resolve();
+  const events: string[] = [];
+  let failedOnce = false;
+  broker.use({
+    commandTopics: (id) => [`devices/${id}/cmd`],
+    async onDevicePublish(device, topic, payload) {
+      const text = payload.toString();
+      if (text === 'refuse-me') throw new PublishRefused('ERR_DECODE', 'not a vendor payload');
+      if (text === 'fail-me') throw new Error('disk full');
+      if (text === 'fail-once' && !failedOnce) {
+        failedOnce = true;
+        throw new Error('disk full');
+      }
+      await gate;
+      events.push(`durable:${text}`);
+      published.push({ device, topic, payload: text });
+    },
+  });
+  await broker.start();
+  const clients: MqttClient[] = [];
+  t.teardown(async () => {
+    await Promise.all(clients.map((c) => c.endAsync(true)));
+    await broker.stop();
+    await rm(dataDir, { recursive: true, force: true });
+  });
+  const connect = async (id: string, password: string, extra: IClientOptions = {}): Promise<MqttClient> => {
+    const c = mqtt.connect(`mqtt://127.0.0.1:${broker.port}`, { clientId: id, username: id, password, reconnectPeriod: 0, connectTimeout: 3000, ...extra });
+    clients.push(c);
+    await new Promise<void>((resolve, reject) => {
+      c.once('connect', () => resolve());
+      c.once('error', reject);
+    });
+    return c;
+  };
+  return { broker, dataDir, published, events, connect, setGate: (p: Promise<void>) => { gate = p; } };
+}
+
+t.test('provisioned device connects; wrong password and unknown device are refused and recorded', async (t) => {
+  const { broker, connect } = await setup(t);
+  const { password } = await broker.credentials.provision('G1');
+  t.match(password, /^[A-Za-z0-9_-]{20,}$/);
+  const stored = await readFile(broker.credentials.file, 'utf8');
+  t.notOk(stored.includes(password), 'password is not stored in clear');
+  await connect('G1', password);
+  t.ok(broker.isOnline('G1'));
+  await t.rejects(connect('G1', 'wrong'), /Bad username or password|bad user name/i);
+  await t.rejects(connect('G9', password), /Bad username or password|bad user name/i);
+  t.equal(broker.stats().refused.ERR_AUTH, 2);
+  const log = await readFile(broker.deadLetters.file, 'utf8');
+  t.notOk(log.includes(password), 'dead-letter record holds no password');
+});
+
+t.test('retained status: online on connect, offline on disconnect', async (t) => {
+  const { broker, connect } = await setup(t);
+  const { password } = await broker.credentials.provision('FP1');
+  const seen: string[] = [];
+  const unsub = await broker.subscribe('devices/FP1/status', (_topic, p) => seen.push(p.toString()));
+  const changes: boolean[] = [];
+  broker.onDeviceStatus((_id, online) => changes.push(online));
+  const c = await connect('FP1', password);
+  await waitFor(() => seen.includes('online'), { what: 'online status' });
+  await c.endAsync();
+  await waitFor(() => seen.at(-1) === 'offline', { what: 'offline status' });
+  t.same(changes, [true, false]);
+  await unsub();
+  // A late subscriber gets the retained offline.
+  const { password: p2 } = await broker.credentials.provision('WATCH');
+  const w = await connect('WATCH', p2);
+  t.equal(broker.isOnline('FP1'), false);
+  t.ok(w.connected);
+});
+
+t.test('ACL: publish outside own prefix closes the connection; foreign command subscription gets SUBACK failure', async (t) => {
+  const { broker, connect, published } = await setup(t);
+  const a = await broker.credentials.provision('G1');
+  const b = await broker.credentials.provision('G2');
+  const g1 = await connect('G1', a.password);
+  await connect('G2', b.password);
+
+  // MQTT.js turns SUBACK 0x80 into an error carrying the packet.
+  const refused = await g1.subscribeAsync('devices/G2/cmd', { qos: 1 }).then(() => null, (err: unknown) => err as { packet?: { granted?: number[] } });
+  t.same(refused?.packet?.granted, [128], 'subscription to another device\'s commands refused');
+  t.ok(g1.connected, 'a refused subscription does not close the connection');
+  const own = await g1.subscribeAsync('devices/G1/cmd', { qos: 1 });
+  t.equal(own[0]?.qos, 1, 'own command topic granted');
+
+  const closed = new Promise<void>((resolve) => g1.once('close', () => resolve()));
+  g1.publish('devices/G2/evt', 'spoof', { qos: 1 });
+  await closed;
+  t.equal(broker.stats().refused.ERR_ACL_PUBLISH, 1);
+  t.equal(broker.stats().refused.ERR_ACL_SUBSCRIBE, 1);
+  t.equal(published.length, 0, 'spoofed message never reached the hook');
+});
+
+t.test('device may not publish its own status topic', async (t) => {
+  const { broker, connect } = await setup(t);
+  const a = await broker.credentials.provision('G1');
+  const g1 = await connect('G1', a.password);
+  const closed = new Promise<void>((resolve) => g1.once('close', () => resolve()));
+  g1.publish('devices/G1/status', 'online', { qos: 1, retain: true });
+  await closed;
+  t.equal(broker.stats().refused.ERR_ACL_PUBLISH, 1);
+});
+
+t.test('PUBACK is sent only after onDevicePublish resolved', async (t) => {
+  const { broker, connect, events, setGate } = await setup(t);
+  const a = await broker.credentials.provision('FP1');
+  const c = await connect('FP1', a.password);
+  let release!: () => void;
+  setGate(new Promise<void>((r) => { release = r; }));
+  const acked = c.publishAsync('devices/FP1/evt', 'alarm-1', { qos: 1 }).then(() => events.push('puback'));
+  await new Promise((r) => setTimeout(r, 150));
+  t.same(events, [], 'no PUBACK while the hook is pending');
+  release();
+  await acked;
+  t.same(events, ['durable:alarm-1', 'puback']);
+});
+
+t.test('a hook failure withholds PUBACK and the device resends after reconnecting', async (t) => {
+  const { broker, connect, published } = await setup(t);
+  const a = await broker.credentials.provision('FP1');
+  // Automatic reconnect: MQTT.js resends in-flight QoS 1 messages when it reconnects by itself.
+  const c = await connect('FP1', a.password, { clean: false, reconnectPeriod: 100 });
+  const closed = new Promise<void>((resolve) => c.once('close', () => resolve()));
+  let acked = false;
+  const delivered = new Promise<void>((resolve) => c.publish('devices/FP1/evt', 'fail-once', { qos: 1 }, () => { acked = true; resolve(); }));
+  await closed;
+  t.equal(acked, false, 'no PUBACK while the message is not durable');
+  t.equal(broker.stats().hookFailures, 1);
+  await Promise.race([delivered, new Promise((_, reject) => setTimeout(() => reject(new Error('not resent')), 5000))]);
+  t.same(published.map((p) => p.payload), ['fail-once'], 'the resent message is stored once');
+});
+
+t.test('oversize, rate-limited and refused payloads are acknowledged, dropped and recorded; valid traffic continues', async (t) => {
+  let now = 1_000_000;
+  const clock = { now: () => now, setTimeout: (fn: () => void, ms: number) => setTimeout(fn, ms), clearTimeout: (h: unknown) => clearTimeout(h as NodeJS.Timeout) };
+  const { broker, connect, published } = await setup(t, { maxPayloadBytes: 100, rateLimit: { perSecond: 10, burst: 5 }, clock });
+  const records: DeadLetter[] = [];
+  broker.deadLetters.onRecord((r) => records.push(r));
+  const a = await broker.credentials.provision('E1');
+  const c = await connect('E1', a.password);
+  const tap: string[] = [];
+  await broker.subscribe('#', (topic) => tap.push(topic));
+
+  await c.publishAsync('devices/E1/tele', 'x'.repeat(101), { qos: 1 });
+  await c.publishAsync('devices/E1/tele', 'refuse-me', { qos: 1 });
+  await c.publishAsync('devices/E1/tele', 'ok-1', { qos: 1 });
+  // Burst of 5 tokens: 3 spent above (oversize and refused consume a token only when they pass the size check).
+  for (let i = 0; i < 5; i++) await c.publishAsync('devices/E1/tele', `burst-${i}`, { qos: 1 });
+  now += 1000; // refills the bucket
+  await c.publishAsync('devices/E1/tele', 'ok-2', { qos: 1 });
+
+  const reasons = records.map((r) => r.reason);
+  t.same(reasons.filter((r) => r === 'ERR_PAYLOAD_TOO_LARGE').length, 1);
+  t.same(reasons.filter((r) => r === 'ERR_DECODE').length, 1);
+  t.ok(reasons.filter((r) => r === 'ERR_RATE_LIMITED').length >= 1, 'rate limit hit');
+  t.ok(published.some((p) => p.payload === 'ok-1'));
+  t.ok(published.some((p) => p.payload === 'ok-2'), 'valid traffic continues after refusals');
+  t.ok(c.connected, 'client stayed connected');
+  t.notOk(tap.some((topic) => topic.startsWith('$refused')), 'refused packets reach no subscriber');
+  const lines = (await readFile(broker.deadLetters.file, 'utf8')).trim().split('\n').map((l) => JSON.parse(l) as DeadLetter);
+  t.equal(lines.length, records.length, 'every refusal is in the JSON-lines file');
+  t.equal(lines[0]?.bytes, 101);
+});
+
+t.test('agent publishes commands in process; the device receives them on its command topic', async (t) => {
+  const { broker, connect } = await setup(t);
+  const a = await broker.credentials.provision('G1');
+  const g1 = await connect('G1', a.password);
+  await g1.subscribeAsync('devices/G1/cmd', { qos: 1 });
+  const got = new Promise<string>((resolve) => g1.once('message', (_topic, p) => resolve(p.toString())));
+  await broker.publish('devices/G1/cmd', '{"op":"HOLD"}');
+  t.equal(await got, '{"op":"HOLD"}');
+
+  // The agent's MQTT identity is privileged.
+  const creds = broker.agentCredentials;
+  const agent = await connect(`${creds.clientIdPrefix}-1`, creds.password, { username: creds.username });
+  const sub = await agent.subscribeAsync('devices/#', { qos: 1 });
+  t.equal(sub[0]?.qos, 1);
+});
+
+t.test('TLS listener: a device connects over TLS with its credentials', async (t) => {
+  const { execFileSync } = await import('node:child_process');
+  const certDir = await mkdtemp(join(tmpdir(), 'edge-tls-'));
+  t.teardown(() => rm(certDir, { recursive: true, force: true }));
+  const keyPath = join(certDir, 'key.pem');
+  const certPath = join(certDir, 'cert.pem');
+  execFileSync('openssl', ['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-keyout', keyPath, '-out', certPath, '-days', '1', '-subj', '/CN=127.0.0.1'], { stdio: 'ignore' });
+  const { broker } = await setup(t, { tls: { port: 0, keyPath, certPath } });
+  t.ok(broker.tlsPort > 0 && broker.tlsPort !== broker.port);
+  const { password } = await broker.credentials.provision('G1');
+  const c = mqtt.connect(`mqtts://127.0.0.1:${broker.tlsPort}`, { clientId: 'G1', username: 'G1', password, reconnectPeriod: 0, ca: await readFile(certPath), rejectUnauthorized: false });
+  t.teardown(() => c.endAsync(true));
+  await new Promise<void>((resolve, reject) => { c.once('connect', () => resolve()); c.once('error', reject); });
+  await c.publishAsync('devices/G1/evt', 'over-tls', { qos: 1 });
+  t.ok(broker.isOnline('G1'));
+  t.equal(broker.stats().accepted, 1);
+});
+
+t.test('garbage on the socket and a dead hook never stop the broker', async (t) => {
+  const { createConnection } = await import('node:net');
+  const { broker, connect, published, setGate } = await setup(t, { hookTimeoutMs: 100 });
+  const a = await broker.credentials.provision('G1');
+  // A hook that never resolves: the PUBACK is withheld, the connection closed after the timeout.
+  setGate(new Promise<void>(() => undefined));
+  const stuck = await connect('G1', a.password);
+  const closed = new Promise<void>((resolve) => stuck.once('close', () => resolve()));
+  stuck.publish('devices/G1/evt', 'stuck', { qos: 1 });
+  await closed;
+  t.equal(broker.stats().hookFailures, 1, 'hook timeout counted');
+  setGate(Promise.resolve());
+  for (const junk of [Buffer.from('GET / HTTP/1.1\r\n\r\n'), Buffer.from([0x10, 0xff, 0xff, 0xff, 0xff, 0x7f]), Buffer.alloc(4096, 0x30)]) {
+    const s = createConnection(broker.port, '127.0.0.1');
+    await new Promise<void>((resolve) => {
+      s.on('error', () => resolve()); // the broker may reset the socket; that is the point
+      s.on('close', () => resolve());
+      s.write(junk, () => setTimeout(() => s.destroy(), 50));
+    });
+  }
+  const c = await connect('G1', a.password);
+  await c.publishAsync('devices/G1/evt', 'still-alive', { qos: 1 });
+  t.ok(published.some((p) => p.payload === 'still-alive'), 'valid traffic after protocol garbage');
+});

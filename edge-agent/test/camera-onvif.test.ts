@@ -1,0 +1,240 @@
+/**
+ * The ONVIF adapter against the simulated camera over real HTTP on 127.0.0.1: device information,
+ * profiles, URIs, presets and goto, snapshot storage, PullPoint events (including a camera that never
+ * sends "motion stopped"), refused credentials and an outage followed by reconnection.
+ */
+import t, { type Test } from 'tap';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Writable } from 'node:stream';
+import { createLogger } from '@safe-community/runtime';
+import type { Event } from '@safe-community/contracts';
+import { validators } from '@safe-community/contracts';
+import { waitFor, MEDIA_DIR } from '@safe-community/testkit';
+import { SimulatedOnvifCamera, DiscoveryResponder } from '@safe-community/simulators/camera';
+import { CameraManager, FileSnapshotStore, probe, type CameraConfig } from '../src/camera/index.js';
+
+const CREDS = { username: 'installer', password: 's3cret-Pass' };
+const SNAPSHOT_FILE = join(MEDIA_DIR, 'person.jpg');
+
+async function camera(t: Test, extra: { motionStop?: 'normal' | 'never'; snapshotAuth?: 'basic' | 'digest' } = {}): Promise<SimulatedOnvifCamera> {
+  const sim = new SimulatedOnvifCamera({ credentials: CREDS, snapshotFile: SNAPSHOT_FILE, rtspBase: 'rtsp://127.0.0.1:8554', ...extra });
+  await sim.start();
+  t.teardown(() => sim.stop());
+  return sim;
+}
+
+async function manager(t: Test, cams: CameraConfig[], redacted: string[] = []) {
+  const dir = await mkdtemp(join(tmpdir(), 'cam-snap-'));
+  const store = new FileSnapshotStore({
+    dir,
+    redact: async (jpeg) => {
+      redacted.push('blurred');
+      return jpeg;
+    },
+  });
+  const m = new CameraManager({ site: 'site-1', edge: 'edge-1', cameras: cams, snapshots: store, backoff: { initialMs: 50, maxMs: 300 }, timeoutMs: 2000 });
+  const events: Event[] = [];
+  m.onEvent((e) => events.push(e));
+  await m.start();
+  t.teardown(async () => {
+    await m.stop();
+    await rm(dir, { recursive: true, force: true });
+  });
+  return { m, events, store };
+}
+
+const cfg = (sim: SimulatedOnvifCamera, over: Partial<CameraConfig> = {}): CameraConfig => ({
+  id: 'cam-1',
+  hostname: '127.0.0.1',
+  port: sim.port,
+  ...CREDS,
+  ...over,
+});
+
+t.test('device information, profiles, URIs, presets and goto over real SOAP', async (t) => {
+  const sim = await camera(t);
+  const { m, store } = await manager(t, [cfg(sim)], []);
+  t.equal(m.status('cam-1').state, 'online');
+
+  const info = await m.deviceInformation('cam-1');
+  t.same(info, { manufacturer: 'SafeCommunity', model: 'SimCam-100', firmwareVersion: '1.0.0', serialNumber: 'SIM0001', hardwareId: 'SC100' });
+
+  const profiles = m.profiles('cam-1');
+  t.equal(profiles.length, 2);
+  t.match(profiles[0], { token: 'profile_main', name: 'mainStream', encoding: 'H264', width: 768, height: 576, fps: 10, ptz: true });
+
+  t.equal(await m.streamUri('cam-1'), 'rtsp://127.0.0.1:8554/main');
+  t.equal(await m.snapshotUri('cam-1'), `http://127.0.0.1:${sim.port}/onvif/snapshot.jpg`);
+
+  const presets = await m.presets('cam-1');
+  t.same(presets.map((p) => p.name), ['home', 'gate', 'carpark']);
+  await m.gotoPreset('cam-1', 'gate');
+  t.equal(sim.currentPreset, 'preset_gate', 'goto by name reaches the camera');
+  await m.gotoPreset('cam-1', 'preset_carpark');
+  t.equal(sim.currentPreset, 'preset_carpark', 'goto by token too');
+  await t.rejects(m.gotoPreset('cam-1', 'roof'), { code: 'CAMERA_NO_PRESET' });
+  await t.rejects(m.gotoPreset('cam-9', 'gate'), { code: 'CAMERA_UNKNOWN' });
+  t.equal(sim.currentPreset, 'preset_carpark', 'a refused goto leaves the camera where it was');
+  t.ok(store);
+});
+
+t.test('snapshot goes through redaction and is stored by reference', async (t) => {
+  const sim = await camera(t);
+  const redacted: string[] = [];
+  const { m, store } = await manager(t, [cfg(sim)], redacted);
+  const { ref } = await m.snapshot('cam-1');
+  t.match(ref, /^snapshot:cam-1\/.+\.jpg$/);
+  t.same(redacted, ['blurred'], 'redaction ran before storing');
+  const stored = await store.read(ref);
+  t.equal(stored[0], 0xff);
+  t.equal(stored[1], 0xd8, 'stored file is a JPEG');
+  await t.rejects(store.read('snapshot:../../etc/passwd.jpg'), { code: 'CAMERA_SNAPSHOT' });
+  t.equal(sim.refusedCount, 0, 'Digest answered on the first try, no refused attempt');
+});
+
+t.test('snapshot from a camera that takes HTTP Basic', async (t) => {
+  const sim = await camera(t, { snapshotAuth: 'basic' });
+  const { m, store } = await manager(t, [cfg(sim)]);
+  const { ref } = await m.snapshot('cam-1');
+  t.equal((await store.read(ref)).length > 1000, true, 'JPEG stored');
+});
+
+t.test('motion, tamper and analytics become canonical events', async (t) => {
+  const sim = await camera(t);
+  const { events } = await manager(t, [cfg(sim, { tags: { building: 'B1' } })]);
+  await waitFor(() => sim.subscriptionCount > 0, { what: 'pull-point subscription' });
+
+  sim.setMotion(true);
+  const start = await waitFor(() => events.find((e) => e.kind === 'camera.motion'), { what: 'motion start' });
+  t.match(start, { site: 'site-1', edge: 'edge-1', device: 'cam-1', severity: 'info', tags: { building: 'B1' }, payload: { active: true, reason: 'camera' } });
+  t.ok(start.deviceTime, 'camera time kept');
+  t.same(validators.event.issues(start), [], 'event satisfies the contract');
+
+  sim.setMotion(true);
+  sim.setMotion(false);
+  const stop = await waitFor(() => events.find((e) => e.kind === 'camera.motion' && e.payload.active === false), { what: 'motion stop' });
+  t.equal(stop.payload.reason, 'camera');
+  t.equal(events.filter((e) => e.kind === 'camera.motion').length, 2, 'a repeated start is not a new event');
+
+  sim.setTamper(true);
+  const tamper = await waitFor(() => events.find((e) => e.kind === 'camera.tamper'), { what: 'tamper' });
+  t.equal(tamper.severity, 'major');
+  sim.setFieldDetection('courtyard', true);
+  const field = await waitFor(() => events.find((e) => e.kind === 'camera.analytics'), { what: 'analytics' });
+  t.match(field.payload, { active: true, source: { Rule: 'courtyard' } });
+});
+
+t.test('a camera that never sends "motion stopped" gets a forced stop after the timeout', async (t) => {
+  const sim = await camera(t, { motionStop: 'never' });
+  const { events } = await manager(t, [cfg(sim, { motionStopTimeoutMs: 300 })]);
+  await waitFor(() => sim.subscriptionCount > 0, { what: 'pull-point subscription' });
+  sim.setMotion(true);
+  await waitFor(() => events.find((e) => e.kind === 'camera.motion' && e.payload.active === true), { what: 'motion start' });
+  const startedAt = Date.now();
+  sim.setMotion(false); // swallowed by this camera
+  const stop = await waitFor(() => events.find((e) => e.kind === 'camera.motion' && e.payload.active === false), { what: 'forced stop', timeoutMs: 5000 });
+  t.equal(stop.payload.reason, 'timeout');
+  t.ok(Date.now() - startedAt >= 150, 'stop came from the timeout, not from the camera');
+});
+
+t.test('wrong credentials: a clear auth error, an offline event, nothing crashes', async (t) => {
+  const sim = await camera(t);
+  const { m, events } = await manager(t, [cfg(sim, { password: 'wrong' })]);
+  const st = m.status('cam-1');
+  t.equal(st.state, 'offline');
+  t.equal(st.error?.code, 'CAMERA_AUTH_FAILED');
+  t.match(st.error?.message, /authentication failed/);
+  const offline = events.find((e) => e.kind === 'camera.offline');
+  t.match(offline, { severity: 'major', payload: { code: 'CAMERA_AUTH_FAILED' } });
+  await t.rejects(m.gotoPreset('cam-1', 'gate'), { code: 'CAMERA_AUTH_FAILED' });
+  await t.rejects(m.snapshot('cam-1'), { code: 'CAMERA_AUTH_FAILED' });
+  t.equal(sim.currentPreset, undefined);
+  t.ok(sim.refusedCount >= 1, 'the camera refused the token');
+  // Retries keep going with backoff but report the same failure once.
+  await waitFor(() => sim.refusedCount >= 3, { what: 'retries' });
+  t.equal(events.filter((e) => e.kind === 'camera.offline').length, 1);
+});
+
+t.test('camera outage: offline event, then reconnect with backoff and events again', async (t) => {
+  const sim = await camera(t);
+  const { m, events } = await manager(t, [cfg(sim)]);
+  await waitFor(() => sim.subscriptionCount > 0, { what: 'subscription' });
+  await sim.stop();
+  const offline = await waitFor(() => events.find((e) => e.kind === 'camera.offline'), { what: 'offline event' });
+  t.equal(offline.payload.code, 'CAMERA_OFFLINE');
+  await t.rejects(m.gotoPreset('cam-1', 'gate'), { code: 'CAMERA_OFFLINE' });
+  await sim.start();
+  await waitFor(() => events.find((e) => e.kind === 'camera.online'), { what: 'online event', timeoutMs: 5000 });
+  t.equal(m.status('cam-1').state, 'online');
+  await waitFor(() => sim.subscriptionCount > 0, { what: 'new subscription' });
+  sim.setMotion(true);
+  await waitFor(() => events.find((e) => e.kind === 'camera.motion'), { what: 'motion after reconnect' });
+  await m.gotoPreset('cam-1', 'home');
+  t.equal(sim.currentPreset, 'preset_home');
+});
+
+t.test('an unreachable camera is offline from the start and does not block the others', async (t) => {
+  const sim = await camera(t);
+  const { m, events } = await manager(t, [cfg(sim), { id: 'cam-2', hostname: '127.0.0.1', port: 1, ...CREDS }]);
+  t.equal(m.status('cam-1').state, 'online');
+  t.equal(m.status('cam-2').state, 'offline');
+  t.equal(m.status('cam-2').error?.code, 'CAMERA_OFFLINE');
+  t.ok(events.some((e) => e.kind === 'camera.offline' && e.device === 'cam-2'));
+});
+
+t.test('WS-Discovery by unicast to 127.0.0.1 finds the camera, which then connects', async (t) => {
+  const sim = await camera(t);
+  const responder = new DiscoveryResponder({ address: '127.0.0.1', port: 0, xaddrs: () => [sim.deviceServiceUrl], scopes: ['onvif://www.onvif.org/name/Gate%20Cam', 'onvif://www.onvif.org/hardware/SC100'] });
+  await responder.start();
+  t.teardown(() => responder.stop());
+  const found = await probe({ target: '127.0.0.1', port: responder.port, interfaceAddress: '127.0.0.1', timeoutMs: 400 });
+  t.equal(found.length, 1);
+  const cam = found[0]!;
+  t.same(cam.xaddrs, [sim.deviceServiceUrl]);
+  t.equal(cam.urn, responder.endpointReference);
+  t.equal(cam.name, 'Gate Cam');
+  t.equal(cam.hardware, 'SC100');
+  t.equal(cam.from, '127.0.0.1');
+  const url = new URL(cam.xaddrs[0]!);
+  const { m } = await manager(t, [{ id: 'found-1', hostname: url.hostname, port: Number(url.port), path: url.pathname, ...CREDS }]);
+  t.equal((await m.deviceInformation('found-1')).model, 'SimCam-100');
+});
+
+t.test('without events a heartbeat notices the outage; logs never carry the password', async (t) => {
+  const sim = await camera(t);
+  let logged = '';
+  const sink = new Writable({
+    write(chunk: Buffer, _enc, cb) {
+      logged += chunk.toString();
+      cb();
+    },
+  });
+  const log = createLogger({ level: 'debug', destination: sink });
+  const dir = await mkdtemp(join(tmpdir(), 'cam-hb-'));
+  const m = new CameraManager({
+    site: 'site-1',
+    edge: 'edge-1',
+    cameras: [cfg(sim, { events: false }), { id: 'cam-bad', hostname: '127.0.0.1', port: sim.port, username: CREDS.username, password: 'Wr0ng-Secret-Value' }],
+    snapshots: new FileSnapshotStore({ dir }),
+    backoff: { initialMs: 50, maxMs: 200 },
+    heartbeatMs: 100,
+    log,
+  });
+  const events: Event[] = [];
+  m.onEvent((e) => events.push(e));
+  await m.start();
+  t.teardown(async () => {
+    await m.stop();
+    await rm(dir, { recursive: true, force: true });
+  });
+  t.equal(m.status('cam-1').state, 'online');
+  t.equal(sim.subscriptionCount, 0, 'no event subscription was made');
+  await sim.stop();
+  const offline = await waitFor(() => events.find((e) => e.kind === 'camera.offline' && e.device === 'cam-1'), { what: 'heartbeat offline' });
+  t.equal(offline.payload.code, 'CAMERA_OFFLINE');
+  t.match(logged, /camera link down/);
+  t.notMatch(logged, /Wr0ng-Secret-Value/, 'wrong password not in logs');
+  t.notMatch(logged, new RegExp(CREDS.password), 'real password not in logs');
+});

@@ -1,0 +1,135 @@
+/**
+ * Test parts for the uplink: an in-process Aedes broker on an ephemeral port (closable and restartable on
+ * the same port, for outage tests) and a small "cloud" that speaks the delivery protocol of
+ * contracts/src/down.ts: it commits a batch only when it continues its high-water mark, skips duplicates,
+ * refuses a gap, and answers `{type:'ack', upTo}`. Faults are switched on from the test.
+ */
+import { createServer, type Server, type Socket } from 'node:net';
+import { Aedes } from 'aedes';
+import mqtt, { type MqttClient } from 'mqtt';
+import { edgeDownTopic, uplinkSubscription, parseEdgeTopic, validators, type Envelope } from '@safe-community/contracts';
+import { freePort } from '@safe-community/testkit';
+
+export class TestBroker {
+  port = 0;
+  private broker: Aedes | undefined;
+  private server: Server | undefined;
+  private sockets = new Set<Socket>();
+
+  get url(): string {
+    return `mqtt://127.0.0.1:${this.port}`;
+  }
+
+  async start(): Promise<void> {
+    if (this.port === 0) this.port = await freePort();
+    const broker = await Aedes.createBroker();
+    const server = createServer((socket) => {
+      this.sockets.add(socket);
+      socket.on('close', () => this.sockets.delete(socket));
+      broker.handle(socket);
+    });
+    await new Promise<void>((resolve, reject) => {
+      server.once('error', reject);
+      server.listen(this.port, '127.0.0.1', () => resolve());
+    });
+    this.broker = broker;
+    this.server = server;
+  }
+
+  /** Closes the broker and drops every connection, like a broker crash. */
+  async stop(): Promise<void> {
+    const { broker, server } = this;
+    this.broker = undefined;
+    this.server = undefined;
+    for (const s of this.sockets) s.destroy();
+    if (broker) await new Promise<void>((resolve) => broker.close(() => resolve()));
+    if (server) await new Promise<void>((resolve) => server.close(() => resolve()));
+  }
+}
+
+/** What the cloud has stored, kept outside the client so it survives a cloud restart. */
+export interface CloudState {
+  upTo: number;
+  /** Seqs in commit order. */
+  committed: number[];
+  /** Each committed message as received, by seq. */
+  messages: Map<number, unknown>;
+  duplicates: number;
+  refused: number;
+  batches: number;
+}
+
+export const emptyCloudState = (): CloudState => ({ upTo: 0, committed: [], messages: new Map(), duplicates: 0, refused: 0, batches: 0 });
+
+export class TestCloud {
+  /** While true, batches are committed but no ack is sent. */
+  withholdAcks = false;
+  /** Batches to ignore entirely (neither commit nor ack), counted down as they arrive. */
+  dropBatches = 0;
+  /** Envelopes that failed the contract's validator. */
+  invalid = 0;
+  private client: MqttClient | undefined;
+
+  constructor(readonly url: string, readonly state: CloudState = emptyCloudState()) {}
+
+  async start(): Promise<void> {
+    const client = await mqtt.connectAsync(this.url, { reconnectPeriod: 0, clientId: `cloud-${Math.random().toString(16).slice(2)}` });
+    client.on('message', (topic, payload) => this.onUplink(client, topic, payload));
+    await client.subscribeAsync(uplinkSubscription(), { qos: 1 });
+    this.client = client;
+  }
+
+  async stop(): Promise<void> {
+    const c = this.client;
+    this.client = undefined;
+    if (c) await c.endAsync(true);
+  }
+
+  /** Publishes a down message (a command, or anything a test wants to send). */
+  async sendDown(edge: string, message: unknown): Promise<void> {
+    await this.client?.publishAsync(edgeDownTopic(edge), JSON.stringify(message), { qos: 1 });
+  }
+
+  private onUplink(client: MqttClient, topic: string, payload: Buffer): void {
+    const parsed = parseEdgeTopic(topic);
+    if (!parsed) return;
+    const env: unknown = JSON.parse(payload.toString('utf8'));
+    if (!validators.envelope.check(env)) {
+      this.invalid++;
+      return;
+    }
+    if (this.dropBatches > 0) {
+      this.dropBatches--;
+      return;
+    }
+    this.commit(env);
+    if (!this.withholdAcks) {
+      client.publish(edgeDownTopic(parsed.edge), JSON.stringify({ v: 1, type: 'ack', edge: parsed.edge, upTo: this.state.upTo }), { qos: 1 });
+    }
+  }
+
+  private commit(env: Envelope): void {
+    const s = this.state;
+    s.batches++;
+    const first = env.messages[0]!.seq;
+    if (first > s.upTo + 1) {
+      s.refused++;
+      return;
+    }
+    for (const m of env.messages) {
+      if (m.seq <= s.upTo) s.duplicates++;
+      else if (m.seq === s.upTo + 1) {
+        s.upTo = m.seq;
+        s.committed.push(m.seq);
+        s.messages.set(m.seq, m);
+      } else throw new Error(`batch not in order: ${m.seq} after ${s.upTo}`);
+    }
+  }
+}
+
+/** True when `committed` is exactly 1..n in order. */
+export function exactlyOnceInOrder(committed: readonly number[], n: number): boolean {
+  if (committed.length !== n) return false;
+  for (let i = 0; i < n; i++) if (committed[i] !== i + 1) return false;
+  return true;
+}

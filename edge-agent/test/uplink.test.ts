@@ -1,0 +1,168 @@
+/**
+ * The uplink against a real (in-process Aedes) broker and a test cloud that acks like the real one:
+ * every seq must arrive exactly once in order after dedupe by the cloud's high-water mark, and the outbox
+ * must drain to depth 0, also when the cloud withholds acks, drops a batch, or restarts.
+ */
+import t, { type Test } from 'tap';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { randomUUID } from 'node:crypto';
+import { waitFor, freePort } from '@safe-community/testkit';
+import { createLogger } from '@safe-community/runtime';
+import type { Command } from '@safe-community/contracts';
+import { Outbox } from '../src/outbox/index.js';
+import { Uplink, type UplinkOptions } from '../src/uplink/index.js';
+import type { OutboxInput } from '../src/ports.js';
+import { TestBroker, TestCloud, exactlyOnceInOrder } from './uplink-fixtures.js';
+
+const EDGE = 'edge-up1';
+const SITE = 'site-1';
+const log = createLogger({ level: 'silent' });
+
+const event = (i: number): OutboxInput => ({
+  type: 'event',
+  data: { id: randomUUID(), site: SITE, edge: EDGE, device: 'gate-1', kind: 'door.forced', severity: 'major', edgeTime: new Date(1_700_000_000_000 + i).toISOString(), payload: { i } },
+});
+const telemetry = (i: number): OutboxInput => ({
+  type: 'telemetry',
+  data: { site: SITE, edge: EDGE, device: 'env-1', metric: 'temp', value: i, time: new Date(1_700_000_000_000 + i).toISOString() },
+});
+
+async function rig(t: Test, over: Partial<UplinkOptions> = {}) {
+  const dir = await mkdtemp(join(tmpdir(), 'uplink-'));
+  const broker = new TestBroker();
+  await broker.start();
+  const cloud = new TestCloud(broker.url);
+  await cloud.start();
+  const outbox = new Outbox({ dir, edge: EDGE, site: SITE, logger: log });
+  await outbox.start();
+  const commands: Command[] = [];
+  const uplink = new Uplink({
+    url: broker.url, edge: EDGE, site: SITE, source: outbox, logger: log,
+    maxBatchMessages: 200, window: 4, ackTimeoutMs: 400,
+    backoff: { initialMs: 20, maxMs: 200, jitter: 0.5 },
+    onCommand: (c) => void commands.push(c),
+    ...over,
+  });
+  t.teardown(async () => {
+    await uplink.stop();
+    await cloud.stop();
+    await outbox.stop();
+    await broker.stop();
+    await rm(dir, { recursive: true, force: true });
+  });
+  return { dir, broker, cloud, outbox, uplink, commands };
+}
+
+async function appendMany(outbox: Outbox, from: number, n: number): Promise<number[]> {
+  const ps: Promise<number>[] = [];
+  for (let i = from; i < from + n; i++) ps.push(outbox.append(i % 3 === 0 ? event(i) : telemetry(i)));
+  return Promise.all(ps);
+}
+
+t.test('delivers every record once, in order, and drains the outbox', async (t) => {
+  const { cloud, outbox, uplink } = await rig(t);
+  await uplink.start();
+  await appendMany(outbox, 0, 3000);
+  await waitFor(() => outbox.stats().depth === 0, { what: 'outbox drained' });
+  t.ok(exactlyOnceInOrder(cloud.state.committed, 3000), 'seqs 1..3000 exactly once in order');
+  t.equal(cloud.state.duplicates, 0, 'no resends needed');
+  t.equal(cloud.invalid, 0, 'every envelope matches the contract');
+  const m = uplink.metrics();
+  t.equal(m.connected, true);
+  t.equal(m.ackedSeq, 3000);
+  t.ok(m.lagMs >= 0, 'lag measured');
+  const stored = cloud.state.messages.get(4) as { type: string; data: { edgeTime: string } };
+  t.equal(stored.type, 'event', 'seq 4 is the event appended fourth');
+  t.equal(stored.data.edgeTime, new Date(1_700_000_000_003).toISOString(), 'original timestamp kept');
+});
+
+t.test('resends after withheld acks; the cloud dedupes', async (t) => {
+  const { cloud, outbox, uplink } = await rig(t);
+  cloud.withholdAcks = true;
+  await uplink.start();
+  await appendMany(outbox, 0, 1000);
+  await waitFor(() => uplink.metrics().goBacks >= 2, { what: 'ack timeouts' });
+  t.equal(outbox.stats().ackedSeq, 0, 'no ack, no advance (PUBACK does not count)');
+  cloud.withholdAcks = false;
+  await waitFor(() => outbox.stats().depth === 0, { what: 'outbox drained' });
+  t.ok(exactlyOnceInOrder(cloud.state.committed, 1000), 'exactly once after dedupe');
+  t.ok(cloud.state.duplicates > 0, 'the cloud saw and skipped resends');
+});
+
+t.test('a dropped batch makes the cloud refuse the next; go-back-N fills the gap', async (t) => {
+  const { cloud, outbox, uplink } = await rig(t, { ackTimeoutMs: 5000 });
+  await uplink.start();
+  await appendMany(outbox, 0, 200);
+  await waitFor(() => outbox.stats().depth === 0, { what: 'first part drained' });
+  cloud.dropBatches = 1;
+  await appendMany(outbox, 200, 1800);
+  await waitFor(() => outbox.stats().depth === 0, { what: 'outbox drained', timeoutMs: 4000 });
+  t.ok(exactlyOnceInOrder(cloud.state.committed, 2000), 'exactly once in order');
+  t.ok(cloud.state.refused > 0, 'the cloud refused a batch with a gap');
+  t.ok(uplink.metrics().goBacks > 0, 'the uplink went back (before the 5 s ack timeout)');
+});
+
+t.test('a cloud restart mid-stream loses nothing', async (t) => {
+  const { broker, cloud, outbox, uplink } = await rig(t);
+  await uplink.start();
+  const writing = appendMany(outbox, 0, 4000);
+  await waitFor(() => cloud.state.upTo > 500, { what: 'some delivered' });
+  await cloud.stop();
+  await new Promise((r) => setTimeout(r, 300));
+  const cloud2 = new TestCloud(broker.url, cloud.state);
+  await cloud2.start();
+  t.teardown(() => cloud2.stop());
+  await writing;
+  await waitFor(() => outbox.stats().depth === 0, { what: 'outbox drained' });
+  t.ok(exactlyOnceInOrder(cloud.state.committed, 4000), 'exactly once in order across the restart');
+});
+
+t.test('commands come down; invalid down messages are counted, not acted on', async (t) => {
+  const { cloud, uplink, commands } = await rig(t);
+  await uplink.start();
+  await waitFor(() => uplink.metrics().connected, { what: 'connected' });
+  const command: Command = {
+    id: randomUUID(), site: SITE, edge: EDGE, device: 'gate-1', action: 'hold_open', params: {},
+    issuedAt: new Date().toISOString(), issuedBy: 'user:42',
+  };
+  await cloud.sendDown(EDGE, { v: 1, type: 'command', command });
+  await cloud.sendDown(EDGE, { v: 1, type: 'command', command: { ...command, action: 'Bad Action' } });
+  await cloud.sendDown(EDGE, { v: 1, type: 'ack', edge: 'another-edge', upTo: 5 });
+  await waitFor(() => uplink.metrics().invalidDown === 2, { what: 'invalid counted' });
+  await waitFor(() => commands.length === 1, { what: 'command delivered' });
+  t.same(commands[0], command);
+  t.equal(uplink.metrics().commands, 1);
+  t.equal(uplink.metrics().ackedSeq, 0, 'an ack for another edge is ignored');
+});
+
+t.test('reconnects follow the Backoff on the injected clock, not MQTT.js\'s fixed period', async (t) => {
+  const dir = await mkdtemp(join(tmpdir(), 'uplink-bo-'));
+  const outbox = new Outbox({ dir, edge: EDGE, site: SITE, logger: log });
+  await outbox.start();
+  const delays: number[] = [];
+  // Records the delays asked for and runs them at once, so the test does not wait for real time.
+  const clock = {
+    now: () => Date.now(),
+    setTimeout: (fn: () => void, ms: number) => {
+      if (ms >= 100) delays.push(ms);
+      return setTimeout(fn, ms >= 100 ? 1 : ms);
+    },
+    clearTimeout: (h: unknown) => clearTimeout(h as NodeJS.Timeout),
+  };
+  const port = await freePort(); // nothing listens here
+  const uplink = new Uplink({
+    url: `mqtt://127.0.0.1:${port}`, edge: EDGE, site: SITE, source: outbox, logger: log, clock,
+    backoff: { initialMs: 100, maxMs: 400, jitter: 0 }, ackTimeoutMs: 50,
+  });
+  t.teardown(async () => {
+    await uplink.stop();
+    await outbox.stop();
+    await rm(dir, { recursive: true, force: true });
+  });
+  await uplink.start();
+  await waitFor(() => delays.length >= 5, { what: 'five reconnect attempts' });
+  t.same(delays.slice(0, 5), [100, 200, 400, 400, 400], 'exponential, capped');
+  t.equal(uplink.metrics().connected, false);
+});

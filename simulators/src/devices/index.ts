@@ -1,0 +1,11 @@
+export { SimulatedDevice, prng } from './base.js';
+export type { FaultModes, SimulatedDeviceOptions, DeviceCommand } from './base.js';
+export { SimulatedGate } from './gate.js';
+export type { GateDialect, GateState, AccessMethod } from './gate.js';
+export { SimulatedFirePanel } from './fire-panel.js';
+export type { FirePanelDialect, DetectorType, PointRef } from './fire-panel.js';
+export { SimulatedBarrier } from './barrier.js';
+export type { BarrierState } from './barrier.js';
+export { SimulatedWearable } from './wearable.js';
+export type { Vitals } from './wearable.js';
+export { SimulatedEnvSensor } from './env-sensor.js';
