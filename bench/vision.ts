@@ -5,10 +5,12 @@
  * vtest.avi in real time at 5 fps one box sustains with the motion gate on, their frame → event latency,
  * and memory per camera (node heap growth plus the cameras' ffmpeg processes).
  *
- * Run: `npx tsx bench/vision.ts [frames=398] [trialSeconds=12] [workers=1]` (trialSeconds 0: throughput only).
+ * Run: `npx tsx bench/vision.ts [frames=398] [trialSeconds=12] [workers=1] [model=yolox|fastestdet]`
+ * (trialSeconds 0: throughput only).
  */
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { loadavg } from 'node:os';
 import * as ort from 'onnxruntime-node';
 import { createDetector, openRawSession } from '@safe-community/analytics';
 import {
@@ -19,8 +21,12 @@ import { MEDIA_DIR } from '@safe-community/testkit';
 const FRAMES = Number(process.argv[2] ?? 398);
 const TRIAL_S = Number(process.argv[3] ?? 12);
 const WORKERS = Number(process.argv[4] ?? 1);
+const MODEL = process.argv[5] ?? 'yolox';
 const VTEST = join(MEDIA_DIR, 'vtest.avi');
-const DECODE = { fps: 5, width: 416, height: 416, scale: 'letterbox' as const };
+// ffmpeg produces each model's own input: YOLOX's top-left letterbox, FastestDet's stretch.
+const DECODE = MODEL === 'fastestdet'
+  ? { fps: 5, width: 352, height: 352, scale: 'stretch' as const }
+  : { fps: 5, width: 416, height: 416, scale: 'letterbox' as const };
 const RULES: RulesConfig = {
   lines: [{ id: 'walkway', a: [0.45, 0.64], b: [0.45, 0.26] }],
   zones: [{ id: 'lawn', polygon: [[0, 0.45], [0.6, 0.75], [0.6, 1], [0, 1]], minFrames: 2, loiterSeconds: 5 }],
@@ -56,7 +62,7 @@ function ffmpegRssMb(): number {
   return total;
 }
 
-const detector = createDetector({ model: 'yolox', workers: WORKERS });
+const detector = createDetector({ model: MODEL, workers: WORKERS });
 await detector.start();
 
 // ---- 1. Cameras in real time at 5 fps with the motion gate on. ----
@@ -170,7 +176,7 @@ const pipelineFps = pipelineFrames / pipelineS;
 const stages = pipeline.stats().stages;
 
 // Raw: the same frames, preprocessed beforehand, then session.run alone on one in-thread session.
-const session = await openRawSession('yolox');
+const session = await openRawSession(MODEL);
 const inputName = detector.manifest.input.name;
 const tensors = [];
 for (const f of frames) tensors.push((await detector.prepare(f)).tensor);
@@ -183,7 +189,7 @@ await session.release();
 tensors.length = 0;
 frames.length = 0;
 
-console.log(`\nThroughput on ${pipelineFrames} frames of vtest.avi (416x416 letterbox, YOLOX-Nano, ${WORKERS} worker, 1 intra-op thread)`);
+console.log(`\nThroughput on ${pipelineFrames} frames of vtest.avi (${DECODE.width}x${DECODE.height} ${DECODE.scale}, ${MODEL}, ${WORKERS} worker, 1 intra-op thread)`);
 console.log('| measure | fps | ms/frame |');
 console.log('| --- | ---: | ---: |');
 console.log(`| full pipeline (decode → rules) | ${pipelineFps.toFixed(1)} | ${ms(1000 / pipelineFps)} |`);
@@ -207,4 +213,6 @@ console.log(JSON.stringify({
   motion_skip_share: ref ? Number(ref.skipShare.toFixed(3)) : null,
   frames: pipelineFrames,
   workers: WORKERS,
+  model: MODEL,
+  load_average_1m: Number(loadavg()[0]?.toFixed(2)),
 }));

@@ -15,6 +15,7 @@ import { CodedError, errorCode, systemClock, createLogger, type Clock, type Logg
 import { CredentialStore } from './credentials.js';
 import { DeadLetterLog } from './dead-letter.js';
 import { TokenBucket, type RateLimitOptions } from './rate-limit.js';
+import { FilePersistence } from './file-persistence.js';
 
 /** Thrown by `onDevicePublish` for input that is wrong and will stay wrong: acknowledged, dropped, dead-lettered. */
 export class PublishRefused extends CodedError {
@@ -49,8 +50,11 @@ export interface EdgeBrokerOptions {
   rateLimit?: RateLimitOptions | false;
   /** How long one onDevicePublish may take before the PUBACK is withheld. Default 10 s. */
   hookTimeoutMs?: number;
-  /** Aedes persistence (QoS 1 queues, retained); memory when absent. */
-  persistence?: unknown;
+  /**
+   * Broker state across restarts (retained messages, persistent sessions and their queued messages):
+   * 'file' (default) keeps a snapshot in the data dir, 'memory' forgets on restart, or any Aedes persistence.
+   */
+  persistence?: 'file' | 'memory' | object;
   credentials?: CredentialStore;
   logger?: Logger;
   clock?: Clock;
@@ -88,6 +92,7 @@ export class EdgeBroker {
   private readonly clock: Clock;
   private readonly log: Logger;
   private agentPassword = '';
+  private filePersistence: FilePersistence | null = null;
   private accepted = 0;
   private hookFailures = 0;
   private boundPort = 0;
@@ -123,8 +128,10 @@ export class EdgeBroker {
     await this.credentials.load();
     await this.deadLetters.start();
     this.agentPassword = randomBytes(24).toString('base64url');
+    const p = this.opts.persistence ?? 'file';
+    this.filePersistence = p === 'file' ? new FilePersistence(this.opts.dataDir) : null;
     const aedes = await Aedes.createBroker({
-      persistence: this.opts.persistence,
+      persistence: p === 'file' ? this.filePersistence : p === 'memory' ? undefined : p,
       authenticate: (client, username, password, done) => {
         this.authenticate(client, username, password).then(
           () => done(null, true),
@@ -163,6 +170,10 @@ export class EdgeBroker {
     this.servers = [];
     this.online.clear();
     await this.deadLetters.stop();
+    const fp = this.filePersistence;
+    this.filePersistence = null;
+    // Last: the offline statuses published while clients closed must reach the snapshot.
+    await fp?.flush();
   }
 
   /** The agent's in-process publish (commands to devices): no network, no ACL. */

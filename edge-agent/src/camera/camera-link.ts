@@ -52,8 +52,8 @@ export class CameraLink {
   private current: LinkStatus;
   private stopped = true;
   private loop: Promise<void> | undefined;
-  private wake: (() => void) | undefined;
-  private wakeTimer: unknown;
+  private readonly sleepers = new Set<{ timer: unknown; resolve: () => void }>();
+  private generation = 0;
   private profileList: MediaProfile[] = [];
   private snapshotUriCache: string | undefined;
 
@@ -133,6 +133,7 @@ export class CameraLink {
       } catch (err) {
         firstAttemptDone();
         if (this.stopped) break;
+        this.generation++;
         const code = errorCode(err);
         this.deps.log?.warn({ camera: this.config.id, code, err }, 'camera link down');
         this.session.close();
@@ -144,26 +145,39 @@ export class CameraLink {
     }
   }
 
-  /** Pulls events until something fails; falls back to a heartbeat when the camera has no PullPoint. */
+  /**
+   * Pulls events until something fails, with a heartbeat alongside: a camera that hangs without closing the
+   * connection would otherwise hold a PullMessages open for its full minute before anyone noticed.
+   * Falls back to the heartbeat alone when events are off or the camera has no PullPoint.
+   */
   private async watch(): Promise<void> {
+    const gen = ++this.generation;
+    // Loops of an earlier session see the generation move on and end instead of touching the new session.
+    const alive = () => !this.stopped && this.generation === gen;
     if (this.config.events !== false) {
       try {
         await this.session.createPullPoint();
       } catch (err) {
         if (errorCode(err) !== CAMERA_PROTOCOL) throw err;
         this.deps.log?.warn({ camera: this.config.id, err }, 'camera has no PullPoint events; heartbeat only');
-        return this.heartbeat();
+        return this.heartbeat(alive);
       }
-      return this.pullLoop();
+      try {
+        await Promise.race([this.pullLoop(alive), this.heartbeat(alive)]);
+      } finally {
+        this.generation++;
+      }
+      return;
     }
-    return this.heartbeat();
+    return this.heartbeat(alive);
   }
 
-  private async pullLoop(): Promise<void> {
+  private async pullLoop(alive: () => boolean): Promise<void> {
     let faults = 0;
-    while (!this.stopped) {
+    while (alive()) {
       try {
         const res = await this.session.pull();
+        if (!alive()) return;
         faults = 0;
         const raw = res.notificationMessage;
         for (const msg of Array.isArray(raw) ? raw : raw === undefined ? [] : [raw]) {
@@ -173,7 +187,7 @@ export class CameraLink {
         const ends = this.session.subscriptionEnds;
         if (ends && ends.getTime() - Date.now() < RENEW_MARGIN_MS) await this.session.renew();
       } catch (err) {
-        if (this.stopped) return;
+        if (!alive()) return;
         // A fault on the event channel (expired subscription, camera rebooted its event service) is fixed by
         // subscribing again; network failures and repeated faults go up and reconnect the whole link.
         if (errorCode(err) !== CAMERA_PROTOCOL || ++faults >= MAX_EVENT_FAULTS) throw err;
@@ -183,10 +197,10 @@ export class CameraLink {
     }
   }
 
-  private async heartbeat(): Promise<void> {
-    while (!this.stopped) {
+  private async heartbeat(alive: () => boolean): Promise<void> {
+    while (alive()) {
       await this.sleep(this.deps.heartbeatMs ?? 30_000);
-      if (this.stopped) return;
+      if (!alive()) return;
       await this.session.deviceInformation();
     }
   }
@@ -199,18 +213,21 @@ export class CameraLink {
 
   private sleep(ms: number): Promise<void> {
     return new Promise((resolve) => {
-      this.wake = resolve;
-      this.wakeTimer = this.clock.setTimeout(() => {
-        this.wake = undefined;
+      const sleeper = { timer: undefined as unknown, resolve };
+      sleeper.timer = this.clock.setTimeout(() => {
+        this.sleepers.delete(sleeper);
         resolve();
       }, ms);
+      this.sleepers.add(sleeper);
     });
   }
 
+  /** Wakes every pending sleep (the reconnect wait and any heartbeat) so stop() does not wait them out. */
   private interruptSleep(): void {
-    if (this.wakeTimer !== undefined) this.clock.clearTimeout(this.wakeTimer);
-    const w = this.wake;
-    this.wake = undefined;
-    w?.();
+    for (const s of this.sleepers) {
+      this.clock.clearTimeout(s.timer);
+      s.resolve();
+    }
+    this.sleepers.clear();
   }
 }

@@ -3,6 +3,7 @@
  * It depends only on the ports in ../ports.ts, so the broker, the devices and the outbox can be swapped
  * or faked. A malformed event, a throwing port or a failing action is counted and logged, never fatal.
  */
+import { setMaxListeners } from 'node:events';
 import { performance } from 'node:perf_hooks';
 import { validators, type Command, type Event } from '@safe-community/contracts';
 import { CodedError, systemClock, type Clock, type Logger } from '@safe-community/runtime';
@@ -109,6 +110,8 @@ export class LinkageEngine {
       log.error({ err }, 'linkage execution failed unexpectedly');
     });
     this.abort = new AbortController();
+    // Every action in flight listens on this one signal; a fire rule has dozens at once, by design.
+    setMaxListeners(0, this.abort.signal);
     this.unsubscribe.push(
       o.commands.onReadBack((rb) => {
         try {

@@ -7,15 +7,15 @@
  * one, so throughput grows with concurrency while each caller still waits for its own record to be durable.
  * Seqs are assigned when a batch is written, in append order, so a failed write leaves no gap.
  */
-import { mkdir, open, unlink, type FileHandle } from 'node:fs/promises';
-import { join } from 'node:path';
-import type { Alarm, UplinkType } from '@safe-community/contracts';
+import { mkdir } from 'node:fs/promises';
+import type { Alarm } from '@safe-community/contracts';
 import { CodedError, createLogger, systemClock, type Clock, type Logger } from '@safe-community/runtime';
 import type { OutboxInput, UplinkSink } from '../ports.js';
-import { encodeRecord, HEADER_BYTES, MAX_BODY_BYTES, type OutboxRecord } from './record.js';
-import { locate, readRange, segmentIndexOf, segmentFileName, SPARSE_EVERY, type Cursor } from './segments.js';
-import { recoverSegments, type LiveSegment } from './recovery.js';
-import { readCheckpoint, writeCheckpoint, syncDir } from './checkpoint.js';
+import { HEADER_BYTES, MAX_BODY_BYTES, type OutboxRecord } from './record.js';
+import { locate, readRange, segmentIndexOf, type Cursor } from './segments.js';
+import { recoverSegments } from './recovery.js';
+import { readCheckpoint, writeCheckpoint } from './checkpoint.js';
+import { SegmentWriter, type WriteItem } from './writer.js';
 import { CapacityRule, highWaterAlarm, type CapacityOptions } from './capacity.js';
 
 export interface OutboxOptions {
@@ -57,11 +57,12 @@ export interface OutboxStats {
   writes: number;
 }
 
-interface Pending {
-  type: UplinkType;
-  /** JSON of `{type, data}`; the seq is spliced in when the batch is written. */
-  body: string;
-  at: number;
+/** Room for `"seq":<up to 16 digits>,`, spliced into the body at write time. */
+const SEQ_ALLOWANCE = 24;
+
+interface Pending extends WriteItem {
+  /** Estimated bytes on disk, counted in `bytes` until written. */
+  size: number;
   resolve: (seq: number) => void;
   reject: (err: Error) => void;
 }
@@ -69,17 +70,14 @@ interface Pending {
 export class Outbox implements UplinkSink {
   private readonly clock: Clock;
   private readonly log: Logger;
-  private readonly segmentBytes: number;
   private readonly rule: CapacityRule;
-  private segments: LiveSegment[] = [];
-  private fh: FileHandle | undefined;
+  private writer: SegmentWriter | undefined;
   private pending: Pending[] = [];
   private pendingBytes = 0;
   private flushing: Promise<void> | undefined;
   private flushRunning = false;
   private syncDue = false;
   private syncTimer: unknown;
-  private writtenSeq = 0;
   private durable = 0;
   private acked = 0;
   private checkpointed = 0;
@@ -98,7 +96,6 @@ export class Outbox implements UplinkSink {
   constructor(private readonly opts: OutboxOptions) {
     this.clock = opts.clock ?? systemClock;
     this.log = opts.logger ?? createLogger({ name: 'outbox' });
-    this.segmentBytes = opts.segmentBytes ?? 16 * 1024 * 1024;
     this.rule = new CapacityRule(opts.capacity ?? { maxBytes: 256 * 1024 * 1024 });
   }
 
@@ -117,30 +114,28 @@ export class Outbox implements UplinkSink {
     await mkdir(dir, { recursive: true });
     this.acked = this.checkpointed = await readCheckpoint(dir);
     const { segments, last } = await recoverSegments(dir, this.acked, this.log);
-    this.segments = segments;
-    this.writtenSeq = this.durable = last;
-    const tail = this.segments.at(-1);
-    if (!tail || tail.lastSeq !== last) await this.openSegment(last + 1);
-    else this.fh = await open(tail.path, 'a');
-    await this.dropAckedSegments();
+    this.writer = new SegmentWriter(dir, this.opts.segmentBytes ?? 16 * 1024 * 1024);
+    await this.writer.open(segments, last);
+    this.durable = last;
+    await this.writer.dropUpTo(this.checkpointed);
     await this.refreshHead();
     const interval = this.opts.fsyncIntervalMs ?? 0;
     if (interval > 0) this.scheduleSync(interval);
     this.running = true;
-    this.log.info({ dir, lastSeq: last, ackedSeq: this.acked, segments: this.segments.length }, 'outbox recovered');
+    this.log.info({ dir, lastSeq: last, ackedSeq: this.acked, segments: this.writer.segments.length }, 'outbox recovered');
   }
 
   /** Writes what is pending, syncs, writes the checkpoint and closes the files. */
   async stop(): Promise<void> {
-    if (!this.running && !this.fh) return;
+    if (!this.writer) return;
     this.running = false;
     if (this.syncTimer !== undefined) this.clock.clearTimeout(this.syncTimer);
     this.syncDue = true;
     await this.kick();
     await this.checkpointing;
     await this.headRefresh;
-    await this.fh?.close();
-    this.fh = undefined;
+    await this.writer.close();
+    this.writer = undefined;
   }
 
   /**
@@ -149,6 +144,7 @@ export class Outbox implements UplinkSink {
    */
   append(msg: OutboxInput): Promise<number> {
     if (!this.running) return Promise.reject(new CodedError('ERR_OUTBOX_STOPPED', 'the outbox is not running'));
+    if (this.writer?.broken) return Promise.reject(new CodedError('ERR_OUTBOX_BROKEN', 'a failed write left the segment unrepaired; restart to recover', { cause: this.writer.brokenCause }));
     const now = this.clock.now();
     const used = this.usedBytes();
     if (this.rule.judge(msg.type, msg.data, used, now) === 'thin') {
@@ -156,16 +152,15 @@ export class Outbox implements UplinkSink {
       return Promise.resolve(0);
     }
     const body = JSON.stringify({ type: msg.type, data: msg.data });
-    // 24 bytes covers `"seq":<16 digits>,` spliced in at write time.
-    const size = HEADER_BYTES + Buffer.byteLength(body, 'utf8') + 24;
+    const size = HEADER_BYTES + Buffer.byteLength(body, 'utf8') + SEQ_ALLOWANCE;
     if (size > MAX_BODY_BYTES) {
       return Promise.reject(new CodedError('ERR_OUTBOX_RECORD_TOO_LARGE', `record of ${size} bytes is over the ${MAX_BODY_BYTES} limit`));
     }
-    if (this.pending.length === 0 && this.writtenSeq === this.acked) this.headAt = now;
+    if (this.pending.length === 0 && this.lastSeq === this.acked) this.headAt = now;
     this.pendingBytes += size;
     if (this.rule.crossedHighWater(used + size)) this.raiseHighWater(used + size, now);
     return new Promise<number>((resolve, reject) => {
-      this.pending.push({ type: msg.type, body, at: now, resolve, reject });
+      this.pending.push({ type: msg.type, body, at: now, size, resolve, reject });
       void this.kick();
     });
   }
@@ -178,7 +173,7 @@ export class Outbox implements UplinkSink {
     for (let attempt = 0; ; attempt++) {
       try {
         // A copy of the list: acks may drop segments from its head while this read is awaiting I/O.
-        const segs = this.segments.slice();
+        const segs = this.writer?.segments.slice() ?? [];
         const r = await readRange(segs, Math.max(seq, this.acked + 1), { maxCount, maxBytes, limitSeq: this.durable }, this.cursor);
         this.cursor = r.cursor;
         return r.records;
@@ -207,25 +202,27 @@ export class Outbox implements UplinkSink {
   }
 
   stats(): OutboxStats {
-    const depth = this.writtenSeq - this.acked + this.pending.length;
+    const depth = this.lastSeq - this.acked + this.pending.length;
     return {
       depth,
       oldestAgeMs: depth > 0 && this.headAt !== undefined ? Math.max(0, this.clock.now() - this.headAt) : 0,
-      lastSeq: this.writtenSeq,
+      lastSeq: this.lastSeq,
       durableSeq: this.durable,
       ackedSeq: this.acked,
       bytes: this.usedBytes(),
       capacityBytes: this.rule.maxBytes,
       thinned: this.thinned,
-      segments: this.segments.length,
+      segments: this.writer?.segments.length ?? 0,
       writes: this.writes,
     };
   }
 
+  private get lastSeq(): number {
+    return this.writer?.writtenSeq ?? this.durable;
+  }
+
   private usedBytes(): number {
-    const tail = this.segments.at(-1);
-    const end = tail ? tail.base + tail.size : 0;
-    return Math.max(0, end - this.headPos) + this.pendingBytes;
+    return Math.max(0, (this.writer?.end ?? 0) - this.headPos) + this.pendingBytes;
   }
 
   private raiseHighWater(used: number, now: number): void {
@@ -253,7 +250,7 @@ export class Outbox implements UplinkSink {
         if (this.pending.length > 0) await this.writeBatch();
         else {
           this.syncDue = false;
-          if (this.writtenSeq > this.durable) await this.syncActive();
+          if (this.lastSeq > this.durable) this.markDurable(await this.writer!.sync());
         }
       }
     } finally {
@@ -262,42 +259,17 @@ export class Outbox implements UplinkSink {
   }
 
   private async writeBatch(): Promise<void> {
-    const first = this.writtenSeq + 1;
-    let batch: Pending[] = [];
-    let sizeBefore: number | undefined;
+    const writer = this.writer!;
+    const batch = this.takeBatch(writer.room());
+    const alwaysSync = (this.opts.fsyncIntervalMs ?? 0) <= 0;
     try {
-      let seg = this.segments.at(-1);
-      if (!seg || seg.size >= this.segmentBytes) seg = await this.rollSegment(first);
-      sizeBefore = seg.size;
-      batch = this.takeBatch(this.segmentBytes - seg.size);
-      const bufs: Buffer[] = [];
-      let offset = seg.size;
-      const sparse: number[] = [];
-      for (let i = 0; i < batch.length; i++) {
-        const p = batch[i]!;
-        const seq = first + i;
-        const buf = encodeRecord(seq, p.at, p.type, `{"seq":${seq},${p.body.slice(1)}`);
-        if ((seq - seg.firstSeq) % SPARSE_EVERY === 0) sparse.push(offset);
-        offset += buf.length;
-        bufs.push(buf);
-      }
-      const all = bufs.length === 1 ? bufs[0]! : Buffer.concat(bufs);
-      const { bytesWritten } = await this.fh!.write(all, 0, all.length);
-      if (bytesWritten !== all.length) throw new Error(`short write: ${bytesWritten} of ${all.length} bytes`);
+      const { first, last } = await writer.write(batch, alwaysSync);
       this.writes++;
-      seg.sparse.push(...sparse);
-      seg.size += all.length;
-      seg.lastSeq = first + batch.length - 1;
-      this.writtenSeq = seg.lastSeq;
-      for (const p of batch) this.pendingBytes -= HEADER_BYTES + Buffer.byteLength(p.body, 'utf8') + 24;
-      if ((this.opts.fsyncIntervalMs ?? 0) <= 0) await this.syncActive();
+      if (alwaysSync) this.markDurable(last);
       batch.forEach((p, i) => p.resolve(first + i));
     } catch (err) {
-      await this.recoverFromWriteError(first, sizeBefore);
-      for (const p of batch) this.pendingBytes -= HEADER_BYTES + Buffer.byteLength(p.body, 'utf8') + 24;
-      const e = new CodedError('ERR_OUTBOX_WRITE', `writing ${batch.length} records failed`, { cause: err });
-      this.log.error({ err }, 'outbox write failed');
-      for (const p of batch) p.reject(e);
+      this.log.error({ err, broken: writer.broken }, 'outbox write failed');
+      for (const p of batch) p.reject(err as Error);
     }
   }
 
@@ -306,52 +278,21 @@ export class Outbox implements UplinkSink {
     let n = 0;
     let bytes = 0;
     while (n < this.pending.length) {
-      bytes += HEADER_BYTES + this.pending[n]!.body.length + 24;
-      if (n > 0 && bytes > room) break;
+      const size = HEADER_BYTES + this.pending[n]!.body.length + SEQ_ALLOWANCE;
+      if (n > 0 && bytes + size > room) break;
+      bytes += size;
       n++;
     }
-    return this.pending.splice(0, n);
+    const batch = this.pending.splice(0, n);
+    // From here the batch is counted by the segment's size (or, if the write fails, not at all).
+    for (const p of batch) this.pendingBytes -= p.size;
+    return batch;
   }
 
-  /**
-   * After a failed write or sync, cuts the active segment back to where the batch began, so the seqs it
-   * would have taken are given to the next batch and the sequence stays dense. (After a failed fsync the
-   * page cache cannot be trusted, so the batch is not retried as if it were written.)
-   */
-  private async recoverFromWriteError(firstSeq: number, sizeBefore: number | undefined): Promise<void> {
-    const seg = this.segments.at(-1);
-    this.writtenSeq = firstSeq - 1;
-    if (!seg || !this.fh || sizeBefore === undefined) {
-      if (this.fh === undefined) {
-        this.running = false;
-        this.log.error('outbox has no open segment after a failed write; stopped until restart');
-      }
-      return;
-    }
-    try {
-      await this.fh.truncate(sizeBefore);
-      seg.size = sizeBefore;
-      seg.durableSize = Math.min(seg.durableSize, sizeBefore);
-      seg.lastSeq = firstSeq - 1;
-      seg.sparse = seg.sparse.filter((o) => o < sizeBefore);
-    } catch (err) {
-      // The file is in an unknown state; refuse further appends until a restart recovers it.
-      this.running = false;
-      this.log.error({ err }, 'outbox cannot repair its active segment; stopped until restart');
-    }
-  }
-
-  private async syncActive(): Promise<void> {
-    const seg = this.segments.at(-1);
-    if (!seg || !this.fh) return;
-    const seq = this.writtenSeq;
-    const size = seg.size;
-    await this.fh.datasync();
-    seg.durableSize = Math.max(seg.durableSize, size);
-    if (seq > this.durable) {
-      this.durable = seq;
-      for (const l of this.durableListeners) l(seq);
-    }
+  private markDurable(seq: number): void {
+    if (seq <= this.durable) return;
+    this.durable = seq;
+    for (const l of this.durableListeners) l(seq);
   }
 
   private scheduleSync(interval: number): void {
@@ -363,38 +304,17 @@ export class Outbox implements UplinkSink {
     }, interval);
   }
 
-  private async rollSegment(firstSeq: number): Promise<LiveSegment> {
-    if (this.fh) {
-      await this.syncActive();
-      await this.fh.close();
-      this.fh = undefined;
-    }
-    return this.openSegment(firstSeq);
-  }
-
-  private async openSegment(firstSeq: number): Promise<LiveSegment> {
-    const prev = this.segments.at(-1);
-    const seg: LiveSegment = {
-      firstSeq, lastSeq: firstSeq - 1, path: join(this.opts.dir, segmentFileName(firstSeq)),
-      size: 0, durableSize: 0, sparse: [], base: prev ? prev.base + prev.size : 0,
-    };
-    this.fh = await open(seg.path, 'a');
-    await syncDir(this.opts.dir);
-    this.segments.push(seg);
-    return seg;
-  }
-
   /** Updates the position and age of the oldest unacknowledged record. */
   private refreshHead(): Promise<void> {
     const run = async (): Promise<void> => {
       const seq = this.acked + 1;
-      const tail = this.segments.at(-1);
-      if (seq > this.writtenSeq || !tail) {
-        this.headPos = tail ? tail.base + tail.size : 0;
+      const segments = this.writer?.segments ?? [];
+      if (seq > this.lastSeq || segments.length === 0) {
+        this.headPos = this.writer?.end ?? 0;
         this.headAt = this.pending[0]?.at;
         return;
       }
-      const seg = this.segments[segmentIndexOf(this.segments, seq)];
+      const seg = segments[segmentIndexOf(segments, seq)];
       if (!seg) return;
       const at = await locate(seg, seq);
       if (at && this.acked + 1 === seq) {
@@ -422,21 +342,12 @@ export class Outbox implements UplinkSink {
         const seq = this.acked;
         await writeCheckpoint(this.opts.dir, seq);
         this.checkpointed = seq;
-        await this.dropAckedSegments();
+        await this.writer?.dropUpTo(seq);
       }
     } catch (err) {
       this.log.error({ err }, 'outbox: writing the acked checkpoint failed; will retry on the next ack');
     } finally {
       this.checkpointRunning = false;
     }
-  }
-
-  private async dropAckedSegments(): Promise<void> {
-    // The active (last) segment stays; older ones go once the durable checkpoint covers them.
-    while (this.segments.length > 1 && this.segments[0]!.lastSeq <= this.checkpointed) {
-      const seg = this.segments.shift()!;
-      await unlink(seg.path);
-    }
-    if (this.segments.length > 0) await syncDir(this.opts.dir);
   }
 }
