@@ -4,7 +4,7 @@
  * and, in the same run on the same table and indexes, raw COPY of the same rows through pg: the limit.
  *
  * Broker: the machine's Mosquitto (BENCH_MQTT_URL, default mqtt://127.0.0.1:1883, MQTT 5 shared group).
- * Edges send envelopes of 5000 readings, one in flight per edge (twice as many edges as consumers),
+ * Edges send envelopes of 10 000 readings (BENCH_ENVELOPE), one in flight per edge (twice as many edges as consumers),
  * prepared before the clock starts: the edge's cost is not the ingest's.
  */
 import pg from 'pg';
@@ -19,7 +19,7 @@ import { edgeDownTopic, edgeUplinkTopic, type Envelope } from '@safe-community/c
 
 const TOTAL = Number(process.argv[2] ?? 400_000);
 const CONSUMERS = Number(process.argv[3] ?? 2);
-const PER_ENVELOPE = 5000;
+const PER_ENVELOPE = Number(process.env.BENCH_ENVELOPE ?? 10_000);
 const EDGES = CONSUMERS * 2;
 const MQTT_URL = process.env.BENCH_MQTT_URL ?? 'mqtt://127.0.0.1:1883';
 const run = randomBytes(3).toString('hex');

@@ -2,7 +2,7 @@
  * Outbox and uplink benchmark (issue 4): durable appends/s under group commit at several concurrencies,
  * raw replay (read) speed of the backlog, and a 1M-message backlog built while the cloud broker is down
  * ("outage"), then drained through the uplink to an in-process Aedes broker and an acking test cloud,
- * counting lost and doubled seqs. Run: `npx tsx bench/outbox.ts [messages]` (default 1 000 000).
+ * counting lost and doubled seqs; then a live phase where 1 in 20 batches is lost. Run: `npx tsx bench/outbox.ts [messages]` (default 1 000 000).
  *
  * Every append counted is durable: it resolved after the fdatasync of its write batch (default policy).
  * The test cloud parses every envelope and dedupes by its high-water mark as the real ingest does, but
@@ -74,10 +74,16 @@ async function startBroker(port: number): Promise<{ stop(): Promise<void> }> {
 /** The acking cloud: commits a batch that continues its high-water mark, skips duplicates, refuses gaps. */
 async function startCloud(url: string, total: number) {
   const stored = new Uint8Array(total + 1);
-  const st = { upTo: 0, doubled: 0, skipped: 0, refused: 0, misordered: 0 };
+  // dropEvery > 0: every n-th batch is lost on its way in (neither committed nor acked).
+  const st = { upTo: 0, doubled: 0, skipped: 0, refused: 0, misordered: 0, batches: 0, dropEvery: 0, dropped: 0 };
   const client = await mqtt.connectAsync(url, { reconnectPeriod: 0, clientId: 'bench-cloud' });
   client.on('message', (_topic, payload) => {
     const env = JSON.parse(payload.toString('utf8')) as Envelope;
+    st.batches++;
+    if (st.dropEvery > 0 && st.batches % st.dropEvery === 0) {
+      st.dropped++;
+      return;
+    }
     if (env.messages[0]!.seq > st.upTo + 1) st.refused++;
     else {
       for (const m of env.messages) {
@@ -159,17 +165,29 @@ row('backlog read back (records/s)', fmt(readRate));
 
 // 4. The broker comes back: drain through the uplink to the acking cloud.
 const broker = await startBroker(port);
-const cloud = await startCloud(url, N);
+const FAULTY = Math.max(1000, Math.round(N / 5));
+const cloud = await startCloud(url, N + FAULTY);
 t0 = performance.now();
 while (outbox.stats().depth > 0) await new Promise((r) => setTimeout(r, 20));
 const drainS = (performance.now() - t0) / 1000;
 const replayRate = N / drainS;
-const lost = cloud.lost();
 const m = uplink.metrics();
 row(`backlog drained through uplink + broker + acking cloud (s)`, drainS.toFixed(2));
 row('replayed/s (end to end, to ack)', fmt(replayRate));
 row('batches sent / go-backs / reconnect attempts', `${m.batchesSent} / ${m.goBacks} / ${m.reconnects}`);
-row('lost / doubled / misordered', `${lost} / ${cloud.st.doubled} / ${cloud.st.misordered}`);
+
+// 5. Live flow with a lossy path: every 20th batch vanishes, so the cloud refuses the next and the uplink
+//    goes back. Appends and delivery run at once.
+cloud.st.dropEvery = 20;
+t0 = performance.now();
+await appendRun(outbox, FAULTY, 1024, N);
+while (outbox.stats().depth > 0) await new Promise((r) => setTimeout(r, 20));
+const faultyRate = FAULTY / ((performance.now() - t0) / 1000);
+const m2 = uplink.metrics();
+row(`live ${fmt(FAULTY)} msgs with 1 in 20 batches lost: appended and acked per s`, fmt(faultyRate));
+row('batches lost / refused by the cloud / go-backs', `${cloud.st.dropped} / ${cloud.st.refused} / ${m2.goBacks - m.goBacks}`);
+const lost = cloud.lost();
+row(`lost / doubled / misordered (all ${fmt(N + FAULTY)} seqs)`, `${lost} / ${cloud.st.doubled} / ${cloud.st.misordered}`);
 row('resent records skipped by the cloud', fmt(cloud.st.skipped));
 
 await uplink.stop();
@@ -190,9 +208,11 @@ console.log(JSON.stringify({
   read_per_s: Math.round(readRate),
   replay_per_s: Math.round(replayRate),
   drain_s: Number(drainS.toFixed(2)),
+  lossy_live_per_s: Math.round(faultyRate),
+  lossy_batches_dropped: cloud.st.dropped,
   lost,
   doubled: cloud.st.doubled,
   misordered: cloud.st.misordered,
   resent_skipped: cloud.st.skipped,
-  go_backs: m.goBacks,
+  go_backs: m2.goBacks,
 }));

@@ -40,12 +40,14 @@ t.test('a failing migration rolls back and is not recorded', async (t) => {
   const dir = await mkdtemp(join(tmpdir(), 'migr-'));
   await writeFile(join(dir, '0001_ok.sql'), 'CREATE TABLE a (x int);');
   await writeFile(join(dir, '0002_bad.sql'), 'CREATE TABLE b (x int); SELECT no_such_function();');
-  const lite = new PGlite();
-  t.teardown(async () => { await lite.close(); await rm(dir, { recursive: true, force: true }); });
-  await t.rejects(migrate(lite, { dir }), { code: 'ERR_MIGRATION_FAILED' });
-  const rec = (await lite.query<{ version: string }>('SELECT version FROM schema_migrations')).rows;
+  const db = await freshDatabase('migfail');
+  const client = new pg.Client({ connectionString: db.url });
+  await client.connect();
+  t.teardown(async () => { await client.end(); await db.drop(); await rm(dir, { recursive: true, force: true }); });
+  await t.rejects(migrate(client, { dir }), { code: 'ERR_MIGRATION_FAILED' });
+  const rec = (await client.query<{ version: string }>('SELECT version FROM schema_migrations')).rows;
   t.same(rec.map((r) => r.version), ['0001_ok']);
-  const b = (await lite.query<{ r: string | null }>(`SELECT to_regclass('b')::text AS r`)).rows[0];
+  const b = (await client.query<{ r: string | null }>(`SELECT to_regclass('b')::text AS r`)).rows[0];
   t.equal(b?.r, null, 'table b of the failed file does not exist');
 });
 

@@ -236,3 +236,32 @@ t.test('garbage on the socket and a dead hook never stop the broker', async (t) 
   await c.publishAsync('devices/G1/evt', 'still-alive', { qos: 1 });
   t.ok(published.some((p) => p.payload === 'still-alive'), 'valid traffic after protocol garbage');
 });
+
+t.test('persistence: retained status and a command queued for an offline device survive a broker restart', async (t) => {
+  const dataDir = await mkdtemp(join(tmpdir(), 'edge-persist-'));
+  t.teardown(() => rm(dataDir, { recursive: true, force: true }));
+  const first = new EdgeBroker({ dataDir, port: 0, logger });
+  await first.start();
+  const { password } = await first.credentials.provision('G1');
+  const opts = { clientId: 'G1', username: 'G1', password, clean: false, reconnectPeriod: 0 };
+  const g1 = mqtt.connect(`mqtt://127.0.0.1:${first.port}`, opts);
+  await new Promise<void>((resolve, reject) => { g1.once('connect', () => resolve()); g1.once('error', reject); });
+  await g1.subscribeAsync('devices/G1/cmd', { qos: 1 });
+  await g1.endAsync();
+  await waitFor(() => !first.isOnline('G1'), { what: 'G1 offline' });
+  await first.publish('devices/G1/cmd', 'HOLD_OPEN-while-offline', { qos: 1 });
+  await first.stop();
+
+  const second = new EdgeBroker({ dataDir, port: 0, logger });
+  await second.start();
+  t.teardown(() => second.stop());
+  const again = mqtt.connect(`mqtt://127.0.0.1:${second.port}`, opts);
+  t.teardown(() => again.endAsync(true));
+  const got = new Promise<string>((resolve) => again.on('message', (_topic, p) => resolve(p.toString())));
+  await new Promise<void>((resolve, reject) => { again.once('connect', () => resolve()); again.once('error', reject); });
+  t.equal(await got, 'HOLD_OPEN-while-offline', 'queued command delivered after the restart');
+
+  const statuses: string[] = [];
+  await second.subscribe('devices/+/status', (_topic, p) => statuses.push(p.toString()));
+  await waitFor(() => statuses.includes('online'), { what: 'online status' });
+});

@@ -66,6 +66,7 @@ t.test('device information, profiles, URIs, presets and goto over real SOAP', as
   t.match(profiles[0], { token: 'profile_main', name: 'mainStream', encoding: 'H264', width: 768, height: 576, fps: 10, ptz: true });
 
   t.equal(await m.streamUri('cam-1'), 'rtsp://127.0.0.1:8554/main');
+  t.equal(await m.authenticatedStreamUri('cam-1'), 'rtsp://installer:s3cret-Pass@127.0.0.1:8554/main');
   t.equal(await m.snapshotUri('cam-1'), `http://127.0.0.1:${sim.port}/onvif/snapshot.jpg`);
 
   const presets = await m.presets('cam-1');
@@ -237,4 +238,41 @@ t.test('without events a heartbeat notices the outage; logs never carry the pass
   t.match(logged, /camera link down/);
   t.notMatch(logged, /Wr0ng-Secret-Value/, 'wrong password not in logs');
   t.notMatch(logged, new RegExp(CREDS.password), 'real password not in logs');
+});
+
+t.test('a camera that hangs without closing the connection is caught by the heartbeat during a held pull', async (t) => {
+  const sim = await camera(t);
+  const dir = await mkdtemp(join(tmpdir(), 'cam-hang-'));
+  const m = new CameraManager({
+    site: 'site-1',
+    edge: 'edge-1',
+    cameras: [cfg(sim)],
+    snapshots: new FileSnapshotStore({ dir }),
+    backoff: { initialMs: 50, maxMs: 200 },
+    heartbeatMs: 150,
+    timeoutMs: 300,
+  });
+  const events: Event[] = [];
+  m.onEvent((e) => events.push(e));
+  await m.start();
+  t.teardown(async () => {
+    await m.stop();
+    await rm(dir, { recursive: true, force: true });
+  });
+  await waitFor(() => sim.subscriptionCount > 0, { what: 'subscription' });
+  sim.setFrozen(true);
+  const offline = await waitFor(() => events.find((e) => e.kind === 'camera.offline'), { what: 'offline while frozen', timeoutMs: 3000 });
+  t.equal(offline.payload.code, 'CAMERA_TIMEOUT', 'detected well before the one-minute pull would end');
+  sim.setFrozen(false);
+  await waitFor(() => events.find((e) => e.kind === 'camera.online'), { what: 'back online', timeoutMs: 3000 });
+  // The new subscription is made just after the online event; keep raising motion until it is in place.
+  await waitFor(
+    () => {
+      sim.setMotion(true);
+      return events.find((e) => e.kind === 'camera.motion');
+    },
+    { what: 'events flow again', intervalMs: 100 },
+  );
+  await new Promise((r) => setTimeout(r, 300));
+  t.equal(events.filter((e) => e.kind === 'camera.motion').length, 1, 'one motion event: repeated starts are deduplicated');
 });

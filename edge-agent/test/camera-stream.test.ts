@@ -32,8 +32,10 @@ t.test('the ONVIF stream URI plays the looping video', async (t) => {
     await rm(dir, { recursive: true, force: true });
   });
 
-  const uri = await m.streamUri('cam-1');
-  t.equal(uri, `${rtsp.baseUrl}/main`);
+  t.equal(await m.streamUri('cam-1'), `${rtsp.baseUrl}/main`);
+  // What the frame source gets: the same URI with the camera's credentials in it.
+  const uri = await m.authenticatedStreamUri('cam-1');
+  t.equal(uri, `rtsp://installer:stream-pw@127.0.0.1:${rtsp.port}/main`);
   const stderr = await new Promise<string>((resolve, reject) => {
     execFile('ffmpeg', ['-hide_banner', '-nostats', '-rtsp_transport', 'tcp', '-i', uri, '-frames:v', '8', '-vf', 'scale=320:-2', '-f', 'null', '-'], { timeout: 20_000 }, (err, _out, se) =>
       err ? reject(new Error(`ffmpeg failed: ${se.slice(-400)}`, { cause: err })) : resolve(se),

@@ -253,3 +253,26 @@ rules:
   const r = await waitFor(() => reports[0], { what: 'execution' });
   t.equal(r.execution.actions[0]?.status, 'confirmed');
 });
+
+t.test('trigger filters: kind prefix, tags from the event and its device, payload zone, severity floor', async (t) => {
+  const yaml = `
+version: 1
+rules:
+  - id: zone-filter
+    priority: 50
+    trigger: { kind: "fire.*", where: { building: B, zone: ["3", "4"] }, minSeverity: major }
+    scope: [kind]
+    actions: [{ notice: { text: '{kind} in {building} zone {zone}' } }]
+`;
+  const { events, engine } = await setup(t, yaml);
+  const notices: string[] = [];
+  engine.onNotice((text) => notices.push(text));
+  events.emit(event('fire.alarm', 'P-B', { payload: { zone: 3 } })); // building from the panel's tags, zone from the payload
+  events.emit(event('fire.fault', 'P-B', { tags: { zone: '4' } }));
+  events.emit(event('fire.alarm', 'P-B', { payload: { zone: 5 } })); // other zone
+  events.emit(event('fire.alarm', 'P-A', { payload: { zone: 3 } })); // other building
+  events.emit(event('fire.alarm', 'P-B', { payload: { zone: 3 }, severity: 'minor' })); // below the floor
+  events.emit(event('firework.alarm', 'P-B', { payload: { zone: 3 } })); // not the prefix
+  await engine.idle();
+  t.same(notices.sort(), ['fire.alarm in B zone 3', 'fire.fault in B zone 4']);
+});

@@ -62,7 +62,8 @@ async function appendMany(outbox: Outbox, from: number, n: number): Promise<numb
 }
 
 t.test('delivers every record once, in order, and drains the outbox', async (t) => {
-  const { cloud, outbox, uplink } = await rig(t);
+  // A long ack timeout: on a loaded machine a spurious resend would make "no resends" fail for no fault.
+  const { cloud, outbox, uplink } = await rig(t, { ackTimeoutMs: 10_000 });
   await uplink.start();
   await appendMany(outbox, 0, 3000);
   await waitFor(() => outbox.stats().depth === 0, { what: 'outbox drained' });

@@ -46,3 +46,15 @@ t.test('a broken profile is refused with the file, path and reason', async (t) =
   const wrongTemplate = { ...good, commands: { topic: 'cmd', actions: { open: { fields: ['x'] } } } };
   t.throws(() => checkProfile(wrongTemplate), { code: 'ERR_PROFILE_COMMAND' });
 });
+
+t.test('the example device list matches the profiles; bad lists are refused', async (t) => {
+  const { loadDeviceList, checkDeviceList, EXAMPLE_DEVICES_FILE } = await import('../src/index.js');
+  const profiles = await loadProfiles();
+  const list = await loadDeviceList(EXAMPLE_DEVICES_FILE, profiles);
+  t.ok(list.devices.length >= 7);
+  t.same(new Set(list.devices.map((d) => d.profile)).size, profiles.size, 'every profile is used by an example device');
+  t.throws(() => checkDeviceList({ ...list, devices: [{ id: 'X', kind: 'wearable', profile: 'fire_panel.nova-json', tags: {} }] }, profiles), { code: 'ERR_PROFILE_KIND' });
+  t.throws(() => checkDeviceList({ ...list, devices: [{ id: 'X', kind: 'wearable', profile: 'nope', tags: {} }] }, profiles), { code: 'ERR_UNKNOWN_PROFILE' });
+  t.throws(() => checkDeviceList({ ...list, devices: [list.devices[0], list.devices[0]] }, profiles), { code: 'ERR_DUPLICATE_DEVICE' });
+  t.throws(() => checkDeviceList({ ...list, devices: [{ id: 'bad/id', kind: 'wearable', profile: 'wearable.carelink-json', tags: {} }] }, profiles), { code: 'ERR_VALIDATION' });
+});

@@ -225,7 +225,6 @@ export class CameraPipeline {
    */
   private async run(): Promise<void> {
     const maxInFlight = Math.max(1, this.opts.maxInFlight ?? 2);
-    const pending: InFlight[] = [];
     const settle = async (f: InFlight) => {
       try {
         await this.finish(f);
@@ -235,6 +234,10 @@ export class CameraPipeline {
           `camera ${this.opts.camera} frame ${f.frame.seq}: ${(err as Error).message}`, { cause: err }));
       }
     };
+    // Each frame finishes after the one before it, as soon as its detections are in; the loop itself
+    // only waits when maxInFlight frames are unfinished, never for the next frame to arrive.
+    let chain: Promise<void> = Promise.resolve();
+    const unfinished: Array<Promise<void>> = [];
     while (this.running) {
       let frame: Frame | null;
       try {
@@ -245,10 +248,12 @@ export class CameraPipeline {
         break;
       }
       if (!frame) break;
-      pending.push(this.begin(frame));
-      if (pending.length >= maxInFlight) await settle(pending.shift() as InFlight);
+      const f = this.begin(frame);
+      chain = chain.then(() => settle(f));
+      unfinished.push(chain);
+      while (unfinished.length >= maxInFlight) await unfinished.shift();
     }
-    while (pending.length > 0) await settle(pending.shift() as InFlight);
+    await chain;
   }
 }
 

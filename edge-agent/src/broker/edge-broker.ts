@@ -125,6 +125,16 @@ export class EdgeBroker {
   }
 
   async start(): Promise<void> {
+    try {
+      await this.open();
+    } catch (err) {
+      // Leave nothing half-open (listener, files) when one step fails, e.g. the port is taken.
+      await this.stop();
+      throw err;
+    }
+  }
+
+  private async open(): Promise<void> {
     await this.credentials.load();
     await this.deadLetters.start();
     this.agentPassword = randomBytes(24).toString('base64url');
@@ -144,11 +154,12 @@ export class EdgeBroker {
     this.aedes = aedes;
     aedes.on('clientReady', (client) => this.onClientReady(client));
     aedes.on('clientDisconnect', (client) => this.onClientGone(client));
-    aedes.on('clientError', (client, err) => this.log.warn({ client: client?.id, err: err.message }, 'client error'));
-    aedes.on('connectionError', (client, err) => this.log.warn({ err: err.message }, 'connection error'));
+    aedes.on('clientError', (client, err) => this.log.debug({ client: client?.id, err: err.message }, 'client error'));
+    aedes.on('connectionError', (client, err) => this.log.debug({ err: err.message }, 'connection error'));
 
     // After a restart no device is connected yet, whatever the persisted retained status says.
-    for (const id of this.credentials.list()) await this.publish(deviceStatusTopic(id), 'offline', { retain: true, qos: 1 });
+    // Published together so the file persistence coalesces them into a few snapshot writes.
+    await Promise.all(this.credentials.list().map((id) => this.publish(deviceStatusTopic(id), 'offline', { retain: true, qos: 1 })));
 
     const tcp = createServer(aedes.handle);
     this.boundPort = await listen(tcp, this.opts.port ?? 1883, this.opts.host ?? '127.0.0.1');
@@ -172,8 +183,8 @@ export class EdgeBroker {
     await this.deadLetters.stop();
     const fp = this.filePersistence;
     this.filePersistence = null;
-    // Last: the offline statuses published while clients closed must reach the snapshot.
-    await fp?.flush();
+    // Last: snapshot writes still in flight finish before the data dir is released.
+    await fp?.close();
   }
 
   /** The agent's in-process publish (commands to devices): no network, no ACL. */
@@ -364,7 +375,8 @@ export class EdgeBroker {
   }
 
   private publishStatus(deviceId: string, online: boolean): void {
-    this.publish(deviceStatusTopic(deviceId), online ? 'online' : 'offline', { retain: true, qos: 1 }).catch((err: unknown) =>
+    // While stopping, the retained offline is written at the next start instead (see start()).
+    if (this.aedes) this.publish(deviceStatusTopic(deviceId), online ? 'online' : 'offline', { retain: true, qos: 1 }).catch((err: unknown) =>
       this.log.warn({ device: deviceId, err }, 'could not publish device status'));
     for (const l of this.statusListeners) {
       try {

@@ -88,6 +88,7 @@ export class FilePersistence extends MemoryPersistence {
   private writing: Promise<void> = Promise.resolve();
   private dirty = false;
   private writeError: unknown = null;
+  private closed = false;
 
   constructor(dataDir: string) {
     super();
@@ -152,14 +153,18 @@ export class FilePersistence extends MemoryPersistence {
     return removed;
   }
 
-  /** Waits for every pending write; throws the last write error, if any. */
-  async flush(): Promise<void> {
+  /** Waits for every pending write and stops writing; throws the last write error, if any. */
+  async close(): Promise<void> {
+    await this.persist();
+    this.closed = true;
     await this.writing;
     if (this.writeError) throw new CodedError('ERR_BROKER_STATE', `cannot write ${this.file}`, { cause: this.writeError });
   }
 
   /** Coalesces: changes that arrive while a snapshot is being written go into the next one. */
   private persist(): Promise<void> {
+    // After close the broker is gone; late callbacks must not write over the final snapshot.
+    if (this.closed) return this.writing;
     this.dirty = true;
     this.writing = this.writing.then(async () => {
       if (!this.dirty) return;

@@ -5,4 +5,5 @@ export { CredentialStore } from './credentials.js';
 export { DeadLetterLog } from './dead-letter.js';
 export type { DeadLetter, DeadLetterInput } from './dead-letter.js';
 export { TokenBucket } from './rate-limit.js';
+export { FilePersistence } from './file-persistence.js';
 export type { RateLimitOptions } from './rate-limit.js';

@@ -89,6 +89,18 @@ export class CameraManager implements CameraPort, EventSource {
     return l.online().streamUri(l.profileToken);
   }
 
+  /**
+   * The stream URI with the camera's credentials in it, for the frame source (ffmpeg). Cameras hand out
+   * RTSP URIs without credentials and then challenge; the logger redacts `user:password@` in URLs.
+   */
+  async authenticatedStreamUri(camera: string): Promise<string> {
+    const l = this.link(camera);
+    const url = new URL(await this.streamUri(camera));
+    url.username = encodeURIComponent(l.config.username);
+    url.password = encodeURIComponent(l.config.password);
+    return url.toString();
+  }
+
   async snapshotUri(camera: string): Promise<string> {
     return this.link(camera).snapshotUri();
   }

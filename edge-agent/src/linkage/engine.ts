@@ -126,6 +126,13 @@ export class LinkageEngine {
     this.running = true;
     log.info({ rules: this.rules.length, restoredLatches: restored.length }, 'linkage engine started');
     for (const latch of restored) {
+      if (!this.byId.has(latch.rule)) {
+        // With its rule gone from the pack no release rule can name it, so it could never end: drop it loudly.
+        log.error({ latch: latch.key, devices: Object.keys(latch.holds) }, 'active latch of a rule no longer in the pack dropped; holds not re-asserted');
+        this.holds.release(latch.rule, latch.site, {});
+        await this.holds.save().catch((err: unknown) => log.error({ err }, 'linkage state not saved'));
+        continue;
+      }
       log.warn({ latch: latch.key, devices: Object.keys(latch.holds) }, 're-asserting holds of an active latch after restart');
       const startHr = hr();
       const signal = this.abort.signal;

@@ -56,6 +56,7 @@ export class SimulatedOnvifCamera {
   private readonly httpAuth: HttpAuthenticator;
   private readonly now: () => number;
   private current: string | undefined;
+  private frozen = false;
   private readonly stats = { requests: 0, refused: 0 };
 
   constructor(private readonly opts: SimulatedCameraOptions) {
@@ -123,6 +124,14 @@ export class SimulatedOnvifCamera {
     return this.pullPoints.size;
   }
 
+  /**
+   * Frozen: the camera keeps its connections but answers nothing, like a hung firmware or a pulled cable
+   * with no TCP reset. Held pulls stay held; new requests get no answer until unfrozen or stopped.
+   */
+  setFrozen(frozen: boolean): void {
+    this.frozen = frozen;
+  }
+
   /** Raises motion start (true) or stop (false) on the video source; in 'never' mode stops are swallowed. */
   setMotion(active: boolean): void {
     if (!active && this.opts.motionStop === 'never') return;
@@ -159,6 +168,7 @@ export class SimulatedOnvifCamera {
 
   private async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
     this.stats.requests++;
+    if (this.frozen) return;
     const url = new URL(req.url ?? '/', this.base());
     if (req.method === 'GET' && url.pathname === '/onvif/snapshot.jpg') return this.snapshot(req, res);
     if (req.method !== 'POST') {

@@ -1,0 +1,14 @@
+import { Outbox } from '../src/outbox/index.js';
+import { createLogger } from '@safe-community/runtime';
+import { rmSync } from 'node:fs';
+import { randomUUID } from 'node:crypto';
+const dir = '/tmp/obx/p/d'; rmSync(dir, { recursive: true, force: true });
+const o = new Outbox({ dir, edge: 'e', site: 's', logger: createLogger({ level: 'silent' }), capacity: { maxBytes: 4e9 } });
+await o.start();
+const msgs = Array.from({ length: 200000 }, (_, i) => i % 10 === 0 ? { type: 'event' as const, data: { id: randomUUID(), site: 's', edge: 'e', device: 'g', kind: 'door.forced', severity: 'major' as const, edgeTime: new Date().toISOString(), payload: { i } } } : { type: 'telemetry' as const, data: { site: 's', edge: 'e', device: 'env-1', metric: 'temp', value: i, time: new Date().toISOString() } });
+let next = 0;
+const t0 = performance.now();
+await Promise.all(Array.from({ length: 1024 }, async () => { while (next < msgs.length) await o.append(msgs[next++]!); }));
+const dt = performance.now() - t0;
+console.log('appends/s', Math.round(msgs.length / dt * 1000), 'writes', o.stats().writes, 'cpu', process.cpuUsage());
+await o.stop();
