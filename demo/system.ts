@@ -94,6 +94,7 @@ export async function startSystem(opts: SystemOptions = {}): Promise<RunningSyst
         edge: { id: DEMO_EDGE, site: DEMO_SITE },
         dataDir,
         broker: { port: opts.edgeBrokerPort ?? 0 },
+        admin: { port: 0 },
         uplink: { url: cloudMqttUrl, ackTimeoutMs: 3000 },
         devices: DEMO_DEVICES,
       }),

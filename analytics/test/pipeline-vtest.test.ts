@@ -3,14 +3,15 @@ import { createHash } from 'node:crypto';
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { MEDIA_DIR, MODELS_DIR } from '@safe-community/testkit';
-import { createDetector } from '@safe-community/analytics';
+import { createDetector, createPrivacyFilter } from '@safe-community/analytics';
 import { CameraPipeline, FrameSource, type VideoEvent } from '@safe-community/analytics/video';
 
 /**
  * Accuracy on real media: YOLOX-Nano + tracker + line rule on vtest.avi, against the hand count in
  * pipeline-vtest.fixture.json. Tolerance (stated in the fixture): each direction's total within ±2 of
  * the hand count, and at least 85 % of crossings paired one-to-one with a hand-counted crossing in the
- * same direction within 1 s (both ways: few false crossings, few missed ones).
+ * same direction within 1 s (both ways: few false crossings, few missed ones). The same run watches a
+ * lawn zone (intrusion and loitering) against the observations in the fixture's "lawn" section.
  */
 
 interface Fixture {
@@ -18,6 +19,15 @@ interface Fixture {
   line: { id: string; a: [number, number]; b: [number, number] };
   crossings: { left_to_right: number[]; right_to_left: number[] };
   tolerance: { countPerDirection: number; matchWindowSeconds: number; minMatchedShare: number };
+  lawn: {
+    polygon: [number, number][];
+    minFrames: number;
+    loiterSeconds: number;
+    people: number;
+    firstEntrySeconds: number;
+    loiterers: number;
+    tolerance: { intrusionsMinus: number; intrusionsPlus: number; firstEntryWindowSeconds: number; loiterWindowSeconds: [number, number] };
+  };
 }
 
 const fixture = JSON.parse(readFileSync(new URL('./pipeline-vtest.fixture.json', import.meta.url), 'utf8')) as Fixture;
@@ -43,7 +53,7 @@ function pairCount(found: number[], hand: number[], window: number): number {
   return paired;
 }
 
-t.test('walkway line on vtest.avi counts crossings in each direction like the hand count', async (t) => {
+t.test('walkway line and lawn zone on vtest.avi agree with the hand count', async (t) => {
   t.equal(createHash('sha256').update(readFileSync(VTEST)).digest('hex'), fixture.sha256, 'the media is the counted file');
   const detector = createDetector({ model: 'yolox' });
   await detector.start();
@@ -55,7 +65,10 @@ t.test('walkway line on vtest.avi counts crossings in each direction like the ha
   const errors: Error[] = [];
   const pipeline = new CameraPipeline({
     camera: 'walkway', source, detector, timeBase: 'media', labels: ['person'],
-    rules: { lines: [{ ...fixture.line, directions: { rightward: 'left_to_right', leftward: 'right_to_left' } }] },
+    rules: {
+      lines: [{ ...fixture.line, directions: { rightward: 'left_to_right', leftward: 'right_to_left' } }],
+      zones: [{ id: 'lawn', polygon: fixture.lawn.polygon, minFrames: fixture.lawn.minFrames, loiterSeconds: fixture.lawn.loiterSeconds }],
+    },
     onEvent: (e) => events.push(e),
     onError: (e) => errors.push(e),
   });
@@ -66,8 +79,8 @@ t.test('walkway line on vtest.avi counts crossings in each direction like the ha
   t.equal(pipeline.stats().frames, 398, 'the whole video at 5 fps');
 
   const found = { left_to_right: [] as number[], right_to_left: [] as number[] };
-  t.ok(events.every((e) => e.kind === 'video.line_crossing'), 'only line rules were configured');
-  for (const e of events) {
+  const crossings = events.filter((e) => e.kind === 'video.line_crossing');
+  for (const e of crossings) {
     const dir = e.payload.direction as keyof typeof found;
     found[dir].push(e.frame.ptsMs / 1000);
   }
@@ -82,5 +95,28 @@ t.test('walkway line on vtest.avi counts crossings in each direction like the ha
     t.ok(paired >= tol.minMatchedShare * got.length, `${dir}: ${paired}/${got.length} counted crossings are real`);
   }
   t.same(pipeline.lineCounts(), { walkway: { left_to_right: found.left_to_right.length, right_to_left: found.right_to_left.length } });
-  t.same(events[events.length - 1]?.payload.counts, pipeline.lineCounts().walkway, 'the last event carries the final counts');
+  t.same(crossings[crossings.length - 1]?.payload.counts, pipeline.lineCounts().walkway, 'the last crossing carries the final counts');
+
+  const lawn = fixture.lawn;
+  const at = (kind: string) => events.filter((e) => e.kind === kind).map((e) => e.frame.ptsMs / 1000);
+  const intrusions = at('video.zone_intrusion');
+  const loiter = at('video.loitering');
+  t.ok(intrusions.length >= lawn.people - lawn.tolerance.intrusionsMinus && intrusions.length <= lawn.people + lawn.tolerance.intrusionsPlus,
+    `${intrusions.length} lawn intrusions for ${lawn.people} people (at ${intrusions.map((s) => s.toFixed(1)).join(', ')})`);
+  t.ok(Math.abs((intrusions[0] ?? -1) - lawn.firstEntrySeconds) <= lawn.tolerance.firstEntryWindowSeconds,
+    `first intrusion at ${intrusions[0]?.toFixed(1)} s, hand ${lawn.firstEntrySeconds} s: nobody is reported while the lawn is empty`);
+  t.equal(loiter.length, lawn.loiterers, 'only the woman who stays ~21 s loiters; the man on the grass for ~9 s does not');
+  const [lo, hi] = lawn.tolerance.loiterWindowSeconds;
+  t.ok((loiter[0] ?? -1) >= lo && (loiter[0] ?? -1) <= hi, `loitering reported at ${loiter[0]?.toFixed(1)} s (expected ${lo}-${hi} s)`);
+  t.equal(events.length, crossings.length + intrusions.length + loiter.length, 'no other kinds of event');
+
+  // The event's frame and boxes are what the privacy module needs for the stored snapshot.
+  const ev = events.find((e) => e.kind === 'video.loitering') as VideoEvent;
+  t.ok(ev.frameDetections.some((d) => d.label === 'person'), 'the event carries the frame\'s person boxes in pixels');
+  const privacy = createPrivacyFilter();
+  await privacy.start();
+  t.teardown(() => privacy.stop());
+  const snap = await privacy.snapshot(ev.frame, ev.frameDetections.map((d) => ({ cls: 0, ...d })));
+  t.same([snap.width, snap.height], [416, 416]);
+  t.same([...snap.jpeg.subarray(0, 2)], [0xff, 0xd8], 'a JPEG snapshot of the event frame');
 });

@@ -53,6 +53,7 @@ export class FireSite {
         edge: { id: 'bench-edge', site: 'bench-site' },
         dataDir: this.dir,
         broker: { port: 0, ratePerSecond: 0 },
+        admin: { enabled: false },
         devices,
       }),
       logger: createLogger({ level: 'error' }),

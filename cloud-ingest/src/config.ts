@@ -36,6 +36,7 @@ export const IngestConfigSchema = Type.Object(
     databaseUrl: Nullable(Type.String({ minLength: 1 }), 'PostgreSQL URL (env DATABASE_URL); null uses embedded PGlite'),
     pgliteDataDir: Nullable(Type.String({ minLength: 1 }), 'PGlite data folder; null keeps the embedded store in memory'),
     pgPoolMax: Type.Integer({ minimum: 1, maximum: 100, default: 4, description: 'PostgreSQL connections' }),
+    commitConcurrency: Type.Integer({ minimum: 1, maximum: 32, default: 2, description: 'PostgreSQL transactions writing envelopes at once; envelopes beyond wait and share one transaction (group commit)' }),
     copyThreshold: Type.Integer({ minimum: 1, default: 2000, description: 'telemetry rows in one envelope from which COPY is used' }),
     mqttUrl: Nullable(Type.String({ minLength: 1 }), 'cloud broker URL (env MQTT_URL); null turns the MQTT consumer off'),
     mqttProtocol: Type.Union([Type.Literal(5), Type.Literal(4)], { default: 5, description: '5: shared subscription; 4 (MQTT 3.1.1) for brokers without MQTT 5, one consumer only' }),

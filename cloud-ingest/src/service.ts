@@ -39,7 +39,7 @@ export function createIngestService(input: unknown = {}, deps: IngestDeps = {}):
   const config = loadConfig(input);
   const log = deps.logger ?? createLogger({ name: 'cloud-ingest', level: config.logLevel });
   const store: Store = deps.store ?? (config.databaseUrl
-    ? new PgStore({ url: config.databaseUrl, poolMax: config.pgPoolMax, copyThreshold: config.copyThreshold, logger: log.child({ part: 'store' }) })
+    ? new PgStore({ url: config.databaseUrl, poolMax: config.pgPoolMax, copyThreshold: config.copyThreshold, commitConcurrency: config.commitConcurrency, logger: log.child({ part: 'store' }) })
     : new PgliteStore({ dataDir: config.pgliteDataDir, logger: log.child({ part: 'store' }) }));
   const pipeline = new Pipeline(store, { retry: config.retry, logger: log.child({ part: 'pipeline' }), ...(deps.clock ? { clock: deps.clock } : {}) });
   let app: FastifyInstance | undefined;

@@ -15,8 +15,13 @@ const BIN_ORIGIN = "TIMESTAMPTZ '2000-01-01 00:00:00+00'";
  */
 export const ALL_VALUE = "'__all'";
 
-/** `$__timeFilter(col)`: col BETWEEN the dashboard's from and to. */
+/**
+ * `$__timeFilter(col)`: col BETWEEN the dashboard's from and to. The argument must be a plain column:
+ * Grafana's macro parser ends the argument at the first ')' (grafana/grafana#10380), so an expression
+ * with parentheses would be cut in two.
+ */
 export function timeFilter(expr: string): string {
+  if (/[()]/.test(expr)) throw new CodedError('ERR_SQL_MACRO_ARG', `$__timeFilter takes a column, not '${expr}'`);
   return `$__timeFilter(${expr})`;
 }
 

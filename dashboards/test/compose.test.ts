@@ -159,6 +159,11 @@ t.test('ports and URLs agree across services', async (tt) => {
   const listener = /^listener (\d+)/m.exec(compose.configs?.['mosquitto-conf']?.content ?? '')?.[1];
   tt.same(containerPorts(svc('mosquitto')), [Number(listener)], 'mosquitto publishes its listener');
   tt.same(containerPorts(svc('timescaledb')), [5432]);
+  // The agent reads its config file from EDGE_CONFIG; its device broker must listen beyond loopback.
+  const edgeConfig = svc('edge-agent').configs?.find((c) => c.target === edge.EDGE_CONFIG);
+  tt.ok(edgeConfig, 'EDGE_CONFIG is the mounted edge config');
+  const edgeYaml = parse(compose.configs?.[edgeConfig?.source ?? '']?.content ?? '') as { broker?: { host?: string } };
+  tt.equal(edgeYaml.broker?.host, '0.0.0.0', 'the device broker listens on all container interfaces');
 
   // Every URL points at a service on the port that service listens on, and the caller waits for it.
   const targets: [string, string, string][] = [

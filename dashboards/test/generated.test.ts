@@ -48,6 +48,8 @@ t.test('every dashboard has the site/building variables and the alarm annotation
       for (const target of p.targets ?? []) {
         tt.equal(target.datasource?.uid, DATASOURCE_UID, `${b.uid}: ${p.type} panel queries the fixed datasource`);
         tt.notMatch(target.rawSql ?? '', /time_bucket/, 'date_bin only, so plain PostgreSQL runs it');
+        // Grafana ends a macro's arguments at the first ')': no macro may carry parentheses inside.
+        tt.notMatch(target.rawSql ?? '', /\$__\w+\([^)]*\(/, 'macro arguments without parentheses');
       }
     }
   }

@@ -1,12 +1,14 @@
 /**
  * Every query of every dashboard (panels, variables, the alarm annotation) and every alert rule runs
- * against a real PostgreSQL built by the ingest's migrations and seeded with a small community, with
- * Grafana's macros and variables expanded as Grafana would: "All", one value, and several values.
+ * against a real PostgreSQL built by the ingest's migrations and seeded with a small community, and
+ * again on the embedded PGlite store, with Grafana's macros and variables expanded as Grafana would:
+ * "All", one value, and several values.
  */
 import t, { type Test } from 'tap';
 import pg from 'pg';
 import { freshDatabase } from '@safe-community/testkit';
 import { alertRules, buildBoards, expandMacros, type ColumnKind, type PanelQuery, type VariableValue } from '../src/index.js';
+import { PgliteStore } from '@safe-community/cloud-ingest';
 import { buildSchema } from './helpers/schema.js';
 import { seed } from './helpers/seed.js';
 
@@ -25,18 +27,12 @@ const selections: { name: string; vars: Record<string, VariableValue> }[] = [
   { name: 'several', vars: { site: ['site-a', 'site-b'], building: ['b1', 'b2'] } },
 ];
 
-const db = await freshDatabase('dash');
-const client = new pg.Client({ connectionString: db.url });
-await client.connect();
-t.teardown(async () => {
-  await client.end();
-  await db.drop();
-});
+/** What the checks need of a database connection; pg.Client and PGlite both fit. */
+interface Db {
+  query(sql: string, params?: unknown[]): Promise<{ rows: Record<string, unknown>[]; fields: { name: string; dataTypeID: number }[] }>;
+}
 
 const now = new Date();
-const how = await buildSchema(client);
-await seed(client, now);
-t.comment(`schema built with ${how}`);
 
 const ctx = (vars: Record<string, VariableValue>) => ({
   from: new Date(now.getTime() - 6 * 3600_000),
@@ -45,9 +41,9 @@ const ctx = (vars: Record<string, VariableValue>) => ({
   variables: { ...vars, ALARM_PAGE_URL: 'http://localhost:8080' },
 });
 
-async function check(tt: Test, q: PanelQuery, sel: (typeof selections)[number]): Promise<void> {
+async function check(tt: Test, client: Db, q: PanelQuery, sel: (typeof selections)[number]): Promise<void> {
   const sql = expandMacros(q.query.toSql(), ctx(sel.vars));
-  let res: pg.QueryResult;
+  let res: Awaited<ReturnType<Db['query']>>;
   try {
     res = await client.query(sql);
   } catch (err) {
@@ -61,36 +57,71 @@ async function check(tt: Test, q: PanelQuery, sel: (typeof selections)[number]):
     if (f && !KIND_OIDS[c.kind].includes(f.dataTypeID)) tt.fail(`${q.panel}: column ${c.name} is type ${f.dataTypeID}, panel expects ${c.kind}`);
   }
   if (sel.name === 'all') {
-    tt.ok(res.rowCount! >= q.minRows, `${q.panel} has at least ${q.minRows} row(s) on seeded data (got ${res.rowCount})`);
+    tt.ok(res.rows.length >= q.minRows, `${q.panel} has at least ${q.minRows} row(s) on seeded data (got ${res.rows.length})`);
     // A count over nothing still gives one row of zeros; seeded data must give a real figure somewhere.
     const numbers = expected.filter((c) => c.kind === 'number').map((c) => c.name);
     if (numbers.length > 0) {
-      const figure = res.rows.some((r: Record<string, unknown>) => numbers.some((n) => r[n] !== null && Number(r[n]) !== 0));
+      const figure = res.rows.some((r) => numbers.some((n) => r[n] !== null && Number(r[n]) !== 0));
       tt.ok(figure, `${q.panel} shows a non-zero figure on seeded data`);
     }
   }
   // Where a row names its site, the site filter must hold.
   if (sel.name === 'one site, one building' && expected.some((c) => c.name === 'site')) {
-    tt.ok(res.rows.every((r: { site: string }) => r.site === 'site-b'), `${q.panel}: only site-b rows for site=site-b`);
+    tt.ok(res.rows.every((r) => r.site === 'site-b'), `${q.panel}: only site-b rows for site=site-b`);
   }
 }
 
-for (const board of buildBoards()) {
-  t.test(board.uid, async (tt) => {
-    tt.ok(board.queries.length >= 4, 'board has its queries');
-    for (const q of board.queries) for (const sel of selections) await check(tt, q, sel);
+/** Every dashboard query and alert rule against one seeded database. */
+async function suite(t: Test, client: Db): Promise<void> {
+  for (const board of buildBoards()) {
+    await t.test(board.uid, async (tt) => {
+      tt.ok(board.queries.length >= 4, 'board has its queries');
+      for (const q of board.queries) for (const sel of selections) await check(tt, client, q, sel);
+    });
+  }
+
+  await t.test('active alarms carry their source event snapshot, most severe first', async (tt) => {
+    const q = buildBoards().find((b) => b.uid === 'sc-alarm-console')?.queries.find((x) => x.panel === 'Active alarms');
+    const res = await client.query(expandMacros(q!.query.toSql(), ctx(selections[0]!.vars)));
+    const rows = res.rows as { severity: string; type: string; snapshot: string | null; state: string }[];
+    tt.equal(rows[0]?.severity, 'critical', 'critical first');
+    tt.equal(rows.find((r) => r.type === 'fire.alarm')?.snapshot, 'snap/fire-1.jpg', 'snapshot from the fire event');
+    tt.ok(rows.every((r) => ['open', 'acknowledged', 'dispatched'].includes(r.state)), 'only alarms that need a person');
+  });
+
+  await t.test('alert rules', async (tt) => {
+    for (const rule of alertRules) {
+      const res = await client.query(rule.query.toSql());
+      tt.ok(res.fields.some((f) => f.name === 'value' && KIND_OIDS.number.includes(f.dataTypeID)), `${rule.uid} returns a numeric value`);
+      tt.ok(
+        res.rows.some((r) => Number(r.value) > rule.above),
+        `${rule.uid} fires on the seeded trouble`,
+      );
+    }
   });
 }
 
-t.test('alert rules', async (tt) => {
-  for (const rule of alertRules) {
-    const res = await client.query(rule.query.toSql());
-    tt.ok(res.fields.some((f) => f.name === 'value' && KIND_OIDS.number.includes(f.dataTypeID)), `${rule.uid} returns a numeric value`);
-    tt.ok(
-      res.rows.some((r: { value: number }) => Number(r.value) > rule.above),
-      `${rule.uid} fires on the seeded trouble`,
-    );
-  }
+t.test('on PostgreSQL', async (t) => {
+  const db = await freshDatabase('dash');
+  const client = new pg.Client({ connectionString: db.url });
+  await client.connect();
+  t.teardown(async () => {
+    await client.end();
+    await db.drop();
+  });
+  t.comment(`schema built with ${await buildSchema(client)}`);
+  await seed(client, now);
+  await suite(t, client);
+});
+
+// The embedded store of the zero-setup default (DESIGN.md "Embedded defaults") runs the same SQL.
+t.test('on embedded PGlite', async (t) => {
+  const store = new PgliteStore();
+  await store.start();
+  t.teardown(() => store.stop());
+  const client = store.runner() as unknown as Db;
+  await seed(client, now);
+  await suite(t, client);
 });
 
 t.test('dashboard JSON carries exactly the tested SQL', async (tt) => {

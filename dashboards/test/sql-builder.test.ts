@@ -1,6 +1,6 @@
 /** The SQL builder and the Grafana macro expansion, on their own. */
 import t from 'tap';
-import { Board, Query, col, expandMacros, formatInterval, formatVariable, inVar, lit, parseIntervalSeconds, timeBin } from '../src/index.js';
+import { Board, Query, and, col, eq, expandMacros, inList, or, timeBinFixed, timeFilter, formatInterval, formatVariable, inVar, lit, parseIntervalSeconds, timeBin } from '../src/index.js';
 
 const ctx = { from: new Date('2026-01-02T03:04:05.678Z'), to: new Date('2026-01-02T09:04:05Z'), intervalMs: 300_000 };
 
@@ -23,6 +23,21 @@ t.test('builds a query and records its columns', async (tt) => {
   tt.throws(() => Query.from('events').toSql(), { code: 'ERR_SQL_NO_COLUMNS' });
   tt.throws(() => q.limit(0), { code: 'ERR_SQL_LIMIT' });
   tt.equal(lit("O'Brien"), "'O''Brien'");
+  tt.equal(lit(null), 'NULL');
+  tt.equal(lit(false), 'FALSE');
+  tt.throws(() => lit(Number.NaN), { code: 'ERR_SQL_LITERAL' });
+  tt.equal(and(eq('a', 1), or(eq('b', 'x'), inList('c', ['y', 2]))), "(a = 1 AND (b = 'x' OR c IN ('y', 2)))");
+  tt.equal(and('x'), 'x');
+  tt.throws(() => inList('c', []), { code: 'ERR_SQL_EMPTY_LIST' });
+  tt.equal(timeBinFixed('t', '1 hour'), "date_bin(INTERVAL '1 hour', t, TIMESTAMPTZ '2000-01-01 00:00:00+00')");
+  tt.throws(() => timeBinFixed('t', "1 hour'; DROP TABLE x; --"), { code: 'ERR_SQL_BIN_WIDTH' });
+  tt.throws(() => inVar('x', 'bad name'), { code: 'ERR_SQL_VARIABLE' });
+  tt.throws(() => timeFilter('coalesce(a, b)'), { code: 'ERR_SQL_MACRO_ARG' });
+  tt.throws(() => Query.from(Query.values().select(col.num('1', 'n')), ''), { code: 'ERR_SQL_ALIAS' });
+  tt.equal(
+    Query.from(Query.values().select(col.num('1', 'n')), 's').select(col.num('s.n', 'n')).distinctOn('s.n').having('count(*) > 0').toSql(),
+    'SELECT DISTINCT ON (s.n) s.n AS n\nFROM (\n  SELECT 1 AS n\n) s\nHAVING count(*) > 0',
+  );
   tt.equal(Query.from('x').select(col.num('1', 'Odd Name')).toSql(), 'SELECT 1 AS "Odd Name"\nFROM x');
 });
 

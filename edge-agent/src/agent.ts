@@ -17,6 +17,8 @@ import { LinkageEngine, BUILTIN_RULES_FILE } from './linkage/index.js';
 import { Outbox } from './outbox/index.js';
 import { Uplink } from './uplink/index.js';
 import { CloudCommands } from './cloud-commands.js';
+import { AdminServer } from './admin.js';
+import { mergeDevices, readRegistry } from './registry.js';
 import type { EdgeConfig } from './config.js';
 import type { CameraPort } from './ports.js';
 
@@ -42,6 +44,7 @@ export class EdgeAgent {
   devices!: DeviceGateway;
   linkage!: LinkageEngine;
   uplink: Uplink | null = null;
+  admin: AdminServer | null = null;
   private readonly started: Part[] = [];
 
   constructor(private readonly opts: EdgeAgentOptions) {
@@ -84,7 +87,7 @@ export class EdgeAgent {
       edge: cfg.edge.id,
       broker: this.broker,
       sink: this.outbox,
-      devices: cfg.devices,
+      devices: mergeDevices(cfg.devices, await readRegistry(dataDir)),
       profiles: await loadProfiles(),
       logger: log,
       clock,
@@ -129,7 +132,29 @@ export class EdgeAgent {
     } else {
       log.warn('uplink.url is not set: events stay in the outbox until an uplink is configured');
     }
-    log.info({ port: this.broker.port, devices: cfg.devices.length }, 'edge agent started');
+    if (cfg.admin.enabled) {
+      const admin = new AdminServer({
+        host: cfg.admin.host,
+        port: cfg.admin.port,
+        sources: {
+          devices: this.devices,
+          drill: (building, zone) => this.linkage.drill(building, zone ? { zone } : {}),
+          health: () => this.health(),
+        },
+      });
+      this.admin = admin;
+      await this.startPart({ name: 'admin', start: () => admin.start(), stop: () => admin.stop() });
+    }
+    log.info({ port: this.broker.port, devices: this.devices.list().length, admin: this.admin?.port }, 'edge agent started');
+  }
+
+  /** Up when every started part is; the uplink counts as up while the outbox holds what it cannot send. */
+  health(): { ok: boolean; parts: Record<string, string> } {
+    const parts: Record<string, string> = {};
+    for (const p of this.started) parts[p.name] = 'up';
+    if (this.uplink) parts.uplink = this.uplink.metrics().connected ? 'up' : 'reconnecting';
+    const ok = ['outbox', 'broker', 'devices', 'linkage'].every((n) => parts[n] === 'up');
+    return { ok, parts };
   }
 
   /** Stops what started, in reverse order; keeps going past a part that fails to stop. */

@@ -72,6 +72,14 @@ export const EdgeConfigSchema = Type.Object(
       },
       { additionalProperties: false, default: {} },
     ),
+    admin: Type.Object(
+      {
+        host: Type.String({ default: '127.0.0.1', description: 'admin endpoint (health, devices, drill, metrics) listen address' }),
+        port: Type.Integer({ minimum: 0, maximum: 65535, default: 9181, description: 'admin port; 0 picks a free one (env EDGE_ADMIN_PORT)' }),
+        enabled: Type.Boolean({ default: true }),
+      },
+      { additionalProperties: false, default: {} },
+    ),
     devices: Type.Array(DeviceSchema, { default: [] }),
     logLevel: Type.String({ default: 'info' }),
   },
@@ -97,7 +105,7 @@ export function readConfigFile(path: string): unknown {
   }
 }
 
-/** EDGE_ID, SITE_ID, EDGE_BROKER_PORT, UPLINK_MQTT_URL, DATA_DIR, LOG_LEVEL override the file. */
+/** EDGE_ID, SITE_ID, EDGE_BROKER_PORT, EDGE_ADMIN_PORT, UPLINK_MQTT_URL, DATA_DIR, LOG_LEVEL override the file. */
 export function applyEnv(input: Record<string, unknown>, env: NodeJS.ProcessEnv = process.env): Record<string, unknown> {
   const out = structuredClone(input);
   const section = (k: string): Record<string, unknown> => (out[k] ??= {}) as Record<string, unknown>;
@@ -110,6 +118,11 @@ export function applyEnv(input: Record<string, unknown>, env: NodeJS.ProcessEnv 
     const port = Number(env.EDGE_BROKER_PORT);
     if (!Number.isInteger(port)) throw new CodedError('ERR_CONFIG', `invalid edge config: broker.port (env EDGE_BROKER_PORT="${env.EDGE_BROKER_PORT}") is not an integer`);
     section('broker').port = port;
+  }
+  if (env.EDGE_ADMIN_PORT) {
+    const port = Number(env.EDGE_ADMIN_PORT);
+    if (!Number.isInteger(port)) throw new CodedError('ERR_CONFIG', `invalid edge config: admin.port (env EDGE_ADMIN_PORT="${env.EDGE_ADMIN_PORT}") is not an integer`);
+    section('admin').port = port;
   }
   if (env.UPLINK_MQTT_URL) section('uplink').url = env.UPLINK_MQTT_URL;
   if (env.DATA_DIR) out.dataDir = env.DATA_DIR;

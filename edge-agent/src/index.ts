@@ -7,3 +7,6 @@ export * from './devices/index.js';
 export * from './linkage/index.js';
 export * from './outbox/index.js';
 export * from './uplink/index.js';
+export { runCli, EXIT, type CliIo } from './cli.js';
+export { AdminServer, type AdminSources } from './admin.js';
+export { readRegistry, upsertRegistry, removeFromRegistry, mergeDevices, registryPath } from './registry.js';

@@ -51,6 +51,8 @@ async function parent(): Promise<void> {
     const script = 'ip link set lo up && ip route add 224.0.0.0/4 dev lo && exec "$0" "$@"';
     const proc = spawn('unshare', ['-n', 'sh', '-c', script, process.execPath, '--import', 'tsx', self], {
       env: { ...process.env, [CHILD_FLAG]: '1' },
+      // `--import tsx` resolves from the working directory: the repository root.
+      cwd: fileURLToPath(new URL('../../', import.meta.url)),
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     let out = '';

@@ -162,9 +162,14 @@ t.test('camera outage: offline event, then reconnect with backoff and events aga
   const sim = await camera(t);
   const { m, events } = await manager(t, [cfg(sim)]);
   await waitFor(() => sim.subscriptionCount > 0, { what: 'subscription' });
+  sim.setTamper(true);
+  await waitFor(() => events.find((e) => e.kind === 'camera.tamper'), { what: 'tamper on' });
   await sim.stop();
   const offline = await waitFor(() => events.find((e) => e.kind === 'camera.offline'), { what: 'offline event' });
   t.equal(offline.payload.code, 'CAMERA_OFFLINE');
+  const ended = events.find((e) => e.kind === 'camera.tamper' && e.payload.active === false);
+  t.match(ended?.payload, { reason: 'offline' }, 'an active signal ends when the link drops');
+  t.ok(events.indexOf(ended!) < events.indexOf(offline), 'and before the offline event');
   await t.rejects(m.gotoPreset('cam-1', 'gate'), { code: 'CAMERA_OFFLINE' });
   await sim.start();
   await waitFor(() => events.find((e) => e.kind === 'camera.online'), { what: 'online event', timeoutMs: 5000 });

@@ -8,17 +8,21 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { MEDIA_DIR } from '@safe-community/testkit';
-import { RtspLoopSource, SimulatedOnvifCamera } from '@safe-community/simulators/camera';
-import { CameraManager, FileSnapshotStore } from '../src/camera/index.js';
+import { CameraRig } from '@safe-community/simulators/camera';
+import { CameraManager, FileSnapshotStore, probe } from '../src/camera/index.js';
 
 t.test('the ONVIF stream URI plays the looping video', async (t) => {
-  const rtsp = new RtspLoopSource({ file: join(MEDIA_DIR, 'vtest_20s_h264.mp4') });
-  await rtsp.start();
-  t.teardown(() => rtsp.stop());
   const creds = { username: 'installer', password: 'stream-pw' };
-  const sim = new SimulatedOnvifCamera({ credentials: creds, snapshotFile: join(MEDIA_DIR, 'vtest_t12.jpg'), rtspBase: rtsp.baseUrl });
-  await sim.start();
-  t.teardown(() => sim.stop());
+  const rig = new CameraRig({
+    video: join(MEDIA_DIR, 'vtest_20s_h264.mp4'),
+    camera: { credentials: creds, snapshotFile: join(MEDIA_DIR, 'vtest_t12.jpg') },
+    discovery: { address: '127.0.0.1', port: 0 },
+  });
+  await rig.start();
+  t.teardown(() => rig.stop());
+  const { rtsp, camera: sim } = rig;
+  const found = await probe({ target: '127.0.0.1', port: rig.discovery?.port ?? 0, interfaceAddress: '127.0.0.1', timeoutMs: 300 });
+  t.same(found.map((c) => c.xaddrs[0]), [sim.deviceServiceUrl], 'the rig answers discovery');
   const dir = await mkdtemp(join(tmpdir(), 'cam-stream-'));
   const m = new CameraManager({
     site: 'site-1',
@@ -43,5 +47,9 @@ t.test('the ONVIF stream URI plays the looping video', async (t) => {
   });
   t.match(stderr, /Video: h264.*768x576/, 'ffmpeg saw the camera stream');
   t.match(stderr, /frame=\s*8\b/, 'eight frames decoded');
+  const anonymous = await new Promise<string>((resolve) =>
+    execFile('ffprobe', ['-v', 'error', '-rtsp_transport', 'tcp', `${rtsp.baseUrl}/main`], { timeout: 20_000 }, (err, _o, se) => resolve(err ? se : 'played')),
+  );
+  t.match(anonymous, /401|Unauthorized/i, 'the URI without credentials is refused, like a real camera');
   t.match((await m.snapshot('cam-1')).ref, /^snapshot:cam-1\//, 'snapshot works alongside the stream');
 });

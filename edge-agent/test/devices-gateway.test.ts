@@ -207,3 +207,29 @@ t.test('the device PUBACK waits for the sink', async (t) => {
   t.same(sink.order, ['durable:wearable.fall', 'puback']);
   t.ok(Date.now() - started >= 140, 'publish took as long as the sink');
 });
+
+t.test('a device that connects before gateway.start() still subscribes, is decoded and gets its online record', async (t) => {
+  const dir = await mkdtemp(join(tmpdir(), 'gateway-early-'));
+  const early = new EdgeBroker({ dataDir: dir, port: 0, logger });
+  const earlySink = new RecordingSink();
+  const gw = new DeviceGateway({ site: 'S1', edge: 'E1', broker: early, sink: earlySink, devices: [DEVICES[2]!], profiles: await loadProfiles(), logger });
+  early.use(gw); // the agent's order: broker first, gateway later
+  await early.start();
+  const { password } = await early.credentials.provision('FP1');
+  const panel = new SimulatedFirePanel({ url: `mqtt://127.0.0.1:${early.port}`, id: 'FP1', password, dialect: 'nova-json' });
+  t.teardown(async () => {
+    await panel.stop();
+    await gw.stop();
+    await early.stop();
+    await rm(dir, { recursive: true, force: true });
+  });
+  await panel.start(); // rejects if the command-topic subscription were refused
+  await panel.raiseAlarm({ zone: 1, loop: 1, detector: 1, type: 'smoke' });
+  t.same(earlySink.events().map((e) => e.kind), ['fire.alarm']);
+  await gw.start();
+  t.ok(earlySink.records.some((m) => m.type === 'status' && m.data.device === 'FP1' && m.data.online), 'online record caught up');
+  const c = cmd('FP1', 'reset');
+  const confirmed = new Promise<ReadBack>((resolve) => gw.onReadBack((rb) => rb.commandId === c.id && resolve(rb)));
+  await gw.send(c);
+  t.equal((await confirmed).ok, true);
+});

@@ -129,7 +129,10 @@ t.test('refuses oversized records; damage in an older segment stops the start', 
   const base = event(0);
   const big = { type: 'event', data: { ...base.data, payload: { blob: 'x'.repeat(1_100_000) } } } as OutboxInput;
   await t.rejects(o.append(big), { code: 'ERR_OUTBOX_RECORD_TOO_LARGE' });
-  for (let i = 0; i < 100; i++) await o.append(event(i));
+  const invalid = { type: 'event', data: { ...base.data, kind: 'Not A Kind' } } as OutboxInput;
+  await t.rejects(o.append(invalid), { code: 'ERR_VALIDATION' }, 'a record that breaks its schema is refused');
+  t.equal(await o.append(event(0)), 1, 'refused records take no seq');
+  for (let i = 1; i < 100; i++) await o.append(event(i));
   await o.stop();
   const segs = (await readdir(dir)).filter((n) => n.endsWith('.seg')).sort();
   t.ok(segs.length > 2);

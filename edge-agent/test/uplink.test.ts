@@ -84,8 +84,10 @@ t.test('resends after withheld acks; the cloud dedupes', async (t) => {
   cloud.withholdAcks = true;
   await uplink.start();
   await appendMany(outbox, 0, 1000);
-  await waitFor(() => uplink.metrics().goBacks >= 2, { what: 'ack timeouts' });
+  await waitFor(() => uplink.metrics().goBacks >= 3, { what: 'ack timeouts' });
   t.equal(outbox.stats().ackedSeq, 0, 'no ack, no advance (PUBACK does not count)');
+  const goBacks = uplink.metrics().goBacks;
+  t.ok(cloud.state.batches <= 4 + goBacks, `after a timeout only one batch probes (${cloud.state.batches} batches, ${goBacks} go-backs)`);
   cloud.withholdAcks = false;
   await waitFor(() => outbox.stats().depth === 0, { what: 'outbox drained' });
   t.ok(exactlyOnceInOrder(cloud.state.committed, 1000), 'exactly once after dedupe');
@@ -136,6 +138,10 @@ t.test('commands come down; invalid down messages are counted, not acted on', as
   t.same(commands[0], command);
   t.equal(uplink.metrics().commands, 1);
   t.equal(uplink.metrics().ackedSeq, 0, 'an ack for another edge is ignored');
+  // An edge whose outbox was wiped: the cloud acks far beyond anything written here.
+  await cloud.sendDown(EDGE, { v: 1, type: 'ack', edge: EDGE, upTo: 50 });
+  await waitFor(() => uplink.metrics().cloudAhead === 1, { what: 'cloud-ahead detected' });
+  t.equal(uplink.metrics().ackedSeq, 50, 'the uplink moves its send point past what the cloud has');
 });
 
 t.test('reconnects follow the Backoff on the injected clock, not MQTT.js\'s fixed period', async (t) => {
@@ -165,5 +171,14 @@ t.test('reconnects follow the Backoff on the injected clock, not MQTT.js\'s fixe
   await uplink.start();
   await waitFor(() => delays.length >= 5, { what: 'five reconnect attempts' });
   t.same(delays.slice(0, 5), [100, 200, 400, 400, 400], 'exponential, capped');
+  t.equal(uplink.metrics().connected, false);
+});
+
+t.test('an edge id that cannot be a topic level fails start()', async (t) => {
+  const dir = await mkdtemp(join(tmpdir(), 'uplink-id-'));
+  t.teardown(() => rm(dir, { recursive: true, force: true }));
+  const outbox = new Outbox({ dir, edge: EDGE, site: SITE, logger: log });
+  const uplink = new Uplink({ url: 'mqtt://127.0.0.1:1', edge: 'bad/edge', site: SITE, source: outbox, logger: log });
+  await t.rejects(uplink.start(), { code: 'ERR_TOPIC_ID' });
   t.equal(uplink.metrics().connected, false);
 });

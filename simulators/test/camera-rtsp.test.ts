@@ -112,3 +112,20 @@ t.test('ffmpeg dying is restarted with backoff and the stream resumes', async (t
   t.same(errors, ['SIM_RTSP_FFMPEG_EXIT'], 'the exit was reported');
   t.equal(await pullFrames(`${src.baseUrl}/main`, 'tcp', 5), 5, 'frames flow again after the restart');
 });
+
+t.test('with credentials the stream refuses anonymous clients and plays for Digest and Basic', async (t) => {
+  const credentials = { username: 'viewer', password: 'rtsp-Pa55' };
+  for (const auth of ['digest', 'basic'] as const) {
+    const src = new RtspLoopSource({ file: VIDEO, credentials, auth });
+    await src.start();
+    t.teardown(() => src.stop());
+    const anon = await run('ffprobe', ['-v', 'error', '-rtsp_transport', 'tcp', `${src.baseUrl}/main`]);
+    t.not(anon.code, 0, `${auth}: anonymous client refused`);
+    t.match(anon.stderr, /401|Unauthorized/i);
+    const wrong = await run('ffprobe', ['-v', 'error', '-rtsp_transport', 'tcp', `rtsp://viewer:nope@127.0.0.1:${src.port}/main`]);
+    t.not(wrong.code, 0, `${auth}: wrong password refused`);
+    const url = `rtsp://viewer:rtsp-Pa55@127.0.0.1:${src.port}/main`;
+    t.equal(await pullFrames(url, 'tcp', 5), 5, `${auth}: frames with the right credentials`);
+    t.ok(src.refusedCount >= 2, 'refusals counted');
+  }
+});

@@ -1,6 +1,6 @@
 import type { Event, Severity } from '@safe-community/contracts';
 import type { VideoEventKind } from './rules.js';
-import type { Frame } from './types.js';
+import type { Detection, Frame } from './types.js';
 
 /**
  * What the pipeline reports. It has the canonical Event's kind, severity, device time and payload;
@@ -17,6 +17,8 @@ export interface VideoEvent {
   payload: Record<string, unknown>;
   /** The decoded frame the rule fired on (packed RGB at the source's output size). */
   frame: Frame;
+  /** The detector's boxes on that frame, in frame pixels: the privacy snapshot looks for faces in them. */
+  frameDetections: Detection[];
   /** Frame arrival → event emitted, ms. */
   latencyMs: number;
 }

@@ -120,6 +120,10 @@ export class FrameSource {
   async start(): Promise<void> {
     if (this.state !== 'idle') throw new CodedError('ERR_SOURCE_STATE', `frame source ${this.opts.camera} already started`);
     buildArgs(this.preset, this.opts.input, this.opts); // bad settings fail here, not in the child
+    if (this.delivery === 'block' && (this.preset.startsWith('rtsp') || this.preset === 'http')) {
+      // Pausing the reader of a network stream backs up the camera's socket until it drops us.
+      throw new CodedError('ERR_SOURCE_OPTIONS', `delivery 'block' is for files; camera ${this.opts.camera} is a network stream`);
+    }
     this.backoff = new Backoff(this.policy.backoff);
     this.launch();
   }

@@ -6,7 +6,7 @@ import { MotionGate, type MotionGateOptions } from './motion-gate.js';
 import { RuleEngine, type RulesConfig } from './rules.js';
 import { StageTimings, type Stage, type StageSummary } from './stage-timings.js';
 import { Tracker, type TrackerOptions } from './tracker.js';
-import type { Frame, FrameDetector, NormDetection, TrackView } from './types.js';
+import type { Detection, Frame, FrameDetector, NormDetection, TrackView } from './types.js';
 
 /** Anything that hands out frames: a FrameSource, or a test's own list. */
 export interface FrameProvider {
@@ -56,6 +56,8 @@ export interface FrameResult {
   /** False when the motion gate skipped inference (the last detections were reused). */
   detected: boolean;
   detections: NormDetection[];
+  /** The same detections in frame pixels, as the privacy module's snapshot wants them. */
+  frameDetections: Detection[];
   tracks: TrackView[];
   events: VideoEvent[];
   timings: Partial<Record<Stage, number>>;
@@ -73,9 +75,9 @@ export interface PipelineStats {
 const DEFAULT_LABELS = ['person', 'bicycle', 'car', 'motorcycle', 'bus', 'truck'];
 
 /**
- * One camera's analytics: frames → motion gate → detector → tracker → rules → events. Processes one
- * frame at a time; with a FrameSource in 'latest' mode a slow detector makes the source drop frames,
- * never queue them, so latency stays at about one inference.
+ * One camera's analytics: frames → motion gate → detector → tracker → rules → events. At most
+ * `maxInFlight` frames are being worked on; with a FrameSource in 'latest' mode a slow detector makes
+ * the source drop frames, never queue them, so latency stays at about two inferences at worst.
  */
 export class CameraPipeline {
   private readonly clock: Clock;
@@ -84,7 +86,7 @@ export class CameraPipeline {
   private tracker: Tracker | undefined;
   private rules: RuleEngine | undefined;
   private readonly timings = new StageTimings();
-  private lastDetections: Promise<NormDetection[]> = Promise.resolve([]);
+  private lastDetections: Promise<Detected> = Promise.resolve({ norm: [], raw: [] });
   private loop: Promise<void> | undefined;
   private running = false;
   private counters = { frames: 0, inferences: 0, skippedByMotion: 0, errors: 0, events: 0 };
@@ -124,7 +126,7 @@ export class CameraPipeline {
     return this.rules?.lineCounts() ?? {};
   }
 
-  /** Processes one frame; used directly when frames come from elsewhere. */
+  /** Processes one frame, for callers that bring their own frames (not while the pipeline is started). */
   async process(frame: Frame): Promise<FrameResult> {
     return this.finish(this.begin(frame));
   }
@@ -140,7 +142,7 @@ export class CameraPipeline {
     const decision = this.gate ? this.gate.check(frame) : { run: true };
     const t1 = performance.now();
     const previous = this.lastDetections;
-    let detections: Promise<NormDetection[]>;
+    let detections: Promise<Detected>;
     if (decision.run) {
       detections = this.detect(frame, previous);
     } else {
@@ -151,11 +153,12 @@ export class CameraPipeline {
     return { frame, run: decision.run, t0, gateMs: t1 - t0, detections };
   }
 
-  private async detect(frame: Frame, previous: Promise<NormDetection[]>): Promise<NormDetection[]> {
+  private async detect(frame: Frame, previous: Promise<Detected>): Promise<Detected> {
     try {
-      const raw = await this.opts.detector.detect(frame, { scoreThreshold: this.opts.detectScore ?? 0.1 });
+      const all = await this.opts.detector.detect(frame, { scoreThreshold: this.opts.detectScore ?? 0.1 });
       this.counters.inferences++;
-      return normaliseDetections(raw.filter((d) => this.labels.has(d.label)), frame.content);
+      const raw = all.filter((d) => this.labels.has(d.label));
+      return { norm: normaliseDetections(raw, frame.content), raw };
     } catch (err) {
       this.counters.errors++;
       this.opts.onError?.(new CodedError('ERR_DETECT_FAILED',
@@ -170,7 +173,7 @@ export class CameraPipeline {
     const tracker = this.tracker as Tracker;
     const rules = this.rules as RuleEngine;
     const { frame } = f;
-    const detections = await f.detections;
+    const { norm: detections, raw: frameDetections } = await f.detections;
     const t2 = performance.now();
     const tracks = tracker.update(detections);
     const t3 = performance.now();
@@ -189,14 +192,14 @@ export class CameraPipeline {
       for (const h of hits) {
         const ev: VideoEvent = {
           kind: h.kind, severity: h.severity, camera: this.opts.camera, deviceTime, frameSeq: frame.seq,
-          payload: h.payload, frame, latencyMs,
+          payload: h.payload, frame, frameDetections, latencyMs,
         };
         events.push(ev);
         this.counters.events++;
         this.emit(ev);
       }
     }
-    const result: FrameResult = { frame, detected: f.run, detections, tracks, events, timings };
+    const result: FrameResult = { frame, detected: f.run, detections, frameDetections, tracks, events, timings };
     this.opts.onFrame?.(result);
     return result;
   }
@@ -262,5 +265,11 @@ interface InFlight {
   run: boolean;
   t0: number;
   gateMs: number;
-  detections: Promise<NormDetection[]>;
+  detections: Promise<Detected>;
+}
+
+/** One inference's boxes: normalised for the tracker, in frame pixels for snapshots. */
+interface Detected {
+  norm: NormDetection[];
+  raw: Detection[];
 }

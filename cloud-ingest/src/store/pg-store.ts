@@ -6,7 +6,7 @@ import pg from 'pg';
 import { CodedError, createLogger, type Logger } from '@safe-community/runtime';
 import { migrate, type SqlRunner } from '../migrate.js';
 import { copyTelemetry } from './copy.js';
-import { isDataError, writeBatchTx, type Tx } from './write.js';
+import { isDataError, writeBatchTx, type Tx, type WriteOptions } from './write.js';
 import type { DeadLetterRecord, IngestBatch, Store, StoreHealth, WriteResult } from './types.js';
 import { storeError, insertDeadLetters } from './common.js';
 
@@ -19,7 +19,17 @@ export interface PgStoreOptions {
   /** Apply migrations at start (default true). */
   migrate?: boolean;
   connectTimeoutMs?: number;
+  /** Transactions writing envelopes at once; more envelopes wait and then share one transaction. */
+  commitConcurrency?: number;
+  /** Most envelopes in one group commit. */
+  maxGroup?: number;
   logger?: Logger;
+}
+
+interface Waiting {
+  batch: IngestBatch;
+  resolve: (r: WriteResult) => void;
+  reject: (err: unknown) => void;
 }
 
 export class PgStore implements Store {
@@ -27,6 +37,8 @@ export class PgStore implements Store {
   timescale = false;
   private pool: pg.Pool | undefined;
   private readonly log: Logger;
+  private readonly waiting: Waiting[] = [];
+  private active = 0;
 
   constructor(private readonly opts: PgStoreOptions) {
     this.log = opts.logger ?? createLogger({ name: 'pg-store' });
@@ -95,14 +107,67 @@ export class PgStore implements Store {
     }
   }
 
-  async writeBatch(batch: IngestBatch): Promise<WriteResult> {
-    const threshold = this.opts.copyThreshold ?? 2000;
+  /**
+   * Group commit: envelopes that arrive while `commitConcurrency` transactions are already running wait,
+   * and then go together in one transaction. Each transaction pays one WAL flush, so under load the
+   * flushes are shared; alone, an envelope still commits at once.
+   */
+  writeBatch(batch: IngestBatch): Promise<WriteResult> {
+    return new Promise((resolve, reject) => {
+      this.waiting.push({ batch, resolve, reject });
+      this.drain();
+    });
+  }
+
+  private drain(): void {
+    const limit = this.opts.commitConcurrency ?? 2;
+    while (this.active < limit && this.waiting.length > 0) {
+      const group = this.waiting.splice(0, this.opts.maxGroup ?? 16);
+      this.active++;
+      void this.commitGroup(group).finally(() => {
+        this.active--;
+        this.drain();
+      });
+    }
+  }
+
+  private async commitGroup(group: Waiting[]): Promise<void> {
+    if (group.length > 1) {
+      // Cursor rows locked in edge order, so two instances' groups can never wait on each other in a cycle.
+      const ordered = group.map((w, i) => ({ w, i })).sort((a, b) => (a.w.batch.edge < b.w.batch.edge ? -1 : a.w.batch.edge > b.w.batch.edge ? 1 : a.i - b.i));
+      try {
+        const results = await this.tx(async (c) => {
+          const out: WriteResult[] = [];
+          for (const { w } of ordered) out.push(await writeBatchTx(c as Tx, w.batch, this.writeOptions(c)));
+          return out;
+        });
+        ordered.forEach(({ w }, k) => w.resolve(results[k]!));
+        return;
+      } catch (err) {
+        // One envelope's failure must not decide the others': each goes again on its own.
+        this.log.debug({ err: (err as Error).message, envelopes: group.length }, 'group commit failed; committing one by one');
+      }
+    }
+    for (const w of group) {
+      try {
+        w.resolve(await this.writeOne(w.batch));
+      } catch (err) {
+        w.reject(err);
+      }
+    }
+  }
+
+  private writeOptions(c: pg.PoolClient): WriteOptions {
+    return {
+      isolate: false,
+      copyThreshold: this.opts.copyThreshold ?? 2000,
+      copyTelemetry: (edge, rows) => copyTelemetry(c, edge, rows),
+    };
+  }
+
+  private async writeOne(batch: IngestBatch): Promise<WriteResult> {
     try {
-      return await this.tx((c) => writeBatchTx(c as Tx, batch, {
-        isolate: false,
-        copyThreshold: threshold,
-        copyTelemetry: (edge, rows) => copyTelemetry(c, edge, rows),
-      }));
+      return await this.tx((c) => writeBatchTx(c as Tx, batch, this.writeOptions(c)));
     } catch (err) {
       if (!isDataError(err)) throw storeError(err);
       this.log.warn({ edge: batch.edge, err: (err as Error).message }, 'batch refused by the database; writing it record by record');

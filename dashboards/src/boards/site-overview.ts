@@ -26,7 +26,7 @@ export function siteOverview(opts: BoardOptions): BuiltBoard {
 
   // Count per bin divided by the bin's minutes: a rate that does not change with the zoom level.
   const eventsPerMinute = Query.from('events e')
-    .select(col.time(timeBin('e.time')), col.text("split_part(e.kind, '.', 1)", 'family'), col.num('count(*) / ($__interval_ms / 60000.0)', 'events_per_min'))
+    .select(col.time(timeBin('e.time')), col.text("split_part(e.kind, '.', 1)", 'family'), col.num('(count(*) / ($__interval_ms / 60000.0))::float8', 'events_per_min'))
     .where(timeFilter('e.time'), bySite('e'), byBuilding('e'))
     .groupBy('1', '2')
     .orderBy('1');

@@ -4,14 +4,13 @@
  * relative to `now`, all within the last three hours, so a six-hour dashboard range covers them.
  */
 import { randomUUID } from 'node:crypto';
-import type pg from 'pg';
 
 export const SITES = ['site-a', 'site-b'] as const;
 export const BUILDINGS = ['b1', 'b2'] as const;
 
 const EDGE: Record<string, string> = { 'site-a': 'edge-a1', 'site-b': 'edge-b1' };
 
-export async function seed(db: pg.Client, now = new Date()): Promise<void> {
+export async function seed(db: { query(sql: string, params?: unknown[]): Promise<unknown> }, now = new Date()): Promise<void> {
   const ago = (min: number): Date => new Date(now.getTime() - min * 60_000);
   const seqs = new Map<string, number>();
   const seq = (edge: string): number => {

@@ -32,6 +32,7 @@ function scrypt(password: string, salt: Buffer): Promise<Buffer> {
 export class CredentialStore {
   private devices = new Map<string, StoredCredential>();
   private loaded = false;
+  private saving: Promise<void> = Promise.resolve();
   readonly file: string;
 
   constructor(dataDir: string) {
@@ -68,12 +69,18 @@ export class CredentialStore {
     if (!this.loaded) await this.load();
   }
 
-  private async save(): Promise<void> {
-    const body: CredentialFile = { version: 1, devices: Object.fromEntries(this.devices) };
-    await mkdir(dirname(this.file), { recursive: true });
-    const tmp = `${this.file}.${process.pid}.tmp`;
-    await writeFile(tmp, JSON.stringify(body, null, 2), { mode: 0o600 });
-    await rename(tmp, this.file);
+  /** Saves are queued so concurrent provisions never interleave on the temp file. */
+  private save(): Promise<void> {
+    const run = async (): Promise<void> => {
+      const body: CredentialFile = { version: 1, devices: Object.fromEntries(this.devices) };
+      await mkdir(dirname(this.file), { recursive: true });
+      const tmp = `${this.file}.${process.pid}.tmp`;
+      await writeFile(tmp, JSON.stringify(body, null, 2), { mode: 0o600 });
+      await rename(tmp, this.file);
+    };
+    const next = this.saving.then(run, run);
+    this.saving = next;
+    return next;
   }
 
   /**

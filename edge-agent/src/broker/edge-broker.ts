@@ -8,66 +8,18 @@
 import { createServer, type Server } from 'node:net';
 import { createServer as createTlsServer } from 'node:tls';
 import { readFile } from 'node:fs/promises';
-import { randomBytes } from 'node:crypto';
+import { randomBytes, timingSafeEqual } from 'node:crypto';
 import { Aedes, type Client, type PublishPacket, type Subscription } from 'aedes';
 import { deviceStatusTopic, parseDeviceTopic, DEVICE_STATUS_SUFFIX } from '@safe-community/contracts';
 import { CodedError, errorCode, systemClock, createLogger, type Clock, type Logger } from '@safe-community/runtime';
 import { CredentialStore } from './credentials.js';
+import { PublishRefused, type BrokerStats, type DevicePublishHandler, type EdgeBrokerOptions } from './types.js';
 import { DeadLetterLog } from './dead-letter.js';
-import { TokenBucket, type RateLimitOptions } from './rate-limit.js';
+import { TokenBucket } from './rate-limit.js';
 import { FilePersistence } from './file-persistence.js';
-
-/** Thrown by `onDevicePublish` for input that is wrong and will stay wrong: acknowledged, dropped, dead-lettered. */
-export class PublishRefused extends CodedError {
-  constructor(code: string, message: string, options?: { cause?: unknown }) {
-    super(code, message, options);
-    this.name = 'PublishRefused';
-  }
-}
-
-export interface DevicePublishHandler {
-  /**
-   * Awaited before the PUBACK. Resolve once the message is durable. Throw PublishRefused for bad input
-   * (the device gets its PUBACK so it stops resending; the message goes to the dead-letter record). Any
-   * other error withholds the PUBACK and closes the connection, so the device resends it after reconnecting.
-   */
-  onDevicePublish(deviceId: string, topic: string, payload: Buffer): Promise<void>;
-  /** Exact topic filters the device may subscribe to: its command topic(s). */
-  commandTopics(deviceId: string): string[];
-}
-
-export interface EdgeBrokerOptions {
-  /** Where credentials.json and dead-letter.jsonl live. */
-  dataDir: string;
-  /** TCP listener; port 0 picks a free port (see `port` after start). Default 127.0.0.1:1883. */
-  host?: string;
-  port?: number;
-  /** Optional MQTT over TLS listener. */
-  tls?: { host?: string; port?: number; keyPath: string; certPath: string };
-  /** Largest accepted device payload in bytes. Default 64 KiB. */
-  maxPayloadBytes?: number;
-  /** Per-device message rate; false disables. Default 50/s with a burst of 200. */
-  rateLimit?: RateLimitOptions | false;
-  /** How long one onDevicePublish may take before the PUBACK is withheld. Default 10 s. */
-  hookTimeoutMs?: number;
-  /**
-   * Broker state across restarts (retained messages, persistent sessions and their queued messages):
-   * 'file' (default) keeps a snapshot in the data dir, 'memory' forgets on restart, or any Aedes persistence.
-   */
-  persistence?: 'file' | 'memory' | object;
-  credentials?: CredentialStore;
-  logger?: Logger;
-  clock?: Clock;
-}
 
 type Identity = { kind: 'device'; id: string } | { kind: 'agent' };
 
-export interface BrokerStats {
-  connectedDevices: number;
-  accepted: number;
-  refused: Record<string, number>;
-  hookFailures: number;
-}
 
 export const AGENT_USERNAME = '$agent';
 const REFUSED_ROOT = '$refused';
@@ -237,7 +189,8 @@ export class EdgeBroker {
 
   private async authenticate(client: Client, username: string | undefined, password: Buffer | undefined): Promise<void> {
     if (username === AGENT_USERNAME) {
-      const ok = this.agentPassword.length > 0 && password !== undefined && password.toString('utf8') === this.agentPassword;
+      const expected = Buffer.from(this.agentPassword);
+      const ok = expected.length > 0 && password !== undefined && password.length === expected.length && timingSafeEqual(password, expected);
       if (ok && client.id.startsWith(AGENT_USERNAME)) {
         this.identities.set(client, { kind: 'agent' });
         return;
@@ -272,7 +225,14 @@ export class EdgeBroker {
   }
 
   private allowedFilters(deviceId: string): string[] {
-    return this.handler ? this.handler.commandTopics(deviceId) : [`devices/${deviceId}/cmd`];
+    if (!this.handler) return [`devices/${deviceId}/cmd`];
+    try {
+      return this.handler.commandTopics(deviceId);
+    } catch (err) {
+      // This runs inside Aedes's packet handling: a throw here would take the broker down.
+      this.log.error({ device: deviceId, err }, 'commandTopics failed; subscription refused');
+      return [];
+    }
   }
 
   private authorizePublish(client: Client | null, packet: PublishPacket, done: (err?: Error | null) => void): void {
@@ -297,21 +257,23 @@ export class EdgeBroker {
     if (payload.length > maxBytes) return this.refuse(packet, deviceId, payload, 'ERR_PAYLOAD_TOO_LARGE', `${payload.length} bytes > ${maxBytes}`, done);
     if (!this.bucket(deviceId).take()) return this.refuse(packet, deviceId, payload, 'ERR_RATE_LIMITED', 'over the per-device message rate', done);
 
-    // One device's messages go through the hook one at a time, in arrival order, so the outbox sees them
-    // in the order the device sent them even when Aedes dispatches a whole socket read at once.
+    // The hook starts at once, so a burst of messages reaches the outbox together (one group commit, not
+    // one fsync each) and in arrival order, since Aedes dispatches a socket read's packets in order. The
+    // PUBACKs are released in arrival order too, by chaining only the completions per client.
+    const outcome = this.runHook(deviceId, packet, payload);
     const prev = this.chains.get(client) ?? Promise.resolve();
-    const next = prev.then(() => this.runHook(deviceId, packet, payload, done));
+    const next = prev
+      .then(() => outcome)
+      .then((failure) => this.finish(deviceId, packet, payload, failure, done))
+      .catch((err: unknown) => this.log.error({ device: deviceId, err }, 'publish completion failed'));
     this.chains.set(client, next);
   }
 
-  private async runHook(deviceId: string, packet: PublishPacket, payload: Buffer, done: (err?: Error | null) => void): Promise<void> {
-    if (!this.handler) {
-      this.accepted++;
-      return done(null);
-    }
+  /** Runs the hook with a time limit; resolves to null on success, or the failure (never rejects). */
+  private async runHook(deviceId: string, packet: PublishPacket, payload: Buffer): Promise<unknown> {
+    if (!this.handler) return null;
     let timer: unknown;
     const timeoutMs = this.opts.hookTimeoutMs ?? 10_000;
-    let failure: unknown = null;
     try {
       await Promise.race([
         this.handler.onDevicePublish(deviceId, packet.topic, payload),
@@ -319,11 +281,15 @@ export class EdgeBroker {
           timer = this.clock.setTimeout(() => reject(new CodedError('ERR_HOOK_TIMEOUT', `onDevicePublish took over ${timeoutMs} ms`)), timeoutMs);
         }),
       ]);
+      return null;
     } catch (err) {
-      failure = err;
+      return err ?? new CodedError('ERR_HOOK_FAILED', 'onDevicePublish rejected without a reason');
     } finally {
       this.clock.clearTimeout(timer);
     }
+  }
+
+  private finish(deviceId: string, packet: PublishPacket, payload: Buffer, failure: unknown, done: (err?: Error | null) => void): void {
     if (failure === null) {
       this.accepted++;
       done(null);

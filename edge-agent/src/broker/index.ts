@@ -1,6 +1,7 @@
 /** The edge broker: Aedes with per-device auth, topic ACL, limits, dead-letter record and the durability hook. */
-export { EdgeBroker, PublishRefused, AGENT_USERNAME } from './edge-broker.js';
-export type { EdgeBrokerOptions, DevicePublishHandler, BrokerStats } from './edge-broker.js';
+export { EdgeBroker, AGENT_USERNAME } from './edge-broker.js';
+export { PublishRefused } from './types.js';
+export type { EdgeBrokerOptions, DevicePublishHandler, BrokerStats } from './types.js';
 export { CredentialStore } from './credentials.js';
 export { DeadLetterLog } from './dead-letter.js';
 export type { DeadLetter, DeadLetterInput } from './dead-letter.js';

@@ -137,7 +137,7 @@ export class CameraLink {
         const code = errorCode(err);
         this.deps.log?.warn({ camera: this.config.id, code, err }, 'camera link down');
         this.session.close();
-        this.signals.clear();
+        this.signals.endAll('offline');
         this.setStatus({ state: 'offline', since: this.clock.now(), error: { code, message: (err as Error).message } });
       }
       if (this.stopped) break;

@@ -8,8 +8,8 @@ import type { CameraSignal } from './event-mapper.js';
 
 export interface SignalChange {
   signal: CameraSignal;
-  /** 'camera': the camera said so; 'timeout': no stop came and the timeout ended it. */
-  reason: 'camera' | 'timeout';
+  /** 'camera': the camera said so; 'timeout': no stop came and the timeout ended it; 'offline': the link dropped. */
+  reason: 'camera' | 'timeout' | 'offline';
 }
 
 export class SignalState {
@@ -37,7 +37,14 @@ export class SignalState {
     this.emit({ signal, reason: 'camera' });
   }
 
-  /** Ends every active signal without emitting (camera went away; the offline event says enough). */
+  /** Ends every active signal with a change each (the link dropped: nobody can see the end any more). */
+  endAll(reason: SignalChange['reason']): void {
+    const ended = [...this.active.values()];
+    this.clear();
+    for (const signal of ended) this.emit({ signal: { ...signal, active: false, deviceTime: undefined }, reason });
+  }
+
+  /** Forgets every active signal without emitting (shutting down). */
   clear(): void {
     for (const key of [...this.timers.keys()]) this.disarm(key);
     this.active.clear();

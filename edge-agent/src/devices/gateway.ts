@@ -39,29 +39,49 @@ export class DeviceGateway implements DeviceDirectory, CommandPort, EventSource,
   private readonly log: Logger;
   private readonly clock: Clock;
   private offStatus: (() => void) | null = null;
+  private built = false;
 
   constructor(private readonly opts: DeviceGatewayOptions) {
     this.log = (opts.logger ?? createLogger({ name: 'devices' })).child({ part: 'devices' });
     this.clock = opts.clock ?? systemClock;
   }
 
-  /** Checks every device against its profile (unknown profile or wrong kind stops the start) and attaches to the broker. */
+  /**
+   * Checks every device against its profile (unknown profile or wrong kind stops the start), attaches to
+   * the broker and records the status of devices already connected. Works before or after broker.start().
+   */
   async start(): Promise<void> {
+    this.ensureDevices();
+    this.opts.broker.use(this);
+    this.offStatus = this.opts.broker.onDeviceStatus((id, online) => this.statusChanged(id, online));
+    // Devices that connected between broker.start() and now: their online event went unheard.
+    for (const id of this.devices.keys()) if (this.opts.broker.isOnline(id)) this.statusChanged(id, true);
+  }
+
+  /**
+   * Builds the device table once, on first need: the broker may call in (a device connecting right after
+   * broker.start()) before start() ran, and such a device must still get its command topic and have its
+   * messages decoded rather than refused.
+   */
+  private ensureDevices(): Map<string, Entry> {
+    if (this.built) return this.devices;
     const adapters = new Map<string, ProfileAdapter>();
+    const table = new Map<string, Entry>();
     for (const info of this.opts.devices) {
       const profile = this.opts.profiles.get(info.profile);
       if (!profile) throw new CodedError('ERR_UNKNOWN_PROFILE', `device ${info.id}: no profile "${info.profile}"`);
       if (profile.kind !== info.kind) throw new CodedError('ERR_PROFILE_KIND', `device ${info.id} is a ${info.kind} but profile ${profile.id} is for ${profile.kind}`);
-      if (this.devices.has(info.id)) throw new CodedError('ERR_DUPLICATE_DEVICE', `device ${info.id} is configured twice`);
+      if (table.has(info.id)) throw new CodedError('ERR_DUPLICATE_DEVICE', `device ${info.id} is configured twice`);
       let adapter = adapters.get(profile.id);
       if (!adapter) {
         adapter = new ProfileAdapter(profile, { site: this.opts.site, edge: this.opts.edge, clock: this.clock });
         adapters.set(profile.id, adapter);
       }
-      this.devices.set(info.id, { info: { ...info, tags: { ...info.tags } }, adapter, state: {} });
+      table.set(info.id, { info: { ...info, tags: { ...info.tags } }, adapter, state: {} });
     }
-    this.opts.broker.use(this);
-    this.offStatus = this.opts.broker.onDeviceStatus((id, online) => this.statusChanged(id, online));
+    for (const [id, e] of table) this.devices.set(id, e);
+    this.built = true;
+    return this.devices;
   }
 
   async stop(): Promise<void> {
@@ -73,7 +93,7 @@ export class DeviceGateway implements DeviceDirectory, CommandPort, EventSource,
 
   list(filter?: { kind?: DeviceKind; tags?: Partial<Tags> }): DeviceInfo[] {
     const out: DeviceInfo[] = [];
-    for (const { info } of this.devices.values()) {
+    for (const { info } of this.ensureDevices().values()) {
       if (filter?.kind && info.kind !== filter.kind) continue;
       if (filter?.tags && !Object.entries(filter.tags).every(([k, v]) => v === undefined || info.tags[k] === v)) continue;
       out.push(info);
@@ -82,7 +102,7 @@ export class DeviceGateway implements DeviceDirectory, CommandPort, EventSource,
   }
 
   get(id: string): DeviceInfo | undefined {
-    return this.devices.get(id)?.info;
+    return this.ensureDevices().get(id)?.info;
   }
 
   online(id: string): boolean {
@@ -90,13 +110,13 @@ export class DeviceGateway implements DeviceDirectory, CommandPort, EventSource,
   }
 
   state(id: string): Readonly<Record<string, unknown>> {
-    return this.devices.get(id)?.state ?? {};
+    return this.ensureDevices().get(id)?.state ?? {};
   }
 
   // ---- CommandPort ----
 
   async send(cmd: Command): Promise<void> {
-    const entry = this.devices.get(cmd.device);
+    const entry = this.ensureDevices().get(cmd.device);
     if (!entry) throw new CodedError('ERR_UNKNOWN_DEVICE', `no device ${cmd.device}`);
     const { topic, payload } = entry.adapter.encode(entry.info, cmd);
     await this.opts.broker.publish(topic, payload, { qos: 1 });
@@ -117,12 +137,12 @@ export class DeviceGateway implements DeviceDirectory, CommandPort, EventSource,
   // ---- DevicePublishHandler (called by the broker before PUBACK) ----
 
   commandTopics(deviceId: string): string[] {
-    const suffix = this.devices.get(deviceId)?.adapter.commandSuffix;
+    const suffix = this.ensureDevices().get(deviceId)?.adapter.commandSuffix;
     return suffix ? [`devices/${deviceId}/${suffix}`] : [];
   }
 
   async onDevicePublish(deviceId: string, topic: string, payload: Buffer): Promise<void> {
-    const entry = this.devices.get(deviceId);
+    const entry = this.ensureDevices().get(deviceId);
     if (!entry) throw new PublishRefused('ERR_UNKNOWN_DEVICE', `device ${deviceId} has credentials but no configuration`);
     const parsed = parseDeviceTopic(topic);
     if (!parsed) throw new PublishRefused('ERR_DECODE_TOPIC', `not a device topic: ${topic.slice(0, 128)}`);
@@ -142,7 +162,8 @@ export class DeviceGateway implements DeviceDirectory, CommandPort, EventSource,
     // fsync. The PUBACK still waits for it below, so a lost record is re-sent by the device.
     for (const rb of decoded.readBacks) this.emit(this.readBackListeners, { ...rb, at });
     for (const m of decoded.messages) if (m.type === 'event') this.emit(this.eventListeners, m.data);
-    for (const m of decoded.messages) await this.opts.sink.append(m);
+    // All appends are called now, in order, so the outbox numbers them in order and can commit a burst at once.
+    await Promise.all(decoded.messages.map((m) => this.opts.sink.append(m)));
   }
 
   private statusChanged(id: string, online: boolean): void {

@@ -92,7 +92,8 @@ export class Actuator {
     current?.controller.abort(new Error(`superseded by rule ${opts.rule}`));
     const controller = new AbortController();
     const onOuterAbort = () => controller.abort(opts.signal.reason);
-    opts.signal.addEventListener('abort', onOuterAbort, { once: true });
+    if (opts.signal.aborted) controller.abort(opts.signal.reason);
+    else opts.signal.addEventListener('abort', onOuterAbort, { once: true });
     const slot = { priority: opts.priority, controller, rule: opts.rule };
     this.inFlight.set(cmd.device, slot);
     const pending = this.deps.hub.register(cmd.id, cmd.device);

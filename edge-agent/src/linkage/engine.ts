@@ -71,6 +71,7 @@ export class LinkageEngine {
   private scheduler?: PriorityScheduler;
   private abort?: AbortController;
   private running = false;
+  private zone?: string;
   private readonly counters = { events: 0, malformed: 0, matched: 0, debounced: 0, cooling: 0, conditionsFalse: 0, executions: 0, failedActions: 0, refused: 0, errors: 0, sinkErrors: 0 };
 
   constructor(private readonly opts: LinkageEngineOptions) {}
@@ -255,6 +256,8 @@ export class LinkageEngine {
   }
 
   private timeZone(): string {
-    return this.opts.timeZone ?? Intl.DateTimeFormat().resolvedOptions().timeZone;
+    // Resolved once: building a formatter per event would cost more than the rest of the matching.
+    this.zone ??= this.opts.timeZone ?? Intl.DateTimeFormat().resolvedOptions().timeZone;
+    return this.zone;
   }
 }

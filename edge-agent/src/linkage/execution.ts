@@ -37,9 +37,27 @@ export interface ExecutionReport {
   details: Record<string, string>;
 }
 
+type Notes = Pick<ExecutionReport, 'snapshots' | 'details'>;
+
 interface Site {
   site: string;
   edge: string;
+}
+
+/** One device command of an execution. */
+interface CommandJob {
+  ruleId: string;
+  priority: number;
+  where: Site;
+  device: DeviceInfo;
+  action: string;
+  params: Record<string, unknown>;
+  retry: Retry | undefined;
+  /** When the trigger arrived (hr clock). */
+  startHr: number;
+  signal: AbortSignal;
+  triggerEventId: string;
+  notes: Notes;
 }
 
 export class ExecutionRunner {
@@ -49,7 +67,7 @@ export class ExecutionRunner {
   async run(rule: Rule, ctx: TriggerContext, startHr: number, signal: AbortSignal): Promise<ExecutionReport> {
     const startedAt = this.iso();
     const where: Site = { site: ctx.event.site, edge: ctx.event.edge };
-    const report: ExecutionReport = { execution: undefined as unknown as LinkageExecution, trigger: ctx.event, snapshots: {}, details: {} };
+    const notes: Notes = { snapshots: {}, details: {} };
     const tasks: Array<Promise<LinkageAction[]>> = [];
     let latch: Latch | undefined;
     let latchChanged = false;
@@ -63,7 +81,7 @@ export class ExecutionRunner {
         for (const device of sel.devices) {
           const refusal = this.d.holds.refusal(device.id, action.command.action);
           if (refusal) {
-            tasks.push(this.refuse(rule, where, device.id, action.command.action, startHr, `refused: ${device.id} is held (${refusal.hold.action}) by ${refusal.latch.rule} since ${refusal.latch.since}`, report));
+            tasks.push(this.refuse(rule, where, device.id, action.command.action, startHr, `refused: ${device.id} is held (${refusal.hold.action}) by ${refusal.latch.rule} since ${refusal.latch.since}`, notes));
             continue;
           }
           if (action.command.hold && rule.latch) {
@@ -76,15 +94,16 @@ export class ExecutionRunner {
             });
             latchChanged = true;
           }
-          tasks.push(this.command(rule.id, rule.priority, where, device, action.command.action, action.command.params ?? {}, action.command.retry, startHr, signal, ctx.event.id, report));
+          const { action: verb, params, retry } = action.command;
+          tasks.push(this.command({ ruleId: rule.id, priority: rule.priority, where, device, action: verb, params: params ?? {}, retry, startHr, signal, triggerEventId: ctx.event.id, notes }));
         }
       } else if ('release' in action) {
-        tasks.push(this.release(rule, action.release.latch, action.release.retry, ctx, startHr, signal, report));
+        tasks.push(this.release(rule, action.release.latch, action.release.retry, ctx, startHr, signal, notes));
       }
     }
     // 2. Alarms, notices and cameras: not on the life-safety critical path of the commands above.
     for (const action of rule.actions) {
-      if ('alarm' in action || 'notice' in action || 'camera' in action) tasks.push(this.other(action, rule, ctx, startHr, signal, report));
+      if ('alarm' in action || 'notice' in action || 'camera' in action) tasks.push(this.other(action, rule, ctx, startHr, signal, notes));
     }
     for (const f of later) tasks.push(f());
     if (latchChanged) {
@@ -92,28 +111,29 @@ export class ExecutionRunner {
       tasks.push(this.d.holds.save().then(() => [], (err: unknown) => this.logged(err, 'linkage state not saved')));
     }
     const actions = (await Promise.all(tasks)).flat();
-    report.execution = this.finish(rule.id, where, ctx.event.id, startedAt, actions);
-    await this.append({ type: 'linkage', data: report.execution });
-    return report;
+    const execution = this.finish(rule.id, where, ctx.event.id, startedAt, actions);
+    await this.append({ type: 'linkage', data: execution });
+    return { execution, trigger: ctx.event, ...notes };
   }
 
   /** After a restart: sends every hold of a latch again, as an execution of the latch's rule. */
   async reassert(latch: Latch, startHr: number, signal: AbortSignal): Promise<ExecutionReport> {
     const startedAt = this.iso();
     const where: Site = { site: latch.site, edge: latch.edge };
-    const report: ExecutionReport = { execution: undefined as unknown as LinkageExecution, snapshots: {}, details: {} };
+    const notes: Notes = { snapshots: {}, details: {} };
     const rule = this.d.rules().get(latch.rule);
     const tasks = Object.entries(latch.holds).map(([id, hold]) => {
       const device = this.d.devices.get(id) ?? ({ id, kind: 'access_gate', profile: 'unknown', tags: {} } as DeviceInfo);
-      return this.command(latch.rule, rule?.priority ?? 100, where, device, hold.action, hold.params, retryOf(rule, hold.action), startHr, signal, latch.triggerEventId, report);
+      return this.command({ ruleId: latch.rule, priority: rule?.priority ?? 100, where, device, action: hold.action, params: hold.params, retry: retryOf(rule, hold.action), startHr, signal, triggerEventId: latch.triggerEventId, notes });
     });
     const actions = (await Promise.all(tasks)).flat();
-    report.execution = this.finish(latch.rule, where, latch.triggerEventId, startedAt, actions);
-    await this.append({ type: 'linkage', data: report.execution });
-    return report;
+    const execution = this.finish(latch.rule, where, latch.triggerEventId, startedAt, actions);
+    await this.append({ type: 'linkage', data: execution });
+    return { execution, ...notes };
   }
 
-  private async command(ruleId: string, priority: number, where: Site, device: DeviceInfo, action: string, params: Record<string, unknown>, retry: Retry | undefined, startHr: number, signal: AbortSignal, triggerEventId: string, report: ExecutionReport): Promise<LinkageAction[]> {
+  private async command(job: CommandJob): Promise<LinkageAction[]> {
+    const { ruleId, priority, where, device, action, params, retry, startHr, signal, triggerEventId, notes } = job;
     const cmd: Command = {
       id: randomUUID(),
       site: where.site,
@@ -126,7 +146,7 @@ export class ExecutionRunner {
       timeoutMs: retrySettings(retry).timeoutMs,
     };
     const out = await this.d.actuator.command(cmd, { priority, rule: ruleId, startHr, retry: retrySettings(retry), signal });
-    if (out.detail) report.details[cmd.id] = out.detail;
+    if (out.detail) notes.details[cmd.id] = out.detail;
     await this.append({ type: 'command_result', data: this.result(cmd, out) });
     // Superseded or stopped actions were ended on purpose: the newer action (or the restart) owns the device.
     if (out.status !== 'confirmed' && !out.aborted) {
@@ -136,17 +156,17 @@ export class ExecutionRunner {
     return [toAction(device.id, action, cmd.id, out)];
   }
 
-  private async refuse(rule: Rule, where: Site, device: string, action: string, startHr: number, detail: string, report: ExecutionReport): Promise<LinkageAction[]> {
+  private async refuse(rule: Rule, where: Site, device: string, action: string, startHr: number, detail: string, notes: Notes): Promise<LinkageAction[]> {
     this.d.counters.refused++;
     const id = randomUUID();
-    report.details[id] = detail;
+    notes.details[id] = detail;
     this.d.log.warn({ rule: rule.id, device, action }, detail);
     const out: Outcome = { status: 'rejected', attempts: 1, sentAfterMs: this.d.hr() - startHr, latencyMs: 0, detail };
     await this.append({ type: 'command_result', data: this.result({ id, site: where.site, edge: where.edge, device, action }, out) });
     return [toAction(device, action, id, out)];
   }
 
-  private async release(rule: Rule, latchRule: string, retry: Retry | undefined, ctx: TriggerContext, startHr: number, signal: AbortSignal, report: ExecutionReport): Promise<LinkageAction[]> {
+  private async release(rule: Rule, latchRule: string, retry: Retry | undefined, ctx: TriggerContext, startHr: number, signal: AbortSignal, notes: Notes): Promise<LinkageAction[]> {
     const target = this.d.rules().get(latchRule);
     const scope: Record<string, string> = {};
     for (const f of target?.scope ?? ['device']) if (ctx.values[f] !== undefined) scope[f] = ctx.values[f] as string;
@@ -157,12 +177,12 @@ export class ExecutionRunner {
     const where: Site = { site: ctx.event.site, edge: ctx.event.edge };
     const sends = [...toRelease].map(([id, hold]) => {
       const device = this.d.devices.get(id) ?? ({ id, kind: 'access_gate', profile: 'unknown', tags: {} } as DeviceInfo);
-      return this.command(rule.id, rule.priority, where, device, hold.release, {}, retry, startHr, signal, ctx.event.id, report);
+      return this.command({ ruleId: rule.id, priority: rule.priority, where, device, action: hold.release, params: {}, retry, startHr, signal, triggerEventId: ctx.event.id, notes });
     });
     return (await Promise.all([saved, ...sends])).flat();
   }
 
-  private async other(action: Action, rule: Rule, ctx: TriggerContext, startHr: number, signal: AbortSignal, report: ExecutionReport): Promise<LinkageAction[]> {
+  private async other(action: Action, rule: Rule, ctx: TriggerContext, startHr: number, signal: AbortSignal, notes: Notes): Promise<LinkageAction[]> {
     const where: Site = { site: ctx.event.site, edge: ctx.event.edge };
     if ('alarm' in action) {
       const t0 = this.d.hr();
@@ -183,13 +203,13 @@ export class ExecutionRunner {
     }
     if ('camera' in action) {
       const sel = selectDevices(action.camera.select, ctx, this.d.devices);
-      const perCamera = sel.devices.map((cam) => this.camera(cam, action.camera.preset ?? (action.camera.presetTag ? cam.tags[action.camera.presetTag] : undefined), action.camera.snapshot ?? false, action.camera.retry, rule, ctx, startHr, signal, report));
+      const perCamera = sel.devices.map((cam) => this.camera(cam, action.camera.preset ?? (action.camera.presetTag ? cam.tags[action.camera.presetTag] : undefined), action.camera.snapshot ?? false, action.camera.retry, rule, ctx, startHr, signal, notes));
       return (await Promise.all(perCamera)).flat();
     }
     return [];
   }
 
-  private async camera(cam: DeviceInfo, preset: string | undefined, snapshot: boolean, retry: Retry | undefined, rule: Rule, ctx: TriggerContext, startHr: number, signal: AbortSignal, report: ExecutionReport): Promise<LinkageAction[]> {
+  private async camera(cam: DeviceInfo, preset: string | undefined, snapshot: boolean, retry: Retry | undefined, rule: Rule, ctx: TriggerContext, startHr: number, signal: AbortSignal, notes: Notes): Promise<LinkageAction[]> {
     const where: Site = { site: ctx.event.site, edge: ctx.event.edge };
     const cameras = this.d.cameras;
     const out: LinkageAction[] = [];
@@ -200,7 +220,7 @@ export class ExecutionRunner {
       const id = randomUUID();
       const res = await this.d.actuator.call(step.run, { startHr, retry: retrySettings(retry), signal });
       out.push(toAction(cam.id, step.action, id, res));
-      if (res.detail) report.details[id] = res.detail;
+      if (res.detail) notes.details[id] = res.detail;
       if (res.status !== 'confirmed') {
         this.d.counters.failedActions++;
         await this.raise(where, cam.id, 'linkage.failed', 'major', `linkage ${rule.id}: camera ${cam.id} ${step.action} failed (${res.detail ?? 'no detail'})`, ctx.event.id, cam.tags);
@@ -208,7 +228,7 @@ export class ExecutionRunner {
       }
       const ref = (res.value as { ref?: unknown } | undefined)?.ref;
       if (step.action === 'snapshot' && typeof ref === 'string') {
-        report.snapshots[cam.id] = ref;
+        notes.snapshots[cam.id] = ref;
         await this.event(where, cam.id, 'linkage.snapshot', 'info', { ref, rule: rule.id, triggerEventId: ctx.event.id });
       }
     }

@@ -8,7 +8,7 @@
  * Seqs are assigned when a batch is written, in append order, so a failed write leaves no gap.
  */
 import { mkdir } from 'node:fs/promises';
-import type { Alarm } from '@safe-community/contracts';
+import { validators, type Alarm, type UplinkType } from '@safe-community/contracts';
 import { CodedError, createLogger, systemClock, type Clock, type Logger } from '@safe-community/runtime';
 import type { OutboxInput, UplinkSink } from '../ports.js';
 import { HEADER_BYTES, MAX_BODY_BYTES, type OutboxRecord } from './record.js';
@@ -56,6 +56,19 @@ export interface OutboxStats {
   /** Write batches since start (each one write + one fdatasync under the default policy): group commit at work. */
   writes: number;
 }
+
+/**
+ * Each record is checked against its contract schema before it takes a seq: one invalid record in the
+ * outbox would make every batch that carries it fail at the cloud, stalling everything behind it.
+ */
+const CHECKS: Readonly<Record<UplinkType, { assert(v: unknown): unknown }>> = {
+  event: validators.event,
+  telemetry: validators.telemetry,
+  status: validators.deviceStatus,
+  command_result: validators.commandResult,
+  alarm: validators.alarm,
+  linkage: validators.linkage,
+};
 
 /** Room for `"seq":<up to 16 digits>,`, spliced into the body at write time. */
 const SEQ_ALLOWANCE = 24;
@@ -145,6 +158,13 @@ export class Outbox implements UplinkSink {
   append(msg: OutboxInput): Promise<number> {
     if (!this.running) return Promise.reject(new CodedError('ERR_OUTBOX_STOPPED', 'the outbox is not running'));
     if (this.writer?.broken) return Promise.reject(new CodedError('ERR_OUTBOX_BROKEN', 'a failed write left the segment unrepaired; restart to recover', { cause: this.writer.brokenCause }));
+    const check = CHECKS[msg.type];
+    if (!check) return Promise.reject(new CodedError('ERR_OUTBOX_TYPE', `unknown uplink type "${String(msg.type)}"`));
+    try {
+      check.assert(msg.data);
+    } catch (err) {
+      return Promise.reject(err as Error);
+    }
     const now = this.clock.now();
     const used = this.usedBytes();
     if (this.rule.judge(msg.type, msg.data, used, now) === 'thin') {

@@ -33,16 +33,18 @@ export interface OutboxRecord {
   json: string;
 }
 
-export function encodeRecord(seq: number, appendedAt: number, type: UplinkType, json: string): Buffer {
-  const bodyLen = Buffer.byteLength(json, 'utf8');
-  const buf = Buffer.allocUnsafe(HEADER_BYTES + bodyLen);
-  buf.writeUInt32LE(bodyLen, 0);
-  buf.writeDoubleLE(seq, 8);
-  buf.writeDoubleLE(appendedAt, 16);
-  buf.writeUInt32LE(TYPE_CODES[type], 24);
-  buf.write(json, HEADER_BYTES, 'utf8');
-  buf.writeUInt32LE(crc32(buf.subarray(8)), 4);
-  return buf;
+/** Writes one record at `offset` of `buf` (which must have room for HEADER_BYTES + bodyLen). */
+export function encodeRecordInto(
+  buf: Buffer, offset: number, seq: number, appendedAt: number, type: UplinkType, json: string, bodyLen: number,
+): number {
+  const size = HEADER_BYTES + bodyLen;
+  buf.writeUInt32LE(bodyLen, offset);
+  buf.writeDoubleLE(seq, offset + 8);
+  buf.writeDoubleLE(appendedAt, offset + 16);
+  buf.writeUInt32LE(TYPE_CODES[type], offset + 24);
+  buf.write(json, offset + HEADER_BYTES, bodyLen, 'utf8');
+  buf.writeUInt32LE(crc32(buf.subarray(offset + 8, offset + size)), offset + 4);
+  return size;
 }
 
 export type DecodeResult =

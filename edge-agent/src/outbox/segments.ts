@@ -12,7 +12,7 @@ import { decodeHeader, bodyOf, typeOfCode, HEADER_BYTES, type OutboxRecord } fro
 export const SPARSE_EVERY = 128;
 const SEGMENT_RE = /^(\d{16})\.seg$/;
 const SCAN_CHUNK = 8 * 1024 * 1024;
-const READ_CHUNK = 256 * 1024;
+const READ_CHUNK = 64 * 1024;
 
 export interface Segment {
   firstSeq: number;
@@ -126,6 +126,7 @@ export async function readSegment(
   let fh: FileHandle | undefined;
   try {
     fh = await open(seg.path, 'r');
+    // Small reads for small asks (locating one record after an ack), one large read for a full batch.
     let want = Math.max(READ_CHUNK, limits.maxBytes + HEADER_BYTES * 64);
     while (offset < end && seq <= limits.limitSeq && out.length < limits.maxCount) {
       const len = Math.min(want, end - offset);

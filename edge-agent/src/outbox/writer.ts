@@ -7,7 +7,7 @@ import { open, unlink, type FileHandle } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { UplinkType } from '@safe-community/contracts';
 import { CodedError } from '@safe-community/runtime';
-import { encodeRecord } from './record.js';
+import { encodeRecordInto, HEADER_BYTES } from './record.js';
 import { segmentFileName, SPARSE_EVERY } from './segments.js';
 import { syncDir } from './checkpoint.js';
 import type { LiveSegment } from './recovery.js';
@@ -63,17 +63,17 @@ export class SegmentWriter {
     if (!seg || !this.fh || seg.size >= this.segmentBytes) seg = await this.roll(first);
     const sizeBefore = seg.size;
     try {
-      const bufs: Buffer[] = [];
+      // One buffer for the whole batch: one write, and no per-record buffers to collect.
+      const jsons = items.map((item, i) => `{"seq":${first + i},${item.body.slice(1)}`);
+      const lens = jsons.map((j) => Buffer.byteLength(j, 'utf8'));
+      const all = Buffer.allocUnsafe(lens.reduce((sum, n) => sum + n + HEADER_BYTES, 0));
       const sparse: number[] = [];
-      let offset = seg.size;
+      let pos = 0;
       items.forEach((item, i) => {
         const seq = first + i;
-        const buf = encodeRecord(seq, item.at, item.type, `{"seq":${seq},${item.body.slice(1)}`);
-        if ((seq - seg!.firstSeq) % SPARSE_EVERY === 0) sparse.push(offset);
-        offset += buf.length;
-        bufs.push(buf);
+        if ((seq - seg!.firstSeq) % SPARSE_EVERY === 0) sparse.push(seg!.size + pos);
+        pos += encodeRecordInto(all, pos, seq, item.at, item.type, jsons[i]!, lens[i]!);
       });
-      const all = bufs.length === 1 ? bufs[0]! : Buffer.concat(bufs);
       const { bytesWritten } = await this.fh!.write(all, 0, all.length);
       if (bytesWritten !== all.length) throw new Error(`short write: ${bytesWritten} of ${all.length} bytes`);
       seg.sparse.push(...sparse);

@@ -43,6 +43,8 @@ export interface UplinkOptions {
   window?: number;
   /** Go back to the last ack when the oldest batch in flight has had no ack for this long. Default 10 s. */
   ackTimeoutMs?: number;
+  /** Ceiling for the ack timeout, which doubles with each timeout in a row. Default 16 × ackTimeoutMs. */
+  maxAckTimeoutMs?: number;
   /** Reconnect backoff. Default 500 ms doubling to 30 s, 50 % jitter. */
   backoff?: BackoffOptions;
   connectTimeoutMs?: number;
@@ -70,6 +72,8 @@ export interface UplinkMetrics {
   reconnects: number;
   commands: number;
   invalidDown: number;
+  /** Acks beyond the outbox's durable seq: the edge lost history the cloud has (see README). */
+  cloudAhead: number;
 }
 
 interface Batch {
@@ -90,6 +94,8 @@ export class Uplink {
   private unsubscribeDurable: (() => void) | undefined;
   private reconnectTimer: unknown;
   private ackTimer: unknown;
+  private retryTimer: unknown;
+  private uplinkTopic = '';
   private inflight: Batch[] = [];
   private sendNext = 1;
   private cloudUpTo = 0;
@@ -97,11 +103,17 @@ export class Uplink {
   private epoch = 0;
   /** After a go-back, answers to batches sent before it may still arrive; they must not trigger another. */
   private awaitingProgress = false;
+  /**
+   * Ack timeouts in a row. While the cloud's ingest is down but its broker is up, every resend would be
+   * queued at the broker; so after a timeout the window shrinks to one batch and the timeout doubles,
+   * until an ack shows progress (as TCP does after a retransmission timeout).
+   */
+  private timeouts = 0;
   private pumping = false;
   private pumpAgain = false;
   private unsettled = 0;
   private settledWaiters: (() => void)[] = [];
-  private readonly m = { lagMs: 0, batchesSent: 0, messagesSent: 0, goBacks: 0, reconnects: 0, commands: 0, invalidDown: 0 };
+  private readonly m = { lagMs: 0, batchesSent: 0, messagesSent: 0, goBacks: 0, reconnects: 0, commands: 0, invalidDown: 0, cloudAhead: 0 };
 
   constructor(private readonly opts: UplinkOptions) {
     this.clock = opts.clock ?? systemClock;
@@ -111,6 +123,9 @@ export class Uplink {
 
   async start(): Promise<void> {
     if (this.running) return;
+    // Builds (and so validates) the topics up front: a bad edge id fails start(), not the first publish.
+    this.uplinkTopic = edgeUplinkTopic(this.opts.edge);
+    edgeDownTopic(this.opts.edge);
     this.running = true;
     this.cloudUpTo = this.opts.source.ackedSeq;
     this.sendNext = this.cloudUpTo + 1;
@@ -125,6 +140,7 @@ export class Uplink {
     this.unsubscribeDurable?.();
     this.clock.clearTimeout(this.reconnectTimer);
     this.clock.clearTimeout(this.ackTimer);
+    this.clock.clearTimeout(this.retryTimer);
     if (this.unsettled > 0 && this.connected) {
       await new Promise<void>((resolve) => {
         const t = setTimeout(resolve, this.opts.stopTimeoutMs ?? 2000);
@@ -190,6 +206,7 @@ export class Uplink {
     this.epoch++;
     this.clock.clearTimeout(this.ackTimer);
     this.ackTimer = undefined;
+    this.unsettled = 0;
     this.releaseSettled(true);
     client.removeAllListeners('close');
     client.on('error', () => undefined); // a late socket error on a client we are done with
@@ -225,6 +242,7 @@ export class Uplink {
     if (upTo > this.cloudUpTo) {
       this.cloudUpTo = upTo;
       this.awaitingProgress = false;
+      this.timeouts = 0;
       let acked: Batch | undefined;
       while (this.inflight.length > 0 && this.inflight[0]!.last <= upTo) acked = this.inflight.shift();
       const head = this.inflight[0];
@@ -232,6 +250,12 @@ export class Uplink {
       if (acked) this.m.lagMs = Math.max(0, this.clock.now() - acked.lastAppendedAt);
       // The cloud may be ahead of us (after a restart from an older checkpoint): skip what it has.
       if (this.sendNext <= upTo) this.sendNext = upTo + 1;
+      if (upTo > this.opts.source.durableSeq) {
+        // The cloud holds seqs this edge never wrote: its outbox history was lost (folder wiped, disk
+        // that dropped synced data). New records would reuse those seqs and be skipped as duplicates.
+        this.m.cloudAhead++;
+        this.log.error({ upTo, durableSeq: this.opts.source.durableSeq }, 'ERR_UPLINK_CLOUD_AHEAD: the cloud acked seqs this edge does not have');
+      }
       this.opts.source.ackUpTo(upTo).catch((err) => this.log.error({ err }, 'outbox ack failed'));
       this.armAckTimer(true);
       this.pump();
@@ -261,7 +285,8 @@ export class Uplink {
     }
     const oldest = this.inflight[0];
     if (!oldest || this.ackTimer !== undefined) return;
-    const timeout = this.opts.ackTimeoutMs ?? 10_000;
+    const base = this.opts.ackTimeoutMs ?? 10_000;
+    const timeout = Math.min(this.opts.maxAckTimeoutMs ?? base * 16, base * 2 ** this.timeouts);
     const wait = Math.max(1, oldest.sentAt + timeout - this.clock.now());
     this.ackTimer = this.clock.setTimeout(() => {
       this.ackTimer = undefined;
@@ -269,6 +294,7 @@ export class Uplink {
       if (!head || !this.connected) return;
       if (this.clock.now() - head.sentAt >= timeout) {
         this.log.info({ from: this.cloudUpTo + 1, timeout }, 'no ack in time; resending');
+        this.timeouts++;
         this.goBack('timeout');
       } else this.armAckTimer(false);
     }, wait);
@@ -283,8 +309,9 @@ export class Uplink {
     this.pumping = true;
     void this.pumpLoop()
       .catch((err) => {
-        this.log.error({ err }, 'uplink: reading the outbox failed; retrying after the ack timeout');
-        this.armAckTimer(false);
+        this.log.error({ err }, 'uplink: reading the outbox failed; retrying in 1 s');
+        this.clock.clearTimeout(this.retryTimer);
+        this.retryTimer = this.clock.setTimeout(() => this.pump(), 1000);
       })
       .finally(() => {
         this.pumping = false;
@@ -297,7 +324,7 @@ export class Uplink {
 
   private async pumpLoop(): Promise<void> {
     const { source } = this.opts;
-    const window = this.opts.window ?? 4;
+    const window = this.timeouts > 0 ? 1 : this.opts.window ?? 4;
     const maxCount = this.opts.maxBatchMessages ?? 1000;
     const maxBytes = this.opts.maxBatchBytes ?? 512 * 1024;
     while (this.running && this.connected && this.client && this.inflight.length < window && this.sendNext <= source.durableSeq) {
@@ -327,8 +354,9 @@ export class Uplink {
 
   private publish(client: MqttClient, payload: string): void {
     this.unsettled++;
-    client.publish(edgeUplinkTopic(this.opts.edge), payload, { qos: 1 }, (err) => {
-      this.unsettled--;
+    client.publish(this.uplinkTopic, payload, { qos: 1 }, (err) => {
+      // Callbacks from a connection already closed were written off when it closed.
+      if (client === this.client) this.unsettled--;
       // A failed publish surfaces as a close; the go-back after the reconnect resends it.
       if (err) this.log.debug({ err: err.message }, 'uplink publish failed');
       this.releaseSettled(false);

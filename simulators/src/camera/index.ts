@@ -8,3 +8,4 @@ export { RtspLoopSource, rewriteSdp, type RtspSourceOptions } from './rtsp-sourc
 export { UsernameTokenVerifier, durationMs, type Credentials } from './soap.js';
 export type { DeviceIdentity, SimProfile, SimPreset } from './responses.js';
 export type { CameraNotification } from './pull-point.js';
+export { CameraRig, type CameraRigOptions } from './rig.js';

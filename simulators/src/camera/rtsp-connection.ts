@@ -15,6 +15,8 @@ export interface RtspHost {
   serverPorts(): [number, number];
   play(client: RtspClient): void;
   stop(client: RtspClient): void;
+  /** Checks the Authorization header; undefined when the source is open to anyone. */
+  authorize?(header: string | undefined, method: string): { ok: true } | { ok: false; challenge: string };
 }
 
 /** Requests larger than this are refused; RTSP requests are a few hundred bytes. */
@@ -80,6 +82,11 @@ export class RtspConnection {
   private handle(req: Request): void {
     const cseq = req.headers.get('cseq') ?? '0';
     const sessionHeader = `${this.session};timeout=60`;
+    // RFC 2326 §D.1.1: everything but OPTIONS may require authorization, as on real cameras.
+    if (req.method !== 'OPTIONS' && this.host.authorize) {
+      const auth = this.host.authorize(req.headers.get('authorization'), req.method);
+      if (!auth.ok) return this.reply(cseq, 401, 'Unauthorized', { 'WWW-Authenticate': auth.challenge });
+    }
     switch (req.method) {
       case 'OPTIONS':
         return this.reply(cseq, 200, 'OK', { Public: PUBLIC });

@@ -18,6 +18,8 @@ import { randomBytes } from 'node:crypto';
 import type { AddressInfo } from 'node:net';
 import { Backoff, CodedError } from '@safe-community/runtime';
 import { RtspConnection, type RtspClient } from './rtsp-connection.js';
+import { HttpAuthenticator } from './http-digest.js';
+import type { Credentials } from './soap.js';
 
 export interface RtspSourceOptions {
   /** Video to loop; H.264 in MP4 is copied without re-encoding. */
@@ -28,6 +30,9 @@ export interface RtspSourceOptions {
   ffmpegPath?: string;
   /** ffmpeg restarts allowed after unexpected exits before the source gives up. */
   restartBudget?: number;
+  /** Require these credentials from clients (RTSP Digest by default, or Basic); omitted: open source. */
+  credentials?: Credentials;
+  auth?: 'basic' | 'digest';
   /** Called when ffmpeg fails for good or a restart happens, for the owner's log. */
   onError?: (err: CodedError) => void;
 }
@@ -49,8 +54,12 @@ export class RtspLoopSource {
   private restartTimer: NodeJS.Timeout | undefined;
   private readonly backoff = new Backoff({ initialMs: 200, maxMs: 5000 });
   private packets = 0;
+  private refused = 0;
+  private readonly auth: HttpAuthenticator | undefined;
 
-  constructor(private readonly opts: RtspSourceOptions) {}
+  constructor(private readonly opts: RtspSourceOptions) {
+    this.auth = opts.credentials ? new HttpAuthenticator(opts.auth ?? 'digest', opts.credentials, Date.now) : undefined;
+  }
 
   async start(): Promise<void> {
     if (this.server) return;
@@ -126,9 +135,22 @@ export class RtspLoopSource {
       serverPorts: () => [this.rtp?.address().port ?? 0, this.rtcp?.address().port ?? 0],
       play: (client) => this.clients.add(client),
       stop: (client) => this.clients.delete(client),
+      ...(this.auth ? { authorize: (header: string | undefined, method: string) => this.checkAuth(header, method) } : {}),
     });
     this.connections.add(conn);
     sock.on('close', () => this.connections.delete(conn));
+  }
+
+  private checkAuth(header: string | undefined, method: string): { ok: true } | { ok: false; challenge: string } {
+    const auth = this.auth;
+    if (!auth || auth.verify(header, method)) return { ok: true };
+    this.refused++;
+    return { ok: false, challenge: auth.challenge() };
+  }
+
+  /** Requests refused for missing or wrong credentials. */
+  get refusedCount(): number {
+    return this.refused;
   }
 
   private fanOut(pkt: Buffer, channelOffset: 0 | 1): void {

@@ -1,0 +1,57 @@
+/**
+ * The broker's public types: its options, the handler it awaits before a PUBACK, and the refusal error.
+ */
+import { CodedError } from '@safe-community/runtime';
+import type { Clock, Logger } from '@safe-community/runtime';
+import type { CredentialStore } from './credentials.js';
+import type { RateLimitOptions } from './rate-limit.js';
+
+/** Thrown by `onDevicePublish` for input that is wrong and will stay wrong: acknowledged, dropped, dead-lettered. */
+export class PublishRefused extends CodedError {
+  constructor(code: string, message: string, options?: { cause?: unknown }) {
+    super(code, message, options);
+    this.name = 'PublishRefused';
+  }
+}
+
+export interface DevicePublishHandler {
+  /**
+   * Awaited before the PUBACK. Resolve once the message is durable. Throw PublishRefused for bad input
+   * (the device gets its PUBACK so it stops resending; the message goes to the dead-letter record). Any
+   * other error withholds the PUBACK and closes the connection, so the device resends it after reconnecting.
+   */
+  onDevicePublish(deviceId: string, topic: string, payload: Buffer): Promise<void>;
+  /** Exact topic filters the device may subscribe to: its command topic(s). */
+  commandTopics(deviceId: string): string[];
+}
+
+export interface EdgeBrokerOptions {
+  /** Where credentials.json and dead-letter.jsonl live. */
+  dataDir: string;
+  /** TCP listener; port 0 picks a free port (see `port` after start). Default 127.0.0.1:1883. */
+  host?: string;
+  port?: number;
+  /** Optional MQTT over TLS listener. */
+  tls?: { host?: string; port?: number; keyPath: string; certPath: string };
+  /** Largest accepted device payload in bytes. Default 64 KiB. */
+  maxPayloadBytes?: number;
+  /** Per-device message rate; false disables. Default 50/s with a burst of 200. */
+  rateLimit?: RateLimitOptions | false;
+  /** How long one onDevicePublish may take before the PUBACK is withheld. Default 10 s. */
+  hookTimeoutMs?: number;
+  /**
+   * Broker state across restarts (retained messages, persistent sessions and their queued messages):
+   * 'file' (default) keeps a snapshot in the data dir, 'memory' forgets on restart, or any Aedes persistence.
+   */
+  persistence?: 'file' | 'memory' | object;
+  credentials?: CredentialStore;
+  logger?: Logger;
+  clock?: Clock;
+}
+
+export interface BrokerStats {
+  connectedDevices: number;
+  accepted: number;
+  refused: Record<string, number>;
+  hookFailures: number;
+}

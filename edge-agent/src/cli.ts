@@ -1,0 +1,162 @@
+/**
+ * `edge-agent <command>`: the installer's tool and the service entry point.
+ *
+ *   run                                   start the agent (EDGE_CONFIG or --config)
+ *   provision device <id> --kind K --profile P [--tag k=v …]   create credentials, print the password once
+ *   devices                               list devices (live state when the agent runs)
+ *   drill --building B [--zone Z]         what a fire alarm in B would actuate; nothing is actuated
+ *
+ * Exit codes: 0 ok, 1 failure, 2 bad usage or configuration, 3 the running agent could not be reached.
+ */
+import { parseArgs } from 'node:util';
+import { resolve } from 'node:path';
+import { DeviceKind } from '@safe-community/contracts';
+import { CodedError, errorCode } from '@safe-community/runtime';
+import { loadProfiles } from '@safe-community/firmware-configs';
+import { Value } from '@sinclair/typebox/value';
+import { CredentialStore } from './broker/index.js';
+import { EdgeAgent } from './agent.js';
+import { applyEnv, loadEdgeConfig, readConfigFile, type EdgeConfig } from './config.js';
+import { formatDrill, type DrillReport } from './linkage/index.js';
+import { mergeDevices, readRegistry, upsertRegistry } from './registry.js';
+
+export const EXIT = { ok: 0, failed: 1, usage: 2, unreachable: 3 } as const;
+
+export interface CliIo {
+  out(line: string): void;
+  err(line: string): void;
+  env: NodeJS.ProcessEnv;
+}
+
+const USAGE = `usage: edge-agent <command> [options]
+  run [--config FILE]
+  provision device <id> --kind KIND --profile PROFILE [--tag key=value …] [--config FILE]
+  devices [--config FILE]
+  drill --building B [--zone Z] [--config FILE]`;
+
+function loadConfig(path: string | undefined, env: NodeJS.ProcessEnv): EdgeConfig {
+  const file = path ?? env.EDGE_CONFIG;
+  const raw = file ? readConfigFile(file) : {};
+  if (raw === null || typeof raw !== 'object' || Array.isArray(raw)) throw new CodedError('ERR_CONFIG', `edge config ${file} must be a mapping of keys`);
+  return loadEdgeConfig(applyEnv(raw as Record<string, unknown>, env));
+}
+
+async function askAgent<T>(cfg: EdgeConfig, path: string): Promise<T | null> {
+  if (!cfg.admin.enabled || cfg.admin.port === 0) return null;
+  try {
+    const res = await fetch(`http://${cfg.admin.host === '0.0.0.0' ? '127.0.0.1' : cfg.admin.host}:${cfg.admin.port}${path}`, { signal: AbortSignal.timeout(2000) });
+    if (!res.ok) throw new CodedError('ERR_ADMIN', `agent answered ${res.status}: ${await res.text()}`);
+    return (await res.json()) as T;
+  } catch (err) {
+    if (err instanceof CodedError) throw err;
+    return null;
+  }
+}
+
+export async function runCli(argv: readonly string[], io: CliIo): Promise<number> {
+  const [command, ...rest] = argv;
+  try {
+    switch (command) {
+      case 'run':
+        return await run(rest, io);
+      case 'provision':
+        return await provision(rest, io);
+      case 'devices':
+        return await devices(rest, io);
+      case 'drill':
+        return await drillCommand(rest, io);
+      case undefined:
+      case 'help':
+      case '--help':
+        io.out(USAGE);
+        return command === undefined ? EXIT.usage : EXIT.ok;
+      default:
+        io.err(`unknown command "${command}"\n${USAGE}`);
+        return EXIT.usage;
+    }
+  } catch (err) {
+    const code = errorCode(err);
+    io.err(`${code}: ${(err as Error).message}`);
+    return code === 'ERR_CONFIG' || code === 'ERR_CONFIG_FILE' || code === 'ERR_USAGE' || (err as { code?: string }).code === 'ERR_PARSE_ARGS_UNKNOWN_OPTION' ? EXIT.usage : EXIT.failed;
+  }
+}
+
+async function run(args: readonly string[], io: CliIo): Promise<number> {
+  const { values } = parseArgs({ args: [...args], options: { config: { type: 'string' } } });
+  const agent = new EdgeAgent({ config: loadConfig(values.config, io.env) });
+  await agent.start();
+  io.out(`edge agent ${agent.config.edge.id} running: device broker ${agent.config.broker.host}:${agent.broker.port}, ${agent.devices.list().length} devices${agent.admin ? `, admin http://${agent.config.admin.host}:${agent.admin.port}` : ''}`);
+  await new Promise<void>((resolve) => {
+    const stop = (): void => resolve();
+    process.once('SIGINT', stop);
+    process.once('SIGTERM', stop);
+  });
+  io.out('stopping…');
+  await agent.stop();
+  return EXIT.ok;
+}
+
+async function provision(args: readonly string[], io: CliIo): Promise<number> {
+  const { values, positionals } = parseArgs({
+    args: [...args], allowPositionals: true,
+    options: { config: { type: 'string' }, kind: { type: 'string' }, profile: { type: 'string' }, tag: { type: 'string', multiple: true } },
+  });
+  const [what, id] = positionals;
+  if (what !== 'device' || !id) throw new CodedError('ERR_USAGE', `expected "provision device <id>"\n${USAGE}`);
+  if (!values.kind || !Value.Check(DeviceKind, values.kind)) {
+    throw new CodedError('ERR_USAGE', `--kind must be one of ${DeviceKind.anyOf.map((k) => k.const).join(', ')} (got ${values.kind ?? 'nothing'})`);
+  }
+  const profiles = await loadProfiles();
+  const profile = values.profile ? profiles.get(values.profile) : undefined;
+  if (!profile || profile.kind !== values.kind) {
+    const fit = [...profiles.values()].filter((p) => p.kind === values.kind).map((p) => p.id);
+    throw new CodedError('ERR_USAGE', `--profile must be a ${values.kind} profile: one of ${fit.join(', ') || '(none)'} (got ${values.profile ?? 'nothing'})`);
+  }
+  const tags: Record<string, string> = {};
+  for (const t of values.tag ?? []) {
+    const eq = t.indexOf('=');
+    if (eq < 1) throw new CodedError('ERR_USAGE', `--tag must be key=value (got "${t}")`);
+    tags[t.slice(0, eq)] = t.slice(eq + 1);
+  }
+  const cfg = loadConfig(values.config, io.env);
+  if (cfg.devices.some((d) => d.id === id)) throw new CodedError('ERR_CONFIG', `device ${id} is already in the config file`);
+  const dataDir = resolve(cfg.dataDir);
+  const store = new CredentialStore(resolve(dataDir, 'broker'));
+  await store.load();
+  const { password } = await store.provision(id);
+  await upsertRegistry(dataDir, { id, kind: values.kind, profile: profile.id, tags });
+  io.out(`device ${id} (${values.kind}, ${profile.id}) provisioned. MQTT username ${id}, client id ${id}, password (shown once):`);
+  io.out(password);
+  io.out('restart the agent to serve it');
+  return EXIT.ok;
+}
+
+async function devices(args: readonly string[], io: CliIo): Promise<number> {
+  const { values } = parseArgs({ args: [...args], options: { config: { type: 'string' } } });
+  const cfg = loadConfig(values.config, io.env);
+  const live = await askAgent<Array<{ id: string; kind: string; profile: string; tags: Record<string, string>; online: boolean }>>(cfg, '/devices');
+  const dataDir = resolve(cfg.dataDir);
+  const list = live ?? mergeDevices(cfg.devices, await readRegistry(dataDir)).map((d) => ({ ...d, online: undefined }));
+  const store = new CredentialStore(resolve(dataDir, 'broker'));
+  await store.load();
+  io.out(['id', 'kind', 'profile', 'credentials', 'online', 'tags'].join('\t'));
+  for (const d of list) {
+    const online = 'online' in d && typeof d.online === 'boolean' ? (d.online ? 'yes' : 'no') : 'agent not running';
+    io.out([d.id, d.kind, d.profile, store.has(d.id) ? 'yes' : 'MISSING', online, Object.entries(d.tags).map(([k, v]) => `${k}=${v}`).join(',')].join('\t'));
+  }
+  return EXIT.ok;
+}
+
+async function drillCommand(args: readonly string[], io: CliIo): Promise<number> {
+  const { values } = parseArgs({ args: [...args], options: { config: { type: 'string' }, building: { type: 'string' }, zone: { type: 'string' } } });
+  if (!values.building) throw new CodedError('ERR_USAGE', `drill needs --building\n${USAGE}`);
+  const cfg = loadConfig(values.config, io.env);
+  const query = `/drill?building=${encodeURIComponent(values.building)}${values.zone ? `&zone=${encodeURIComponent(values.zone)}` : ''}`;
+  const report = await askAgent<DrillReport>(cfg, query);
+  if (!report) {
+    io.err(`the agent is not answering on its admin port ${cfg.admin.host}:${cfg.admin.port}; start it (edge-agent run) to drill against live device state`);
+    return EXIT.unreachable;
+  }
+  io.out(formatDrill(report));
+  return report.missing.length > 0 || report.offline.length > 0 ? EXIT.failed : EXIT.ok;
+}

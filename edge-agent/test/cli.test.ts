@@ -1,0 +1,81 @@
+import t from 'tap';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { freePort } from '@safe-community/testkit';
+import { runCli, EXIT, EdgeAgent, loadEdgeConfig, applyEnv, readConfigFile } from '@safe-community/edge-agent';
+
+function capture() {
+  const out: string[] = [];
+  const err: string[] = [];
+  return { out, err, io: { out: (l: string) => out.push(l), err: (l: string) => err.push(l), env: {} as NodeJS.ProcessEnv } };
+}
+
+t.test('provision, list, and drill against a running agent', async (t) => {
+  const dir = await mkdtemp(join(tmpdir(), 'cli-'));
+  t.teardown(() => rm(dir, { recursive: true, force: true }));
+  const adminPort = await freePort();
+  const config = join(dir, 'edge.yaml');
+  await writeFile(config, [
+    'edge: { id: hub-1, site: site-a }',
+    `dataDir: ${join(dir, 'data')}`,
+    'broker: { port: 0 }',
+    `admin: { port: ${adminPort} }`,
+    'devices:',
+    '  - { id: FP1, kind: fire_panel, profile: fire_panel.nova-json, tags: { building: B1 } }',
+  ].join('\n'));
+
+  let c = capture();
+  t.equal(await runCli(['provision', 'device', 'G1', '--kind', 'access_gate', '--profile', 'access_gate.acme-json', '--tag', 'building=B1', '--tag', 'role=evacuation_gate', '--config', config], c.io), EXIT.ok);
+  t.match(c.out[0], /device G1 \(access_gate, access_gate\.acme-json\) provisioned/);
+  t.match(c.out[1], /^\S{16,}$/, 'the password is printed once, on its own line');
+
+  c = capture();
+  t.equal(await runCli(['provision', 'device', 'G2', '--kind', 'access_gate', '--profile', 'fire_panel.nova-json', '--config', config], c.io), EXIT.usage, 'a profile of another kind is refused');
+  t.match(c.err[0], /--profile must be a access_gate profile: one of .*access_gate\.acme-json/);
+  c = capture();
+  t.equal(await runCli(['provision', 'device', 'G2', '--kind', 'gate', '--config', config], c.io), EXIT.usage);
+  t.match(c.err[0], /--kind must be one of access_gate, car_barrier/);
+
+  c = capture();
+  t.equal(await runCli(['devices', '--config', config], c.io), EXIT.ok);
+  t.match(c.out.join('\n'), /FP1\tfire_panel\tfire_panel\.nova-json\tMISSING\tagent not running/);
+  t.match(c.out.join('\n'), /G1\taccess_gate\taccess_gate\.acme-json\tyes\tagent not running\tbuilding=B1,role=evacuation_gate/);
+
+  c = capture();
+  t.equal(await runCli(['drill', '--building', 'B1', '--config', config], c.io), EXIT.unreachable, 'drill needs the running agent');
+
+  // The agent serves config devices plus provisioned ones; the drill sees G1 offline (no device connected).
+  const agent = new EdgeAgent({ config: loadEdgeConfig(applyEnv(readConfigFile(config) as Record<string, unknown>, {})) });
+  await agent.start();
+  t.teardown(() => agent.stop());
+  t.ok(agent.devices.get('G1'), 'provisioned device served');
+  c = capture();
+  t.equal(await runCli(['drill', '--building', 'B1', '--config', config], c.io), EXIT.failed, 'exit 1 when devices are offline');
+  const text = c.out.join('\n');
+  t.match(text, /G1/);
+  t.match(text, /hold_open|hold-open/);
+  t.match(text, /offline/i);
+  t.same(agent.linkage.stats().executions, 0, 'a drill actuates nothing');
+
+  c = capture();
+  t.equal(await runCli(['devices', '--config', config], c.io), EXIT.ok);
+  t.match(c.out.join('\n'), /G1\taccess_gate\taccess_gate\.acme-json\tyes\tno/, 'live state from the running agent');
+});
+
+t.test('bad usage and bad config exit 2 with the key named', async (t) => {
+  const dir = await mkdtemp(join(tmpdir(), 'cli-'));
+  t.teardown(() => rm(dir, { recursive: true, force: true }));
+  const config = join(dir, 'edge.yaml');
+  await writeFile(config, 'broker: { port: 70000 }\nmystery: 1\n');
+  let c = capture();
+  t.equal(await runCli(['devices', '--config', config], c.io), EXIT.usage);
+  t.match(c.err[0], /ERR_CONFIG: invalid edge config: .*broker\.port/);
+  t.match(c.err[0], /unknown key mystery/);
+  c = capture();
+  t.equal(await runCli(['frobnicate'], c.io), EXIT.usage);
+  t.match(c.err[0], /unknown command "frobnicate"/);
+  c = capture();
+  t.equal(await runCli(['devices', '--config', join(dir, 'nope.yaml')], c.io), EXIT.usage);
+  t.match(c.err[0], /ERR_CONFIG_FILE: cannot read edge config/);
+});
