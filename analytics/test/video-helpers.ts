@@ -75,7 +75,7 @@ function findWhiteBlobs(frame: Frame): Detection[] {
         stack.push(q);
       }
     }
-    out.push({ label: 'person', score: 0.9, box: [x1, y1, x2, y2] });
+    out.push({ cls: 0, label: 'person', score: 0.9, box: [x1, y1, x2, y2] });
   }
   return out;
 }

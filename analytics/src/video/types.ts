@@ -36,8 +36,10 @@ export type Box = [number, number, number, number];
 /** A point [x, y]. */
 export type Point = [number, number];
 
-/** A detector's answer for one object, in frame pixel coordinates. */
+/** A detector's answer for one object, in frame pixel coordinates (the shape the ONNX detectors return). */
 export interface Detection {
+  /** Class index in the model's label list. */
+  cls: number;
   label: string;
   score: number;
   box: Box;

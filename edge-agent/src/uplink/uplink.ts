@@ -101,8 +101,14 @@ export class Uplink {
   private cloudUpTo = 0;
   /** Bumped on every go-back and reconnect; a pump that awaited across a bump drops what it read. */
   private epoch = 0;
-  /** After a go-back, answers to batches sent before it may still arrive; they must not trigger another. */
-  private awaitingProgress = false;
+  /**
+   * Answers still expected to batches sent before the last go-back. They arrive before any answer to the
+   * resent batches (one connection, in order), and a no-progress one among them must not trigger another
+   * go-back, or one lost batch would set off a resend per batch of the old window. Over-counting (some old
+   * batches were lost and never answer) only defers detection to the ack timeout; under-counting costs a
+   * spare resend. Neither loses nor doubles a record.
+   */
+  private staleAnswers = 0;
   /**
    * Ack timeouts in a row. While the cloud's ingest is down but its broker is up, every resend would be
    * queued at the broker; so after a timeout the window shrinks to one batch and the timeout doubles,
@@ -202,6 +208,8 @@ export class Uplink {
     if (client !== this.client) return;
     const wasConnected = this.connected;
     this.connected = false;
+    // Answers to these may still come once reconnected (the cloud's session outlives ours).
+    this.staleAnswers = this.inflight.length;
     this.inflight = [];
     this.epoch++;
     this.clock.clearTimeout(this.ackTimer);
@@ -239,9 +247,10 @@ export class Uplink {
   }
 
   private onAck(upTo: number): void {
+    const stale = this.staleAnswers > 0;
+    if (stale) this.staleAnswers--;
     if (upTo > this.cloudUpTo) {
       this.cloudUpTo = upTo;
-      this.awaitingProgress = false;
       this.timeouts = 0;
       let acked: Batch | undefined;
       while (this.inflight.length > 0 && this.inflight[0]!.last <= upTo) acked = this.inflight.shift();
@@ -259,7 +268,7 @@ export class Uplink {
       this.opts.source.ackUpTo(upTo).catch((err) => this.log.error({ err }, 'outbox ack failed'));
       this.armAckTimer(true);
       this.pump();
-    } else if (this.inflight.length > 0 && !this.awaitingProgress) {
+    } else if (this.inflight.length > 0 && !stale) {
       // No progress while batches are in flight: the cloud refused one for a gap (an earlier batch was lost).
       this.log.info({ upTo, inflightFrom: this.inflight[0]!.first }, 'cloud refused a batch; resending');
       this.goBack('refused');
@@ -270,9 +279,10 @@ export class Uplink {
   private goBack(reason: string): void {
     if (reason !== 'connect') this.m.goBacks++;
     this.epoch++;
+    // The batch answered by a refusal, or the one that timed out, will not be answered (again).
+    if (reason !== 'connect') this.staleAnswers = Math.max(0, this.inflight.length - 1);
     this.inflight = [];
     this.sendNext = this.cloudUpTo + 1;
-    this.awaitingProgress = true;
     this.clock.clearTimeout(this.ackTimer);
     this.ackTimer = undefined;
     this.pump();
