@@ -144,7 +144,7 @@ const port = await freePort();
 const url = `mqtt://127.0.0.1:${port}`;
 const newUplink = (source: Outbox) => new Uplink({
   url, edge: EDGE, site: SITE, source, logger: log, maxBatchMessages: 2000, maxBatchBytes: 1024 * 1024,
-  window: 8, ackTimeoutMs: 20_000, backoff: { initialMs: 50, maxMs: 500, jitter: 0.5 },
+  window: 8, ackTimeoutMs: 3000, backoff: { initialMs: 50, maxMs: 500, jitter: 0.5 },
 });
 let uplink = newUplink(outbox);
 await uplink.start();

@@ -68,6 +68,15 @@ async function main(): Promise<void> {
     for (const line of describeExecution(report, sys.agent.devices)) say(line);
   });
   sys.agent.linkage.onNotice((text) => say(`notice: ${text}`));
+  if (sys.cameraRig) say(`camera CAM1: ONVIF ${sys.cameraRig.camera.deviceServiceUrl}, RTSP playing vtest_20s_h264.mp4, analytics ${sys.agent.video ? 'on (YOLOX-Nano, 5 fps, line "walkway", zone "lawn")' : 'off'}`);
+  sys.agent.events.onEvent((e) => {
+    if (e.kind === 'video.line_crossing') {
+      const counts = Object.entries((e.payload.counts ?? {}) as Record<string, number>).map(([k, v]) => `${k} ${v}`).join(', ');
+      say(`CAM1: person crossed the walkway going ${String(e.payload.direction)} (so far: ${counts}) · snapshot ${String(e.payload.snapshot)} (${String(e.payload.facesBlurred)} faces blurred)`);
+    } else if (e.kind.startsWith('video.')) {
+      say(`CAM1: ${e.kind.slice(6).replace(/_/g, ' ')} in ${String(e.payload.zone ?? e.payload.rule ?? '')}`);
+    }
+  });
 
   // Background telemetry, as real sensors and wearables send it.
   const telemetry = setInterval(() => {

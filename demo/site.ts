@@ -3,7 +3,11 @@
  * dialect), a car-park exit barrier, a wearable and an environment sensor. The same layout serves the
  * end-to-end test and the path benchmark.
  */
-import type { EdgeDevice } from '@safe-community/edge-agent';
+import { fileURLToPath } from 'node:url';
+import type { EdgeCamera, EdgeDevice } from '@safe-community/edge-agent';
+
+/** Real test media (never committed): MEDIA_DIR, default ../shared/media beside the repository. */
+export const MEDIA_DIR = process.env.MEDIA_DIR ?? fileURLToPath(new URL('../../shared/media', import.meta.url));
 
 export const DEMO_SITE = 'sunrise-gardens';
 export const DEMO_EDGE = 'hub-b1';
@@ -18,3 +22,22 @@ export const DEMO_DEVICES: EdgeDevice[] = [
   { id: 'W1', kind: 'wearable', profile: 'wearable.carelink-json', tags: { building: 'B2', resident: 'r-101' } },
   { id: 'S1', kind: 'env_sensor', profile: 'env_sensor.airsense-json', tags: { building: 'B1', zone: 'plant-room' } },
 ];
+
+/**
+ * The walkway camera of building B1: ONVIF on the simulated camera's port, on-edge analytics with a line
+ * across the walkway (counts each direction) and the lawn as a zone (intrusion, loitering after 15 s).
+ * Its tags make the fire rule turn it to the "gate" preset and take a snapshot.
+ */
+export function demoCamera(onvifPort: number): EdgeCamera {
+  return {
+    id: 'CAM1', hostname: '127.0.0.1', port: onvifPort, path: '/onvif/device_service',
+    username: 'installer', password: 'demo-camera-pass', events: true, loop: false,
+    tags: { building: 'B1', covers: 'B1', fire_preset: 'gate' },
+    analytics: {
+      fps: 5, motion: true,
+      lines: [{ id: 'walkway', a: [0.45, 0.64], b: [0.45, 0.26], directions: { rightward: 'east', leftward: 'west' } }],
+      zones: [{ id: 'lawn', polygon: [[0, 0.47], [0.2, 0.5], [0.4, 0.57], [0.55, 0.66], [0.7, 0.75], [0.85, 0.83], [1, 0.9], [1, 1], [0, 1]], minFrames: 3, loiterSeconds: 15 }],
+      crowds: [{ id: 'walkway-crowd', threshold: 8, minFrames: 5 }],
+    },
+  };
+}

@@ -12,8 +12,9 @@ import { createLogger, type Logger } from '@safe-community/runtime';
 import {
   SimulatedFirePanel, SimulatedGate, SimulatedBarrier, SimulatedWearable, SimulatedEnvSensor, type SimulatedDevice,
 } from '@safe-community/simulators';
+import { CameraRig } from '@safe-community/simulators/camera';
 import { CloudBroker } from './cloud-broker.js';
-import { DEMO_DEVICES, DEMO_EDGE, DEMO_SITE } from './site.js';
+import { DEMO_DEVICES, DEMO_EDGE, DEMO_SITE, demoCamera, MEDIA_DIR } from './site.js';
 
 export interface SystemOptions {
   /** PostgreSQL URL; unset → embedded PGlite. */
@@ -28,6 +29,8 @@ export interface SystemOptions {
   /** Edge data folder; unset → a temporary folder removed on stop. */
   dataDir?: string;
   logger?: Logger;
+  /** Run the simulated ONVIF camera (RTSP playing a real video) with on-edge analytics. Default true. */
+  camera?: boolean;
 }
 
 export interface Simulators {
@@ -43,13 +46,14 @@ export interface RunningSystem {
   ingest: IngestService;
   agent: EdgeAgent;
   sims: Simulators;
+  cameraRig: CameraRig | null;
   cloudMqttUrl: string;
   apiUrl: string;
   stop(): Promise<void>;
 }
 
 export async function startSystem(opts: SystemOptions = {}): Promise<RunningSystem> {
-  const log = opts.logger ?? createLogger({ name: 'system', level: process.env.LOG_LEVEL ?? 'warn' });
+  const log = opts.logger ?? createLogger({ name: 'system', level: process.env.LOG_LEVEL ?? 'error' });
   const stops: Array<() => Promise<void>> = [];
   const stop = async (): Promise<void> => {
     while (stops.length > 0) {
@@ -89,6 +93,18 @@ export async function startSystem(opts: SystemOptions = {}): Promise<RunningSyst
       stops.push(() => rm(tmp, { recursive: true, force: true }));
       dataDir = tmp;
     }
+    // A camera as a real one would be: ONVIF SOAP over HTTP, an RTSP stream playing a real video.
+    let cameraRig: CameraRig | null = null;
+    if (opts.camera ?? true) {
+      const rig = new CameraRig({
+        video: join(MEDIA_DIR, 'vtest_20s_h264.mp4'),
+        camera: { host: '127.0.0.1', credentials: { username: 'installer', password: 'demo-camera-pass' }, snapshotFile: join(MEDIA_DIR, 'vtest_t12.jpg') },
+        rtsp: { host: '127.0.0.1' },
+      });
+      await rig.start();
+      stops.push(() => rig.stop());
+      cameraRig = rig;
+    }
     const agent = new EdgeAgent({
       config: loadEdgeConfig({
         edge: { id: DEMO_EDGE, site: DEMO_SITE },
@@ -97,6 +113,7 @@ export async function startSystem(opts: SystemOptions = {}): Promise<RunningSyst
         admin: { port: 0 },
         uplink: { url: cloudMqttUrl, ackTimeoutMs: 3000 },
         devices: DEMO_DEVICES,
+        cameras: cameraRig ? [demoCamera(cameraRig.camera.port)] : [],
       }),
       logger: log,
     });
@@ -125,7 +142,7 @@ export async function startSystem(opts: SystemOptions = {}): Promise<RunningSyst
       await d.start();
       stops.push(() => d.stop());
     }
-    return { ingest, agent, sims, cloudMqttUrl, apiUrl: `http://${host}:${port}`, stop };
+    return { ingest, agent, sims, cameraRig, cloudMqttUrl, apiUrl: `http://${host}:${port}`, stop };
   } catch (err) {
     await stop();
     throw err;

@@ -72,15 +72,26 @@ async function firePath(t: Test, sys: RunningSystem): Promise<void> {
   t.ok(panelRows.some((r) => r.panel === 'FP1' && r.kind === 'fire.alarm' && String(r.zone) === '3'), 'the Fire events panel shows the alarm');
 }
 
-t.test('fire alarm → gate hold-open → stored → Grafana panel, on embedded PGlite', async (t) => {
-  const sys = await startSystem({ port: 0, databaseUrl: null });
+t.test('fire alarm → gate hold-open → stored → Grafana panel, on embedded PGlite, with the camera', async (t) => {
+  const sys = await startSystem({ port: 0, databaseUrl: null, camera: true });
   t.teardown(() => sys.stop());
   await firePath(t, sys);
+  // The same fire rule turned the building's ONVIF camera to its preset and took a snapshot, over real SOAP.
+  t.equal(sys.cameraRig?.camera.currentPreset, 'preset_gate', 'camera CAM1 moved to its fire preset');
+  const fire = await sys.ingest.store.query(`SELECT actions FROM linkage_executions WHERE rule = 'fire-evacuation'`, []);
+  const actions = fire[0]?.actions as Array<{ device: string; action: string; status: string }>;
+  t.ok(actions.some((a) => a.device === 'CAM1' && a.action === 'snapshot' && a.status === 'confirmed'), 'snapshot confirmed');
+  // The camera's analytics on the real video reach the database too (the walkway has people in the first seconds).
+  const video = await waitFor(async () => {
+    const r = await sys.ingest.store.query(`SELECT kind, payload FROM events WHERE kind LIKE 'video.%'`, []);
+    return r.length > 0 ? r : null;
+  }, { what: 'a video event stored', timeoutMs: 30_000 });
+  t.match(String(video[0]?.payload && (video[0].payload as Record<string, unknown>).snapshot), /^snapshot:CAM1\//, 'video events carry their blurred snapshot ref');
 });
 
 t.test('fire alarm → gate hold-open → stored → Grafana panel, on PostgreSQL', async (t) => {
   const db = await freshDatabase('e2e');
-  const sys = await startSystem({ port: 0, databaseUrl: db.url });
+  const sys = await startSystem({ port: 0, databaseUrl: db.url, camera: false });
   t.teardown(async () => {
     await sys.stop();
     await db.drop();

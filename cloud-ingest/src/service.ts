@@ -75,6 +75,51 @@ export function createIngestService(input: unknown = {}, deps: IngestDeps = {}):
     publish(edgeDownTopic(parsed.edge), JSON.stringify(ack));
   };
 
+  let storeStarted = false;
+  const startParts = async (): Promise<void> => {
+    await store.start();
+    storeStarted = true;
+    pipeline.start();
+    // pino's own Logger type and Fastify's view of it differ only in generics; the instance is the same.
+    const server: FastifyInstance = Fastify({
+      // Per-request lines are info; at warn the hot ingest path logs only what went wrong.
+      loggerInstance: log.child({ part: 'http' }, { level: log.isLevelEnabled('warn') ? 'warn' : log.level }) as unknown as FastifyBaseLogger,
+      bodyLimit: config.maxEnvelopeBytes,
+    });
+    app = server;
+    registerRoutes(server, { pipeline, health, maxEnvelopeBytes: config.maxEnvelopeBytes });
+    await server.listen({ host: config.host, port: config.port });
+    const addr = server.server.address();
+    if (addr && typeof addr === 'object') bound = { host: addr.address, port: addr.port };
+    if (config.mqttUrl) {
+      consumer = new MqttConsumer({
+        url: config.mqttUrl, protocolVersion: config.mqttProtocol, clientId: config.clientId, shareGroup: config.shareGroup, consumers: config.consumers,
+        sessionExpirySec: config.sessionExpirySec, keepaliveSec: config.keepaliveSec, retry: config.retry,
+        logger: log.child({ part: 'mqtt' }), ...(deps.clock ? { clock: deps.clock } : {}),
+      }, onMessage);
+      await consumer.start();
+    }
+    if (config.maintenance.enabled) {
+      maintenance = new Maintenance(store, { ...config.maintenance, logger: log.child({ part: 'maintenance' }), ...(deps.clock ? { clock: deps.clock } : {}) });
+      await maintenance.start();
+    }
+    log.info({ http: `${bound.host}:${bound.port}`, store: store.kind, mqtt: config.mqttUrl ?? 'off' }, 'cloud ingest started');
+  };
+
+  const stopParts = async (): Promise<void> => {
+    await maintenance?.stop();
+    maintenance = undefined;
+    pipeline.stop();
+    await consumer?.stop();
+    consumer = undefined;
+    await app?.close();
+    app = undefined;
+    if (storeStarted) {
+      storeStarted = false;
+      await store.stop();
+    }
+  };
+
   return {
     config,
     store,
@@ -82,42 +127,14 @@ export function createIngestService(input: unknown = {}, deps: IngestDeps = {}):
     health,
     address: () => bound,
     async start() {
-      await store.start();
-      pipeline.start();
-      // pino's own Logger type and Fastify's view of it differ only in generics; the instance is the same.
-      const server: FastifyInstance = Fastify({
-        // Per-request lines are info; at warn the hot ingest path logs only what went wrong.
-        loggerInstance: log.child({ part: 'http' }, { level: log.isLevelEnabled('warn') ? 'warn' : log.level }) as unknown as FastifyBaseLogger,
-        bodyLimit: config.maxEnvelopeBytes,
-      });
-      app = server;
-      registerRoutes(server, { pipeline, health, maxEnvelopeBytes: config.maxEnvelopeBytes });
-      await server.listen({ host: config.host, port: config.port });
-      const addr = server.server.address();
-      if (addr && typeof addr === 'object') bound = { host: addr.address, port: addr.port };
-      if (config.mqttUrl) {
-        consumer = new MqttConsumer({
-          url: config.mqttUrl, protocolVersion: config.mqttProtocol, clientId: config.clientId, shareGroup: config.shareGroup, consumers: config.consumers,
-          sessionExpirySec: config.sessionExpirySec, keepaliveSec: config.keepaliveSec, retry: config.retry,
-          logger: log.child({ part: 'mqtt' }), ...(deps.clock ? { clock: deps.clock } : {}),
-        }, onMessage);
-        await consumer.start();
+      try {
+        await startParts();
+      } catch (err) {
+        // Whatever did start is stopped again, so a failed start leaves no pool, port or connection open.
+        await stopParts().catch((stopErr: unknown) => log.warn({ err: (stopErr as Error).message }, 'cleanup after a failed start failed'));
+        throw err;
       }
-      if (config.maintenance.enabled) {
-        maintenance = new Maintenance(store, { ...config.maintenance, logger: log.child({ part: 'maintenance' }), ...(deps.clock ? { clock: deps.clock } : {}) });
-        await maintenance.start();
-      }
-      log.info({ http: `${bound.host}:${bound.port}`, store: store.kind, mqtt: config.mqttUrl ?? 'off' }, 'cloud ingest started');
     },
-    async stop() {
-      await maintenance?.stop();
-      maintenance = undefined;
-      pipeline.stop();
-      await consumer?.stop();
-      consumer = undefined;
-      await app?.close();
-      app = undefined;
-      await store.stop();
-    },
+    stop: () => stopParts(),
   };
 }

@@ -65,3 +65,10 @@ t.test('a batch past a gap is 409 with the current upTo; nothing is written', as
   t.match(await r.json(), { code: 'ERR_SEQ_GAP', upTo: 1 });
   t.same(await storedSeqs(ingest.store, 'h4'), [1]);
 });
+
+t.test('a start that fails (port taken) leaves nothing running and can be retried elsewhere', async (t) => {
+  const taken = ingest.address().port;
+  const other = createIngestService({ logLevel: 'silent', port: taken, databaseUrl: db.url, maintenance: { enabled: false } });
+  await t.rejects(other.start(), { code: 'EADDRINUSE' });
+  t.same(await other.store.health(), { ok: false, detail: 'the PostgreSQL store is not started' }, 'its store was stopped again');
+});

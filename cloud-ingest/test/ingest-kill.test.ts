@@ -21,8 +21,12 @@ const MAIN = fileURLToPath(new URL('../src/main.ts', import.meta.url));
 const run = randomBytes(4).toString('hex');
 
 function startIngest(configFile: string): Promise<ChildProcess> {
+  // The environment overrides the config file, so the variables main.ts reads must not leak in from
+  // the test's own environment (CI sets DATABASE_URL to the admin database).
+  const env: NodeJS.ProcessEnv = { ...process.env, INGEST_CONFIG_FILE: configFile, LOG_LEVEL: 'info' };
+  for (const k of ['DATABASE_URL', 'MQTT_URL', 'PORT', 'HOST', 'INGEST_SHARE_GROUP', 'MQTT_CLIENT_ID', 'PGLITE_DATA_DIR']) delete env[k];
   const child = spawn(process.execPath, ['--import', 'tsx', MAIN], {
-    env: { ...process.env, INGEST_CONFIG_FILE: configFile, LOG_LEVEL: 'info' },
+    env,
     stdio: ['ignore', 'pipe', 'inherit'],
   });
   return new Promise((resolve, reject) => {

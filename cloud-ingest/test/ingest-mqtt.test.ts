@@ -1,6 +1,7 @@
 /** MQTT ingest end to end: fake edges → in-process Aedes → ingest → PostgreSQL / PGlite, acks on the down topic. */
 import t from 'tap';
 import { freshDatabase, waitFor } from '@safe-community/testkit';
+import { createLogger } from '@safe-community/runtime';
 import { createIngestService, PgliteStore, type IngestService } from '@safe-community/cloud-ingest';
 import { startAedes } from './helpers/broker.js';
 import { FakeEdge } from './helpers/fake-edge.js';
@@ -52,7 +53,7 @@ for (const backend of ['postgres', 'pglite'] as const) {
 t.test('an unparseable envelope is dead-lettered and acked; the next valid one is stored', async (t) => {
   const broker = await startAedes();
   t.teardown(() => broker.close());
-  const store = new PgliteStore();
+  const store = new PgliteStore({ logger: createLogger({ level: 'silent' }) });
   const ingest = createIngestService({ ...quiet, port: 0, mqttUrl: broker.url, mqttProtocol: 4, clientId: `ingest-bad-${process.pid}`, maintenance: { enabled: false } }, { store });
   await ingest.start();
   t.teardown(() => ingest.stop());

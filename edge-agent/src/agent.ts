@@ -18,7 +18,13 @@ import { Outbox } from './outbox/index.js';
 import { Uplink } from './uplink/index.js';
 import { CloudCommands } from './cloud-commands.js';
 import { AdminServer } from './admin.js';
+import { EdgeMetrics } from './metrics.js';
 import { mergeDevices, readRegistry } from './registry.js';
+import { EventHub } from './event-hub.js';
+import { CompositeDirectory } from './directory.js';
+import { CameraManager, FileSnapshotStore } from './camera/index.js';
+import { VideoAnalytics } from './video/video-analytics.js';
+import { createPrivacyFilter, type PrivacyFilter } from '@safe-community/analytics';
 import type { EdgeConfig } from './config.js';
 import type { CameraPort } from './ports.js';
 
@@ -45,6 +51,12 @@ export class EdgeAgent {
   linkage!: LinkageEngine;
   uplink: Uplink | null = null;
   admin: AdminServer | null = null;
+  /** Canonical events from devices, cameras and video analytics, as the linkage engine hears them. */
+  events!: EventHub;
+  cameras: CameraManager | null = null;
+  video: VideoAnalytics | null = null;
+  /** Prometheus series served on the admin /metrics; the video pipeline reports through its video* functions. */
+  metrics!: EdgeMetrics;
   private readonly started: Part[] = [];
 
   constructor(private readonly opts: EdgeAgentOptions) {
@@ -93,11 +105,49 @@ export class EdgeAgent {
       clock,
     });
     this.broker.use(this.devices);
+    this.events = new EventHub(log);
+    this.events.add(this.devices);
+    let privacy: PrivacyFilter | null = null;
+    let snapshots: FileSnapshotStore | null = null;
+    if (cfg.cameras.length > 0) {
+      // Every stored snapshot passes through the face blur first (DESIGN: faces are detected only to blur them).
+      const filter = createPrivacyFilter(cfg.video.modelsDir ? { modelsDir: cfg.video.modelsDir } : {});
+      privacy = filter;
+      snapshots = new FileSnapshotStore({ dir: join(dataDir, 'snapshots'), redact: async (jpeg) => (await filter.snapshot(jpeg)).jpeg });
+    }
+    const onvifCameras = cfg.cameras.filter((c) => c.hostname);
+    if (onvifCameras.length > 0 && snapshots) {
+      this.cameras = new CameraManager({
+        site: cfg.edge.site, edge: cfg.edge.id, snapshots, clock, log,
+        cameras: onvifCameras.map((c) => ({
+          id: c.id, hostname: c.hostname!, port: c.port, path: c.path, username: c.username, password: c.password,
+          events: c.events, tags: { ...c.tags }, ...(c.profileToken ? { profileToken: c.profileToken } : {}),
+        })),
+      });
+      this.events.add(this.cameras);
+      this.cameras.onEvent((e) => void this.outbox.append({ type: 'event', data: e }).catch((err: unknown) => log.error({ err }, 'camera event not stored')));
+    }
+    const analysed = cfg.cameras.filter((c) => c.analytics);
+    if (analysed.length > 0 && snapshots && privacy) {
+      const manager = this.cameras;
+      this.video = new VideoAnalytics({
+        site: cfg.edge.site, edge: cfg.edge.id, model: cfg.video.model, hub: this.events, sink: this.outbox, snapshots, privacy, log,
+        ...(cfg.video.modelsDir ? { modelsDir: cfg.video.modelsDir } : {}),
+        cameras: analysed.map((c) => ({
+          id: c.id, tags: { ...c.tags }, fps: c.analytics!.fps, motion: c.analytics!.motion, loop: c.loop,
+          rules: { lines: c.analytics!.lines, zones: c.analytics!.zones, crowds: c.analytics!.crowds } as never,
+          input: async () => c.stream ?? (await manager!.authenticatedStreamUri(c.id)),
+        })),
+      });
+    }
+    const cameraManager = this.cameras;
+    const directory = new CompositeDirectory(this.devices, cfg.cameras.map((c) => ({ id: c.id, tags: { ...c.tags } })),
+      (id) => (cameraManager && cfg.cameras.find((c) => c.id === id)?.hostname ? cameraManager.status(id).state === 'online' : this.video !== null));
     this.linkage = new LinkageEngine({
-      events: this.devices,
-      devices: this.devices,
+      events: this.events,
+      devices: directory,
       commands: this.devices,
-      ...(this.opts.cameras ? { cameras: this.opts.cameras } : {}),
+      ...(this.opts.cameras ?? this.cameras ? { cameras: (this.opts.cameras ?? this.cameras)! } : {}),
       sink: this.outbox,
       log,
       clock,
@@ -106,10 +156,26 @@ export class EdgeAgent {
       ...(cfg.linkage.timeZone ? { timeZone: cfg.linkage.timeZone } : {}),
     });
 
+    this.metrics = new EdgeMetrics({ edge: cfg.edge.id, site: cfg.edge.site });
+    this.metrics.attach({ outbox: this.outbox, broker: this.broker, devices: this.devices });
+    this.linkage.onExecution((report) => this.metrics.observeLinkage(report.execution));
+
     await this.startPart({ name: 'outbox', start: () => this.outbox.start(), stop: () => this.outbox.stop() });
     await this.startPart({ name: 'broker', start: () => this.broker.start(), stop: () => this.broker.stop() });
     await this.startPart({ name: 'devices', start: () => this.devices.start(), stop: () => this.devices.stop() });
+    if (privacy) {
+      const p = privacy;
+      await this.startPart({ name: 'privacy', start: () => p.start(), stop: () => p.stop() });
+    }
+    if (this.cameras) {
+      const c = this.cameras;
+      await this.startPart({ name: 'cameras', start: () => c.start(), stop: () => c.stop() });
+    }
     await this.startPart({ name: 'linkage', start: () => this.linkage.start(), stop: () => this.linkage.stop() });
+    if (this.video) {
+      const v = this.video;
+      await this.startPart({ name: 'video', start: () => v.start(), stop: () => v.stop() });
+    }
     if (cfg.uplink.url) {
       const commands = new CloudCommands({ edge: cfg.edge.id, devices: this.devices, guard: this.linkage, sink: this.outbox, logger: log });
       const uplink = new Uplink({
@@ -127,6 +193,7 @@ export class EdgeAgent {
         onCommand: (cmd) => commands.run(cmd),
       });
       this.uplink = uplink;
+      this.metrics.attach({ uplink });
       await this.startPart({ name: 'uplink', start: () => uplink.start(), stop: () => uplink.stop() });
       await this.startPart({ name: 'cloud commands', start: async () => {}, stop: () => commands.stop() });
     } else {
@@ -140,6 +207,7 @@ export class EdgeAgent {
           devices: this.devices,
           drill: (building, zone) => this.linkage.drill(building, zone ? { zone } : {}),
           health: () => this.health(),
+          metrics: () => this.metrics.render(),
         },
       });
       this.admin = admin;
@@ -159,6 +227,7 @@ export class EdgeAgent {
 
   /** Stops what started, in reverse order; keeps going past a part that fails to stop. */
   async stop(): Promise<void> {
+    this.events?.close();
     while (this.started.length > 0) {
       const part = this.started.pop()!;
       try {

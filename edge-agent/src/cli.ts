@@ -1,6 +1,10 @@
 /**
  * `edge-agent <command>`: the installer's tool and the service entry point.
  *
+ *   init                                  write an edge config file from flags or prompts
+ *   discover                              ONVIF cameras (WS-Discovery) and MQTT devices the agent sees
+ *   doctor                                cameras, model, brokers, disk, clock: is this box ready?
+ *   capacity                              how many cameras this box can analyse (measured)
  *   run                                   start the agent (EDGE_CONFIG or --config)
  *   provision device <id> --kind K --profile P [--tag k=v …]   create credentials, print the password once
  *   devices                               list devices (live state when the agent runs)
@@ -16,47 +20,41 @@ import { loadProfiles } from '@safe-community/firmware-configs';
 import { Value } from '@sinclair/typebox/value';
 import { CredentialStore } from './broker/index.js';
 import { EdgeAgent } from './agent.js';
-import { applyEnv, loadEdgeConfig, readConfigFile, type EdgeConfig } from './config.js';
+import { EXIT, askAgent, loadConfig, type CliIo } from './cli-common.js';
+import { initCommand } from './cli-init.js';
+import { discoverCommand } from './cli-discover.js';
+import { doctorCommand } from './cli-doctor.js';
+import { capacityCommand } from './cli-capacity.js';
 import { formatDrill, type DrillReport } from './linkage/index.js';
 import { mergeDevices, readRegistry, upsertRegistry } from './registry.js';
 
-export const EXIT = { ok: 0, failed: 1, usage: 2, unreachable: 3 } as const;
-
-export interface CliIo {
-  out(line: string): void;
-  err(line: string): void;
-  env: NodeJS.ProcessEnv;
-}
+export { EXIT, type CliIo } from './cli-common.js';
 
 const USAGE = `usage: edge-agent <command> [options]
+  init [--edge ID --site ID --uplink URL --broker-port N --data-dir DIR --cloud URL] [--out FILE] [--force]
+  discover [--target ADDR] [--interface ADDR] [--timeout MS] [--config FILE]
+  doctor [--image FILE] [--model NAME] [--runs N] [--json] [--config FILE]
+  capacity [--video FILE|URL | --camera ID] [--image FILE] [--fps 5] [--motion-skip 0.5] [--json] [--config FILE]
   run [--config FILE]
   provision device <id> --kind KIND --profile PROFILE [--tag key=value …] [--config FILE]
   devices [--config FILE]
   drill --building B [--zone Z] [--config FILE]`;
 
-function loadConfig(path: string | undefined, env: NodeJS.ProcessEnv): EdgeConfig {
-  const file = path ?? env.EDGE_CONFIG;
-  const raw = file ? readConfigFile(file) : {};
-  if (raw === null || typeof raw !== 'object' || Array.isArray(raw)) throw new CodedError('ERR_CONFIG', `edge config ${file} must be a mapping of keys`);
-  return loadEdgeConfig(applyEnv(raw as Record<string, unknown>, env));
-}
-
-async function askAgent<T>(cfg: EdgeConfig, path: string): Promise<T | null> {
-  if (!cfg.admin.enabled || cfg.admin.port === 0) return null;
-  try {
-    const res = await fetch(`http://${cfg.admin.host === '0.0.0.0' ? '127.0.0.1' : cfg.admin.host}:${cfg.admin.port}${path}`, { signal: AbortSignal.timeout(2000) });
-    if (!res.ok) throw new CodedError('ERR_ADMIN', `agent answered ${res.status}: ${await res.text()}`);
-    return (await res.json()) as T;
-  } catch (err) {
-    if (err instanceof CodedError) throw err;
-    return null;
-  }
-}
+/** Codes that mean the command line or the config is wrong (exit 2), not that a check failed. */
+const USAGE_CODES = new Set(['ERR_CONFIG', 'ERR_CONFIG_FILE', 'ERR_USAGE', 'ERR_PARSE_ARGS_UNKNOWN_OPTION', 'ERR_PARSE_ARGS_INVALID_OPTION_VALUE', 'ERR_PARSE_ARGS_UNEXPECTED_POSITIONAL']);
 
 export async function runCli(argv: readonly string[], io: CliIo): Promise<number> {
   const [command, ...rest] = argv;
   try {
     switch (command) {
+      case 'init':
+        return await initCommand(rest, io);
+      case 'discover':
+        return await discoverCommand(rest, io);
+      case 'doctor':
+        return await doctorCommand(rest, io);
+      case 'capacity':
+        return await capacityCommand(rest, io);
       case 'run':
         return await run(rest, io);
       case 'provision':
@@ -77,7 +75,7 @@ export async function runCli(argv: readonly string[], io: CliIo): Promise<number
   } catch (err) {
     const code = errorCode(err);
     io.err(`${code}: ${(err as Error).message}`);
-    return code === 'ERR_CONFIG' || code === 'ERR_CONFIG_FILE' || code === 'ERR_USAGE' || (err as { code?: string }).code === 'ERR_PARSE_ARGS_UNKNOWN_OPTION' ? EXIT.usage : EXIT.failed;
+    return USAGE_CODES.has(code) ? EXIT.usage : EXIT.failed;
   }
 }
 

@@ -20,6 +20,34 @@ const DeviceSchema = Type.Object(
   { additionalProperties: false },
 );
 
+/**
+ * A camera: an ONVIF endpoint (hostname…; events, presets, snapshots, stream URI), or a plain `stream`
+ * (RTSP/HTTP URL or a file) for analytics only; `analytics` turns on on-edge detection with its rules.
+ */
+const CameraSchema = Type.Object(
+  {
+    id: Id,
+    hostname: Type.Optional(Type.String({ minLength: 1, description: 'ONVIF device service host (as found by discover)' })),
+    port: Type.Integer({ minimum: 1, maximum: 65535, default: 80 }),
+    path: Type.String({ minLength: 1, default: '/onvif/device_service' }),
+    username: Type.String({ default: '', description: 'ONVIF/RTSP user' }),
+    password: Type.String({ default: '', description: 'ONVIF/RTSP password; never logged' }),
+    profileToken: Type.Optional(Type.String({ description: 'media profile; default the camera\'s first' })),
+    events: Type.Boolean({ default: true, description: 'subscribe to the camera\'s own events (PullPoint)' }),
+    tags: Type.Record(Type.String(), Type.String(), { default: {}, description: 'building, covers=<building>, fire_preset=<preset>… for rules' }),
+    stream: Type.Optional(Type.String({ minLength: 1, description: 'RTSP/HTTP URL or file; overrides the ONVIF stream URI' })),
+    loop: Type.Boolean({ default: false, description: 'loop a file stream (a demo camera playing a video)' }),
+    analytics: Type.Optional(Type.Object({
+      fps: Type.Number({ minimum: 0.2, maximum: 30, default: 5 }),
+      motion: Type.Boolean({ default: true, description: 'skip inference on frames without motion' }),
+      lines: Type.Array(Type.Unknown(), { default: [], description: 'line crossing rules (analytics/video README)' }),
+      zones: Type.Array(Type.Unknown(), { default: [] }),
+      crowds: Type.Array(Type.Unknown(), { default: [] }),
+    }, { additionalProperties: false })),
+  },
+  { additionalProperties: false },
+);
+
 export const EdgeConfigSchema = Type.Object(
   {
     edge: Type.Object(
@@ -81,6 +109,29 @@ export const EdgeConfigSchema = Type.Object(
       { additionalProperties: false, default: {} },
     ),
     devices: Type.Array(DeviceSchema, { default: [] }),
+    cameras: Type.Array(CameraSchema, { default: [], description: 'cameras of this edge: ONVIF and/or a stream, with optional on-edge analytics' }),
+    video: Type.Object(
+      {
+        model: Type.Union([Type.Literal('yolox'), Type.Literal('fastestdet')], { default: 'yolox', description: 'object detector' }),
+        modelsDir: Type.Optional(Type.String({ minLength: 1, description: 'ONNX models, checked against their manifests (env MODELS_DIR)' })),
+      },
+      { additionalProperties: false, default: {} },
+    ),
+    discovery: Type.Object(
+      {
+        interfaceAddress: Type.Optional(Type.String({ description: 'local address of the camera network interface; WS-Discovery probes leave from it' })),
+        target: Type.Optional(Type.String({ description: 'probe destination: default the multicast group 239.255.255.250; a unicast address for a routed camera' })),
+        port: Type.Integer({ minimum: 1, maximum: 65535, default: 3702 }),
+        timeoutMs: Type.Integer({ minimum: 100, maximum: 60_000, default: 3000, description: 'how long discover collects answers' }),
+      },
+      { additionalProperties: false, default: {} },
+    ),
+    cloud: Type.Object(
+      {
+        url: Type.Union([Type.String({ minLength: 1 }), Type.Null()], { default: null, description: 'cloud ingest HTTP base URL (env CLOUD_URL); doctor reads its Date header for clock drift' }),
+      },
+      { additionalProperties: false, default: {} },
+    ),
     logLevel: Type.String({ default: 'info' }),
   },
   { additionalProperties: false },
@@ -88,6 +139,7 @@ export const EdgeConfigSchema = Type.Object(
 
 export type EdgeConfig = Readonly<Static<typeof EdgeConfigSchema>>;
 export type EdgeDevice = Static<typeof DeviceSchema>;
+export type EdgeCamera = Static<typeof CameraSchema>;
 export { Tags };
 
 /** Reads a YAML or JSON config file into a plain object; errors name the file. */
@@ -105,7 +157,7 @@ export function readConfigFile(path: string): unknown {
   }
 }
 
-/** EDGE_ID, SITE_ID, EDGE_BROKER_PORT, EDGE_ADMIN_PORT, UPLINK_MQTT_URL, DATA_DIR, LOG_LEVEL override the file. */
+/** EDGE_ID, SITE_ID, EDGE_BROKER_PORT, EDGE_ADMIN_PORT, UPLINK_MQTT_URL, CLOUD_URL, DATA_DIR, LOG_LEVEL override the file. */
 export function applyEnv(input: Record<string, unknown>, env: NodeJS.ProcessEnv = process.env): Record<string, unknown> {
   const out = structuredClone(input);
   const section = (k: string): Record<string, unknown> => (out[k] ??= {}) as Record<string, unknown>;
@@ -125,7 +177,9 @@ export function applyEnv(input: Record<string, unknown>, env: NodeJS.ProcessEnv 
     section('admin').port = port;
   }
   if (env.UPLINK_MQTT_URL) section('uplink').url = env.UPLINK_MQTT_URL;
+  if (env.CLOUD_URL) section('cloud').url = env.CLOUD_URL;
   if (env.DATA_DIR) out.dataDir = env.DATA_DIR;
+  if (env.MODELS_DIR) section('video').modelsDir = env.MODELS_DIR;
   if (env.LOG_LEVEL) out.logLevel = env.LOG_LEVEL;
   return out;
 }
@@ -133,9 +187,12 @@ export function applyEnv(input: Record<string, unknown>, env: NodeJS.ProcessEnv 
 export function loadEdgeConfig(input: unknown): EdgeConfig {
   const cfg = validateConfig('edge', EdgeConfigSchema, input);
   const seen = new Set<string>();
-  for (const d of cfg.devices) {
-    if (seen.has(d.id)) throw new CodedError('ERR_CONFIG', `invalid edge config: devices: id "${d.id}" appears twice`);
+  for (const d of [...cfg.devices, ...cfg.cameras]) {
+    if (seen.has(d.id)) throw new CodedError('ERR_CONFIG', `invalid edge config: devices/cameras: id "${d.id}" appears twice`);
     seen.add(d.id);
+  }
+  for (const c of cfg.cameras) {
+    if (!c.hostname && !c.stream) throw new CodedError('ERR_CONFIG', `invalid edge config: cameras: camera "${c.id}" needs hostname (ONVIF) or stream`);
   }
   return cfg;
 }

@@ -1,6 +1,6 @@
 export * from './ports.js';
 export { EdgeAgent, type EdgeAgentOptions } from './agent.js';
-export { loadEdgeConfig, readConfigFile, applyEnv, EdgeConfigSchema, type EdgeConfig, type EdgeDevice } from './config.js';
+export { loadEdgeConfig, readConfigFile, applyEnv, EdgeConfigSchema, type EdgeConfig, type EdgeDevice, type EdgeCamera } from './config.js';
 export { CloudCommands, type CloudCommandsOptions, type CommandGuard } from './cloud-commands.js';
 export * from './broker/index.js';
 export * from './devices/index.js';
@@ -10,3 +10,5 @@ export * from './uplink/index.js';
 export { runCli, EXIT, type CliIo } from './cli.js';
 export { AdminServer, type AdminSources } from './admin.js';
 export { readRegistry, upsertRegistry, removeFromRegistry, mergeDevices, registryPath } from './registry.js';
+export { EdgeMetrics, type EdgeMetricsOptions, type MetricSources } from './metrics.js';
+export * from './doctor/index.js';

@@ -58,6 +58,13 @@ const SAMPLES: Record<string, Sample[]> = {
     { suffix: 'alert', payload: '{"type":"sos","lat":22.5,"lon":114.1,"ts":"2026-11-29T10:00:00Z"}' },
     { suffix: 'vitals', payload: '{"hr":72,"spo2":97,"steps":100,"bat":80}' },
   ],
+  'wearable.anxin-delim': [
+    { suffix: 'up', payload: 'S,1795000000,22.500000,114.100000' },
+    { suffix: 'up', payload: 'F,1795000000,,,32' },
+    { suffix: 'up', payload: 'K,1795000000' },
+    { suffix: 'up', payload: 'V,1795000000,72,97,100,80,22.500000,114.100000' },
+    { suffix: 'up', payload: 'A,0b7f4c1e-3f55-4a8e-9a51-2b0c7d1d9e10,1,FIND' },
+  ],
   'env_sensor.airsense-json': [
     { suffix: 'data', payload: '{"data":{"t":215,"h":560,"pm25":12},"dev":{"bat":90},"ts":1795000000}' },
     { suffix: 'alert', payload: '{"alert":"leak","on":1,"probe":"P1"}' },
@@ -89,6 +96,10 @@ const MARKED: Record<string, { make(i: number): Sample; marker(m: OutboxInput): 
   'wearable.carelink-json': {
     make: (i) => ({ suffix: 'vitals', payload: JSON.stringify({ steps: 7_000_000 + i }) }),
     marker: (m) => (m.type === 'telemetry' && m.data.value >= 7_000_000 ? `valid-${m.data.value - 7_000_000}` : undefined),
+  },
+  'wearable.anxin-delim': {
+    make: (i) => ({ suffix: 'up', payload: `V,,,,${6_000_000 + i},,,` }),
+    marker: (m) => (m.type === 'telemetry' && m.data.value >= 6_000_000 ? `valid-${m.data.value - 6_000_000}` : undefined),
   },
   'env_sensor.airsense-json': {
     make: (i) => ({ suffix: 'data', payload: JSON.stringify({ data: { pm25: 8_000_000 + i } }) }),

@@ -9,7 +9,8 @@ export interface TestBroker {
   close(): Promise<void>;
 }
 
-export async function startAedes(): Promise<TestBroker> {
+/** @param port reuse a port (a broker restarted on the same address); a free one when absent */
+export async function startAedes(port?: number): Promise<TestBroker> {
   const broker = await Aedes.createBroker();
   const server: Server = createServer(broker.handle as (s: Socket) => void);
   const sockets = new Set<Socket>();
@@ -17,13 +18,13 @@ export async function startAedes(): Promise<TestBroker> {
     sockets.add(s);
     s.on('close', () => sockets.delete(s));
   });
-  const port = await freePort();
+  const listenPort = port ?? (await freePort());
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
-    server.listen(port, '127.0.0.1', () => resolve());
+    server.listen(listenPort, '127.0.0.1', () => resolve());
   });
   return {
-    url: `mqtt://127.0.0.1:${port}`,
+    url: `mqtt://127.0.0.1:${listenPort}`,
     broker,
     async close() {
       for (const s of sockets) s.destroy();

@@ -342,8 +342,10 @@ export class EdgeBroker {
 
   private publishStatus(deviceId: string, online: boolean): void {
     // While stopping, the retained offline is written at the next start instead (see start()).
-    if (this.aedes) this.publish(deviceStatusTopic(deviceId), online ? 'online' : 'offline', { retain: true, qos: 1 }).catch((err: unknown) =>
-      this.log.warn({ device: deviceId, err }, 'could not publish device status'));
+    if (this.aedes) this.publish(deviceStatusTopic(deviceId), online ? 'online' : 'offline', { retain: true, qos: 1 }).catch((err: unknown) => {
+      // A publish that raced stop() is rewritten at the next start; only a running broker's failure matters.
+      if (this.aedes) this.log.warn({ device: deviceId, err }, 'could not publish device status');
+    });
     for (const l of this.statusListeners) {
       try {
         l(deviceId, online);

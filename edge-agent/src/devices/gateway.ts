@@ -5,7 +5,7 @@
  * dialect. It implements DeviceDirectory, CommandPort and EventSource from ports.ts.
  */
 import { performance } from 'node:perf_hooks';
-import { parseDeviceTopic, type Command, type Event, type DeviceKind, type Tags } from '@safe-community/contracts';
+import { parseDeviceTopic, type Command, type Event, type DeviceKind, type Tags, type Telemetry } from '@safe-community/contracts';
 import type { Profile } from '@safe-community/firmware-configs';
 import { CodedError, createLogger, errorCode, systemClock, type Clock, type Logger } from '@safe-community/runtime';
 import type { CommandPort, DeviceDirectory, DeviceInfo, EventSource, ReadBack, UplinkSink } from '../ports.js';
@@ -36,6 +36,7 @@ export class DeviceGateway implements DeviceDirectory, CommandPort, EventSource,
   private readonly devices = new Map<string, Entry>();
   private readonly eventListeners = new Set<(e: Event) => void>();
   private readonly readBackListeners = new Set<(rb: ReadBack) => void>();
+  private readonly telemetryListeners = new Set<(t: Telemetry) => void>();
   private readonly log: Logger;
   private readonly clock: Clock;
   private offStatus: (() => void) | null = null;
@@ -134,6 +135,12 @@ export class DeviceGateway implements DeviceDirectory, CommandPort, EventSource,
     return () => this.eventListeners.delete(listener);
   }
 
+  /** Canonical telemetry points as they are decoded (the elderly-care monitor watches vitals and positions). */
+  onTelemetry(listener: (point: Telemetry) => void): () => void {
+    this.telemetryListeners.add(listener);
+    return () => this.telemetryListeners.delete(listener);
+  }
+
   // ---- DevicePublishHandler (called by the broker before PUBACK) ----
 
   commandTopics(deviceId: string): string[] {
@@ -161,7 +168,10 @@ export class DeviceGateway implements DeviceDirectory, CommandPort, EventSource,
     // Linkage hears events and read-backs at once: life-safety actions must not wait for the outbox's
     // fsync. The PUBACK still waits for it below, so a lost record is re-sent by the device.
     for (const rb of decoded.readBacks) this.emit(this.readBackListeners, { ...rb, at });
-    for (const m of decoded.messages) if (m.type === 'event') this.emit(this.eventListeners, m.data);
+    for (const m of decoded.messages) {
+      if (m.type === 'event') this.emit(this.eventListeners, m.data);
+      else if (m.type === 'telemetry') this.emit(this.telemetryListeners, m.data);
+    }
     // All appends are called now, in order, so the outbox numbers them in order and can commit a burst at once.
     await Promise.all(decoded.messages.map((m) => this.opts.sink.append(m)));
   }

@@ -9,7 +9,8 @@ export function describeExecution(report: ExecutionReport, devices?: DeviceDirec
   const t = report.trigger;
   const zone = t && (t.tags?.zone ?? t.payload.zone);
   const cause = t ? `${t.kind}${t.tags?.building ? ` building ${t.tags.building}` : ''}${zone !== undefined ? ` zone ${String(zone)}` : ''}` : `restart: re-assert ${report.execution.rule}`;
-  return report.execution.actions.map((a) => {
+  return report.execution.actions.filter((a) => a.action !== 'notice').map((a) => {
+    if (a.action === 'raise_alarm') return `${cause} → alarm raised`;
     const kind = devices?.get(a.device)?.kind;
     const who = `${kind ? `${kind} ` : ''}${a.device}`;
     const verb = a.action.replace(/_/g, '-');

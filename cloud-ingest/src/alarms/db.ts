@@ -1,0 +1,57 @@
+/**
+ * Transactions over either backend the store hands out through `runner()`: a pg Pool (a dedicated
+ * connection per transaction, BEGIN/COMMIT) or a PGlite instance (its own `transaction()`, which runs one
+ * transaction at a time). Row locks (`SELECT … FOR UPDATE`) inside a transaction are what make two staff
+ * acting on one alarm at once resolve to one winner.
+ */
+import { CodedError } from '@safe-community/runtime';
+import type { SqlRunner } from '../migrate.js';
+
+export interface Tx {
+  query<R = any>(sql: string, params?: unknown[]): Promise<{ rows: R[] }>;
+}
+
+interface PoolLike extends SqlRunner {
+  connect(): Promise<SqlRunner & { release(err?: Error): void }>;
+}
+interface PgliteLike extends SqlRunner {
+  transaction<T>(fn: (tx: SqlRunner) => Promise<T>): Promise<T>;
+}
+
+const isPool = (r: SqlRunner): r is PoolLike => typeof (r as Partial<PoolLike>).connect === 'function';
+const isPglite = (r: SqlRunner): r is PgliteLike => typeof (r as Partial<PgliteLike>).transaction === 'function';
+
+export class Db {
+  constructor(private readonly runner: () => SqlRunner) {}
+
+  query<R = any>(sql: string, params?: unknown[]): Promise<{ rows: R[] }> {
+    return this.runner().query(sql, params) as Promise<{ rows: R[] }>;
+  }
+
+  async tx<T>(fn: (tx: Tx) => Promise<T>): Promise<T> {
+    const r = this.runner();
+    if (isPglite(r)) return r.transaction((t) => fn(t as Tx));
+    if (!isPool(r)) throw new CodedError('ERR_DB_RUNNER', 'the database runner supports no transactions');
+    const client = await r.connect();
+    let broken: Error | undefined;
+    try {
+      await client.query('BEGIN');
+      const out = await fn(client as Tx);
+      await client.query('COMMIT');
+      return out;
+    } catch (err) {
+      try {
+        await client.query('ROLLBACK');
+      } catch (rollbackErr) {
+        // The connection is gone: the pool must drop it rather than hand it out again.
+        broken = rollbackErr as Error;
+      }
+      throw err;
+    } finally {
+      client.release(broken);
+    }
+  }
+}
+
+/** A PostgreSQL unique violation: a concurrent writer created the same active alarm first. */
+export const isUniqueViolation = (err: unknown): boolean => (err as { code?: unknown } | null)?.code === '23505';

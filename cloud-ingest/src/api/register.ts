@@ -1,0 +1,123 @@
+/**
+ * registerApi(app, deps): the REST API, OpenAPI at /openapi.json, and the alarm page, wired into an existing
+ * Fastify app with one call. The API lives under `prefix` (default /api/v1) in its own encapsulated scope:
+ * its own JSON parser, TypeBox validation, error shape, rate limit per token, bearer auth and audit trail,
+ * none of which touch the app's other routes (the edges' ingest keeps its own parser and answers).
+ *
+ * Lifecycle: the user directory starts (bootstrap admin from ADMIN_TOKEN) when the app becomes ready, and
+ * the command desk stops when it closes.
+ */
+import type { FastifyInstance } from 'fastify';
+import swagger from '@fastify/swagger';
+import rateLimit from '@fastify/rate-limit';
+import { createLogger, type Clock, type Logger } from '@safe-community/runtime';
+import { UserDirectory, hashToken, bearerToken, userAuthHook, edgeAuthHook, type Db } from '../auth/index.js';
+import type { AlarmService } from '../alarms/types.js';
+import { alarmPagePlugin } from '../page/index.js';
+import { installAudit } from './audit.js';
+import { CommandDesk, type Publish } from './commands.js';
+import { installErrorHandling } from './errors.js';
+import { adminRoutes } from './routes-admin.js';
+import { alarmRoutes } from './routes-alarms.js';
+import { commandRoutes } from './routes-commands.js';
+import { inventoryRoutes } from './routes-inventory.js';
+import { seriesRoutes } from './routes-series.js';
+import { ErrorBody } from './schemas.js';
+import { typeboxCompiler } from './validation.js';
+
+export interface ApiDeps {
+  /** The ingest's store (or anything with its query()); the API's tables come from migration 0030. */
+  db: Db;
+  /** The alarm lifecycle; the alarm, incident and report routes and the alarm page need it. */
+  alarms?: AlarmService;
+  /** Publishes one message to the cloud broker (QoS 1), for commands down. */
+  publish: Publish;
+  clock?: Clock;
+  logger?: Logger;
+  /** ADMIN_TOKEN: ensures an admin user holding this token at start (see auth/directory.ts). */
+  adminToken?: string | undefined;
+  adminUser?: string;
+  prefix?: string;
+  /** Requests per token (per address without one) per window. Default 600 per minute. */
+  rateLimit?: { max: number; timeWindowMs: number };
+  /** Folder holding the edges' snapshots, for GET /alarms/:id/snapshot. */
+  snapshotsDir?: string | undefined;
+  commandTimeoutMs?: number;
+  commandGraceMs?: number;
+}
+
+export interface ApiHandle {
+  users: UserDirectory;
+  commands: CommandDesk;
+  /** An onRequest hook for the edges' HTTP ingest: Basic auth with the edge id and its secret. */
+  edgeAuth: ReturnType<typeof edgeAuthHook>;
+}
+
+export async function registerApi(app: FastifyInstance, deps: ApiDeps): Promise<ApiHandle> {
+  const log = deps.logger ?? createLogger({ name: 'api' });
+  const prefix = deps.prefix ?? '/api/v1';
+  const users = new UserDirectory(deps.db, { adminToken: deps.adminToken, adminUser: deps.adminUser ?? 'admin', logger: log.child({ part: 'auth' }) });
+  const commands = new CommandDesk({
+    db: deps.db, publish: deps.publish,
+    ...(deps.clock ? { clock: deps.clock } : {}),
+    ...(deps.commandTimeoutMs !== undefined ? { defaultTimeoutMs: deps.commandTimeoutMs } : {}),
+    ...(deps.commandGraceMs !== undefined ? { graceMs: deps.commandGraceMs } : {}),
+  });
+  app.addHook('onReady', async () => {
+    await users.start();
+    await commands.start();
+  });
+  app.addHook('onClose', async () => {
+    await commands.stop();
+    await users.stop();
+  });
+
+  if (!app.hasRequestDecorator('actor')) app.decorateRequest('actor', null);
+  if (!app.hasRequestDecorator('edgeIdentity')) app.decorateRequest('edgeIdentity', null);
+
+  // Registered on the app itself so it sees every route added after it, the API's and the page's.
+  await app.register(swagger, {
+    openapi: {
+      openapi: '3.0.3',
+      info: { title: 'Safe community cloud API', version: '1.0.0', description: 'Alarms, incidents, commands and queries for community safety staff.' },
+      components: { securitySchemes: { bearer: { type: 'http', scheme: 'bearer' } } },
+      security: [{ bearer: [] }],
+    },
+  });
+  app.addSchema(ErrorBody);
+  app.get('/openapi.json', { schema: { hide: true } }, async () => app.swagger());
+
+  await app.register(async (api) => {
+    api.setValidatorCompiler(typeboxCompiler);
+    // The app may parse JSON as text for its own routes (the ingest does); the API wants objects.
+    if (api.hasContentTypeParser('application/json')) api.removeContentTypeParser('application/json');
+    api.addContentTypeParser('application/json', { parseAs: 'string', bodyLimit: 1024 * 1024 }, api.getDefaultJsonParser('error', 'error'));
+    installErrorHandling(api);
+    await api.register(rateLimit, {
+      max: deps.rateLimit?.max ?? 600,
+      timeWindow: deps.rateLimit?.timeWindowMs ?? 60_000,
+      // Per token, so one noisy client cannot starve the others behind the same proxy address.
+      keyGenerator: (req) => {
+        const t = bearerToken(req.headers.authorization);
+        return t ? `t:${hashToken(t).slice(0, 32)}` : `a:${req.ip}`;
+      },
+      errorResponseBuilder: (req, ctx) => ({
+        statusCode: ctx.statusCode, code: 'ERR_RATE_LIMITED',
+        message: `rate limit of ${ctx.max} requests per ${ctx.after} reached; retry later`, requestId: req.id,
+      }),
+    });
+    api.addHook('onRequest', userAuthHook(users));
+    installAudit(api, deps.db, log.child({ part: 'audit' }));
+    adminRoutes(api, users);
+    inventoryRoutes(api, deps.db);
+    seriesRoutes(api, deps.db);
+    commandRoutes(api, commands);
+    if (deps.alarms) alarmRoutes(api, deps.alarms);
+  }, { prefix });
+
+  if (deps.alarms) {
+    const alarms = deps.alarms;
+    await app.register(async (page) => alarmPagePlugin(page, { users, alarms, apiBase: prefix, snapshotsDir: deps.snapshotsDir }));
+  }
+  return { users, commands, edgeAuth: edgeAuthHook(users) };
+}

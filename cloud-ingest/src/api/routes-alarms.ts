@@ -1,0 +1,143 @@
+/**
+ * Alarms, incidents and resident reports, through the AlarmService. The service enforces the role policy,
+ * site scoping (404 for another site's alarm) and legal transitions; the API checks the role first as well,
+ * so a refused write never reaches the service.
+ */
+import type { FastifyInstance } from 'fastify';
+import { Type } from '@sinclair/typebox';
+import { CodedError } from '@safe-community/runtime';
+import { actorOf, requirePermission } from '../auth/index.js';
+import type { AlarmFilter, AlarmService, AlarmState } from '../alarms/types.js';
+import { CsvList, Id, IdParams, Severity, Timestamp } from './schemas.js';
+import { RequestValidationError } from './validation.js';
+
+const Note = Type.Optional(Type.String({ maxLength: 2000 }));
+const STATES: readonly string[] = ['open', 'acknowledged', 'dispatched', 'resolved', 'false_alarm'];
+const SEVERITIES: readonly string[] = ['info', 'minor', 'major', 'critical'];
+
+const ListQuery = Type.Object({
+  state: Type.Optional(CsvList('states: open, acknowledged, dispatched, resolved, false_alarm')),
+  severity: Type.Optional(CsvList('severities: info, minor, major, critical')),
+  site: Type.Optional(Id),
+  device: Type.Optional(Id),
+  type: Type.Optional(Type.String({ pattern: '^[a-z][a-z0-9_.]*$', maxLength: 64 })),
+  limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 500 })),
+  before: Type.Optional(Timestamp),
+}, { additionalProperties: false });
+
+const ReportBody = Type.Object({
+  site: Id,
+  location: Type.Optional(Id),
+  category: Type.Optional(Type.String({ pattern: '^[a-z][a-z0-9_]*$', maxLength: 32, description: 'e.g. fire, intrusion, medical, other' })),
+  severity: Type.Optional(Severity),
+  message: Type.String({ minLength: 1, maxLength: 512 }),
+  reporter: Type.Optional(Type.String({ minLength: 1, maxLength: 64 })),
+}, { additionalProperties: false });
+
+/** Splits a comma list and keeps only known words; an unknown word is a 400, not an empty answer. */
+function csv(value: string | undefined, allowed: readonly string[], name: string): string[] | undefined {
+  if (value === undefined) return undefined;
+  const items = value.split(',');
+  const bad = items.find((i) => !allowed.includes(i));
+  if (bad !== undefined) {
+    throw new RequestValidationError('querystring', [{ path: `/${name}`, reason: `${bad} is not one of ${allowed.join(', ')}` }]);
+  }
+  return items;
+}
+
+export function alarmRoutes(app: FastifyInstance, alarms: AlarmService): void {
+  app.get('/alarms', { schema: { tags: ['alarms'], summary: 'Alarms, newest first, filtered', querystring: ListQuery } }, async (req) => {
+    const q = req.query as { state?: string; severity?: string; site?: string; device?: string; type?: string; limit?: number; before?: string };
+    const filter: AlarmFilter = { sites: actorOf(req).sites };
+    const state = csv(q.state, STATES, 'state');
+    const severity = csv(q.severity, SEVERITIES, 'severity');
+    if (state) filter.state = state as AlarmState[];
+    if (severity) filter.severity = severity;
+    if (q.site !== undefined) filter.site = q.site;
+    if (q.device !== undefined) filter.device = q.device;
+    if (q.type !== undefined) filter.type = q.type;
+    if (q.limit !== undefined) filter.limit = q.limit;
+    if (q.before !== undefined) filter.before = q.before;
+    return { alarms: await alarms.list(filter) };
+  });
+
+  app.get('/alarms/:id', { schema: { tags: ['alarms'], summary: 'One alarm with comments, audit trail, evidence and dispatches', params: IdParams } },
+    async (req) => alarms.get((req.params as { id: string }).id, actorOf(req)));
+
+  const id = (req: { params: unknown }): string => (req.params as { id: string }).id;
+
+  app.post('/alarms/:id/ack', {
+    schema: { tags: ['alarms'], summary: 'Acknowledge (security, admin)', params: IdParams, body: Type.Object({ note: Note }, { additionalProperties: false }) },
+  }, async (req) => {
+    const actor = actorOf(req);
+    requirePermission(actor, 'act');
+    return alarms.acknowledge(id(req), actor, (req.body as { note?: string }).note);
+  });
+
+  app.post('/alarms/:id/assign', {
+    schema: { tags: ['alarms'], summary: 'Assign to a person (security, admin)', params: IdParams, body: Type.Object({ assignee: Type.String({ minLength: 1, maxLength: 64 }) }, { additionalProperties: false }) },
+  }, async (req) => {
+    const actor = actorOf(req);
+    requirePermission(actor, 'act');
+    return alarms.assign(id(req), actor, (req.body as { assignee: string }).assignee);
+  });
+
+  app.post('/alarms/:id/dispatch', {
+    schema: { tags: ['alarms'], summary: 'Send to a guard terminal (security, admin)', params: IdParams, body: Type.Object({ terminal: Id, note: Note }, { additionalProperties: false }) },
+  }, async (req) => {
+    const actor = actorOf(req);
+    requirePermission(actor, 'act');
+    const b = req.body as { terminal: string; note?: string };
+    return alarms.dispatch(id(req), actor, b.terminal, b.note);
+  });
+
+  app.post('/alarms/:id/resolve', {
+    schema: { tags: ['alarms'], summary: 'Resolve, or close as a false alarm (security, admin)', params: IdParams, body: Type.Object({ falseAlarm: Type.Optional(Type.Boolean()), note: Note }, { additionalProperties: false }) },
+  }, async (req) => {
+    const actor = actorOf(req);
+    requirePermission(actor, 'act');
+    const b = req.body as { falseAlarm?: boolean; note?: string };
+    const r: { falseAlarm?: boolean; note?: string } = {};
+    if (b.falseAlarm !== undefined) r.falseAlarm = b.falseAlarm;
+    if (b.note !== undefined) r.note = b.note;
+    return alarms.resolve(id(req), actor, r);
+  });
+
+  app.post('/alarms/:id/comments', {
+    schema: { tags: ['alarms'], summary: 'Comment (installer, security, admin)', params: IdParams, body: Type.Object({ text: Type.String({ minLength: 1, maxLength: 2000 }) }, { additionalProperties: false }) },
+  }, async (req) => {
+    const actor = actorOf(req);
+    requirePermission(actor, 'comment');
+    return alarms.comment(id(req), actor, (req.body as { text: string }).text);
+  });
+
+  app.get('/incidents', {
+    schema: { tags: ['alarms'], summary: 'Incidents (related alarms grouped)', querystring: Type.Object({ open: Type.Optional(Type.Boolean()) }, { additionalProperties: false }) },
+  }, async (req) => {
+    const q = req.query as { open?: boolean };
+    const f: { sites: readonly string[] | '*'; open?: boolean } = { sites: actorOf(req).sites };
+    if (q.open !== undefined) f.open = q.open;
+    return { incidents: await alarms.incidents(f) };
+  });
+
+  // Resident reports come in through a staff member's or a resident app's token and join the alarm pipeline
+  // (seed §6.3.3.2 b). Any authenticated role of the site may file one: reporting is not acting on an alarm.
+  app.post('/reports', { schema: { tags: ['alarms'], summary: 'File a resident incident report; raises an alarm', body: ReportBody } }, async (req, reply) => {
+    const actor = actorOf(req);
+    const b = req.body as { site: string; location?: string; category?: string; severity?: 'info' | 'minor' | 'major' | 'critical'; message: string; reporter?: string };
+    if (actor.sites !== '*' && !actor.sites.includes(b.site)) {
+      throw new CodedError('ERR_NOT_FOUND', `unknown site ${b.site}`);
+    }
+    const alarm = await alarms.raise({
+      site: b.site,
+      device: b.location ?? 'resident-report',
+      type: `report.${b.category ?? 'other'}`,
+      severity: b.severity ?? 'major',
+      message: b.message,
+      origin: 'report',
+      raisedBy: `resident:${b.reporter ?? actor.user}`,
+      tags: { reportedBy: actor.user, ...(b.reporter ? { reporter: b.reporter } : {}) },
+    });
+    return reply.code(201).send(alarm);
+  });
+}

@@ -1,0 +1,49 @@
+/** Commands down to devices, and warnings to community display screens. */
+import type { FastifyInstance } from 'fastify';
+import { Type } from '@sinclair/typebox';
+import { actorOf } from '../auth/index.js';
+import type { CommandDesk, CommandInput, WarningInput } from './commands.js';
+import { Id, IdParams, Limit } from './schemas.js';
+
+const CommandBody = Type.Object({
+  site: Id,
+  device: Id,
+  action: Type.String({ pattern: '^[a-z][a-z0-9_]*$', maxLength: 32, description: 'e.g. hold_open, raise, goto_preset' }),
+  params: Type.Optional(Type.Record(Type.String({ maxLength: 64 }), Type.Unknown())),
+  timeoutMs: Type.Optional(Type.Integer({ minimum: 1, maximum: 600_000 })),
+}, { additionalProperties: false });
+
+const WarningBody = Type.Object({
+  site: Id,
+  message: Type.String({ minLength: 1, maxLength: 280 }),
+  level: Type.Optional(Type.Union([Type.Literal('info'), Type.Literal('warning'), Type.Literal('danger')])),
+  screens: Type.Optional(Type.Array(Id, { minItems: 1, maxItems: 200, uniqueItems: true })),
+  ttlSec: Type.Optional(Type.Integer({ minimum: 10, maximum: 86_400 })),
+}, { additionalProperties: false });
+
+export function commandRoutes(app: FastifyInstance, desk: CommandDesk): void {
+  app.post('/commands', {
+    schema: { tags: ['commands'], summary: 'Command one device through its edge (security, admin)', body: CommandBody },
+  }, async (req, reply) => {
+    const view = await desk.issue(actorOf(req), req.body as CommandInput);
+    return reply.code(202).send(view);
+  });
+
+  app.get('/commands/:id', {
+    schema: { tags: ['commands'], summary: 'A command with its status: pending, confirmed, rejected, failed or timeout', params: IdParams },
+  }, async (req) => desk.get((req.params as { id: string }).id, actorOf(req)));
+
+  app.get('/commands', {
+    schema: {
+      tags: ['commands'], summary: 'Recent commands, newest first',
+      querystring: Type.Object({ site: Type.Optional(Id), device: Type.Optional(Id), limit: Type.Optional(Limit) }, { additionalProperties: false }),
+    },
+  }, async (req) => ({ commands: await desk.list(actorOf(req), req.query as { site?: string; device?: string; limit?: number }) }));
+
+  app.post('/warnings', {
+    schema: { tags: ['commands'], summary: 'Show a warning on the site\'s display screens (security, admin)', body: WarningBody },
+  }, async (req, reply) => {
+    const commands = await desk.warn(actorOf(req), req.body as WarningInput);
+    return reply.code(202).send({ commands });
+  });
+}

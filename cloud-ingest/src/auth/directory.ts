@@ -1,0 +1,141 @@
+/**
+ * Users and edge credentials, stored with hashed secrets (api_users, edge_credentials, migration 0030).
+ *
+ * Bootstrap without a CLI: when `adminToken` is set (ADMIN_TOKEN in the environment), start() makes sure a
+ * user `adminUser` with role admin on every site holds exactly that token. Changing ADMIN_TOKEN and
+ * restarting rotates it; removing it leaves the stored user as it was.
+ */
+import { CodedError, createLogger, type Logger } from '@safe-community/runtime';
+import { hashToken, matchesHash, newToken } from './tokens.js';
+import { ROLES, type Actor, type Db, type Role } from './types.js';
+
+export interface DirectoryOptions {
+  adminToken?: string | undefined;
+  adminUser?: string;
+  logger?: Logger;
+}
+
+export interface UserRecord {
+  id: string;
+  role: Role;
+  sites: readonly string[] | '*';
+  createdAt: string;
+  createdBy: string | null;
+  disabled: boolean;
+}
+
+interface UserRow {
+  id: string;
+  role: Role;
+  sites: string[] | null;
+  created_at: Date | string;
+  created_by: string | null;
+  disabled: boolean;
+}
+
+const MIN_ADMIN_TOKEN = 24;
+
+const toRecord = (r: UserRow): UserRecord => ({
+  id: r.id,
+  role: r.role,
+  sites: r.sites === null ? '*' : r.sites,
+  createdAt: new Date(r.created_at).toISOString(),
+  createdBy: r.created_by,
+  disabled: r.disabled,
+});
+
+export class UserDirectory {
+  private readonly log: Logger;
+
+  constructor(private readonly db: Db, private readonly opts: DirectoryOptions = {}) {
+    this.log = opts.logger ?? createLogger({ name: 'auth' });
+  }
+
+  async start(): Promise<void> {
+    const token = this.opts.adminToken;
+    if (!token) return;
+    // A short bootstrap token would be the weakest secret of the whole system; refuse to start with one.
+    if (token.length < MIN_ADMIN_TOKEN) {
+      throw new CodedError('ERR_CONFIG', `ADMIN_TOKEN must be at least ${MIN_ADMIN_TOKEN} characters`);
+    }
+    const user = this.opts.adminUser ?? 'admin';
+    await this.db.query(
+      `INSERT INTO api_users (id, role, sites, token_hash, created_by) VALUES ($1, 'admin', NULL, $2, 'bootstrap')
+       ON CONFLICT (id) DO UPDATE SET role = 'admin', sites = NULL, token_hash = EXCLUDED.token_hash, disabled = false`,
+      [user, hashToken(token)],
+    );
+    this.log.info({ user }, 'bootstrap admin ensured from ADMIN_TOKEN');
+  }
+
+  async stop(): Promise<void> {
+    // Nothing held: every call is one query on the caller's store.
+  }
+
+  /** The actor holding this token; null for an unknown or disabled token. */
+  async authenticate(token: string): Promise<Actor | null> {
+    const rows = await this.db.query<UserRow>(
+      'SELECT id, role, sites, created_at, created_by, disabled FROM api_users WHERE token_hash = $1',
+      [hashToken(token)],
+    );
+    const row = rows[0];
+    if (!row || row.disabled) return null;
+    return { user: row.id, role: row.role, sites: row.sites === null ? '*' : row.sites };
+  }
+
+  /** Creates a user and returns its token; the token is shown once and only its hash is kept. */
+  async createUser(input: { id: string; role: Role; sites: readonly string[] | '*' }, createdBy: string): Promise<{ user: UserRecord; token: string }> {
+    if (!ROLES.includes(input.role)) throw new CodedError('ERR_VALIDATION', `unknown role ${input.role}`);
+    const token = newToken();
+    const rows = await this.db.query<UserRow>(
+      `INSERT INTO api_users (id, role, sites, token_hash, created_by) VALUES ($1, $2, $3, $4, $5)
+       ON CONFLICT (id) DO NOTHING
+       RETURNING id, role, sites, created_at, created_by, disabled`,
+      [input.id, input.role, input.sites === '*' ? null : [...input.sites], hashToken(token), createdBy],
+    );
+    const row = rows[0];
+    if (!row) throw new CodedError('ERR_CONFLICT', `user ${input.id} exists`);
+    return { user: toRecord(row), token };
+  }
+
+  /** A new token for an existing user; the old one stops working at once. */
+  async rotateToken(id: string): Promise<string> {
+    const token = newToken();
+    const rows = await this.db.query('UPDATE api_users SET token_hash = $2 WHERE id = $1 RETURNING id', [id, hashToken(token)]);
+    if (rows.length === 0) throw new CodedError('ERR_NOT_FOUND', `no user ${id}`);
+    return token;
+  }
+
+  async setDisabled(id: string, disabled: boolean): Promise<UserRecord> {
+    const rows = await this.db.query<UserRow>(
+      'UPDATE api_users SET disabled = $2 WHERE id = $1 RETURNING id, role, sites, created_at, created_by, disabled',
+      [id, disabled],
+    );
+    const row = rows[0];
+    if (!row) throw new CodedError('ERR_NOT_FOUND', `no user ${id}`);
+    return toRecord(row);
+  }
+
+  async listUsers(): Promise<UserRecord[]> {
+    const rows = await this.db.query<UserRow>('SELECT id, role, sites, created_at, created_by, disabled FROM api_users ORDER BY id');
+    return rows.map(toRecord);
+  }
+
+  /** Issues (or replaces) the secret an edge uses for the HTTP ingest; returned once. */
+  async issueEdgeSecret(edge: string, site: string): Promise<string> {
+    const secret = newToken('edge');
+    await this.db.query(
+      `INSERT INTO edge_credentials (edge, site, secret_hash) VALUES ($1, $2, $3)
+       ON CONFLICT (edge) DO UPDATE SET site = EXCLUDED.site, secret_hash = EXCLUDED.secret_hash, created_at = now()`,
+      [edge, site, hashToken(secret)],
+    );
+    return secret;
+  }
+
+  /** The edge's site when the secret is right; null otherwise (unknown edge or wrong secret look the same). */
+  async authenticateEdge(edge: string, secret: string): Promise<{ edge: string; site: string } | null> {
+    const rows = await this.db.query<{ site: string; secret_hash: string }>('SELECT site, secret_hash FROM edge_credentials WHERE edge = $1', [edge]);
+    const row = rows[0];
+    if (!row || !matchesHash(secret, row.secret_hash)) return null;
+    return { edge, site: row.site };
+  }
+}

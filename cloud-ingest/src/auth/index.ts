@@ -1,0 +1,6 @@
+export type { Role, Actor, Db } from './types.js';
+export { ROLES } from './types.js';
+export { UserDirectory, type DirectoryOptions, type UserRecord } from './directory.js';
+export { can, requirePermission, siteAllowed, scopeSites, type Permission } from './policy.js';
+export { newToken, hashToken, bearerToken } from './tokens.js';
+export { userAuthHook, edgeAuthHook, actorOf } from './hooks.js';

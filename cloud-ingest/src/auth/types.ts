@@ -1,0 +1,14 @@
+/** Who is calling the API: a user with one role, on a list of sites or on all of them. */
+export type Role = 'admin' | 'security' | 'installer' | 'viewer';
+export const ROLES: readonly Role[] = ['admin', 'security', 'installer', 'viewer'];
+
+export interface Actor {
+  user: string;
+  role: Role;
+  sites: readonly string[] | '*';
+}
+
+/** The one thing the auth code needs from a database: the Store's query(), or anything shaped like it. */
+export interface Db {
+  query<R = Record<string, unknown>>(sql: string, params?: unknown[]): Promise<R[]>;
+}

@@ -1,0 +1,289 @@
+/**
+ * Evaluates the active rule set against each committed batch (`onCommitted`, called by the ingest after
+ * its commit). Non-matching records cost one Map lookup; a match runs one transaction that records the
+ * rule hit, reads the window, and raises the alarm, all together. Window state lives in `rule_hits` and
+ * offline thresholds in `pending_timers`, so a restart loses nothing.
+ */
+import { createLogger, systemClock, type Clock, type Logger } from '@safe-community/runtime';
+import type { DeviceStatus, Event, LinkageExecution } from '@safe-community/contracts';
+import type { AlarmLifecycle } from '../alarms/service.js';
+import type { Tx } from '../alarms/db.js';
+import { PersistentTimers, cancelTimer, scheduleTimer, type TimerHandler } from '../alarms/timers.js';
+import type { AlarmView, RaiseAlarm } from '../alarms/types.js';
+import type { CommittedBatch } from './batch.js';
+import type { DeviceOffline, DoorForcedPerson, DoubleKnock, LinkageFailure, Rule, RuleSet } from './schema.js';
+import { activeRuleSet, saveRuleSet } from './store.js';
+
+export const OFFLINE_TIMER = 'rule.offline';
+/** How late a replayed event may arrive and still pair with its window's other hits. */
+const REPLAY_GRACE_MS = 6 * 3600_000;
+
+export interface RuleEngineOptions {
+  alarms: AlarmLifecycle;
+  clock?: Clock;
+  logger?: Logger;
+  /** A rule set to install at start when it is newer than the stored one. */
+  rules?: RuleSet;
+  /** How often due offline timers are looked for, ms (default 1000). */
+  pollMs?: number;
+}
+
+export interface RuleCounters { events: number; matched: number; raised: number; errors: number; }
+
+type KindHook = { rule: DoubleKnock; role: 'knock' } | { rule: DoorForcedPerson; role: 'door' | 'person' };
+
+interface Compiled {
+  version: number;
+  byKind: Map<string, KindHook[]>;
+  linkage: LinkageFailure[];
+  offline: Array<{ rule: DeviceOffline; re: RegExp | undefined }>;
+  byId: Map<string, Rule>;
+}
+
+const emptyCompiled = (): Compiled => ({ version: 0, byKind: new Map(), linkage: [], offline: [], byId: new Map() });
+const forSite = (r: Rule, site: string): boolean => r.enabled !== false && (!r.sites || r.sites.includes(site));
+const buildingOf = (tags: Record<string, string> | undefined): string | undefined => tags?.building;
+/** The alarm's device for a building-wide alarm: ids may not hold ':' (they are topic levels). */
+const buildingDevice = (b: string | undefined): string => (b ? `building.${b}`.replace(/[^A-Za-z0-9._-]/g, '_').slice(0, 64) : 'site');
+
+export class RuleEngine {
+  readonly counters: RuleCounters = { events: 0, matched: 0, raised: 0, errors: 0 };
+  private compiled: Compiled = emptyCompiled();
+  private readonly clock: Clock;
+  private readonly log: Logger;
+  private readonly timers: PersistentTimers;
+
+  constructor(private readonly opts: RuleEngineOptions) {
+    this.clock = opts.clock ?? systemClock;
+    this.log = opts.logger ?? createLogger({ name: 'rules' });
+    this.timers = new PersistentTimers({
+      db: opts.alarms.db, clock: this.clock, logger: this.log, pollMs: opts.pollMs ?? 1000,
+      handlers: { [OFFLINE_TIMER]: this.offlineDue() },
+    });
+  }
+
+  get version(): number {
+    return this.compiled.version;
+  }
+
+  async start(): Promise<void> {
+    let active = await activeRuleSet(this.opts.alarms.db);
+    if (this.opts.rules && (!active || this.opts.rules.version > active.version)) {
+      await saveRuleSet(this.opts.alarms.db, this.opts.rules, 'config', new Date(this.clock.now()).toISOString());
+      active = await activeRuleSet(this.opts.alarms.db);
+    }
+    this.compiled = active ? compile(active.body) : emptyCompiled();
+    await this.timers.start();
+  }
+
+  async stop(): Promise<void> {
+    await this.timers.stop();
+  }
+
+  /** Validates, stores as a new version, and makes it active. */
+  async setRules(set: RuleSet, by: string): Promise<void> {
+    await saveRuleSet(this.opts.alarms.db, set, by, new Date(this.clock.now()).toISOString());
+    this.compiled = compile(set);
+  }
+
+  /** Runs the offline timers due on the engine's clock (the poll does this too). */
+  runDue(): Promise<number> {
+    return this.timers.runDue();
+  }
+
+  /** Feeds one committed batch through the rules; returns the alarms the rules raised or counted up. */
+  async onCommitted(b: CommittedBatch): Promise<AlarmView[]> {
+    const out: AlarmView[] = [];
+    const c = this.compiled;
+    if (b.alarms.length) {
+      await this.guard('adopt', () => this.opts.alarms.adoptPending(b.alarms.filter((a) => a.state === 'resolved' || a.state === 'false_alarm')));
+    }
+    this.counters.events += b.events.length;
+    for (const e of b.events) {
+      const hooks = c.byKind.get(e.kind);
+      if (!hooks) continue;
+      for (const h of hooks) {
+        if (!forSite(h.rule, e.site)) continue;
+        this.counters.matched++;
+        const v = await this.guard(h.rule.id, () => (h.role === 'knock' ? this.knock(h.rule, e) : this.doorPerson(h.rule as DoorForcedPerson, h.role, e)));
+        if (v) out.push(v);
+      }
+    }
+    for (const r of c.linkage) {
+      for (const l of b.linkages) if (forSite(r, l.site)) out.push(...((await this.guard(r.id, () => this.linkageFailed(r, l))) ?? []));
+      for (const a of b.alarms) {
+        if (!forSite(r, a.site) || !(r.alarmTypes ?? ['linkage.failed']).includes(a.type) || a.state !== 'open') continue;
+        const v = await this.guard(r.id, () => this.raise(r, { site: a.site, edge: a.edge, device: a.device, message: `${r.alarm.message}: ${a.message}`.slice(0, 512), sourceEventId: a.sourceEventId, tags: a.tags }));
+        if (v) out.push(v);
+      }
+    }
+    if (c.offline.length && b.statuses.length) await this.guard('offline', () => this.statuses(b.statuses));
+    return out;
+  }
+
+  private async guard<T>(what: string, fn: () => Promise<T>): Promise<T | undefined> {
+    try {
+      return await fn();
+    } catch (err) {
+      // One failing rule must not stop the others or the ingest; it is counted and logged with its code.
+      this.counters.errors++;
+      this.log.warn({ rule: what, err: (err as Error).message, code: (err as { code?: string }).code }, 'rule evaluation failed');
+      return undefined;
+    }
+  }
+
+  /** Raises (or counts up) the rule's alarm in its own transaction. */
+  private async raise(r: Rule, a: Omit<RaiseAlarm, 'type' | 'severity' | 'message'> & { message?: string }, tx?: Tx): Promise<AlarmView> {
+    const input: RaiseAlarm = { ...dropUndefined(a), type: r.alarm.type, severity: r.alarm.severity, message: a.message ?? r.alarm.message, origin: 'rule', rule: r.id };
+    const run = async (t: Tx) => this.opts.alarms.raiseTx(t, input);
+    const res = tx ? await run(tx) : await this.opts.alarms.db.tx(run);
+    if (!tx) await this.opts.alarms.runAfter(res.after);
+    this.counters.raised++;
+    return res.view;
+  }
+
+  /** Serialises the rule's window per (rule, site, group) across instances: concurrent knocks must see each other. */
+  private async lockWindow(tx: Tx, rule: string, site: string, group: string): Promise<void> {
+    await tx.query('SELECT pg_advisory_xact_lock(hashtext($1))', [`${rule}|${site}|${group}`]);
+  }
+
+  /**
+   * Drops hits too old to matter, judged by the service clock and not by the incoming event's time: an
+   * edge replaying after an outage sends events out of order, and they must still find each other.
+   */
+  private async prune(tx: Tx, rule: string, site: string, group: string, windowMs: number): Promise<void> {
+    const before = new Date(this.clock.now() - windowMs - REPLAY_GRACE_MS).toISOString();
+    await tx.query('DELETE FROM rule_hits WHERE rule = $1 AND site = $2 AND group_key = $3 AND at < $4', [rule, site, group, before]);
+  }
+
+  private async knock(r: DoubleKnock, e: Event): Promise<AlarmView | undefined> {
+    const b = buildingOf(e.tags);
+    const group = b ?? '';
+    const member = r.distinct === 'zone' ? (e.tags?.zone ?? e.device) : e.device;
+    const at = Date.parse(e.edgeTime);
+    const w = r.windowSec * 1000;
+    const res = await this.opts.alarms.db.tx(async (tx) => {
+      await this.lockWindow(tx, r.id, e.site, group);
+      await tx.query(`INSERT INTO rule_hits (rule, site, group_key, role, member, event_id, at) VALUES ($1, $2, $3, 'knock', $4, $5, $6)`,
+        [r.id, e.site, group, member, e.id, e.edgeTime]);
+      await this.prune(tx, r.id, e.site, group, w);
+      const win = (await tx.query(
+        `SELECT count(DISTINCT member) AS n, array_agg(event_id::text) AS evs FROM rule_hits
+          WHERE rule = $1 AND site = $2 AND group_key = $3 AND at BETWEEN $4 AND $5`,
+        [r.id, e.site, group, new Date(at - w).toISOString(), new Date(at + w).toISOString()],
+      )).rows[0];
+      if (Number(win?.n ?? 0) < (r.knocks ?? 2)) return undefined;
+      return this.opts.alarms.raiseTx(tx, {
+        site: e.site, edge: e.edge, device: buildingDevice(b), type: r.alarm.type, severity: r.alarm.severity, message: r.alarm.message,
+        origin: 'rule', rule: r.id, sourceEventId: e.id, tags: b ? { building: b } : {}, at: e.edgeTime,
+        evidence: (win.evs as string[]).filter(Boolean).map((ref) => ({ kind: 'event' as const, ref })),
+      });
+    });
+    return this.finish(res);
+  }
+
+  private async doorPerson(r: DoorForcedPerson, role: 'door' | 'person', e: Event): Promise<AlarmView | undefined> {
+    const b = buildingOf(e.tags);
+    if (!b) return undefined; // "same building" cannot be judged without a building tag
+    const at = Date.parse(e.edgeTime);
+    const w = r.windowSec * 1000;
+    const other = role === 'door' ? 'person' : 'door';
+    const res = await this.opts.alarms.db.tx(async (tx) => {
+      await this.lockWindow(tx, r.id, e.site, b);
+      await tx.query(`INSERT INTO rule_hits (rule, site, group_key, role, member, event_id, at) VALUES ($1, $2, $3, $4, $5, $6, $7)`,
+        [r.id, e.site, b, role, e.device, e.id, e.edgeTime]);
+      await this.prune(tx, r.id, e.site, b, w);
+      const match = (await tx.query(
+        `SELECT member, event_id::text AS ev FROM rule_hits WHERE rule = $1 AND site = $2 AND group_key = $3 AND role = $4
+            AND at BETWEEN $5 AND $6 ORDER BY abs(extract(epoch FROM at - $7::timestamptz)) LIMIT 1`,
+        [r.id, e.site, b, other, new Date(at - w).toISOString(), new Date(at + w).toISOString(), e.edgeTime],
+      )).rows[0];
+      if (!match) return undefined;
+      const door = role === 'door' ? e.device : String(match.member);
+      return this.opts.alarms.raiseTx(tx, {
+        site: e.site, edge: e.edge, device: door, type: r.alarm.type, severity: r.alarm.severity, message: r.alarm.message,
+        origin: 'rule', rule: r.id, sourceEventId: e.id, tags: { building: b }, at: e.edgeTime,
+        evidence: [{ kind: 'event', ref: String(match.ev) }],
+      });
+    });
+    return this.finish(res);
+  }
+
+  private async finish(res: { view: AlarmView; after: (() => Promise<void>) | undefined } | undefined): Promise<AlarmView | undefined> {
+    if (!res) return undefined;
+    await this.opts.alarms.runAfter(res.after);
+    this.counters.raised++;
+    return res.view;
+  }
+
+  private async linkageFailed(r: LinkageFailure, l: LinkageExecution): Promise<AlarmView[]> {
+    if (l.status === 'confirmed' && l.actions.every((a) => a.status === 'confirmed')) return [];
+    const failed = l.actions.filter((a) => a.status !== 'confirmed');
+    const targets = failed.length ? failed.map((a) => ({ device: a.device, what: `${a.action} ${a.status} after ${a.attempts} attempt(s)` })) : [{ device: l.rule, what: l.status }];
+    const out: AlarmView[] = [];
+    for (const t of targets) {
+      out.push(await this.raise(r, {
+        site: l.site, edge: l.edge, device: t.device, sourceEventId: l.triggerEventId,
+        message: `${r.alarm.message} (linkage ${l.rule}: ${t.what})`.slice(0, 512),
+        evidence: [{ kind: 'linkage', ref: l.id }],
+      }));
+    }
+    return out;
+  }
+
+  private async statuses(list: DeviceStatus[]): Promise<void> {
+    await this.opts.alarms.db.tx(async (tx) => {
+      for (const s of list) {
+        for (const { rule, re } of this.compiled.offline) {
+          if (!forSite(rule, s.site) || (re && !re.test(s.device))) continue;
+          const key = `${rule.id}|${s.site}|${s.device}`;
+          if (s.online) await cancelTimer(tx, OFFLINE_TIMER, key);
+          else await scheduleTimer(tx, OFFLINE_TIMER, key, Date.parse(s.at) + rule.thresholdSec * 1000, { rule: rule.id, site: s.site, device: s.device, edge: s.edge, since: s.at });
+        }
+      }
+    });
+  }
+
+  /** An offline threshold passed: raise unless the device has reported since (a later status). */
+  private offlineDue(): TimerHandler {
+    return async (timer, tx) => {
+      const p = timer.payload as { rule: string; site: string; device: string; edge?: string; since: string };
+      const rule = this.compiled.byId.get(p.rule);
+      if (!rule || rule.type !== 'device_offline' || rule.enabled === false) return;
+      const st = (await tx.query('SELECT online, at FROM device_status WHERE site = $1 AND device = $2', [p.site, p.device])).rows[0];
+      if (st && (st.online === true || new Date(st.at).getTime() > Date.parse(p.since))) return;
+      const res = await this.opts.alarms.raiseTx(tx, {
+        site: p.site, device: p.device, ...(p.edge ? { edge: p.edge } : {}), type: rule.alarm.type, severity: rule.alarm.severity,
+        message: `${rule.alarm.message} (offline since ${p.since})`.slice(0, 512), origin: 'rule', rule: rule.id,
+      });
+      this.counters.raised++;
+      return res.after;
+    };
+  }
+}
+
+function compile(set: RuleSet): Compiled {
+  const c = emptyCompiled();
+  c.version = set.version;
+  const hook = (kind: string, h: KindHook): void => {
+    const list = c.byKind.get(kind) ?? [];
+    list.push(h);
+    c.byKind.set(kind, list);
+  };
+  for (const r of set.rules) {
+    c.byId.set(r.id, r);
+    if (r.enabled === false) continue;
+    if (r.type === 'double_knock') for (const k of r.kinds) hook(k, { rule: r, role: 'knock' });
+    else if (r.type === 'door_forced_person') {
+      for (const k of r.doorKinds) hook(k, { rule: r, role: 'door' });
+      for (const k of r.personKinds) hook(k, { rule: r, role: 'person' });
+    } else if (r.type === 'linkage_failure') c.linkage.push(r);
+    else c.offline.push({ rule: r, re: r.devicePattern ? new RegExp(r.devicePattern) : undefined });
+  }
+  return c;
+}
+
+function dropUndefined<T extends object>(o: T): T {
+  return Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined)) as T;
+}
+

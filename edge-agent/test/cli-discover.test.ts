@@ -1,0 +1,85 @@
+/**
+ * `edge-agent discover` against the simulated ONVIF camera's WS-Discovery responder, by unicast on
+ * 127.0.0.1, and against a running agent for the MQTT devices it has seen.
+ */
+import t from 'tap';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { MEDIA_DIR, freePort } from '@safe-community/testkit';
+import { createLogger } from '@safe-community/runtime';
+import { CameraRig } from '@safe-community/simulators/camera';
+import { runCli, EXIT, EdgeAgent, loadEdgeConfig, type CliIo } from '@safe-community/edge-agent';
+
+function capture() {
+  const out: string[] = [];
+  const err: string[] = [];
+  const io: CliIo = { out: (l) => out.push(l), err: (l) => err.push(l), env: {} };
+  return { out, err, io };
+}
+
+t.test('discover finds the simulated camera by unicast and lists the agent\'s devices', async (t) => {
+  const rig = new CameraRig({
+    video: join(MEDIA_DIR, 'vtest_20s_h264.mp4'),
+    camera: { credentials: { username: 'installer', password: 'pw-1' }, snapshotFile: join(MEDIA_DIR, 'vtest_t12.jpg') },
+    discovery: { address: '127.0.0.1', port: 0 },
+  });
+  await rig.start();
+  t.teardown(() => rig.stop());
+  const dir = await mkdtemp(join(tmpdir(), 'discover-'));
+  t.teardown(() => rm(dir, { recursive: true, force: true }));
+  const adminPort = await freePort();
+  const config = join(dir, 'edge.yaml');
+  const base = [
+    'edge: { id: hub-d, site: site-d }',
+    `dataDir: ${join(dir, 'data')}`,
+    'broker: { port: 0 }',
+    `admin: { port: ${adminPort} }`,
+    `discovery: { target: 127.0.0.1, interfaceAddress: 127.0.0.1, port: ${rig.discovery!.port}, timeoutMs: 400 }`,
+    'devices:',
+    '  - { id: FP1, kind: fire_panel, profile: fire_panel.nova-json, tags: { building: B1 } }',
+  ];
+  await writeFile(config, base.join('\n'));
+
+  let c = capture();
+  t.equal(await runCli(['discover', '--config', config], c.io), EXIT.ok, c.err.join('\n'));
+  let text = c.out.join('\n');
+  t.comment(text);
+  t.match(text, /probing for ONVIF cameras at 127\.0\.0\.1 from 127\.0\.0\.1/);
+  t.ok(text.includes(rig.camera.deviceServiceUrl), 'the camera\'s device service URL is listed');
+  t.match(text, /\bnew\b/, 'not yet in the config');
+  t.match(text, new RegExp(`- \\{ id: cam-1, hostname: 127\\.0\\.0\\.1, port: ${rig.camera.port}, path: /onvif/device_service, username: CHANGE_ME`), 'a config snippet to paste');
+  t.match(text, /the agent is not answering on its admin port/, 'no agent: said so, not an error');
+
+  // With the camera in the config and the agent running, the camera is marked and devices are listed.
+  await writeFile(config, [...base, `cameras:\n  - { id: lobby, hostname: 127.0.0.1, port: ${rig.camera.port}, username: installer, password: pw-1 }`].join('\n'));
+  const agent = new EdgeAgent({
+    config: loadEdgeConfig({ edge: { id: 'hub-d', site: 'site-d' }, dataDir: join(dir, 'data'), broker: { port: 0 }, admin: { port: adminPort },
+      devices: [{ id: 'FP1', kind: 'fire_panel', profile: 'fire_panel.nova-json', tags: { building: 'B1' } }] }),
+    logger: createLogger({ level: 'error' }),
+  });
+  await agent.start();
+  t.teardown(() => agent.stop());
+  c = capture();
+  t.equal(await runCli(['discover', '--config', config, '--json'], c.io), EXIT.ok, c.err.join('\n'));
+  const json = JSON.parse(c.out.at(-1)!) as { cameras: Array<{ xaddrs: string[]; configured: string | null; urn: string }>; devices: Array<{ id: string; online: boolean }> };
+  t.equal(json.cameras.length, 1);
+  t.same(json.cameras[0]?.xaddrs, [rig.camera.deviceServiceUrl]);
+  t.equal(json.cameras[0]?.configured, 'lobby', 'matched to the configured camera by host and port');
+  t.match(json.cameras[0]?.urn, /^urn:uuid:/);
+  t.same(json.devices.map((d) => [d.id, d.online]), [['FP1', false]], 'the running agent\'s devices, offline until they connect');
+
+  c = capture();
+  t.equal(await runCli(['discover', '--config', config], c.io), EXIT.ok);
+  text = c.out.join('\n');
+  t.match(text, /lobby/);
+  t.match(text, /MQTT devices known to the running agent: 1, 0 online/);
+  t.match(text, /FP1\s+fire_panel\s+fire_panel\.nova-json\s+no/);
+});
+
+t.test('discover exits 1 when nothing answers', async (t) => {
+  const silent = await freePort();
+  const c = capture();
+  t.equal(await runCli(['discover', '--target', '127.0.0.1', '--port', String(silent), '--interface', '127.0.0.1', '--timeout', '200'], { ...c.io, env: { EDGE_ADMIN_PORT: '0' } }), EXIT.failed);
+  t.match(c.out.join('\n'), /no ONVIF camera answered/);
+});
