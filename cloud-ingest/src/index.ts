@@ -9,3 +9,5 @@ export { loadConfig, configFromEnv, IngestConfigSchema, type IngestConfig, type 
 export type { IngestCounters } from './pipeline.js';
 export type { HealthParts } from './http.js';
 export { Maintenance, type MaintenanceOptions } from './maintenance.js';
+export * from './alarms/index.js';
+export * from './rules/index.js';

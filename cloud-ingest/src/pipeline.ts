@@ -84,6 +84,8 @@ export class Pipeline {
   private serial<T>(edge: string, fn: () => Promise<T>): Promise<T> {
     const prev = this.tails.get(edge) ?? Promise.resolve();
     const run = prev.then(fn, fn);
+    // The next write of this edge waits for this one to settle, success or not; the outcome itself goes
+    // to this write's caller through `run`.
     const tail = run.then(() => undefined, () => undefined);
     this.tails.set(edge, tail);
     void tail.then(() => {

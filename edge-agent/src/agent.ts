@@ -132,6 +132,8 @@ export class EdgeAgent {
       const manager = this.cameras;
       this.video = new VideoAnalytics({
         site: cfg.edge.site, edge: cfg.edge.id, model: cfg.video.model, hub: this.events, sink: this.outbox, snapshots, privacy, log,
+        onFrame: (camera, result) => this.metrics.observeFrame(camera, result),
+        onDropped: (camera, count) => this.metrics.videoDropped(camera, count),
         ...(cfg.video.modelsDir ? { modelsDir: cfg.video.modelsDir } : {}),
         cameras: analysed.map((c) => ({
           id: c.id, tags: { ...c.tags }, fps: c.analytics!.fps, motion: c.analytics!.motion, loop: c.loop,

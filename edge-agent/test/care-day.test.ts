@@ -52,7 +52,7 @@ t.test('the simulated day through broker, gateway and monitor raises exactly the
   const notices = events.filter((e) => e.severity === 'info').map((e) => `${e.tags?.resident}:${e.kind}`).sort();
   t.same(notices, ['R1:care.fall_cancelled', 'R2:care.fall_cancelled', 'R3:care.vitals_cleared', 'R3:care.wandering_ended'],
     'both I\'m OK presses cancel their falls (one per dialect); the excursion clears once; the night ends once');
-  t.same(rig.monitor.stats(), { residents: 5, alarms: 7, notices: 4, ignored: 0, sinkErrors: 0 });
+  t.same(rig.monitor.stats(), { residents: 5, alarms: 7, notices: 4, ignored: 0, sinkRetries: 0, sinkErrors: 0 });
 });
 
 t.test('restarts mid-day (inside a wandering episode, a pending vitals excursion and a fall window) neither lose nor double', async (t) => {
@@ -71,4 +71,22 @@ t.test('restarts mid-day (inside a wandering episode, a pending vitals excursion
   t.same(alarmSummary(alarms), EXPECTED);
   t.same(alarms.map((a) => a.id).sort(), fullDayIds, 'the very same alarms (ids derive from each occurrence)');
   t.equal(alarms.find((a) => a.type === 'care.fall')?.raisedAt, at(14, 1), 'the pending fall survived the restart inside its window');
+});
+
+t.test('through the real outbox: every care record is accepted, durable and in order', async (t) => {
+  const rig = await careRig({ outbox: true });
+  t.teardown(() => rig.close());
+  await runDay({ clock: rig.clock, wearables: rig.wearables, steps: dayScript(), settle: () => rig.monitor.idle() });
+  t.same(alarmSummary(rig.sink.alarms()), EXPECTED);
+  const stored = await rig.outbox!.readFrom(1, 100_000, 1 << 30);
+  t.equal(stored.length, rig.sink.records.length, 'every record the gateway and the monitor appended is in the outbox');
+  const care = stored.flatMap((r) => {
+    const m = JSON.parse(r.json) as { type: string; data: { type?: string; kind?: string; id: string; sourceEventId?: string } };
+    return m.type === 'alarm' ? [{ seq: r.seq, alarm: m.data }] : [];
+  });
+  t.same(care.map((c) => c.alarm.id).sort(), fullDayIds, 'the same alarms as without the outbox');
+  for (const c of care) {
+    const ev = stored.find((r) => r.seq < c.seq && r.json.includes(c.alarm.sourceEventId!));
+    t.ok(ev, `${c.alarm.type}: its event is stored before it`);
+  }
 });

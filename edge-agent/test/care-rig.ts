@@ -12,15 +12,19 @@ import { CareWearable, DAY_RESIDENTS, DAY_START, VirtualClock, dayResidents } fr
 import { EdgeBroker } from '../src/broker/index.js';
 import { DeviceGateway } from '../src/devices/index.js';
 import { CareMonitor, parseResidents } from '../src/care/index.js';
+import { Outbox } from '../src/outbox/index.js';
 import type { DeviceInfo, OutboxInput, UplinkSink } from '../src/ports.js';
 
 export const logger = createLogger({ level: 'silent' });
 
+/** Records what was appended; with an inner sink (the real outbox), only once that sink accepted it. */
 export class RecordingSink implements UplinkSink {
   readonly records: OutboxInput[] = [];
+  constructor(private readonly inner?: UplinkSink) {}
   async append(msg: OutboxInput): Promise<number> {
+    const seq = this.inner ? await this.inner.append(msg) : this.records.length + 1;
     this.records.push(msg);
-    return this.records.length;
+    return seq;
   }
   alarms(): Alarm[] {
     return this.records.flatMap((m) => (m.type === 'alarm' ? [m.data] : []));
@@ -36,16 +40,19 @@ export interface Rig {
   gateway: DeviceGateway;
   wearables: Map<string, CareWearable>;
   stateFile: string;
+  outbox: Outbox | undefined;
   monitor: CareMonitor;
   /** Stops the monitor and starts a new one on the same state file (an agent restart). */
   restart(): Promise<void>;
   close(): Promise<void>;
 }
 
-export async function careRig(): Promise<Rig> {
+export async function careRig(opts: { outbox?: boolean } = {}): Promise<Rig> {
   const dir = await mkdtemp(join(tmpdir(), 'care-'));
   const clock = new VirtualClock(DAY_START);
-  const sink = new RecordingSink();
+  const outbox = opts.outbox ? new Outbox({ dir: join(dir, 'outbox'), site: 'S1', edge: 'E1', logger }) : undefined;
+  await outbox?.start();
+  const sink = new RecordingSink(outbox);
   const devices: DeviceInfo[] = DAY_RESIDENTS.map((r) => ({
     id: r.wearable, kind: 'wearable', profile: `wearable.${r.dialect}`, tags: { building: 'B', unit: r.unit },
   }));
@@ -66,7 +73,7 @@ export async function careRig(): Promise<Rig> {
     site: 'S1', edge: 'E1', residents, events: gateway, telemetry: gateway, devices: gateway, sink, stateFile, clock, logger,
   });
   const rig: Rig = {
-    clock, sink, gateway, wearables, stateFile, monitor: make(),
+    clock, sink, gateway, wearables, stateFile, outbox, monitor: make(),
     async restart() {
       await rig.monitor.stop();
       rig.monitor = make();
@@ -77,6 +84,7 @@ export async function careRig(): Promise<Rig> {
       await Promise.all([...wearables.values()].map((w) => w.stop()));
       await gateway.stop();
       await broker.stop();
+      await outbox?.stop();
       await rm(dir, { recursive: true, force: true });
     },
   };

@@ -7,7 +7,7 @@
  */
 import { validators, type Event, type Telemetry } from '@safe-community/contracts';
 import { createLogger, errorCode, systemClock, type Clock, type Logger } from '@safe-community/runtime';
-import type { DeviceDirectory, EventSource, UplinkSink } from '../ports.js';
+import type { DeviceDirectory, EventSource, OutboxInput, UplinkSink } from '../ports.js';
 import type { Resident, ResidentsFile } from './residents.js';
 import { DailyWindow } from './day-night.js';
 import { ResidentTracker, type CareOutput } from './tracker.js';
@@ -38,6 +38,9 @@ export interface CareStats {
   alarms: number;
   notices: number;
   ignored: number;
+  /** Appends that failed and were tried again. */
+  sinkRetries: number;
+  /** Records given up after SINK_ATTEMPTS failures (each logged whole). */
   sinkErrors: number;
 }
 
@@ -48,6 +51,7 @@ interface Slot {
   timerAt: number | undefined;
 }
 
+const SINK_ATTEMPTS = 3;
 /** Longest single wait: timers are re-armed at least this often, so a long sleep cannot drift. */
 const MAX_WAIT_MS = 3_600_000;
 
@@ -62,7 +66,7 @@ export class CareMonitor {
   private chain: Promise<void> = Promise.resolve();
   private running = false;
   private saveSeq = 0;
-  private readonly counters: CareStats = { residents: 0, alarms: 0, notices: 0, ignored: 0, sinkErrors: 0 };
+  private readonly counters: CareStats = { residents: 0, alarms: 0, notices: 0, ignored: 0, sinkRetries: 0, sinkErrors: 0 };
 
   constructor(private readonly opts: CareMonitorOptions) {
     this.log = (opts.logger ?? createLogger({ name: 'care' })).child({ part: 'care' });
@@ -161,13 +165,8 @@ export class CareMonitor {
       else this.counters.notices++;
       this.log.info({ resident: t.resident.id, kind: out.kind, reason: out.reason, episode: out.episode?.id }, out.alarm ? 'care alarm' : 'care notice');
       this.chain = this.chain.then(async () => {
-        try {
-          await this.opts.sink.append({ type: 'event', data: event });
-          if (alarm) await this.opts.sink.append({ type: 'alarm', data: alarm });
-        } catch (err) {
-          this.counters.sinkErrors++;
-          this.log.error({ err, code: errorCode(err), resident: t.resident.id, kind: out.kind }, 'could not record care output');
-        }
+        await this.append({ type: 'event', data: event });
+        if (alarm) await this.append({ type: 'alarm', data: alarm });
         for (const l of this.listeners) {
           try {
             l(out, t.resident);
@@ -179,6 +178,27 @@ export class CareMonitor {
     }
     this.persist();
     if (this.running) this.arm(slot);
+  }
+
+  /**
+   * The event and the alarm are appended separately, each tried a few times: an alarm must not be lost
+   * because its companion event was refused. What still fails is logged whole, so an operator can see it.
+   */
+  private async append(msg: OutboxInput): Promise<void> {
+    for (let attempt = 1; ; attempt++) {
+      try {
+        await this.opts.sink.append(msg);
+        return;
+      } catch (err) {
+        if (attempt < SINK_ATTEMPTS) {
+          this.counters.sinkRetries++;
+          continue;
+        }
+        this.counters.sinkErrors++;
+        this.log.error({ err, code: errorCode(err), record: msg }, 'could not record care output');
+        return;
+      }
+    }
   }
 
   /**

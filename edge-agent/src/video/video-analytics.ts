@@ -37,6 +37,10 @@ export interface VideoAnalyticsOptions {
   privacy: PrivacyFilter;
   log: Logger;
   statsEveryMs?: number;
+  /** Per processed frame (Prometheus: inference ms, fps). */
+  onFrame?: (camera: string, result: { detected: boolean; timings: Partial<Record<string, number>> }) => void;
+  /** Frames the source dropped since the last report (latest-frame-wins under load). */
+  onDropped?: (camera: string, count: number) => void;
 }
 
 interface Running {
@@ -70,6 +74,7 @@ export class VideoAnalytics {
         camera: camera.id, source, detector: this.detector, rules: camera.rules, labels: ['person', 'car', 'bicycle', 'motorcycle', 'bus', 'truck'],
         motion: camera.motion ? {} : false,
         onEvent: (e) => void this.publish(camera, e),
+        ...(opts.onFrame ? { onFrame: (r: { detected: boolean; timings: Partial<Record<string, number>> }) => opts.onFrame!(camera.id, r) } : {}),
         onError: (err) => opts.log.warn({ camera: camera.id, err }, 'frame not processed'),
       });
       await pipeline.start();
@@ -122,6 +127,7 @@ export class VideoAnalytics {
       ];
       const inferMs = s.stages.detect?.p50Ms;
       if (typeof inferMs === 'number' && Number.isFinite(inferMs)) points.push(['edge.inference_ms', inferMs, 'ms']);
+      if (dropped > r.lastDropped) this.opts.onDropped?.(r.camera.id, dropped - r.lastDropped);
       r.lastFrames = s.frames;
       r.lastDropped = dropped;
       for (const [metric, value, unit] of points) {

@@ -1,0 +1,86 @@
+import t from 'tap';
+import mqtt from 'mqtt';
+import { AlarmLifecycle } from '../src/alarms/index.js';
+import { startAedes } from './helpers/broker.js';
+import { BACKENDS, ManualClock, guard, openBackend, quietLogger, viewer } from './helpers/alarms-setup.js';
+
+const code = (p: Promise<unknown>): Promise<string> => p.then(() => 'ok', (e: { code?: string }) => e.code ?? 'none');
+
+for (const name of BACKENDS) {
+  t.test(`dispatch to terminals on ${name}`, async (t) => {
+    const be = await openBackend(name);
+    t.teardown(() => be.close());
+    const broker = await startAedes();
+    t.teardown(() => broker.close());
+    const pub = await mqtt.connectAsync(broker.url, { protocolVersion: 4, reconnectPeriod: 0 });
+    t.teardown(() => pub.endAsync());
+    const terminal = await mqtt.connectAsync(broker.url, { protocolVersion: 4, reconnectPeriod: 0 });
+    t.teardown(() => terminal.endAsync());
+    const received: Array<{ topic: string; body: Record<string, any> }> = [];
+    terminal.on('message', (topic, payload) => received.push({ topic, body: JSON.parse(payload.toString('utf8')) }));
+    await terminal.subscribeAsync('terminals/+/dispatch', { qos: 1 });
+
+    const clock = new ManualClock();
+    let failPublish = false;
+    const svc = new AlarmLifecycle({
+      db: be.runner, clock, logger: quietLogger(),
+      publish: async (topic, body) => {
+        if (failPublish) throw new Error('broker away');
+        await pub.publishAsync(topic, body, { qos: 1 });
+      },
+    });
+    await svc.start();
+    t.teardown(() => svc.stop());
+
+    const a = await svc.raise({ site: 'site-a', device: 'door-3', type: 'door.forced', severity: 'major', message: 'forced open' });
+    await svc.acknowledge(a.id, guard);
+    clock.advance(10_000);
+    const d = await svc.dispatch(a.id, guard, 'guard-7', 'north stairwell');
+    t.equal(d.state, 'dispatched');
+    t.equal(d.dispatchedAt, clock.iso());
+    t.match(d.dispatches, [{ terminal: 'guard-7', status: 'sent', sentBy: 'sam', note: 'north stairwell' }]);
+    const dispatchId = d.dispatches[0]!.id;
+
+    const deadline = Date.now() + 5000;
+    while (received.length === 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+    t.equal(received.length, 1, 'published on the terminal topic');
+    t.equal(received[0]?.topic, 'terminals/guard-7/dispatch');
+    t.match(received[0]?.body, { type: 'dispatch', dispatchId, note: 'north stairwell', alarm: { id: a.id, state: 'dispatched', device: 'door-3' } });
+
+    const pending = await svc.pendingDispatches('guard-7');
+    t.same(pending.map((p) => [p.id, p.alarm.id]), [[dispatchId, a.id]], 'the HTTP poll sees it too');
+    t.same(await svc.pendingDispatches('guard-8'), []);
+
+    t.equal(await code(svc.terminalReport(dispatchId, 'guard-8', 'accept')), 'ERR_DISPATCH_NOT_FOUND', 'another terminal cannot answer it');
+    t.equal(await code(svc.terminalReport(dispatchId, 'guard-7', 'feedback', '')), 'ERR_VALIDATION');
+    clock.advance(5000);
+    t.equal((await svc.terminalReport(dispatchId, 'guard-7', 'accept')).status, 'accepted');
+    t.equal(await code(svc.terminalReport(dispatchId, 'guard-7', 'accept')), 'ERR_DISPATCH_STATE');
+    clock.advance(120_000);
+    const arrived = await svc.terminalReport(dispatchId, 'guard-7', 'arrive');
+    t.equal(arrived.arrivedAt, clock.iso());
+    clock.advance(60_000);
+    const done = await svc.terminalReport(dispatchId, 'guard-7', 'feedback', 'door closed, nobody inside');
+    t.match(done, { status: 'done', feedback: 'door closed, nobody inside' });
+    t.same(await svc.pendingDispatches('guard-7'), [], 'nothing left to do');
+
+    const detail = await svc.get(a.id, guard);
+    t.match(detail.dispatches[0], { status: 'done', acceptedAt: String, arrivedAt: String, feedbackAt: clock.iso() });
+    t.same(detail.audit.filter((x) => x.actor === 'terminal:guard-7').map((x) => x.action), ['dispatch.accepted', 'dispatch.arrived', 'dispatch.done']);
+    const res = await svc.resolve(a.id, guard, { note: 'guard confirmed' });
+    t.equal(res.state, 'resolved');
+    t.equal(await code(svc.dispatch(a.id, guard, 'guard-7')), 'ERR_ALARM_STATE', 'a resolved alarm is not dispatched');
+
+    t.test('dispatching an open alarm acknowledges it; a failed publish still leaves the poll', async (t) => {
+      failPublish = true;
+      const b = await svc.raise({ site: 'site-a', device: 'wear-2', type: 'sos', severity: 'critical', message: 'SOS' });
+      t.equal(await code(svc.dispatch(b.id, viewer, 'team-1')), 'ERR_FORBIDDEN');
+      const db = await svc.dispatch(b.id, guard, 'team-1');
+      t.equal(db.state, 'dispatched');
+      t.equal(db.acknowledgedBy, 'sam');
+      t.equal((await svc.pendingDispatches('team-1')).length, 1);
+      const again = await svc.dispatch(b.id, guard, 'team-2');
+      t.equal(again.dispatches.length, 2, 'a second terminal can be sent');
+    });
+  });
+}
