@@ -29,6 +29,18 @@ const MaintenanceSchema = Type.Object(
   { additionalProperties: false, default: {} },
 );
 
+const ApiSchema = Type.Object(
+  {
+    enabled: Type.Boolean({ default: true, description: 'serve the REST API (/api/v1), /openapi.json and the alarm page' }),
+    adminToken: Nullable(Type.String({ minLength: 24 }), 'bootstrap admin token (env ADMIN_TOKEN): user admin holds exactly this token after start; null leaves users as stored'),
+    snapshotsDir: Nullable(Type.String({ minLength: 1 }), "folder of the edges' snapshots, for GET /alarms/:id/snapshot (env SNAPSHOTS_DIR)"),
+    rateLimitMax: Type.Integer({ minimum: 1, default: 600, description: 'API requests per token per window' }),
+    rateLimitWindowMs: Type.Integer({ minimum: 1000, default: 60_000, description: 'API rate-limit window' }),
+    edgeAuth: Type.Boolean({ default: false, description: 'require edge credentials (Basic auth, edge id + secret) on POST /ingest/v1/envelopes (env INGEST_EDGE_AUTH=1)' }),
+  },
+  { additionalProperties: false, default: {} },
+);
+
 export const IngestConfigSchema = Type.Object(
   {
     host: Type.String({ default: '127.0.0.1', description: 'HTTP listen address (env HOST)' }),
@@ -48,6 +60,7 @@ export const IngestConfigSchema = Type.Object(
     maxEnvelopeBytes: Type.Integer({ minimum: 1024, default: 16 * 1024 * 1024, description: 'largest accepted envelope (HTTP body limit too)' }),
     retry: RetrySchema,
     maintenance: MaintenanceSchema,
+    api: ApiSchema,
     logLevel: Type.String({ default: 'info', description: 'pino level' }),
   },
   { additionalProperties: false },
@@ -74,7 +87,7 @@ export function loadConfig(input: unknown = {}): IngestConfig {
   return deepFreeze(cfg);
 }
 
-/** DATABASE_URL, MQTT_URL, PORT, HOST, INGEST_SHARE_GROUP, MQTT_CLIENT_ID, PGLITE_DATA_DIR, LOG_LEVEL. */
+/** DATABASE_URL, MQTT_URL, PORT, HOST, INGEST_SHARE_GROUP, MQTT_CLIENT_ID, PGLITE_DATA_DIR, LOG_LEVEL, ADMIN_TOKEN, SNAPSHOTS_DIR, INGEST_EDGE_AUTH. */
 export function configFromEnv(env: NodeJS.ProcessEnv = process.env): IngestConfigInput {
   const out: IngestConfigInput = {};
   if (env.DATABASE_URL) out.databaseUrl = env.DATABASE_URL;
@@ -89,6 +102,11 @@ export function configFromEnv(env: NodeJS.ProcessEnv = process.env): IngestConfi
   if (env.MQTT_CLIENT_ID) out.clientId = env.MQTT_CLIENT_ID;
   if (env.PGLITE_DATA_DIR) out.pgliteDataDir = env.PGLITE_DATA_DIR;
   if (env.LOG_LEVEL) out.logLevel = env.LOG_LEVEL;
+  const api: Record<string, unknown> = {};
+  if (env.ADMIN_TOKEN) api.adminToken = env.ADMIN_TOKEN;
+  if (env.SNAPSHOTS_DIR) api.snapshotsDir = env.SNAPSHOTS_DIR;
+  if (env.INGEST_EDGE_AUTH) api.edgeAuth = env.INGEST_EDGE_AUTH === '1' || env.INGEST_EDGE_AUTH === 'true';
+  if (Object.keys(api).length > 0) out.api = api as IngestConfigInput['api'];
   return out;
 }
 

@@ -3,7 +3,7 @@
  * taken as text and parsed here, so a body that is not JSON is recorded in dead_letters like any other
  * rejected input, and answered with the same error shape.
  */
-import type { FastifyInstance } from 'fastify';
+import type { FastifyInstance, onRequestAsyncHookHandler } from 'fastify';
 import { errorCode } from '@safe-community/runtime';
 import { prepareEnvelope } from './prepare.js';
 import type { Pipeline } from './pipeline.js';
@@ -17,6 +17,8 @@ export interface RouteDeps {
   pipeline: Pipeline;
   health(): Promise<HealthParts>;
   maxEnvelopeBytes: number;
+  /** When given, edges must authenticate (see auth/hooks.ts edgeAuthHook); the envelope must then be their own. */
+  edgeAuth?: onRequestAsyncHookHandler;
 }
 
 export function registerRoutes(app: FastifyInstance, deps: RouteDeps): void {
@@ -28,8 +30,13 @@ export function registerRoutes(app: FastifyInstance, deps: RouteDeps): void {
     return reply.code(ok ? 200 : 503).send({ status: ok ? 'ok' : 'unavailable', parts });
   });
 
-  app.post('/ingest/v1/envelopes', async (req, reply) => {
-    const prepared = prepareEnvelope(typeof req.body === 'string' ? req.body : '', 'http');
+  app.post('/ingest/v1/envelopes', deps.edgeAuth ? { onRequest: deps.edgeAuth } : {}, async (req, reply) => {
+    // An authenticated edge may only send its own envelopes: another edge id is refused like a topic mismatch.
+    const who = deps.edgeAuth ? req.edgeIdentity : null;
+    const prepared = prepareEnvelope(typeof req.body === 'string' ? req.body : '', 'http', who?.edge);
+    if (who && prepared.kind === 'batch' && prepared.batch.site !== who.site) {
+      return reply.code(403).send({ code: 'ERR_FORBIDDEN', message: `edge ${who.edge} belongs to site ${who.site}, not ${prepared.batch.site}` });
+    }
     try {
       if (prepared.kind === 'dead') {
         await deps.pipeline.deadLetter([prepared.record], { retry: false });

@@ -14,7 +14,7 @@
  */
 import mqtt, { type MqttClient } from 'mqtt';
 import { uplinkSubscription } from '@safe-community/contracts';
-import { Backoff, type Clock, systemClock, type Logger } from '@safe-community/runtime';
+import { Backoff, CodedError, type Clock, systemClock, type Logger } from '@safe-community/runtime';
 
 export interface MqttConsumerOptions {
   url: string;
@@ -74,6 +74,18 @@ export class MqttConsumer {
     await Promise.race([Promise.all(firsts), new Promise((r) => { timer = this.clock.setTimeout(() => r(undefined), waitMs); })]);
     this.clock.clearTimeout(timer);
     if (!this.connected) this.opts.logger.warn({ url: this.opts.url }, 'cloud broker not reachable yet; still trying');
+  }
+
+  /**
+   * Publishes one message at QoS 1 on a connected connection (commands down from the API); resolves when the
+   * broker confirms it, rejects when no connection is up or the broker refuses it.
+   */
+  publish(topic: string, body: string): Promise<void> {
+    const conn = this.conns.find((c) => c.connected);
+    if (!conn) return Promise.reject(new CodedError('ERR_MQTT_DOWN', 'no connection to the cloud broker'));
+    return new Promise((resolve, reject) => {
+      conn.client.publish(topic, body, { qos: 1 }, (err) => (err ? reject(err) : resolve()));
+    });
   }
 
   async stop(): Promise<void> {

@@ -4,9 +4,12 @@
  */
 import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
 import { edgeDownTopic, parseEdgeTopic, type DownMessage } from '@safe-community/contracts';
-import { createLogger, type Clock, type Logger } from '@safe-community/runtime';
+import { CodedError, createLogger, type Clock, type Logger } from '@safe-community/runtime';
+import { createAlarmService, type AlarmService } from './alarms/index.js';
+import { registerApi } from './api/index.js';
 import { loadConfig, type IngestConfig } from './config.js';
 import { registerRoutes, type HealthParts } from './http.js';
+import { createIngestMetrics, registerMetrics } from './metrics.js';
 import { Maintenance } from './maintenance.js';
 import { MqttConsumer } from './mqtt-consumer.js';
 import { Pipeline, type IngestCounters } from './pipeline.js';
@@ -19,6 +22,8 @@ import type { Store } from './store/types.js';
 export interface IngestDeps {
   /** A store owned by the caller (started and stopped by the service all the same). */
   store?: Store;
+  /** The alarm lifecycle behind the API (started and stopped by the service); default: one on the store. */
+  alarms?: AlarmService;
   logger?: Logger;
   clock?: Clock;
 }
@@ -45,6 +50,12 @@ export function createIngestService(input: unknown = {}, deps: IngestDeps = {}):
   let app: FastifyInstance | undefined;
   let consumer: MqttConsumer | undefined;
   let maintenance: Maintenance | undefined;
+  let alarms: AlarmService | undefined;
+  // Commands down and terminal dispatches go out on the consumer's broker connection.
+  const publishDown = async (topic: string, body: string): Promise<void> => {
+    if (!consumer) throw new CodedError('ERR_MQTT_DOWN', 'no cloud broker connection (mqttUrl is not set)');
+    await consumer.publish(topic, body);
+  };
   let bound = { host: config.host, port: config.port };
 
   const health = async (): Promise<HealthParts> => ({
@@ -87,7 +98,18 @@ export function createIngestService(input: unknown = {}, deps: IngestDeps = {}):
       bodyLimit: config.maxEnvelopeBytes,
     });
     app = server;
-    registerRoutes(server, { pipeline, health, maxEnvelopeBytes: config.maxEnvelopeBytes });
+    if (config.api.enabled) {
+      alarms = deps.alarms ?? createAlarmService({ db: store, publish: publishDown, logger: log.child({ part: 'alarms' }), ...(deps.clock ? { clock: deps.clock } : {}) });
+      await alarms.start();
+    }
+    // Before the ingest routes, so OpenAPI (registered by the API) lists them too.
+    const api = config.api.enabled && alarms ? await registerApi(server, {
+      db: store, alarms, publish: publishDown, logger: log.child({ part: 'api' }), adminToken: config.api.adminToken ?? undefined,
+      snapshotsDir: config.api.snapshotsDir ?? undefined, rateLimit: { max: config.api.rateLimitMax, timeWindowMs: config.api.rateLimitWindowMs },
+      ...(deps.clock ? { clock: deps.clock } : {}),
+    }) : undefined;
+    registerRoutes(server, { pipeline, health, maxEnvelopeBytes: config.maxEnvelopeBytes, ...(api && config.api.edgeAuth ? { edgeAuth: api.edgeAuth } : {}) });
+    registerMetrics(server, createIngestMetrics({ counters: () => pipeline.counters, store }));
     await server.listen({ host: config.host, port: config.port });
     const addr = server.server.address();
     if (addr && typeof addr === 'object') bound = { host: addr.address, port: addr.port };
@@ -114,6 +136,8 @@ export function createIngestService(input: unknown = {}, deps: IngestDeps = {}):
     consumer = undefined;
     await app?.close();
     app = undefined;
+    await alarms?.stop();
+    alarms = undefined;
     if (storeStarted) {
       storeStarted = false;
       await store.stop();

@@ -17,13 +17,13 @@ export async function audit(tx: Tx, alarmId: string, at: string, actor: string, 
 }
 
 export async function addEvidence(tx: Tx, alarmId: string, at: string, items: readonly EvidenceInput[]): Promise<void> {
-  for (const e of items) {
-    await tx.query(
-      `INSERT INTO alarm_evidence (alarm_id, kind, ref, at, detail) VALUES ($1, $2, $3, $4, $5::jsonb)
-       ON CONFLICT (alarm_id, kind, ref) DO NOTHING`,
-      [alarmId, e.kind, e.ref, at, e.detail === undefined ? null : JSON.stringify(e.detail)],
-    );
-  }
+  if (items.length === 0) return;
+  await tx.query(
+    `INSERT INTO alarm_evidence (alarm_id, kind, ref, at, detail)
+     SELECT $1, k, r, $2, d FROM unnest($3::text[], $4::text[], $5::jsonb[]) AS u(k, r, d)
+     ON CONFLICT (alarm_id, kind, ref) DO NOTHING`,
+    [alarmId, at, items.map((e) => e.kind), items.map((e) => e.ref), items.map((e) => (e.detail === undefined ? null : JSON.stringify(e.detail)))],
+  );
 }
 
 export async function lockAlarm(tx: Tx, id: string): Promise<AlarmView | undefined> {

@@ -17,6 +17,7 @@ import { activeRuleSet, saveRuleSet } from './store.js';
 export const OFFLINE_TIMER = 'rule.offline';
 /** How late a replayed event may arrive and still pair with its window's other hits. */
 const REPLAY_GRACE_MS = 6 * 3600_000;
+const PRUNE_EVERY_MS = 60_000;
 
 export interface RuleEngineOptions {
   alarms: AlarmLifecycle;
@@ -49,6 +50,7 @@ const buildingDevice = (b: string | undefined): string => (b ? `building.${b}`.r
 export class RuleEngine {
   readonly counters: RuleCounters = { events: 0, matched: 0, raised: 0, errors: 0 };
   private compiled: Compiled = emptyCompiled();
+  private readonly pruned = new Map<string, number>();
   private readonly clock: Clock;
   private readonly log: Logger;
   private readonly timers: PersistentTimers;
@@ -151,9 +153,13 @@ export class RuleEngine {
    * Drops hits too old to matter, judged by the service clock and not by the incoming event's time: an
    * edge replaying after an outage sends events out of order, and they must still find each other.
    */
-  private async prune(tx: Tx, rule: string, site: string, group: string, windowMs: number): Promise<void> {
-    const before = new Date(this.clock.now() - windowMs - REPLAY_GRACE_MS).toISOString();
-    await tx.query('DELETE FROM rule_hits WHERE rule = $1 AND site = $2 AND group_key = $3 AND at < $4', [rule, site, group, before]);
+  private async prune(tx: Tx, rule: string, windowMs: number): Promise<void> {
+    // At most once per rule every PRUNE_EVERY_MS: old hits only cost index space, not correctness.
+    const now = this.clock.now();
+    if (now - (this.pruned.get(rule) ?? -Infinity) < PRUNE_EVERY_MS) return;
+    this.pruned.set(rule, now);
+    const before = new Date(now - windowMs - REPLAY_GRACE_MS).toISOString();
+    await tx.query('DELETE FROM rule_hits WHERE rule = $1 AND at < $2', [rule, before]);
   }
 
   private async knock(r: DoubleKnock, e: Event): Promise<AlarmView | undefined> {
@@ -164,13 +170,15 @@ export class RuleEngine {
     const w = r.windowSec * 1000;
     const res = await this.opts.alarms.db.tx(async (tx) => {
       await this.lockWindow(tx, r.id, e.site, group);
-      await tx.query(`INSERT INTO rule_hits (rule, site, group_key, role, member, event_id, at) VALUES ($1, $2, $3, 'knock', $4, $5, $6)`,
-        [r.id, e.site, group, member, e.id, e.edgeTime]);
-      await this.prune(tx, r.id, e.site, group, w);
+      await this.prune(tx, r.id, w);
+      // One round trip: record the knock and count the window; the CTE's insert is not visible to the
+      // outer SELECT's snapshot, so the new row is added by UNION ALL.
       const win = (await tx.query(
-        `SELECT count(DISTINCT member) AS n, array_agg(event_id::text) AS evs FROM rule_hits
-          WHERE rule = $1 AND site = $2 AND group_key = $3 AND at BETWEEN $4 AND $5`,
-        [r.id, e.site, group, new Date(at - w).toISOString(), new Date(at + w).toISOString()],
+        `WITH ins AS (INSERT INTO rule_hits (rule, site, group_key, role, member, event_id, at) VALUES ($1, $2, $3, 'knock', $4, $5, $6) RETURNING member, event_id)
+         SELECT count(DISTINCT member) AS n, array_agg(event_id::text) AS evs FROM (
+           SELECT member, event_id FROM rule_hits WHERE rule = $1 AND site = $2 AND group_key = $3 AND at BETWEEN $7 AND $8
+           UNION ALL SELECT member, event_id FROM ins) h`,
+        [r.id, e.site, group, member, e.id, e.edgeTime, new Date(at - w).toISOString(), new Date(at + w).toISOString()],
       )).rows[0];
       if (Number(win?.n ?? 0) < (r.knocks ?? 2)) return undefined;
       return this.opts.alarms.raiseTx(tx, {
@@ -190,13 +198,12 @@ export class RuleEngine {
     const other = role === 'door' ? 'person' : 'door';
     const res = await this.opts.alarms.db.tx(async (tx) => {
       await this.lockWindow(tx, r.id, e.site, b);
-      await tx.query(`INSERT INTO rule_hits (rule, site, group_key, role, member, event_id, at) VALUES ($1, $2, $3, $4, $5, $6, $7)`,
-        [r.id, e.site, b, role, e.device, e.id, e.edgeTime]);
-      await this.prune(tx, r.id, e.site, b, w);
+      await this.prune(tx, r.id, w);
       const match = (await tx.query(
-        `SELECT member, event_id::text AS ev FROM rule_hits WHERE rule = $1 AND site = $2 AND group_key = $3 AND role = $4
-            AND at BETWEEN $5 AND $6 ORDER BY abs(extract(epoch FROM at - $7::timestamptz)) LIMIT 1`,
-        [r.id, e.site, b, other, new Date(at - w).toISOString(), new Date(at + w).toISOString(), e.edgeTime],
+        `WITH ins AS (INSERT INTO rule_hits (rule, site, group_key, role, member, event_id, at) VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING id)
+         SELECT member, event_id::text AS ev FROM rule_hits WHERE rule = $1 AND site = $2 AND group_key = $3 AND role = $8
+            AND at BETWEEN $9 AND $10 ORDER BY abs(extract(epoch FROM at - $7::timestamptz)) LIMIT 1`,
+        [r.id, e.site, b, role, e.device, e.id, e.edgeTime, other, new Date(at - w).toISOString(), new Date(at + w).toISOString()],
       )).rows[0];
       if (!match) return undefined;
       const door = role === 'door' ? e.device : String(match.member);
