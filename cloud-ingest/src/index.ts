@@ -11,7 +11,7 @@ export type { HealthParts } from './http.js';
 export { Maintenance, type MaintenanceOptions } from './maintenance.js';
 export * from './alarms/index.js';
 export * from './rules/index.js';
-export * from './api/index.js';
+export { registerApi, CommandDesk, statusForCode, type ApiDeps, type ApiHandle, type CommandDeskOptions, type CommandView, type CommandState, type CommandInput, type WarningInput } from './api/index.js';
 // Role and Actor come from the alarms module (the same shapes); the auth module adds the rest.
 export { UserDirectory, ROLES, can, requirePermission, siteAllowed, scopeSites, newToken, hashToken, bearerToken, userAuthHook, edgeAuthHook, actorOf, type Db, type DirectoryOptions, type UserRecord, type Permission } from './auth/index.js';
 export { alarmPagePlugin, type AlarmPageDeps } from './page/index.js';

@@ -114,6 +114,8 @@ export class MqttConsumer {
       connectTimeout: 10_000,
       ...(v5 ? { properties: { sessionExpiryInterval: this.opts.sessionExpirySec, receiveMaximum: 16 } } : {}),
     });
+    // Acks and PUBACKs are small writes after each commit: turn Nagle off so they leave at once.
+    client.on('connect', () => (client.stream as { setNoDelay?: (v: boolean) => void }).setNoDelay?.(true));
     client.handleMessage = (packet, done) => {
       const publish = (t: string, body: string): void => {
         client.publish(t, body, { qos: 1 }, (err) => {

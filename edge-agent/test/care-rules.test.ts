@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { dayResidents } from '@safe-community/simulators';
 import {
-  DailyWindow, ResidentTracker, insidePolygon, loadResidents, parseResidents, stepVital, stableUuid, type CareOutput,
+  DailyWindow, ResidentTracker, distanceToEdgeM, insidePolygon, loadResidents, parseResidents, stepVital, stableUuid, type CareOutput,
 } from '../src/care/index.js';
 import { freshResidentState, type VitalState } from '../src/care/state.js';
 import { CareStateFile } from '../src/care/state.js';
@@ -67,6 +67,20 @@ t.test('geofence: inside and outside a polygon', async (t) => {
   t.ok(insidePolygon({ lat: 0.5, lon: 0.5 }, sq));
   t.notOk(insidePolygon({ lat: 1.5, lon: 0.5 }, sq));
   t.notOk(insidePolygon({ lat: 0.5, lon: -0.1 }, sq));
+  const home = R1.geofence.polygon;
+  const north = home[2]!.lat;
+  t.ok(Math.abs(distanceToEdgeM({ lat: north + 0.0001, lon: 114.0579 }, home) - 11.1) < 0.2, '0.0001° of latitude past the north edge ≈ 11 m');
+});
+
+t.test('geofence dead band: jitter at the fence line is not wandering', async (t) => {
+  const t0 = local('23:00');
+  const tr = tracker({ heartbeatIntervalS: 3600 }, t0);
+  const north = R1.geofence.polygon[2]!.lat;
+  const fix = (lat: number, at: number) => kinds([...tr.onTelemetry('location.lat', lat, String(at), at), ...tr.onTelemetry('location.lon', 114.0579, String(at), at)]);
+  const jitter = [north - 0.00005, north + 0.00005, north - 0.00005, north + 0.00008, north - 0.00005].flatMap((lat, i) => fix(lat, t0 + i * MIN));
+  t.same(jitter, [], 'fixes within 15 m of the fence, at night, raise nothing');
+  t.equal(tr.state.crossings.length, 0);
+  t.same(fix(north + 0.0003, t0 + 10 * MIN), ['care.wandering'], '33 m out at night does');
 });
 
 t.test('vitals: minimum duration and hysteresis, no flapping', async (t) => {
@@ -154,4 +168,21 @@ t.test('ids derive from the occurrence; the state file survives corruption', asy
   const files = await readdir(dir);
   t.ok(files.some((f) => f.startsWith('state.json.corrupt-')), 'the corrupt file is kept aside');
   t.equal(await readFile(join(dir, files.find((f) => f.startsWith('state.json.corrupt-'))!), 'utf8'), '{"version":1,"resid');
+});
+
+t.test('consent scope: only what the resident agreed to is watched; SOS always', async (t) => {
+  const t0 = local('23:00');
+  const consent = { ...R1.consent, scope: ['alerts'] as Array<'alerts'> };
+  const tr = tracker({ consent, heartbeatIntervalS: 3600, inactivityHours: 0.25 }, t0);
+  const out = { lat: 22.5461, lon: 114.0579 };
+  const seen = [
+    ...tr.onTelemetry('location.lat', out.lat, 'a', t0), ...tr.onTelemetry('location.lon', out.lon, 'a', t0),
+    ...tr.onTelemetry('heart_rate', 160, 'b', t0 + MIN), ...tr.onTelemetry('heart_rate', 160, 'c', t0 + 20 * MIN),
+    ...tr.check(local('09:00') + 24 * 60 * MIN),
+  ];
+  t.same(kinds(seen), [], 'no location, vitals or activity rules without consent');
+  t.same(tr.state.positions, [], 'and no positions kept');
+  const [sos] = tr.onEvent('wearable.sos', { lat: out.lat, lon: out.lon }, undefined, t0 + 30 * MIN);
+  t.equal(sos?.kind, 'care.sos');
+  t.same(tr.state.positions, [], 'the SOS position is not kept either');
 });

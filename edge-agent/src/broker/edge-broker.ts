@@ -113,12 +113,13 @@ export class EdgeBroker {
     // Published together so the file persistence coalesces them into a few snapshot writes.
     await Promise.all(this.credentials.list().map((id) => this.publish(deviceStatusTopic(id), 'offline', { retain: true, qos: 1 })));
 
-    const tcp = createServer(aedes.handle);
+    // Commands and PUBACKs are small writes that must leave at once (life-safety latency): no Nagle.
+    const tcp = createServer({ noDelay: true }, aedes.handle);
     this.boundPort = await listen(tcp, this.opts.port ?? 1883, this.opts.host ?? '127.0.0.1');
     this.servers.push(tcp);
     if (this.opts.tls) {
       const [key, cert] = await Promise.all([readFile(this.opts.tls.keyPath), readFile(this.opts.tls.certPath)]);
-      const tls = createTlsServer({ key, cert }, aedes.handle);
+      const tls = createTlsServer({ key, cert, noDelay: true }, aedes.handle);
       this.boundTlsPort = await listen(tls, this.opts.tls.port ?? 8883, this.opts.tls.host ?? this.opts.host ?? '127.0.0.1');
       this.servers.push(tls);
     }

@@ -8,6 +8,6 @@ export type { CareOutput, CareAlarmType, CareNoticeKind, TrackerSettings } from 
 export { stepVital } from './vitals.js';
 export type { VitalLimits, VitalStep } from './vitals.js';
 export { DailyWindow, zoneOffsetMs } from './day-night.js';
-export { insidePolygon, distanceM } from './geo.js';
+export { insidePolygon, distanceM, distanceToEdgeM } from './geo.js';
 export { careRecords, stableUuid } from './records.js';
 export type { CareState, ResidentState } from './state.js';

@@ -56,7 +56,13 @@ export const Resident = Type.Object(
       { additionalProperties: false },
     ),
     contacts: Type.Array(Contact, { minItems: 1 }),
-    geofence: Type.Object({ polygon: Type.Array(LatLon, { minItems: 3, maxItems: 64 }) }, { additionalProperties: false }),
+    geofence: Type.Object(
+      {
+        polygon: Type.Array(LatLon, { minItems: 3, maxItems: 64 }),
+        marginM: Type.Number({ minimum: 0, maximum: 500, default: 15, description: 'a fix must be this far past the fence line to count as a crossing (GPS jitter)' }),
+      },
+      { additionalProperties: false },
+    ),
     quietHours: Type.Object({ start: HhMm, end: HhMm }, { additionalProperties: false, description: 'the resident\'s night; may wrap midnight' }),
     vitals: Type.Object(
       {

@@ -7,7 +7,7 @@
 import type { Severity } from '@safe-community/contracts';
 import type { Resident } from './residents.js';
 import type { DailyWindow } from './day-night.js';
-import { insidePolygon, distanceM } from './geo.js';
+import { insidePolygon, distanceM, distanceToEdgeM } from './geo.js';
 import { stepVital } from './vitals.js';
 import type { Fix, ResidentState } from './state.js';
 
@@ -51,6 +51,15 @@ export class ResidentTracker {
 
   constructor(readonly resident: Resident, readonly state: ResidentState, private readonly cfg: TrackerSettings) {}
 
+  /**
+   * Consent scope decides what is watched: `alerts` (falls), `location` (geofence, positions in records),
+   * `vitals`, `activity` (inactivity). An SOS is the resident's own call and is always acted on; battery
+   * and silence concern the device, not the person.
+   */
+  private has(scope: 'alerts' | 'location' | 'vitals' | 'activity'): boolean {
+    return this.resident.consent.scope.includes(scope);
+  }
+
   private get who(): string {
     return `${this.resident.name} (${this.resident.id})`;
   }
@@ -62,7 +71,7 @@ export class ResidentTracker {
   onEvent(kind: string, payload: Record<string, unknown>, deviceTime: string | undefined, now: number): CareOutput[] {
     const out = this.seen(now);
     const s = this.state;
-    if (typeof payload.lat === 'number' && typeof payload.lon === 'number') out.push(...this.onFix(payload.lat, payload.lon, now));
+    if (this.has('location') && typeof payload.lat === 'number' && typeof payload.lon === 'number') out.push(...this.onFix(payload.lat, payload.lon, now));
     const stamp = deviceTime ?? String(now);
     switch (kind) {
       case 'wearable.sos':
@@ -72,6 +81,7 @@ export class ResidentTracker {
         out.push(this.alarm('care.sos', 'critical', 'safety', 'button', `SOS from ${this.who}`, `care.sos@${stamp}`, now, {}));
         break;
       case 'wearable.fall': {
+        if (!this.has('alerts')) break;
         if (s.pendingFall || (s.fallRaisedAt !== undefined && now - s.fallRaisedAt < FALL_REPEAT_MS)) break;
         const fall = { at: now, deadline: now + this.resident.fallCancelS * 1000, eventId: stamp };
         if (this.resident.fallCancelS === 0) out.push(this.raiseFall(fall, now));
@@ -100,6 +110,7 @@ export class ResidentTracker {
     switch (metric) {
       case 'heart_rate':
       case 'spo2': {
+        if (!this.has('vitals')) break;
         const lim = metric === 'heart_rate' ? r.vitals.heartRate : r.vitals.spo2;
         const step = stepVital(s.vitals[metric], value, now, lim);
         const label = metric === 'heart_rate' ? 'heart rate' : 'SpO2';
@@ -128,7 +139,7 @@ export class ResidentTracker {
         s.lastSteps = value;
         break;
       case 'location.lat':
-        this.pendingLat = { time, value };
+        if (this.has('location')) this.pendingLat = { time, value };
         break;
       case 'location.lon':
         // lat and lon arrive as two points of one message, with the same time.
@@ -158,7 +169,7 @@ export class ResidentTracker {
     }
     // A silent wearable says nothing about the resident: that is the device_silent alarm's job.
     const due = this.inactivityDue();
-    if (!silent && due !== undefined && now >= due && s.inactivityRaisedFor !== s.lastActivityAt) {
+    if (!silent && due !== undefined && this.has('activity') && now >= due && s.inactivityRaisedFor !== s.lastActivityAt) {
       s.inactivityRaisedFor = s.lastActivityAt;
       out.push(this.alarm('care.inactivity', 'major', 'safety', 'no_movement',
         `No movement from ${this.who} for ${this.resident.inactivityHours} daytime hours`, `care.inactivity@${s.lastActivityAt}`, now,
@@ -180,7 +191,7 @@ export class ResidentTracker {
     if (s.pendingFall) times.push(s.pendingFall.deadline);
     if (!s.silentRaised) times.push(s.lastSeenAt + this.silentAfterMs);
     const due = this.inactivityDue();
-    if (due !== undefined && s.inactivityRaisedFor !== s.lastActivityAt) times.push(due);
+    if (due !== undefined && this.has('activity') && s.inactivityRaisedFor !== s.lastActivityAt) times.push(due);
     const lastCrossing = s.crossings[s.crossings.length - 1];
     if (s.wandering && s.inside === true && lastCrossing !== undefined) times.push(lastCrossing + this.cfg.wanderWindowMs);
     if (!s.wandering && s.inside === false) {
@@ -215,7 +226,10 @@ export class ResidentTracker {
 
   private onFix(lat: number, lon: number, now: number): CareOutput[] {
     const s = this.state;
-    const inside = insidePolygon({ lat, lon }, this.resident.geofence.polygon);
+    const fence = this.resident.geofence;
+    const raw = insidePolygon({ lat, lon }, fence.polygon);
+    // A fix near the fence line keeps the previous side: GPS jitter there must not count as crossings.
+    const inside = s.inside === undefined || raw === s.inside || distanceToEdgeM({ lat, lon }, fence.polygon) >= fence.marginM ? raw : s.inside;
     const fix: Fix = { at: now, lat, lon, inside };
     s.positions.push(fix);
     if (s.positions.length > KEEP_FIXES) s.positions.splice(0, s.positions.length - KEEP_FIXES);

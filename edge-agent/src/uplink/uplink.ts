@@ -182,6 +182,8 @@ export class Uplink {
       ...(opts.username !== undefined ? { username: opts.username } : {}),
       ...(opts.password !== undefined ? { password: opts.password } : {}),
     });
+    // Batches and acks are small request/answer writes: turn Nagle off so an ack never waits ~40 ms.
+    client.on('connect', () => (client.stream as { setNoDelay?: (v: boolean) => void }).setNoDelay?.(true));
     this.client = client;
     client.on('connect', () => void this.onConnect(client));
     client.on('message', (_topic, payload) => this.onDown(payload));

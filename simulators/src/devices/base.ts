@@ -157,6 +157,8 @@ export abstract class SimulatedDevice {
       resubscribe: true,
     });
     this.client = c;
+    // Small request/acknowledge writes: without this, Nagle + delayed ACK add ~40 ms to every read-back.
+    c.on('connect', () => (c.stream as { setNoDelay?: (v: boolean) => void }).setNoDelay?.(true));
     c.on('message', (_topic, payload) => this.onCommand(payload));
     c.on('connect', () => this.backoff.reset());
     // MQTT.js emits 'offline' just before it arms its retry timer, which then keeps this period for the
