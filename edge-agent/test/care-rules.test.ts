@@ -173,12 +173,13 @@ t.test('ids derive from the occurrence; the state file survives corruption', asy
 t.test('consent scope: only what the resident agreed to is watched; SOS always', async (t) => {
   const t0 = local('23:00');
   const consent = { ...R1.consent, scope: ['alerts'] as Array<'alerts'> };
-  const tr = tracker({ consent, heartbeatIntervalS: 3600, inactivityHours: 0.25 }, t0);
+  const tr = tracker({ consent, heartbeatIntervalS: 86_400, inactivityHours: 0.25 }, t0);
   const out = { lat: 22.5461, lon: 114.0579 };
   const seen = [
     ...tr.onTelemetry('location.lat', out.lat, 'a', t0), ...tr.onTelemetry('location.lon', out.lon, 'a', t0),
     ...tr.onTelemetry('heart_rate', 160, 'b', t0 + MIN), ...tr.onTelemetry('heart_rate', 160, 'c', t0 + 20 * MIN),
-    ...tr.check(local('09:00') + 24 * 60 * MIN),
+    // A morning heartbeat long after the last step: an inactivity alarm if activity were in scope.
+    ...tr.onTelemetry('battery', 80, 'd', local('07:40') + 24 * 60 * MIN),
   ];
   t.same(kinds(seen), [], 'no location, vitals or activity rules without consent');
   t.same(tr.state.positions, [], 'and no positions kept');
