@@ -29,16 +29,7 @@ await new Promise((r) => setTimeout(r, 2000));
 const bgStart = telemetrySent;
 const bgT0 = performance.now();
 
-for (let i = 0; i < 5; i++) await site.alarm(); // warm-up
-const cmd: number[] = [];
-const conf: number[] = [];
-let missed = 0;
-for (let i = 0; i < alarms; i++) {
-  const r = await site.alarm();
-  cmd.push(r.commandsMs);
-  conf.push(r.confirmMs);
-  missed += r.missed;
-}
+const { cmd, conf, missed } = await site.alarms(alarms, 5);
 const bgRate = (telemetrySent - bgStart) / ((performance.now() - bgT0) / 1000);
 clearInterval(bg);
 await new Promise((r) => setTimeout(r, 500));

@@ -11,16 +11,7 @@ const alarms = Number(process.argv[2] ?? 300);
 const site = new FireSite({ gates: 2, barriers: 1, sensors: 0, wearables: 0, extraDevices: [{ id: 'S-floor', kind: 'env_sensor', profile: 'env_sensor.airsense-json', tags: {} }] });
 await site.start();
 
-for (let i = 0; i < 10; i++) await site.alarm(); // warm-up
-const cmd: number[] = [];
-const conf: number[] = [];
-let missed = 0;
-for (let i = 0; i < alarms; i++) {
-  const r = await site.alarm();
-  cmd.push(r.commandsMs);
-  conf.push(r.confirmMs);
-  missed += r.missed;
-}
+const { cmd, conf, missed } = await site.alarms(alarms, 10);
 
 // The floor: a device's QoS 1 publish → PUBACK through the same broker, which includes the adapter and the
 // outbox fsync that every alarm also pays before anything else happens.

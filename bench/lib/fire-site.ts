@@ -106,6 +106,19 @@ export class FireSite {
     return timing;
   }
 
+  /** `warmup` alarms unmeasured, then `count` measured ones, one after another. */
+  async alarms(count: number, warmup: number): Promise<{ cmd: number[]; conf: number[]; missed: number }> {
+    for (let i = 0; i < warmup; i++) await this.alarm();
+    const out = { cmd: [] as number[], conf: [] as number[], missed: 0 };
+    for (let i = 0; i < count; i++) {
+      const r = await this.alarm();
+      out.cmd.push(r.commandsMs);
+      out.conf.push(r.confirmMs);
+      out.missed += r.missed;
+    }
+    return out;
+  }
+
   async stop(): Promise<void> {
     for (const s of this.sims) await s.stop().catch(() => {});
     await this.agent.stop();

@@ -27,6 +27,8 @@ export interface PipelineOptions {
   retry: { initialMs: number; maxMs: number };
   clock?: Clock;
   logger: Logger;
+  /** Called after each committed write (the cloud rules' feed); must not throw and must not block the ack. */
+  onCommitted?: (batch: IngestBatch, result: WriteResult) => void;
 }
 
 export interface WriteOpts {
@@ -72,6 +74,7 @@ export class Pipeline {
       this.counters.deadLetters += r.deadLettered;
       if (r.gap) this.counters.gaps++;
       for (const n of Object.values(r.written)) this.counters.rowsWritten += n;
+      this.opts.onCommitted?.(batch, r);
       return r;
     });
   }

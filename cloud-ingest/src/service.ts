@@ -5,7 +5,8 @@
 import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
 import { edgeDownTopic, parseEdgeTopic, type DownMessage } from '@safe-community/contracts';
 import { CodedError, createLogger, type Clock, type Logger } from '@safe-community/runtime';
-import { createAlarmService, type AlarmService } from './alarms/index.js';
+import { AlarmLifecycle, createAlarmService, type AlarmService } from './alarms/index.js';
+import { RuleEngine, committedFromBatch, type RuleSet } from './rules/index.js';
 import { registerApi } from './api/index.js';
 import { loadConfig, type IngestConfig } from './config.js';
 import { registerRoutes, type HealthParts } from './http.js';
@@ -24,6 +25,8 @@ export interface IngestDeps {
   store?: Store;
   /** The alarm lifecycle behind the API (started and stopped by the service); default: one on the store. */
   alarms?: AlarmService;
+  /** A cloud rule set to install at start when newer than the stored one (else the stored one runs). */
+  rules?: RuleSet;
   logger?: Logger;
   clock?: Clock;
 }
@@ -46,7 +49,17 @@ export function createIngestService(input: unknown = {}, deps: IngestDeps = {}):
   const store: Store = deps.store ?? (config.databaseUrl
     ? new PgStore({ url: config.databaseUrl, poolMax: config.pgPoolMax, copyThreshold: config.copyThreshold, commitConcurrency: config.commitConcurrency, logger: log.child({ part: 'store' }) })
     : new PgliteStore({ dataDir: config.pgliteDataDir, logger: log.child({ part: 'store' }) }));
-  const pipeline = new Pipeline(store, { retry: config.retry, logger: log.child({ part: 'pipeline' }), ...(deps.clock ? { clock: deps.clock } : {}) });
+  // Cloud rules see each committed batch, in commit order, off the ack path (issue 6 item 3).
+  let rules: RuleEngine | undefined;
+  let rulesTail: Promise<unknown> = Promise.resolve();
+  const feedRules = (batch: Parameters<typeof committedFromBatch>[0], result: Parameters<typeof committedFromBatch>[1]): void => {
+    const engine = rules;
+    if (!engine) return;
+    const c = committedFromBatch(batch, result);
+    if (!c.events.length && !c.alarms.length && !c.statuses.length && !c.linkages.length) return;
+    rulesTail = rulesTail.then(() => engine.onCommitted(c)).catch((err: unknown) => log.warn({ err: (err as Error).message }, 'cloud rules failed on a batch'));
+  };
+  const pipeline = new Pipeline(store, { retry: config.retry, logger: log.child({ part: 'pipeline' }), onCommitted: feedRules, ...(deps.clock ? { clock: deps.clock } : {}) });
   let app: FastifyInstance | undefined;
   let consumer: MqttConsumer | undefined;
   let maintenance: Maintenance | undefined;
@@ -101,6 +114,10 @@ export function createIngestService(input: unknown = {}, deps: IngestDeps = {}):
     if (config.api.enabled) {
       alarms = deps.alarms ?? createAlarmService({ db: store, publish: publishDown, logger: log.child({ part: 'alarms' }), ...(deps.clock ? { clock: deps.clock } : {}) });
       await alarms.start();
+      if (alarms instanceof AlarmLifecycle) {
+        rules = new RuleEngine({ alarms, logger: log.child({ part: 'rules' }), ...(deps.rules ? { rules: deps.rules } : {}), ...(deps.clock ? { clock: deps.clock } : {}) });
+        await rules.start();
+      }
     }
     // Before the ingest routes, so OpenAPI (registered by the API) lists them too.
     const api = config.api.enabled && alarms ? await registerApi(server, {
@@ -136,6 +153,9 @@ export function createIngestService(input: unknown = {}, deps: IngestDeps = {}):
     consumer = undefined;
     await app?.close();
     app = undefined;
+    await rulesTail;
+    await rules?.stop();
+    rules = undefined;
     await alarms?.stop();
     alarms = undefined;
     if (storeStarted) {
