@@ -1,6 +1,7 @@
 import t from 'tap';
 import mqtt from 'mqtt';
-import { AlarmLifecycle } from '../src/alarms/index.js';
+import Fastify from 'fastify';
+import { AlarmLifecycle, terminalRoutes } from '../src/alarms/index.js';
 import { startAedes } from './helpers/broker.js';
 import { BACKENDS, ManualClock, guard, openBackend, quietLogger, viewer } from './helpers/alarms-setup.js';
 
@@ -81,6 +82,32 @@ for (const name of BACKENDS) {
       t.equal((await svc.pendingDispatches('team-1')).length, 1);
       const again = await svc.dispatch(b.id, guard, 'team-2');
       t.equal(again.dispatches.length, 2, 'a second terminal can be sent');
+    });
+
+    t.test('a terminal polls and reports over HTTP', async (t) => {
+      const app = Fastify({ logger: false });
+      await app.register(terminalRoutes, { alarms: svc, verify: (req, terminal) => req.headers['x-terminal-key'] === `key-${terminal}` });
+      t.teardown(() => app.close());
+      const h = { 'x-terminal-key': 'key-team-1' };
+      t.equal((await app.inject({ url: '/terminals/team-1/dispatches' })).statusCode, 401, 'no key, no dispatches');
+      const poll = await app.inject({ url: '/terminals/team-1/dispatches', headers: h });
+      t.equal(poll.statusCode, 200);
+      const list = poll.json().dispatches as Array<{ id: string; alarm: { type: string } }>;
+      t.equal(list.length, 1);
+      t.equal(list[0]!.alarm.type, 'sos');
+      const id = list[0]!.id;
+      const acc = await app.inject({ method: 'POST', url: `/terminals/team-1/dispatches/${id}/accept`, headers: h });
+      t.equal(acc.statusCode, 200);
+      t.equal(acc.json().status, 'accepted');
+      const twice = await app.inject({ method: 'POST', url: `/terminals/team-1/dispatches/${id}/accept`, headers: h });
+      t.same([twice.statusCode, twice.json().code], [409, 'ERR_DISPATCH_STATE']);
+      const other = await app.inject({ method: 'POST', url: `/terminals/team-2/dispatches/${id}/arrive`, headers: { 'x-terminal-key': 'key-team-2' } });
+      t.same([other.statusCode, other.json().code], [404, 'ERR_DISPATCH_NOT_FOUND'], 'another terminal gets not found');
+      const bad = await app.inject({ method: 'POST', url: `/terminals/team-1/dispatches/${id}/feedback`, headers: h, payload: { text: '' } });
+      t.same([bad.statusCode, bad.json().code], [400, 'ERR_VALIDATION']);
+      const fb = await app.inject({ method: 'POST', url: `/terminals/team-1/dispatches/${id}/feedback`, headers: h, payload: { text: 'resident fine, fell asleep on the button' } });
+      t.equal(fb.json().status, 'done');
+      t.same((await app.inject({ url: '/terminals/team-1/dispatches', headers: h })).json().dispatches, []);
     });
   });
 }

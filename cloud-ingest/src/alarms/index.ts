@@ -6,3 +6,4 @@ export { DEFAULT_ESCALATION, DEFAULT_CHANNELS, ESCALATE_TIMER, nextDue } from '.
 export { groupKeyOf } from './incidents.js';
 export { PersistentTimers, scheduleTimer, cancelTimer, type DueTimer, type TimerHandler } from './timers.js';
 export { RecordingNotifier } from './notifier.js';
+export { terminalRoutes, type TerminalRoutesOptions } from './terminal-routes.js';

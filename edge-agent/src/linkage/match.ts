@@ -22,11 +22,18 @@ export function triggerContext(event: Event, devices: DeviceDirectory): TriggerC
   values.device = event.device;
   values.kind = event.kind;
   // A panel reports its zone in the payload; rules and messages may use it like a tag.
-  for (const key of ['zone', 'loop', 'detector']) {
+  for (const key of ['zone', 'loop', 'detector', 'lane']) {
     const v = event.payload[key];
     if (values[key] === undefined && (typeof v === 'string' || typeof v === 'number')) values[key] = String(v);
   }
+  // A plate (barrier or camera reading) compares in one spelling: no separators or spaces, upper case, so
+  // allow/block lists can be written as people write plates (京A·12345 = 京A12345).
+  if (typeof event.payload.plate === 'string') values.plate = normalisePlate(event.payload.plate);
   return { event, values };
+}
+
+export function normalisePlate(text: string): string {
+  return text.replace(/[\s·•.\-]/g, '').toUpperCase();
 }
 
 export function kindMatches(pattern: string | readonly string[], kind: string): boolean {
@@ -43,7 +50,8 @@ export function triggerMatches(rule: Rule, ctx: TriggerContext): boolean {
     const have = ctx.values[key];
     if (have === undefined) return false;
     const wanted = resolveValues(want, ctx);
-    if (wanted === undefined || !wanted.includes(have)) return false;
+    const list = key === 'plate' ? wanted?.map(normalisePlate) : wanted;
+    if (list === undefined || !list.includes(have)) return false;
   }
   return true;
 }
@@ -90,7 +98,9 @@ export function selectDevices(sel: Selector, ctx: TriggerContext, directory: Dev
     tagFilter.push([key, values]);
   }
   const pool = sel.ids
-    ? sel.ids.flatMap((id) => {
+    ? sel.ids.flatMap((ref) => {
+        // `$trigger.device`: the device that raised the trigger (a barrier that read a plate raises itself).
+        const id = ref === '$trigger.device' ? ctx.event.device : ref;
         const d = directory.get(id);
         if (!d) missing.push(id);
         return d ? [d] : [];

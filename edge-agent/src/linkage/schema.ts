@@ -67,7 +67,7 @@ export const Conditions = Type.Object(
 export const Selector = Type.Object(
   {
     kind: Type.Optional(DeviceKind),
-    ids: Type.Optional(Type.Array(Id, { minItems: 1, maxItems: 1000 })),
+    ids: Type.Optional(Type.Array(Type.Union([Id, Type.Literal('$trigger.device')]), { minItems: 1, maxItems: 1000, description: 'device ids; $trigger.device = the device that raised the trigger' })),
     group: Type.Optional(Text(128, 'shorthand for tags.group')),
     tags: Type.Optional(TagMap),
     min: Type.Optional(Type.Integer({ minimum: 0, maximum: 10_000, description: 'fewer matches are reported as missing' })),

@@ -1,0 +1,66 @@
+/**
+ * The HTTP side of dispatch for handheld terminals that poll instead of holding an MQTT session:
+ *   GET  /terminals/:terminal/dispatches                       pending dispatches with their alarms
+ *   POST /terminals/:terminal/dispatches/:id/accept|arrive      a step
+ *   POST /terminals/:terminal/dispatches/:id/feedback {text}    the guard's report; the dispatch is done
+ * A Fastify plugin: it takes the alarm service and a `verify` hook that decides whether the request may
+ * speak for that terminal (device credentials are the deployment's choice), and answers errors as
+ * `{code, message}` with the status of the code.
+ */
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import { Type } from '@sinclair/typebox';
+import { errorCode } from '@safe-community/runtime';
+import type { AlarmLifecycle } from './service.js';
+import { ALARM_ERROR_STATUS } from './service.js';
+
+export interface TerminalRoutesOptions {
+  alarms: Pick<AlarmLifecycle, 'pendingDispatches' | 'terminalReport'>;
+  /** True when the request may act for this terminal (e.g. checks its bearer token). */
+  verify(req: FastifyRequest, terminal: string): boolean | Promise<boolean>;
+}
+
+const Params = Type.Object({ terminal: Type.String({ pattern: '^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$' }) }, { additionalProperties: false });
+const StepParams = Type.Object({
+  terminal: Type.String({ pattern: '^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$' }),
+  id: Type.String({ format: 'uuid', pattern: '^[0-9a-fA-F-]{36}$' }),
+  step: Type.Union([Type.Literal('accept'), Type.Literal('arrive')]),
+}, { additionalProperties: false });
+const FeedbackParams = Type.Object({
+  terminal: Type.String({ pattern: '^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$' }),
+  id: Type.String({ format: 'uuid', pattern: '^[0-9a-fA-F-]{36}$' }),
+}, { additionalProperties: false });
+const FeedbackBody = Type.Object({ text: Type.String({ minLength: 1, maxLength: 2000 }) }, { additionalProperties: false });
+
+export async function terminalRoutes(app: FastifyInstance, opts: TerminalRoutesOptions): Promise<void> {
+  app.setErrorHandler((err: Error & { validation?: unknown; statusCode?: number }, _req, reply) => {
+    if (err.validation) return reply.code(400).send({ code: 'ERR_VALIDATION', message: err.message });
+    const code = errorCode(err);
+    const status = ALARM_ERROR_STATUS[code];
+    if (status) return reply.code(status).send({ code, message: err.message });
+    reply.log.error({ err }, 'terminal route failed');
+    return reply.code(err.statusCode ?? 500).send({ code, message: 'internal error' });
+  });
+  const allowed = async (req: FastifyRequest, reply: FastifyReply, terminal: string): Promise<boolean> => {
+    if (await opts.verify(req, terminal)) return true;
+    await reply.code(401).send({ code: 'ERR_UNAUTHORIZED', message: `not authorised for terminal ${terminal}` });
+    return false;
+  };
+
+  app.get('/terminals/:terminal/dispatches', { schema: { params: Params } }, async (req, reply) => {
+    const { terminal } = req.params as { terminal: string };
+    if (!(await allowed(req, reply, terminal))) return reply;
+    return { dispatches: await opts.alarms.pendingDispatches(terminal) };
+  });
+
+  app.post('/terminals/:terminal/dispatches/:id/:step', { schema: { params: StepParams } }, async (req, reply) => {
+    const { terminal, id, step } = req.params as { terminal: string; id: string; step: 'accept' | 'arrive' };
+    if (!(await allowed(req, reply, terminal))) return reply;
+    return opts.alarms.terminalReport(id, terminal, step);
+  });
+
+  app.post('/terminals/:terminal/dispatches/:id/feedback', { schema: { params: FeedbackParams, body: FeedbackBody } }, async (req, reply) => {
+    const { terminal, id } = req.params as { terminal: string; id: string };
+    if (!(await allowed(req, reply, terminal))) return reply;
+    return opts.alarms.terminalReport(id, terminal, 'feedback', (req.body as { text: string }).text);
+  });
+}
