@@ -24,6 +24,7 @@ import { EventHub } from './event-hub.js';
 import { CompositeDirectory } from './directory.js';
 import { CameraManager, FileSnapshotStore } from './camera/index.js';
 import { VideoAnalytics } from './video/video-analytics.js';
+import { CareMonitor, loadResidents } from './care/index.js';
 import { createPrivacyFilter, type PrivacyFilter } from '@safe-community/analytics';
 import type { EdgeConfig } from './config.js';
 import type { CameraPort } from './ports.js';
@@ -55,6 +56,7 @@ export class EdgeAgent {
   events!: EventHub;
   cameras: CameraManager | null = null;
   video: VideoAnalytics | null = null;
+  care: CareMonitor | null = null;
   /** Prometheus series served on the admin /metrics; the video pipeline reports through its video* functions. */
   metrics!: EdgeMetrics;
   private readonly started: Part[] = [];
@@ -177,6 +179,16 @@ export class EdgeAgent {
     if (this.video) {
       const v = this.video;
       await this.startPart({ name: 'video', start: () => v.start(), stop: () => v.stop() });
+    }
+    if (cfg.care.residentsFile) {
+      // Elderly care works offline like the linkage: its alarms go through the same outbox.
+      const care = new CareMonitor({
+        site: cfg.edge.site, edge: cfg.edge.id, residents: await loadResidents(cfg.care.residentsFile),
+        events: this.devices, telemetry: this.devices, devices: this.devices, sink: this.outbox,
+        stateFile: join(dataDir, 'care-state.json'), clock, logger: log,
+      });
+      this.care = care;
+      await this.startPart({ name: 'care', start: () => care.start(), stop: () => care.stop() });
     }
     if (cfg.uplink.url) {
       const commands = new CloudCommands({ edge: cfg.edge.id, devices: this.devices, guard: this.linkage, sink: this.outbox, logger: log });

@@ -108,6 +108,12 @@ export const EdgeConfigSchema = Type.Object(
       },
       { additionalProperties: false, default: {} },
     ),
+    care: Type.Object(
+      {
+        residentsFile: Type.Optional(Type.String({ minLength: 1, description: 'residents enrolled for elderly care (YAML/JSON, see edge-agent/src/care); unset turns the care rules off' })),
+      },
+      { additionalProperties: false, default: {} },
+    ),
     devices: Type.Array(DeviceSchema, { default: [] }),
     cameras: Type.Array(CameraSchema, { default: [], description: 'cameras of this edge: ONVIF and/or a stream, with optional on-edge analytics' }),
     video: Type.Object(
