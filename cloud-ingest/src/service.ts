@@ -121,7 +121,7 @@ export function createIngestService(input: unknown = {}, deps: IngestDeps = {}):
     }
     // Before the ingest routes, so OpenAPI (registered by the API) lists them too.
     const api = config.api.enabled && alarms ? await registerApi(server, {
-      db: store, alarms, publish: publishDown, logger: log.child({ part: 'api' }), adminToken: config.api.adminToken ?? undefined,
+      db: store, alarms, ...(rules ? { rules } : {}), publish: publishDown, logger: log.child({ part: 'api' }), adminToken: config.api.adminToken ?? undefined,
       snapshotsDir: config.api.snapshotsDir ?? undefined, rateLimit: { max: config.api.rateLimitMax, timeWindowMs: config.api.rateLimitWindowMs },
       ...(deps.clock ? { clock: deps.clock } : {}),
     }) : undefined;

@@ -10,6 +10,7 @@ import { freshDatabase } from '@safe-community/testkit';
 import { PgStore, PgliteStore, prepareEnvelope, type Store } from '@safe-community/cloud-ingest';
 import type { UplinkMessage } from '@safe-community/contracts';
 import { createAlarmService, type AlarmLifecycle } from '../src/alarms/index.js';
+import { RuleEngine } from '../src/rules/index.js';
 import { registerApi, type ApiDeps, type ApiHandle } from '../src/api/index.js';
 
 export const ADMIN_TOKEN = 'admin-bootstrap-token-0123456789abcdef';
@@ -19,6 +20,7 @@ export interface Harness {
   base: string;
   store: Store;
   alarms: AlarmLifecycle;
+  rules: RuleEngine;
   api: ApiHandle;
   app: FastifyInstance;
   published: Array<{ topic: string; payload: string }>;
@@ -38,11 +40,13 @@ export async function harness(opts: { backend?: 'pg' | 'pglite'; api?: Partial<A
   await store.start();
   const alarms = createAlarmService({ db: store, logger: silent, pollMs: 60_000 });
   await alarms.start();
+  const rules = new RuleEngine({ alarms, logger: silent, pollMs: 60_000 });
+  await rules.start();
   const published: Harness['published'] = [];
   const failPublish = { on: false };
   const app = Fastify({ logger: false });
   const api = await registerApi(app, {
-    db: store, alarms, logger: silent, adminToken: ADMIN_TOKEN,
+    db: store, alarms, rules, logger: silent, adminToken: ADMIN_TOKEN,
     publish: async (topic, payload) => {
       if (failPublish.on) throw new Error('broker unreachable');
       published.push({ topic, payload });
@@ -66,7 +70,7 @@ export async function harness(opts: { backend?: 'pg' | 'pglite'; api?: Partial<A
   };
 
   return {
-    base, store, alarms, api, app, published, failPublish, call,
+    base, store, alarms, rules, api, app, published, failPublish, call,
     async user(id, role, sites) {
       const r = await call('POST', '/api/v1/users', ADMIN_TOKEN, { id, role, sites });
       if (r.status !== 201) throw new Error(`user ${id} not created: ${r.status} ${JSON.stringify(r.body)}`);
@@ -83,6 +87,7 @@ export async function harness(opts: { backend?: 'pg' | 'pglite'; api?: Partial<A
     },
     async close() {
       await app.close();
+      await rules.stop();
       await alarms.stop();
       await store.stop();
       await db?.drop();

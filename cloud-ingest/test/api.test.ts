@@ -236,3 +236,31 @@ t.test('OpenAPI is served at /openapi.json and describes the API', async (t) => 
   t.ok(doc.paths['/api/v1/commands']?.post?.requestBody, 'request bodies are described');
   t.match(doc.components.securitySchemes, { bearer: { type: 'http', scheme: 'bearer' } });
 });
+
+t.test('rules: read by anyone, loaded by admins only, validated and versioned', async (t) => {
+  const set = { version: 1, rules: [{ id: 'fire-confirm', type: 'double_knock', kinds: ['fire.alarm'], windowSec: 60, distinct: 'device', alarm: { type: 'fire.confirmed', severity: 'critical', message: 'two detectors' } }] };
+  const bySec = await h.call('PUT', '/api/v1/rules', sec, set);
+  t.equal(bySec.status, 403);
+  const ok = await h.call('PUT', '/api/v1/rules', ADMIN_TOKEN, set);
+  t.equal(ok.status, 200);
+  t.equal(h.rules.version, 1, 'the engine runs the new version');
+  const stale = await h.call('PUT', '/api/v1/rules', ADMIN_TOKEN, set);
+  t.equal(stale.status, 409);
+  t.equal(stale.body.code, 'ERR_RULES_VERSION');
+  const bad = await h.call('PUT', '/api/v1/rules', ADMIN_TOKEN, { version: 2, rules: [{ id: 'x', type: 'teleport' }] });
+  t.equal(bad.status, 400);
+  t.equal(bad.body.code, 'ERR_RULES_INVALID');
+  t.match(bad.body.message, /rules\/0/);
+  const read = await h.call('GET', '/api/v1/rules', viewer);
+  t.match(read.body, { active: { version: 1, loadedBy: 'user:admin', body: { rules: [{ id: 'fire-confirm' }] } }, versions: [{ version: 1 }] });
+});
+
+t.test('SLA figures per site, scoped to the caller', async (t) => {
+  const mine = await h.call('GET', '/api/v1/sla', sec);
+  t.equal(mine.status, 200);
+  t.ok(mine.body.sites.length >= 1);
+  t.ok(mine.body.sites.every((r: { site: string }) => r.site === 'site-a'), 'only site A');
+  t.ok(mine.body.sites[0].acknowledged >= 1, 'the acknowledged alarms count');
+  const other = await h.call('GET', '/api/v1/sla?site=site-b', sec);
+  t.same(other.body.sites, []);
+});

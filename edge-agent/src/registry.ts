@@ -3,11 +3,11 @@
  * data folder so an installer need not edit the config file. The agent serves the config's devices plus
  * these; an id in both is an error that names it.
  */
-import { readFile, rename, writeFile, mkdir } from 'node:fs/promises';
-import { dirname, join } from 'node:path';
+import { readFile } from 'node:fs/promises';
+import { join } from 'node:path';
 import { Type } from '@sinclair/typebox';
 import { DeviceKind, validator } from '@safe-community/contracts';
-import { CodedError } from '@safe-community/runtime';
+import { CodedError, writeAtomic } from '@safe-community/runtime';
 import type { DeviceInfo } from './ports.js';
 
 const RegistryFile = Type.Object({
@@ -40,24 +40,19 @@ export async function readRegistry(dataDir: string): Promise<DeviceInfo[]> {
   return check.assert(parsed).devices;
 }
 
-/** Adds or replaces one device; written to a temp file and renamed so a crash leaves the old file whole. */
+/** Adds or replaces one device; written atomically so a crash leaves the old file whole. */
 export async function upsertRegistry(dataDir: string, device: DeviceInfo): Promise<void> {
   const devices = (await readRegistry(dataDir)).filter((d) => d.id !== device.id);
   devices.push(device);
   devices.sort((a, b) => a.id.localeCompare(b.id));
-  const path = registryPath(dataDir);
-  await mkdir(dirname(path), { recursive: true });
-  await writeFile(`${path}.tmp`, `${JSON.stringify({ version: 1, devices }, null, 2)}\n`);
-  await rename(`${path}.tmp`, path);
+  await writeAtomic(registryPath(dataDir), `${JSON.stringify({ version: 1, devices }, null, 2)}\n`);
 }
 
 export async function removeFromRegistry(dataDir: string, id: string): Promise<boolean> {
   const devices = await readRegistry(dataDir);
   const kept = devices.filter((d) => d.id !== id);
   if (kept.length === devices.length) return false;
-  const path = registryPath(dataDir);
-  await writeFile(`${path}.tmp`, `${JSON.stringify({ version: 1, devices: kept }, null, 2)}\n`);
-  await rename(`${path}.tmp`, path);
+  await writeAtomic(registryPath(dataDir), `${JSON.stringify({ version: 1, devices: kept }, null, 2)}\n`);
   return true;
 }
 

@@ -3,3 +3,4 @@ export * from './clock.js';
 export * from './backoff.js';
 export * from './logger.js';
 export * from './config.js';
+export * from './files.js';

@@ -8,6 +8,7 @@ import { errorCode } from '@safe-community/runtime';
 const STATUS_BY_CODE: Readonly<Record<string, number>> = Object.freeze({
   ERR_VALIDATION: 400,
   ERR_BAD_CURSOR: 400,
+  ERR_RULES_INVALID: 400,
   ERR_UNAUTHENTICATED: 401,
   ERR_FORBIDDEN: 403,
   ERR_NOT_FOUND: 404,
@@ -19,6 +20,7 @@ const STATUS_BY_CODE: Readonly<Record<string, number>> = Object.freeze({
   ERR_ROUTE_NOT_FOUND: 404,
   ERR_CONFLICT: 409,
   ERR_ALARM_STATE: 409,
+  ERR_RULES_VERSION: 409,
   ERR_RATE_LIMITED: 429,
   ERR_PUBLISH_FAILED: 503,
   ERR_STORE_UNAVAILABLE: 503,

@@ -21,6 +21,7 @@ import { adminRoutes } from './routes-admin.js';
 import { alarmRoutes } from './routes-alarms.js';
 import { commandRoutes } from './routes-commands.js';
 import { inventoryRoutes } from './routes-inventory.js';
+import { rulesRoutes, slaRoutes, type RulesPort, type SlaPort } from './routes-rules.js';
 import { seriesRoutes } from './routes-series.js';
 import { ErrorBody } from './schemas.js';
 import { typeboxCompiler } from './validation.js';
@@ -30,6 +31,8 @@ export interface ApiDeps {
   db: Db;
   /** The alarm lifecycle; the alarm, incident and report routes and the alarm page need it. */
   alarms?: AlarmService;
+  /** The cloud rule engine, for GET/PUT /rules; without it those routes are off. */
+  rules?: RulesPort;
   /** Publishes one message to the cloud broker (QoS 1), for commands down. */
   publish: Publish;
   clock?: Clock;
@@ -113,6 +116,9 @@ export async function registerApi(app: FastifyInstance, deps: ApiDeps): Promise<
     seriesRoutes(api, deps.db);
     commandRoutes(api, commands);
     if (deps.alarms) alarmRoutes(api, deps.alarms);
+    // SLA figures come with the lifecycle implementation (AlarmLifecycle.sla), not the AlarmService interface.
+    if (deps.alarms && typeof (deps.alarms as Partial<SlaPort>).sla === 'function') slaRoutes(api, deps.alarms as unknown as SlaPort);
+    if (deps.rules) rulesRoutes(api, deps.db, deps.rules);
   }, { prefix });
 
   if (deps.alarms) {

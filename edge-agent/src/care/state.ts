@@ -4,9 +4,8 @@
  * yet re-armed) and when the wearable was last heard. Kept in one small JSON file, written atomically
  * (temp file, fsync, rename, fsync of the folder), so a power cut leaves the old file or the new one.
  */
-import { mkdir, open, readFile, rename } from 'node:fs/promises';
-import { dirname } from 'node:path';
-import { CodedError, type Logger } from '@safe-community/runtime';
+import { readFile, rename } from 'node:fs/promises';
+import { CodedError, writeAtomic, type Logger } from '@safe-community/runtime';
 
 export interface Fix {
   at: number;
@@ -90,21 +89,3 @@ export class CareStateFile {
   }
 }
 
-async function writeAtomic(file: string, body: string): Promise<void> {
-  await mkdir(dirname(file), { recursive: true });
-  const tmp = `${file}.tmp-${process.pid}`;
-  const fh = await open(tmp, 'w', 0o600);
-  try {
-    await fh.writeFile(body, 'utf8');
-    await fh.sync();
-  } finally {
-    await fh.close();
-  }
-  await rename(tmp, file);
-  const dir = await open(dirname(file), 'r');
-  try {
-    await dir.sync();
-  } finally {
-    await dir.close();
-  }
-}

@@ -4,9 +4,8 @@
  * The set is kept in a small JSON state file, written atomically (temp file, fsync, rename, fsync of the
  * folder), so an agent restarted during an active fire alarm re-asserts the holds on start.
  */
-import { open, readFile, rename, mkdir } from 'node:fs/promises';
-import { dirname } from 'node:path';
-import { CodedError, type Logger } from '@safe-community/runtime';
+import { readFile, rename } from 'node:fs/promises';
+import { CodedError, writeAtomic, type Logger } from '@safe-community/runtime';
 
 export const DEFAULT_REFUSE = Object.freeze(['lock', 'close', 'lower', 'release']);
 
@@ -152,22 +151,4 @@ export class HoldStore {
   }
 }
 
-/** temp file → fsync → rename → fsync the folder, so a power cut leaves either the old or the new file. */
-export async function writeAtomic(file: string, body: string): Promise<void> {
-  await mkdir(dirname(file), { recursive: true });
-  const tmp = `${file}.tmp-${process.pid}`;
-  const fh = await open(tmp, 'w', 0o600);
-  try {
-    await fh.writeFile(body, 'utf8');
-    await fh.sync();
-  } finally {
-    await fh.close();
-  }
-  await rename(tmp, file);
-  const dir = await open(dirname(file), 'r');
-  try {
-    await dir.sync();
-  } finally {
-    await dir.close();
-  }
-}
+export { writeAtomic };

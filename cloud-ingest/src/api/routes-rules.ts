@@ -1,0 +1,58 @@
+/**
+ * Cloud rules and SLA figures. Rules are versioned rule sets (src/rules): anyone may read the active one
+ * and the version history; only admins load a new version, which the engine validates (400
+ * ERR_RULES_INVALID with each problem's path) and refuses unless its version is above the active one (409
+ * ERR_RULES_VERSION). SLA figures (time to acknowledge, time to resolve) are per site, scoped to the caller.
+ */
+import type { FastifyInstance } from 'fastify';
+import { Type } from '@sinclair/typebox';
+import { actorOf, requirePermission, scopeSites, type Db } from '../auth/index.js';
+import { Id, Timestamp } from './schemas.js';
+import { iso } from './sql.js';
+
+/** The rule engine as the API sees it: load a new version. */
+export interface RulesPort {
+  setRules(set: never, by: string): Promise<void>;
+}
+
+/** The SLA query of the alarm lifecycle. */
+export interface SlaPort {
+  sla(filter: { sites: readonly string[] | '*'; from?: string; to?: string }): Promise<unknown[]>;
+}
+
+export function rulesRoutes(app: FastifyInstance, db: Db, rules: RulesPort): void {
+  app.get('/rules', { schema: { tags: ['rules'], summary: 'The active rule set and the version history' } }, async () => {
+    const rows = await db.query<{ version: string | number; loaded_at: Date; loaded_by: string; body: unknown }>(
+      'SELECT version, loaded_at, loaded_by, body FROM rule_sets ORDER BY version DESC');
+    const active = rows[0];
+    return {
+      active: active ? { version: Number(active.version), loadedAt: iso(active.loaded_at), loadedBy: active.loaded_by, body: active.body } : null,
+      versions: rows.map((r) => ({ version: Number(r.version), loadedAt: iso(r.loaded_at), loadedBy: r.loaded_by })),
+    };
+  });
+
+  app.put('/rules', {
+    schema: { tags: ['rules'], summary: 'Load a new rule set version (admin); validated by the rule engine', body: Type.Object({ version: Type.Integer({ minimum: 1 }) }, { additionalProperties: true }) },
+  }, async (req) => {
+    const actor = actorOf(req);
+    requirePermission(actor, 'admin');
+    // The body is the rule set itself; its full schema (four rule types) is the engine's to check.
+    await rules.setRules(req.body as never, `user:${actor.user}`);
+    return { version: (req.body as { version: number }).version };
+  });
+}
+
+export function slaRoutes(app: FastifyInstance, sla: SlaPort): void {
+  app.get('/sla', {
+    schema: {
+      tags: ['alarms'], summary: 'Per-site time to acknowledge and to resolve',
+      querystring: Type.Object({ site: Type.Optional(Id), from: Type.Optional(Timestamp), to: Type.Optional(Timestamp) }, { additionalProperties: false }),
+    },
+  }, async (req) => {
+    const q = req.query as { site?: string; from?: string; to?: string };
+    const f: { sites: readonly string[] | '*'; from?: string; to?: string } = { sites: scopeSites(actorOf(req), q.site) };
+    if (q.from !== undefined) f.from = q.from;
+    if (q.to !== undefined) f.to = q.to;
+    return { sites: await sla.sla(f) };
+  });
+}
