@@ -44,6 +44,8 @@ t.test('the bootstrap admin from config creates users; OpenAPI lists the ingest 
   t.same((await api('GET', '/api/v1/me', ADMIN)).body, { user: 'admin', role: 'admin', sites: '*' });
   const doc = await (await fetch(`${base}/openapi.json`)).json() as { paths: Record<string, unknown> };
   t.ok(doc.paths['/ingest/v1/envelopes'] && doc.paths['/api/v1/commands']);
+  t.ok(doc.paths['/api/v1/rules'] && doc.paths['/api/v1/sla'], 'the rule engine and SLA figures are wired in');
+  t.match((await api('GET', '/api/v1/rules', ADMIN)).body, { active: null, versions: [] });
 });
 
 t.test('the HTTP ingest takes envelopes only with the edge\'s own credentials', async (t) => {
