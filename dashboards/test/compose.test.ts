@@ -70,7 +70,7 @@ function envReadBy(pkg: string): Set<string> {
 const SERVICE_ENV: Record<string, string[]> = {
   'cloud-ingest': ['DATABASE_URL', 'MQTT_URL', 'PORT', 'HOST', 'INGEST_SHARE_GROUP'],
   'edge-agent': ['EDGE_ID', 'SITE_ID', 'EDGE_BROKER_PORT', 'UPLINK_MQTT_URL', 'EDGE_CONFIG', 'DATA_DIR', 'MODELS_DIR'],
-  simulators: ['MQTT_URL', 'SITE_ID'],
+  simulators: ['MQTT_URL', 'SITE_ID', 'SIM_DEVICES'],
   timescaledb: ['POSTGRES_DB', 'POSTGRES_USER', 'POSTGRES_PASSWORD', 'GRAFANA_DB_PASSWORD'],
   mosquitto: ['MQTT_USER', 'MQTT_PASSWORD'],
 };
@@ -95,6 +95,10 @@ t.test('builds use targets of the root Dockerfile whose sources exist', async (t
     const parts = m[1]!.trim().split(/\s+/);
     for (const src of parts.slice(0, -1)) tt.ok(existsSync(join(root, src)), `Dockerfile COPY source ${src} exists`);
   }
+  // Each service's entry point (the .ts file its CMD runs) exists.
+  const entries = [...dockerfile.matchAll(/^CMD\s+\[(.+)\]$/gm)].flatMap((m) => [...m[1]!.matchAll(/"([^"]+\.ts)"/g)].map((x) => x[1]!));
+  tt.ok(entries.length >= 3, 'every Node target has a CMD');
+  for (const f of entries) tt.ok(existsSync(join(root, f)), `CMD entry ${f} exists`);
 });
 
 t.test('mounted files, named volumes and configs exist', async (tt) => {
