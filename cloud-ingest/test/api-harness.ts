@@ -7,11 +7,11 @@ import { randomUUID } from 'node:crypto';
 import Fastify, { type FastifyInstance } from 'fastify';
 import { createLogger } from '@safe-community/runtime';
 import { freshDatabase } from '@safe-community/testkit';
-import { PgStore, PgliteStore, prepareEnvelope, type Store } from '@safe-community/cloud-ingest';
+import {
+  PgStore, PgliteStore, prepareEnvelope, createAlarmService, RuleEngine, registerApi,
+  type Store, type AlarmLifecycle, type ApiDeps, type ApiHandle,
+} from '@safe-community/cloud-ingest';
 import type { UplinkMessage } from '@safe-community/contracts';
-import { createAlarmService, type AlarmLifecycle } from '../src/alarms/index.js';
-import { RuleEngine } from '../src/rules/index.js';
-import { registerApi, type ApiDeps, type ApiHandle } from '../src/api/index.js';
 
 export const ADMIN_TOKEN = 'admin-bootstrap-token-0123456789abcdef';
 const silent = createLogger({ level: 'silent' });

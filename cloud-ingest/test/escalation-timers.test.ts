@@ -1,5 +1,5 @@
 import t from 'tap';
-import { AlarmLifecycle, RecordingNotifier, type AlarmServiceOptions } from '../src/alarms/index.js';
+import { AlarmLifecycle, Db, PersistentTimers, RecordingNotifier, scheduleTimer, type AlarmServiceOptions } from '../src/alarms/index.js';
 import { BACKENDS, ManualClock, guard, openBackend, quietLogger } from './helpers/alarms-setup.js';
 
 const policy: AlarmServiceOptions['escalation'] = {
@@ -48,6 +48,14 @@ for (const name of BACKENDS) {
     t.same(sent().at(-1), '2:manager', 'level 2 at 600 s');
     t.equal((await timers()).length, 1, 'and keeps repeating');
 
+    // Two instances on one database poll at the same moment: the due timer runs once.
+    const twin = make();
+    clock.advance(60_000);
+    const countBefore = sent().length;
+    const ran = await Promise.all([svc.runDue(), twin.runDue()]);
+    t.equal(ran[0] + ran[1], 1, 'one instance ran it');
+    t.equal(sent().length, countBefore + 1, 'one notification');
+
     await svc.acknowledge(a.id, guard);
     t.equal((await timers()).length, 0, 'acknowledge cancels the escalation');
     const before = sent().length;
@@ -57,6 +65,34 @@ for (const name of BACKENDS) {
 
     const quiet = await svc.raise({ site: 'site-a', device: 'env-1', type: 'env.humidity', severity: 'info', message: 'humid' });
     t.notOk((await timers()).some((r) => r.key === quiet.id), 'an info alarm with no repeats has no timer');
+
+    t.test('a timer whose handler fails stays, postponed, and runs later', async (t) => {
+      const db = new Db(() => be.runner);
+      let calls = 0;
+      const seen: string[] = [];
+      const timersUnderTest = new PersistentTimers({
+        db, clock, logger: quietLogger(), pollMs: 1000,
+        handlers: {
+          'test.flaky': async (timer, tx) => {
+            calls++;
+            await tx.query(`INSERT INTO alarm_audit (alarm_id, at, actor, action) VALUES ($1, now(), 'system', 'test')`, [a.id]);
+            if (calls === 1) throw new Error('first run fails');
+            return async () => {
+              seen.push(timer.key);
+            };
+          },
+        },
+      });
+      await db.tx((tx) => scheduleTimer(tx, 'test.flaky', 'k1', clock.now()));
+      t.equal(await timersUnderTest.runDue(), 0, 'the failed run does not count');
+      const row = (await be.runner.query(`SELECT due_at FROM pending_timers WHERE kind = 'test.flaky'`)).rows[0];
+      t.ok(row && new Date(row.due_at).getTime() > clock.now(), 'still there, moved later');
+      t.equal((await be.runner.query(`SELECT count(*)::int AS n FROM alarm_audit WHERE action = 'test'`)).rows[0].n, 0, 'its work rolled back');
+      clock.advance(5000);
+      t.equal(await timersUnderTest.runDue(), 1);
+      t.same(seen, ['k1'], 'the side effect ran after the commit');
+      t.equal((await be.runner.query(`SELECT count(*)::int AS n FROM alarm_audit WHERE action = 'test'`)).rows[0].n, 1);
+    });
 
     t.test('SLA figures per site', async (t) => {
       clock.advance(1000);
@@ -73,7 +109,7 @@ for (const name of BACKENDS) {
       t.equal(r.alarms, 3);
       t.equal(r.acknowledged, 2);
       t.equal(r.resolved, 1);
-      t.equal(r.ackAvgSec, (600 + 30) / 2);
+      t.equal(r.ackAvgSec, (660 + 30) / 2, "acknowledged at 660 s and at 30 s");
       t.equal(r.resolveAvgSec, 120);
       t.equal(r.resolveP90Sec, 120);
       t.same((await svc.sla({ sites: '*' })).map((x) => x.site), ['site-a', 'site-b']);

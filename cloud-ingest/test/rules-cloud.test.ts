@@ -91,6 +91,15 @@ for (const name of BACKENDS) {
       t.ok(d.evidence.events.length >= 2);
     });
 
+    t.test('two knocks committed at the same moment still see each other', async (t) => {
+      const [x, y] = await Promise.all([
+        engine.onCommitted(batch({ events: [ev(clock, 'fire.alarm', 'det-21', { building: 'b21' })] })),
+        engine.onCommitted(batch({ events: [ev(clock, 'fire.alarm', 'det-22', { building: 'b21' }, 100)] })),
+      ]);
+      t.equal(x.length + y.length, 1, 'exactly one of the two confirms');
+      t.equal((await alarms.list({ sites: '*', device: 'building.b21' })).length, 1);
+    });
+
     t.test('linkage failure escalates to a critical alarm', async (t) => {
       const ok: LinkageExecution = { id: randomUUID(), site: 'site-a', edge: 'edge-1', rule: 'fire-evac', triggerEventId: randomUUID(),
         startedAt: clock.iso(), finishedAt: clock.iso(), status: 'confirmed',
@@ -145,6 +154,21 @@ for (const name of BACKENDS) {
       t.same(offline.map((a) => a.device), ['gate-3'], 'only the device still offline');
       t.equal(await engine.runDue(), 0, 'fired once');
       t.equal((await be.runner.query(`SELECT count(*)::int AS n FROM pending_timers WHERE kind = 'rule.offline'`)).rows[0].n, 0);
+    });
+
+    t.test('a device already offline in device_status when the engine starts gets its timer', async (t) => {
+      await be.runner.query(`INSERT INTO device_status (site, edge, device, online, at) VALUES ('site-a', 'edge-1', 'gate-11', false, $1), ('site-a', 'edge-1', 'cam-11', false, $1)`, [clock.iso()]);
+      await engine.stop();
+      engine = new RuleEngine({ alarms, clock, logger: quietLogger() });
+      await engine.start();
+      clock.advance(301_000);
+      t.equal(await engine.runDue(), 1, 'only the device the rule covers');
+      t.same((await alarms.list({ sites: '*', type: 'device.offline', device: 'gate-11' })).map((a) => a.count), [1]);
+      await engine.stop();
+      engine = new RuleEngine({ alarms, clock, logger: quietLogger() });
+      await engine.start();
+      clock.advance(301_000);
+      t.equal(await engine.runDue(), 0, 'a device whose alarm is active is not raised again at each start');
     });
   });
 }

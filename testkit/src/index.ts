@@ -34,6 +34,17 @@ export async function freshDatabase(prefix = 't'): Promise<FreshDatabase> {
       const c = new pg.Client({ connectionString: PG_ADMIN_URL });
       await c.connect();
       try {
+        // Connections a test just closed may still be leaving the server. Wait for them rather than
+        // terminating them: a FORCE drop races a client's own Terminate and surfaces as an error in it.
+        for (let i = 0; i < 50; i++) {
+          try {
+            await c.query(`DROP DATABASE IF EXISTS ${name}`);
+            return;
+          } catch (err) {
+            if ((err as { code?: string }).code !== '55006') throw err; // object_in_use
+            await new Promise((r) => setTimeout(r, 100));
+          }
+        }
         await c.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
       } finally {
         await c.end();

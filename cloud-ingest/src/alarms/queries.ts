@@ -1,8 +1,8 @@
-/** Reads for the alarm views (list, detail, SLA) and the small writes every transition shares (audit, evidence). */
+/** Reads for the alarm views (list, detail, SLA) and the audit write every transition shares. */
 import type { Db, Tx } from './db.js';
 import { validation } from './policy.js';
 import { ALARM_COLUMNS, iso, toAlarmView, toDispatchView } from './rows.js';
-import { SEVERITIES, type AlarmDetail, type AlarmFilter, type AlarmState, type AlarmView, type EvidenceInput, type SlaRow } from './types.js';
+import { SEVERITIES, type AlarmDetail, type AlarmFilter, type AlarmState, type AlarmView, type SlaRow } from './types.js';
 
 const STATES: readonly AlarmState[] = ['open', 'acknowledged', 'dispatched', 'resolved', 'false_alarm'];
 export const UUID_RE = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
@@ -13,16 +13,6 @@ export async function audit(tx: Tx, alarmId: string, at: string, actor: string, 
   await tx.query(
     'INSERT INTO alarm_audit (alarm_id, at, actor, action, from_state, to_state, detail) VALUES ($1, $2, $3, $4, $5, $6, $7::jsonb)',
     [alarmId, at, actor, action, from, to, detail === undefined ? null : JSON.stringify(detail)],
-  );
-}
-
-export async function addEvidence(tx: Tx, alarmId: string, at: string, items: readonly EvidenceInput[]): Promise<void> {
-  if (items.length === 0) return;
-  await tx.query(
-    `INSERT INTO alarm_evidence (alarm_id, kind, ref, at, detail)
-     SELECT $1, k, r, $2, d FROM unnest($3::text[], $4::text[], $5::jsonb[]) AS u(k, r, d)
-     ON CONFLICT (alarm_id, kind, ref) DO NOTHING`,
-    [alarmId, at, items.map((e) => e.kind), items.map((e) => e.ref), items.map((e) => (e.detail === undefined ? null : JSON.stringify(e.detail)))],
   );
 }
 

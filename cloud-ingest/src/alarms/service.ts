@@ -334,7 +334,7 @@ function checkRaise(i: RaiseAlarm): void {
 /** Thrown by the API layer's callers as-is; the HTTP status for each code. */
 export const ALARM_ERROR_STATUS: Readonly<Record<string, number>> = {
   ERR_ALARM_NOT_FOUND: 404, ERR_DISPATCH_NOT_FOUND: 404, ERR_ALARM_STATE: 409, ERR_DISPATCH_STATE: 409,
-  ERR_FORBIDDEN: 403, ERR_VALIDATION: 400, ERR_RULES_INVALID: 400,
+  ERR_FORBIDDEN: 403, ERR_VALIDATION: 400, ERR_RULES_INVALID: 400, ERR_RULES_VERSION: 409,
 };
 
 export function createAlarmService(opts: AlarmServiceOptions): AlarmLifecycle {

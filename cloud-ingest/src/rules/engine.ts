@@ -81,6 +81,7 @@ export class RuleEngine {
       active = await activeRuleSet(this.opts.alarms.db);
     }
     this.compiled = active ? compile(active.body) : emptyCompiled();
+    await this.sweepOffline();
     await this.timers.start();
   }
 
@@ -253,6 +254,33 @@ export class RuleEngine {
           const key = `${rule.id}|${s.site}|${s.device}`;
           if (s.online) await cancelTimer(tx, OFFLINE_TIMER, key);
           else await scheduleTimer(tx, OFFLINE_TIMER, key, Date.parse(s.at) + rule.thresholdSec * 1000, { rule: rule.id, site: s.site, device: s.device, edge: s.edge, since: s.at });
+        }
+      }
+    });
+  }
+
+  /**
+   * Devices already offline in `device_status` when the engine starts (their status arrived while no
+   * engine ran, or before this rule existed) get their timer too, unless one is pending or their alarm
+   * is already active.
+   */
+  private async sweepOffline(): Promise<void> {
+    if (!this.compiled.offline.length) return;
+    const rows = (await this.opts.alarms.db.query(`SELECT site, edge, device, at FROM device_status WHERE NOT online`)).rows;
+    if (!rows.length) return;
+    await this.opts.alarms.db.tx(async (tx) => {
+      for (const { rule, re } of this.compiled.offline) {
+        for (const s of rows) {
+          if (!forSite(rule, s.site) || (re && !re.test(s.device))) continue;
+          const since = new Date(s.at).toISOString();
+          await tx.query(
+            `INSERT INTO pending_timers (kind, key, due_at, payload)
+             SELECT $1, $2, $3, $4::jsonb
+              WHERE NOT EXISTS (SELECT 1 FROM alarms WHERE site = $5 AND device = $6 AND type = $7 AND state IN ('open','acknowledged','dispatched'))
+             ON CONFLICT (kind, key) DO NOTHING`,
+            [OFFLINE_TIMER, `${rule.id}|${s.site}|${s.device}`, new Date(Date.parse(since) + rule.thresholdSec * 1000).toISOString(),
+              JSON.stringify({ rule: rule.id, site: s.site, device: s.device, edge: s.edge, since }), s.site, s.device, rule.alarm.type],
+          );
         }
       }
     });
