@@ -14,6 +14,7 @@ import { createLogger, type Clock, type Logger } from '@safe-community/runtime';
 import { UserDirectory, hashToken, bearerToken, userAuthHook, edgeAuthHook, type Db } from '../auth/index.js';
 import type { AlarmService } from '../alarms/types.js';
 import { alarmPagePlugin } from '../page/index.js';
+import { terminalRoutes, type TerminalRoutesOptions } from '../alarms/terminal-routes.js';
 import { installAudit } from './audit.js';
 import { CommandDesk, type Publish } from './commands.js';
 import { installErrorHandling } from './errors.js';
@@ -119,6 +120,16 @@ export async function registerApi(app: FastifyInstance, deps: ApiDeps): Promise<
     // SLA figures come with the lifecycle implementation (AlarmLifecycle.sla), not the AlarmService interface.
     if (deps.alarms && typeof (deps.alarms as Partial<SlaPort>).sla === 'function') slaRoutes(api, deps.alarms as unknown as SlaPort);
     if (deps.rules) rulesRoutes(api, deps.db, deps.rules);
+    // Guards' handheld terminals poll their dispatches here (the MQTT topic per terminal is the push side).
+    // A terminal signs in with its guard's token; security staff and admins may act for a terminal.
+    const lifecycle = deps.alarms as Partial<TerminalRoutesOptions['alarms']> | undefined;
+    if (lifecycle && typeof lifecycle.pendingDispatches === 'function' && typeof lifecycle.terminalReport === 'function') {
+      const alarms = lifecycle as TerminalRoutesOptions['alarms'];
+      await api.register(async (terminals) => terminalRoutes(terminals, {
+        alarms,
+        verify: (req) => req.actor !== null && (req.actor.role === 'security' || req.actor.role === 'admin'),
+      }));
+    }
   }, { prefix });
 
   if (deps.alarms) {
