@@ -139,6 +139,7 @@ export class EdgeAgent {
         ...(cfg.video.modelsDir ? { modelsDir: cfg.video.modelsDir } : {}),
         cameras: analysed.map((c) => ({
           id: c.id, tags: { ...c.tags }, fps: c.analytics!.fps, motion: c.analytics!.motion, loop: c.loop,
+          ...(c.analytics!.plates ? { plates: { ...c.analytics!.plates } } : {}),
           rules: { lines: c.analytics!.lines, zones: c.analytics!.zones, crowds: c.analytics!.crowds } as never,
           input: async () => c.stream ?? (await manager!.authenticatedStreamUri(c.id)),
         })),

@@ -43,6 +43,13 @@ const CameraSchema = Type.Object(
       lines: Type.Array(Type.Unknown(), { default: [], description: 'line crossing rules (analytics/video README)' }),
       zones: Type.Array(Type.Unknown(), { default: [] }),
       crowds: Type.Array(Type.Unknown(), { default: [] }),
+      plates: Type.Optional(Type.Object({
+        barrier: Id,
+        lane: Type.Optional(Type.String({ minLength: 1, maxLength: 64 })),
+        minConfidence: Type.Number({ minimum: 0, maximum: 1, default: 0.9 }),
+        everyMs: Type.Integer({ minimum: 100, default: 1000, description: 'at most one plate read per this many ms' }),
+        repeatMs: Type.Integer({ minimum: 0, default: 60_000, description: 'the same plate is reported again only after this' }),
+      }, { additionalProperties: false, description: 'read plates for the barrier this camera watches (vehicle.arrived at that barrier)' })),
     }, { additionalProperties: false })),
   },
   { additionalProperties: false },

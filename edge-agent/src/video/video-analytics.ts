@@ -5,12 +5,13 @@
  * per-camera figures (inference ms, fps, dropped frames) go up as edge.* telemetry every `statsEveryMs`.
  */
 import { randomUUID } from 'node:crypto';
-import { createDetector, type OnnxDetector, type PrivacyFilter } from '@safe-community/analytics';
+import { createDetector, createPlateReader, type OnnxDetector, type PlateReader, type PrivacyFilter } from '@safe-community/analytics';
 import { CameraPipeline, FrameSource, toCanonicalEvent, type VideoEvent, type RulesConfig } from '@safe-community/analytics/video';
 import type { Logger } from '@safe-community/runtime';
 import type { SnapshotStore } from '../camera/index.js';
 import type { EventHub } from '../event-hub.js';
 import type { UplinkSink } from '../ports.js';
+import { PlateWatch, type PlateSighting } from './plate-watch.js';
 
 export interface VideoCamera {
   id: string;
@@ -22,6 +23,8 @@ export interface VideoCamera {
   loop: boolean;
   rules: RulesConfig;
   motion: boolean;
+  /** A camera at a barrier lane: read plates and report vehicle.arrived at that barrier. */
+  plates?: { barrier: string; lane?: string; minConfidence: number; everyMs: number; repeatMs: number };
 }
 
 export interface VideoAnalyticsOptions {
@@ -53,6 +56,7 @@ interface Running {
 
 export class VideoAnalytics {
   private detector: OnnxDetector | null = null;
+  private plateReader: PlateReader | null = null;
   private readonly running: Running[] = [];
   private timer: NodeJS.Timeout | null = null;
   private lastStatsAt = 0;
@@ -63,8 +67,13 @@ export class VideoAnalytics {
     const { opts } = this;
     this.detector = createDetector({ model: opts.model, ...(opts.modelsDir ? { modelsDir: opts.modelsDir } : {}) });
     await this.detector.start();
+    if (opts.cameras.some((c) => c.plates)) {
+      this.plateReader = createPlateReader(opts.modelsDir ? { modelsDir: opts.modelsDir } : {});
+      await this.plateReader.start();
+    }
     for (const camera of opts.cameras) {
       const input = await camera.input();
+      const plates = camera.plates && this.plateReader ? new PlateWatch(this.plateReader, { camera: camera.id, ...camera.plates }) : null;
       const source = new FrameSource({
         camera: camera.id, input, fps: camera.fps, width: 416, height: 416, scale: 'letterbox',
         ...(camera.loop ? { preset: 'file-loop' as const } : {}),
@@ -74,7 +83,13 @@ export class VideoAnalytics {
         camera: camera.id, source, detector: this.detector, rules: camera.rules, labels: ['person', 'car', 'bicycle', 'motorcycle', 'bus', 'truck'],
         motion: camera.motion ? {} : false,
         onEvent: (e) => void this.publish(camera, e),
-        ...(opts.onFrame ? { onFrame: (r: { detected: boolean; timings: Partial<Record<string, number>> }) => opts.onFrame!(camera.id, r) } : {}),
+        onFrame: (r) => {
+          opts.onFrame?.(camera.id, r);
+          if (plates) {
+            plates.offer(r.frame).then((s) => s && this.publishPlate(camera, s, r.frame),
+              (err: unknown) => opts.log.warn({ camera: camera.id, err }, 'plate read failed'));
+          }
+        },
         onError: (err) => opts.log.warn({ camera: camera.id, err }, 'frame not processed'),
       });
       await pipeline.start();
@@ -89,6 +104,8 @@ export class VideoAnalytics {
     if (this.timer) clearInterval(this.timer);
     this.timer = null;
     for (const r of this.running.splice(0).reverse()) await r.pipeline.stop();
+    await this.plateReader?.stop();
+    this.plateReader = null;
     await this.detector?.stop();
     this.detector = null;
   }
@@ -110,6 +127,22 @@ export class VideoAnalytics {
       await opts.sink.append({ type: 'event', data: event });
     } catch (err) {
       opts.log.error({ camera: camera.id, kind: ev.kind, err }, 'video event not recorded');
+    }
+  }
+
+  private async publishPlate(camera: VideoCamera, sighting: PlateSighting, frame: Parameters<PrivacyFilter['snapshot']>[0]): Promise<void> {
+    const { opts } = this;
+    try {
+      const snap = await opts.privacy.snapshot(frame);
+      const event = {
+        id: randomUUID(), site: opts.site, edge: opts.edge, device: sighting.barrier, kind: 'vehicle.arrived', severity: 'info' as const,
+        edgeTime: new Date().toISOString(), tags: { ...camera.tags },
+        payload: { ...sighting.payload, snapshot: await opts.snapshots.save(camera.id, snap.jpeg, new Date()) },
+      };
+      opts.hub.emit(event);
+      await opts.sink.append({ type: 'event', data: event });
+    } catch (err) {
+      opts.log.error({ camera: camera.id, err }, 'plate event not recorded');
     }
   }
 
