@@ -11,6 +11,8 @@ export interface MaintenanceOptions {
   partitionsAheadDays: number;
   /** 0 keeps everything. */
   retentionDays: number;
+  /** Plate text is personal data: after this many days it is removed from vehicle events (0 keeps it). */
+  plateRetentionDays: number;
   partitionIntervalSec: number;
   rollupRefreshSec: number;
   logger: Logger;
@@ -61,7 +63,21 @@ export class Maintenance {
     }
     const made = created[0]?.n ?? 0;
     if (made > 0 || dropped > 0) this.opts.logger.info({ created: made, dropped }, 'day partitions maintained');
+    if (this.opts.plateRetentionDays > 0) await this.scrubPlates();
     return { created: made, dropped };
+  }
+
+  /** Removes plate text from vehicle events older than the plate retention; the event itself stays. */
+  async scrubPlates(): Promise<number> {
+    const rows = await this.store.query<{ n: number }>(
+      `WITH scrubbed AS (
+         UPDATE events SET payload = (payload - 'plate') || '{"plate_removed": true}'::jsonb
+          WHERE kind LIKE 'vehicle.%' AND payload ? 'plate' AND time < now() - make_interval(days => $1::int)
+         RETURNING 1)
+       SELECT count(*)::int AS n FROM scrubbed`, [this.opts.plateRetentionDays]);
+    const n = rows[0]?.n ?? 0;
+    if (n > 0) this.opts.logger.info({ events: n }, 'plate text past retention removed');
+    return n;
   }
 
   /** Refreshes the per-minute and per-hour rollups (a no-op on TimescaleDB, whose policies do it). */

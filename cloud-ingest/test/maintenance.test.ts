@@ -5,7 +5,7 @@ import { createLogger } from '@safe-community/runtime';
 import { Maintenance, PgStore, PgliteStore, type Store } from '@safe-community/cloud-ingest';
 
 const logger = createLogger({ level: 'silent' });
-const opts = { partitionsAheadDays: 12, retentionDays: 30, partitionIntervalSec: 3600, rollupRefreshSec: 1, logger };
+const opts = { partitionsAheadDays: 12, retentionDays: 30, plateRetentionDays: 7, partitionIntervalSec: 3600, rollupRefreshSec: 1, logger };
 
 async function partitions(store: Store, table: string): Promise<string[]> {
   const rows = await store.query<{ relname: string }>(
@@ -46,6 +46,18 @@ function suite(name: string, make: () => Promise<{ store: Store; done: () => Pro
     const left = await store.query<{ value: number }>(`SELECT value FROM telemetry WHERE edge = 'm'`);
     t.same(left, [{ value: 2 }], 'only the recent row is left');
     t.same(await m.runPartitions(), { created: 0, dropped: 0 }, 'a second round has nothing to do');
+
+    // Plate text is personal data: gone from vehicle events past the plate retention, the events stay.
+    const tenDaysAgo = new Date(Date.now() - 10 * 86_400_000).toISOString();
+    await store.query(`SELECT ensure_day_partitions((now() AT TIME ZONE 'UTC')::date - 11, 3)`);
+    await store.query(
+      `INSERT INTO events (edge, seq, id, site, device, kind, severity, time, payload) VALUES
+        ('m', 1, gen_random_uuid(), 'site-1', 'BR1', 'vehicle.arrived', 'info', $1, '{"plate":"京A12345","lane":"L1"}'),
+        ('m', 2, gen_random_uuid(), 'site-1', 'BR1', 'vehicle.arrived', 'info', $2, '{"plate":"沪B·9X77Q"}'),
+        ('m', 3, gen_random_uuid(), 'site-1', 'G1', 'door.forced', 'major', $1, '{"plate":"not a vehicle"}')`, [tenDaysAgo, recent]);
+    t.equal(await m.scrubPlates(), 1, 'one old vehicle event scrubbed');
+    const ev = await store.query<{ seq: number; payload: Record<string, unknown> }>(`SELECT seq::int AS seq, payload FROM events WHERE edge = 'm' ORDER BY seq`);
+    t.same(ev.map((e) => e.payload), [{ lane: 'L1', plate_removed: true }, { plate: '沪B·9X77Q' }, { plate: 'not a vehicle' }]);
 
     // Rollups, refreshed on the timer (same database: one start of the store per backend).
     const minute = Date.parse('2026-11-29T09:00:00.000Z');
