@@ -107,18 +107,21 @@ t.test('per-label thresholds: FastestDet with person at 0.65 drops the weak stre
   t.ok(few.every((d) => d.label === 'person' || d.label === 'car'), 'label filter');
 });
 
-t.test('a worker that dies fails its job with ERR_INFERENCE_WORKER and is replaced', async (t) => {
+t.test('a worker that dies is replaced and the pool keeps serving', async (t) => {
   const det = createDetector({ modelsDir: MODELS_DIR });
   await det.start();
   t.teardown(() => det.stop());
   const prep = await det.prepare(await media('person.jpg'));
-  // reach the worker the way a crash would: from outside the pool's own logic
+  // Reach the worker the way a crash would: from outside the pool's own logic. It is killed while idle:
+  // terminating a thread inside onnxruntime's session.run aborts the whole process (a native error that
+  // cannot be caught), which is why the pool itself only ever stops a worker between runs.
   const slot = (det as unknown as { pool: { slots: Array<{ worker?: { terminate(): Promise<number> } }> } }).pool.slots[0]!;
-  const pending = det.runRaw(prep.tensor);
-  await slot.worker!.terminate();
-  await t.rejects(pending, { code: 'ERR_INFERENCE_WORKER' });
+  await det.runRaw(prep.tensor);
+  const dead = slot.worker!;
+  await dead.terminate();
   const again = await waitFor(async () => (await det.runRaw(prep.tensor).catch(() => null)), { timeoutMs: 10_000, what: 'replacement worker' });
   t.same(det.decode(again.outputs, prep).map((d) => d.label).sort(), ['dog', 'horse', 'person'], 'the replacement gives the same answer');
+  t.not(slot.worker, dead, 'a new worker took the dead one\'s place');
 });
 
 t.test('stop() while work is queued: queued jobs fail with ERR_INFERENCE_STOPPED, nothing crashes', async (t) => {
