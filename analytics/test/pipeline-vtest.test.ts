@@ -68,6 +68,8 @@ t.test('walkway line and lawn zone on vtest.avi agree with the hand count', asyn
     rules: {
       lines: [{ ...fixture.line, directions: { rightward: 'left_to_right', leftward: 'right_to_left' } }],
       zones: [{ id: 'lawn', polygon: fixture.lawn.polygon, minFrames: fixture.lawn.minFrames, loiterSeconds: fixture.lawn.loiterSeconds }],
+      // PROVENANCE.md: 3–10 people in view at any time (8 at t = 12 s). Five is reached often; twelve never.
+      crowds: [{ id: 'five-or-more', threshold: 5, minFrames: 3, cooldownMs: 20_000 }, { id: 'twelve-or-more', threshold: 12, minFrames: 3 }],
     },
     onEvent: (e) => events.push(e),
     onError: (e) => errors.push(e),
@@ -108,7 +110,11 @@ t.test('walkway line and lawn zone on vtest.avi agree with the hand count', asyn
   t.equal(loiter.length, lawn.loiterers, 'only the woman who stays ~21 s loiters; the man on the grass for ~9 s does not');
   const [lo, hi] = lawn.tolerance.loiterWindowSeconds;
   t.ok((loiter[0] ?? -1) >= lo && (loiter[0] ?? -1) <= hi, `loitering reported at ${loiter[0]?.toFixed(1)} s (expected ${lo}-${hi} s)`);
-  t.equal(events.length, crossings.length + intrusions.length + loiter.length, 'no other kinds of event');
+  const crowds = events.filter((e) => e.kind === 'video.crowd');
+  t.ok(crowds.length >= 1, `crowd of five or more reported (${crowds.length} times, 20 s cooldown)`);
+  t.ok(crowds.every((e) => e.payload.rule === 'five-or-more' && Number(e.payload.count) >= 5), 'only the reachable threshold fires, with its count');
+  t.ok(crowds.length <= 4, 'at most one report per 20 s cooldown over the 80 s video');
+  t.equal(events.length, crossings.length + intrusions.length + loiter.length + crowds.length, 'no other kinds of event');
 
   // The event's frame and boxes are what the privacy module needs for the stored snapshot.
   const ev = events.find((e) => e.kind === 'video.loitering') as VideoEvent;

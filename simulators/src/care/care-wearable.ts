@@ -5,17 +5,12 @@
  * never read here, so a passing test shows that a profile matches the wire.
  */
 import { SimulatedDevice, type DeviceCommand, type SimulatedDeviceOptions } from '../devices/base.js';
+import type { Vitals } from '../devices/wearable.js';
 
 export type CareDialect = 'carelink-json' | 'anxin-delim';
 
-export interface CareVitals {
-  hr?: number;
-  spo2?: number;
-  steps?: number;
-  bat?: number;
-  lat?: number;
-  lon?: number;
-}
+/** The same readings as the plain simulated wearable reports. */
+export type CareVitals = Vitals;
 
 export interface Position {
   lat: number;
