@@ -4,10 +4,10 @@ import type { Socket } from 'node:net';
 import { createReadStream } from 'node:fs';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
-import { Writable } from 'node:stream';
+import { PassThrough, Writable } from 'node:stream';
 import { createLogger } from '@safe-community/runtime';
 import { MEDIA_DIR, waitFor } from '@safe-community/testkit';
-import { FrameSource, spawnFfmpeg, buildArgs, type Frame, type SourceStatus } from '@safe-community/analytics/video';
+import { FrameSource, spawnFfmpeg, buildArgs, type Frame, type FfmpegSpawner, type SourceStatus } from '@safe-community/analytics/video';
 
 const VTEST = join(MEDIA_DIR, 'vtest.avi');
 const MP4 = join(MEDIA_DIR, 'vtest_20s_h264.mp4');
@@ -122,6 +122,38 @@ t.test('stale-frame watchdog restarts a stream that stalls', async (t) => {
   t.match(stalled?.message, /no frame from camera stall for 800 ms/);
   await src.stop();
   await reader;
+});
+
+t.test('output still in the pipe when stop() kills the decoder does not revive the source', async (t) => {
+  // Deterministic form of a race the stall test hits under load: frames already piped before the kill
+  // arrive after stop(), and then the kill's exit (an error) is reported.
+  let spawned = 0;
+  const spawn: FfmpegSpawner = (_args, handlers) => {
+    spawned++;
+    const stdout = new PassThrough();
+    return {
+      stdout,
+      kill() {
+        setImmediate(() => {
+          stdout.write(Buffer.alloc(160 * 120 * 3, 7));
+          setImmediate(() => handlers.onExit(new Error('ffmpeg was killed with signal SIGKILL')));
+        });
+      },
+    };
+  };
+  const statuses: SourceStatus[] = [];
+  const src = new FrameSource({
+    camera: 'late', input: 'http://127.0.0.1:9/cam.mp4', fps: 5, scale: 'stretch', width: 160, height: 120, spawn,
+    restart: { backoff: { initialMs: 10, maxMs: 10 } }, onStatus: (s) => statuses.push(s),
+  });
+  t.teardown(() => src.stop());
+  await src.start();
+  await src.stop();
+  await new Promise((r) => setTimeout(r, 100));
+  t.same(statuses.map((s) => s.state), ['starting', 'stopped'], 'no state change after stop()');
+  t.equal(spawned, 1, 'no restart after stop()');
+  t.equal(src.stats().frames, 0, 'late output is not delivered');
+  t.equal(await src.next(), null, 'a stopped source answers null');
 });
 
 t.test('a dying input is restarted within the budget, then the camera is reported offline', async (t) => {

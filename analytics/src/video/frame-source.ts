@@ -184,7 +184,11 @@ export class FrameSource {
     });
     this.proc = proc;
     proc.stdout.on('data', (chunk: Buffer) => {
-      if (gen === this.generation) this.onData(chunk);
+      // stop() keeps the generation (its exit must still reach exitWaiter), but output that was already
+      // in the pipe when it killed ffmpeg keeps arriving. Delivering it would flip 'stopped' back to
+      // 'streaming', and the kill's exit would then count as a failure: a stopped source restarting
+      // (and arming restart/offline timers) forever.
+      if (gen === this.generation && this.state !== 'stopped') this.onData(chunk);
     });
     this.armWatchdog(this.firstFrameMs);
   }
