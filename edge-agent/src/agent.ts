@@ -25,6 +25,7 @@ import { CompositeDirectory } from './directory.js';
 import { CameraManager, FileSnapshotStore } from './camera/index.js';
 import { VideoAnalytics } from './video/video-analytics.js';
 import { CareMonitor, loadResidents } from './care/index.js';
+import { HealthReporter } from './health-report.js';
 import { createPrivacyFilter, type PrivacyFilter } from '@safe-community/analytics';
 import type { EdgeConfig } from './config.js';
 import type { CameraPort } from './ports.js';
@@ -57,6 +58,7 @@ export class EdgeAgent {
   cameras: CameraManager | null = null;
   video: VideoAnalytics | null = null;
   care: CareMonitor | null = null;
+  healthReport!: HealthReporter;
   /** Prometheus series served on the admin /metrics; the video pipeline reports through its video* functions. */
   metrics!: EdgeMetrics;
   private readonly started: Part[] = [];
@@ -214,6 +216,12 @@ export class EdgeAgent {
     } else {
       log.warn('uplink.url is not set: events stay in the outbox until an uplink is configured');
     }
+    this.healthReport = new HealthReporter({
+      site: cfg.edge.site, edge: cfg.edge.id, sink: this.outbox, everyMs: cfg.healthReportSec * 1000, log,
+      sources: { outbox: () => this.outbox.stats(), uplinkLagMs: () => this.uplink?.metrics().lagMs ?? null },
+    });
+    const reporter = this.healthReport;
+    await this.startPart({ name: 'health report', start: () => reporter.start(), stop: () => reporter.stop() });
     if (cfg.admin.enabled) {
       const admin = new AdminServer({
         host: cfg.admin.host,

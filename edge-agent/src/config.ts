@@ -145,6 +145,7 @@ export const EdgeConfigSchema = Type.Object(
       },
       { additionalProperties: false, default: {} },
     ),
+    healthReportSec: Type.Integer({ minimum: 5, maximum: 3600, default: 30, description: 'how often the edge sends its own health (edge.* telemetry) to the cloud' }),
     logLevel: Type.String({ default: 'info' }),
   },
   { additionalProperties: false },
