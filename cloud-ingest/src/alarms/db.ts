@@ -6,6 +6,7 @@
  */
 import { CodedError } from '@safe-community/runtime';
 import type { SqlRunner } from '../migrate.js';
+import { withPoolTransaction } from '../store/pool-tx.js';
 
 export interface Tx {
   query<R = any>(sql: string, params?: unknown[]): Promise<{ rows: R[] }>;
@@ -32,24 +33,7 @@ export class Db {
     const r = this.runner();
     if (isPglite(r)) return r.transaction((t) => fn(t as Tx));
     if (!isPool(r)) throw new CodedError('ERR_DB_RUNNER', 'the database runner supports no transactions');
-    const client = await r.connect();
-    let broken: Error | undefined;
-    try {
-      await client.query('BEGIN');
-      const out = await fn(client as Tx);
-      await client.query('COMMIT');
-      return out;
-    } catch (err) {
-      try {
-        await client.query('ROLLBACK');
-      } catch (rollbackErr) {
-        // The connection is gone: the pool must drop it rather than hand it out again.
-        broken = rollbackErr as Error;
-      }
-      throw err;
-    } finally {
-      client.release(broken);
-    }
+    return withPoolTransaction(() => r.connect(), (client) => fn(client as Tx));
   }
 }
 

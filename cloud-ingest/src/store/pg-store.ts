@@ -9,6 +9,7 @@ import { copyTelemetry } from './copy.js';
 import { isDataError, writeBatchTx, type Tx, type WriteOptions } from './write.js';
 import type { DeadLetterRecord, IngestBatch, Store, StoreHealth, WriteResult } from './types.js';
 import { storeError, insertDeadLetters } from './common.js';
+import { withPoolTransaction } from './pool-tx.js';
 
 export interface PgStoreOptions {
   url: string;
@@ -79,33 +80,10 @@ export class PgStore implements Store {
     return this.p;
   }
 
-  private async tx<T>(fn: (c: pg.PoolClient) => Promise<T>): Promise<T> {
-    const client = await this.p.connect();
-    let broken: unknown;
-    // A checked-out client reports a lost connection as an 'error' event besides failing the query;
-    // unheard, that event would end the process. The failed query is what we act on.
-    const onError = (err: Error): void => {
-      broken = err;
-    };
-    client.on('error', onError);
-    try {
-      await client.query('BEGIN');
-      const out = await fn(client);
-      await client.query('COMMIT');
-      return out;
-    } catch (err) {
-      try {
-        await client.query('ROLLBACK');
-      } catch (rollbackErr) {
-        // The connection itself is gone: drop it from the pool instead of handing it out again.
-        broken = rollbackErr;
-      }
-      throw err;
-    } finally {
-      client.off('error', onError);
-      client.release(broken instanceof Error ? broken : undefined);
-    }
+  private tx<T>(fn: (c: pg.PoolClient) => Promise<T>): Promise<T> {
+    return withPoolTransaction(() => this.p.connect(), fn);
   }
+
 
   /**
    * Group commit: envelopes that arrive while `commitConcurrency` transactions are already running wait,
