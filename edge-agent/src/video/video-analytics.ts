@@ -5,7 +5,8 @@
  * per-camera figures (inference ms, fps, dropped frames) go up as edge.* telemetry every `statsEveryMs`.
  */
 import { randomUUID } from 'node:crypto';
-import { createDetector, createPlateReader, type OnnxDetector, type PlateReader, type PrivacyFilter } from '@safe-community/analytics';
+import { createDetector, createPlateReader, type Detection, type OnnxDetector, type PlateReader, type PrivacyFilter, type RawFrame } from '@safe-community/analytics';
+import type { Event } from '@safe-community/contracts';
 import { CameraPipeline, FrameSource, toCanonicalEvent, type VideoEvent, type RulesConfig } from '@safe-community/analytics/video';
 import type { Logger } from '@safe-community/runtime';
 import type { SnapshotStore } from '../camera/index.js';
@@ -115,34 +116,30 @@ export class VideoAnalytics {
     return this.running.map((r) => ({ camera: r.camera.id, frames: r.pipeline.stats().frames, lines: r.pipeline.lineCounts() }));
   }
 
-  private async publish(camera: VideoCamera, ev: VideoEvent): Promise<void> {
+  private publish(camera: VideoCamera, ev: VideoEvent): Promise<void> {
+    const event = toCanonicalEvent(ev, { id: randomUUID(), site: this.opts.site, edge: this.opts.edge });
+    event.tags = { ...camera.tags, ...(event.tags ?? {}) };
+    return this.record(camera, event, ev.frame, ev.frameDetections);
+  }
+
+  private publishPlate(camera: VideoCamera, sighting: PlateSighting, frame: RawFrame): Promise<void> {
+    const { opts } = this;
+    return this.record(camera, {
+      id: randomUUID(), site: opts.site, edge: opts.edge, device: sighting.barrier, kind: 'vehicle.arrived', severity: 'info',
+      edgeTime: new Date().toISOString(), tags: { ...camera.tags }, payload: { ...sighting.payload },
+    }, frame, []);
+  }
+
+  /** Stores the event's snapshot, blurred first (no unblurred face is ever written or sent), then emits and queues it. */
+  private async record(camera: VideoCamera, event: Event, frame: RawFrame, detections: readonly Detection[]): Promise<void> {
     const { opts } = this;
     try {
-      const event = toCanonicalEvent(ev, { id: randomUUID(), site: opts.site, edge: opts.edge });
-      event.tags = { ...camera.tags, ...(event.tags ?? {}) };
-      // The snapshot is blurred before it is stored: no unblurred face is ever written or sent.
-      const snap = await opts.privacy.snapshot(ev.frame, ev.frameDetections);
+      const snap = await opts.privacy.snapshot(frame, detections);
       event.payload = { ...event.payload, snapshot: await opts.snapshots.save(camera.id, snap.jpeg, new Date()), facesBlurred: snap.blurred.length };
       opts.hub.emit(event);
       await opts.sink.append({ type: 'event', data: event });
     } catch (err) {
-      opts.log.error({ camera: camera.id, kind: ev.kind, err }, 'video event not recorded');
-    }
-  }
-
-  private async publishPlate(camera: VideoCamera, sighting: PlateSighting, frame: Parameters<PrivacyFilter['snapshot']>[0]): Promise<void> {
-    const { opts } = this;
-    try {
-      const snap = await opts.privacy.snapshot(frame);
-      const event = {
-        id: randomUUID(), site: opts.site, edge: opts.edge, device: sighting.barrier, kind: 'vehicle.arrived', severity: 'info' as const,
-        edgeTime: new Date().toISOString(), tags: { ...camera.tags },
-        payload: { ...sighting.payload, snapshot: await opts.snapshots.save(camera.id, snap.jpeg, new Date()) },
-      };
-      opts.hub.emit(event);
-      await opts.sink.append({ type: 'event', data: event });
-    } catch (err) {
-      opts.log.error({ camera: camera.id, err }, 'plate event not recorded');
+      opts.log.error({ camera: camera.id, kind: event.kind, err }, 'video event not recorded');
     }
   }
 
