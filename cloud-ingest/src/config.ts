@@ -4,8 +4,7 @@
  */
 import { hostname } from 'node:os';
 import { Type, type Static } from '@sinclair/typebox';
-import { Value } from '@sinclair/typebox/value';
-import { CodedError } from '@safe-community/runtime';
+import { CodedError, validateConfig } from '@safe-community/runtime';
 
 const Nullable = <T extends ReturnType<typeof Type.String>>(t: T, description: string) =>
   Type.Union([t, Type.Null()], { default: null, description });
@@ -72,20 +71,11 @@ export type IngestConfigInput = Partial<Static<typeof IngestConfigSchema>>;
 
 /** Validates and freezes; throws ERR_CONFIG naming the first bad key. */
 export function loadConfig(input: unknown = {}): IngestConfig {
-  const value = Value.Default(IngestConfigSchema, structuredClone(input ?? {}));
-  const errors = [...Value.Errors(IngestConfigSchema, value)];
-  if (errors.length > 0) {
-    const lines = errors.slice(0, 5).map((e) => {
-      const key = e.path.replace(/^\//, '').replaceAll('/', '.') || '(root)';
-      return /unexpected property/i.test(e.message) ? `unknown key ${key}` : `${key}: ${e.message}`;
-    });
-    throw new CodedError('ERR_CONFIG', `invalid ingest config: ${[...new Set(lines)].join('; ')}`);
-  }
-  const cfg = value as IngestConfig;
+  const cfg = validateConfig('ingest', IngestConfigSchema, input) as IngestConfig;
   if (cfg.mqttProtocol === 4 && cfg.consumers > 1) {
     throw new CodedError('ERR_CONFIG', 'invalid ingest config: consumers must be 1 with mqttProtocol 4 (no shared subscriptions in MQTT 3.1.1)');
   }
-  return deepFreeze(cfg);
+  return cfg;
 }
 
 /** DATABASE_URL, MQTT_URL, PORT, HOST, INGEST_SHARE_GROUP, MQTT_CLIENT_ID, PGLITE_DATA_DIR, LOG_LEVEL, ADMIN_TOKEN, SNAPSHOTS_DIR, INGEST_EDGE_AUTH. */
@@ -109,12 +99,4 @@ export function configFromEnv(env: NodeJS.ProcessEnv = process.env): IngestConfi
   if (env.INGEST_EDGE_AUTH) api.edgeAuth = env.INGEST_EDGE_AUTH === '1' || env.INGEST_EDGE_AUTH === 'true';
   if (Object.keys(api).length > 0) out.api = api as IngestConfigInput['api'];
   return out;
-}
-
-function deepFreeze<T>(v: T): T {
-  if (v && typeof v === 'object') {
-    for (const k of Object.keys(v)) deepFreeze((v as Record<string, unknown>)[k]);
-    Object.freeze(v);
-  }
-  return v;
 }
