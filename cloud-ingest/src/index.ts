@@ -15,3 +15,4 @@ export { registerApi, CommandDesk, statusForCode, type ApiDeps, type ApiHandle, 
 // Role and Actor come from the alarms module (the same shapes); the auth module adds the rest.
 export { UserDirectory, ROLES, can, requirePermission, siteAllowed, scopeSites, newToken, hashToken, bearerToken, userAuthHook, edgeAuthHook, actorOf, type Db, type DirectoryOptions, type UserRecord, type Permission } from './auth/index.js';
 export { alarmPagePlugin, type AlarmPageDeps } from './page/index.js';
+export * from './care/index.js';

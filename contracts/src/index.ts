@@ -6,3 +6,4 @@ export * from './errors.js';
 export * from './validate.js';
 export * from './down.js';
 export * from './validators.js';
+export * from './residents.js';
