@@ -161,6 +161,7 @@ export class EdgeAgent {
       stateFile: join(dataDir, 'linkage-holds.json'),
       ruleFiles: [...(cfg.linkage.builtinRules ? [BUILTIN_RULES_FILE] : []), ...cfg.linkage.ruleFiles],
       ...(cfg.linkage.timeZone ? { timeZone: cfg.linkage.timeZone } : {}),
+      handledBy: { care: (device) => this.care?.enrolled(device) ?? false },
     });
 
     this.metrics = new EdgeMetrics({ edge: cfg.edge.id, site: cfg.edge.site });

@@ -74,6 +74,11 @@ export class CareMonitor {
     this.store = new CareStateFile(opts.stateFile, this.log);
   }
 
+  /** True when the device is an enrolled resident's wearable: its SOS is this monitor's to raise (as care.sos). */
+  enrolled(device: string): boolean {
+    return this.opts.residents.residents.some((r) => r.wearable === device);
+  }
+
   /** Loads the saved state, builds the trackers, subscribes, and runs the clock rules once (deadlines passed while stopped). */
   async start(): Promise<void> {
     if (this.running) return;

@@ -38,6 +38,11 @@ export interface LinkageEngineOptions {
   slots?: number;
   /** Monotonic ms for timings; default performance.now. */
   hr?: () => number;
+  /**
+   * Parts of the agent that handle some devices' triggers themselves; a rule with `unlessHandledBy: <part>`
+   * skips a trigger the part claims (the care monitor owns enrolled residents' SOS, so it is raised once).
+   */
+  handledBy?: { care?: (device: string) => boolean };
   /** Randomness for backoff jitter (tests). */
   random?: () => number;
 }
@@ -210,6 +215,7 @@ export class LinkageEngine {
       const now = clock.now();
       for (const rule of this.rules) {
         if (!triggerMatches(rule, ctx)) continue;
+        if (rule.unlessHandledBy && this.opts.handledBy?.[rule.unlessHandledBy]?.(raw.device)) continue;
         const cond = checkConditions(rule.conditions, ctx, this.opts.devices, now, this.timeZone());
         if (!cond.ok) {
           this.counters.conditionsFalse++;

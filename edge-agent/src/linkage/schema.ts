@@ -178,6 +178,7 @@ export const Rule = Type.Object(
     debounceMs: Type.Optional(Type.Integer({ minimum: 0, maximum: 86_400_000 })),
     cooldownMs: Type.Optional(Type.Integer({ minimum: 0, maximum: 86_400_000 })),
     latch: Type.Optional(Type.Boolean({ description: 'holds of this rule stay until a release action ends them' })),
+    unlessHandledBy: Type.Optional(Type.Literal('care', { description: 'skip triggers from devices that part of the agent handles itself (care: wearables of enrolled residents)' })),
     actions: Type.Array(Action, { minItems: 1, maxItems: 64 }),
   },
   { additionalProperties: false },
