@@ -4,7 +4,7 @@ import { DAY_START, dayScript, runDay } from '@safe-community/simulators';
 import { alarmSummary, careRig } from './care-rig.js';
 
 const EXPECTED = [
-  'R1:care.battery_low', 'R1:care.sos', 'R2:care.fall', 'R3:care.vitals', 'R3:care.wandering', 'R4:care.inactivity', 'R5:care.device_silent',
+  'R1:care.battery_low', 'R1:care.sos', 'R2:care.fall', 'R2:care.sos', 'R3:care.vitals', 'R3:care.wandering', 'R4:care.inactivity', 'R5:care.device_silent',
 ];
 const at = (h: number, m: number, s = 0): string => new Date(DAY_START + ((h * 60 + m) * 60 + s) * 1000).toISOString();
 
@@ -21,9 +21,12 @@ t.test('the simulated day through broker, gateway and monitor raises exactly the
   for (const a of alarms) t.ok(validators.alarm.check(a), `${a.type} is a valid Alarm`);
   fullDayIds = alarms.map((a) => a.id).sort();
 
-  const by = (type: string) => alarms.find((a) => a.type === type)!;
-  t.equal(by('care.sos').raisedAt, at(9, 30), 'SOS at once (the second press 20 s later is the same call)');
-  t.equal(by('care.sos').severity, 'critical');
+  const by = (type: string, resident?: string) => alarms.find((a) => a.type === type && (!resident || a.tags?.resident === resident))!;
+  t.equal(by('care.sos', 'R1').raisedAt, at(9, 30), 'SOS at once (the second press 20 s later is the same call)');
+  t.equal(by('care.sos', 'R1').severity, 'critical');
+  t.equal(by('care.sos', 'R2').raisedAt, at(14, 3), 'the anxin band\'s SOS');
+  t.equal(by('care.sos', 'R2').tags?.episode, by('care.fall').tags?.episode, 'the SOS two minutes after the fall is the same episode');
+  t.not(by('care.sos', 'R1').tags?.episode, by('care.fall').tags?.episode);
   t.equal(by('care.fall').raisedAt, at(14, 1), 'fall alarm when the I\'m OK window ends');
   t.equal(by('care.wandering').raisedAt, at(2, 13), 'left home at night');
   t.equal(by('care.wandering').tags?.reason, 'night_exit');
@@ -52,7 +55,7 @@ t.test('the simulated day through broker, gateway and monitor raises exactly the
   const notices = events.filter((e) => e.severity === 'info').map((e) => `${e.tags?.resident}:${e.kind}`).sort();
   t.same(notices, ['R1:care.fall_cancelled', 'R2:care.fall_cancelled', 'R3:care.vitals_cleared', 'R3:care.wandering_ended'],
     'both I\'m OK presses cancel their falls (one per dialect); the excursion clears once; the night ends once');
-  t.same(rig.monitor.stats(), { residents: 5, alarms: 7, notices: 4, ignored: 0, sinkRetries: 0, sinkErrors: 0 });
+  t.same(rig.monitor.stats(), { residents: 5, alarms: 8, notices: 4, ignored: 0, sinkRetries: 0, sinkErrors: 0 });
 });
 
 t.test('restarts mid-day (inside a wandering episode, a pending vitals excursion and a fall window) neither lose nor double', async (t) => {

@@ -34,7 +34,7 @@ t.test('the scripted day: five residents, every heartbeat, the scripted moments 
   t.ok(steps.every((s) => s.at >= 0 && s.at < 24 * 3_600_000), 'all within the day');
   const kinds = (w: string) => steps.filter((s) => s.wearable === w && s.action.kind !== 'vitals').map((s) => s.action.kind);
   t.same(kinds('W-101'), ['fall', 'ok', 'sos', 'sos']);
-  t.same(kinds('W-102'), ['fall', 'fall', 'ok']);
+  t.same(kinds('W-102'), ['fall', 'sos', 'fall', 'ok']);
   const reports = (w: string) => steps.filter((s) => s.wearable === w && s.action.kind === 'vitals');
   t.equal(reports('W-104').length, 144, 'a report every ten minutes');
   t.equal(reports('W-105').length, 91, 'the dead band stops after 15:05');

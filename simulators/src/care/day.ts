@@ -5,7 +5,7 @@
  *
  * | resident | wearable (dialect)       | what happens                                                         |
  * | R1 Wang  | W-101 (carelink-json)    | fall cancelled by I'm OK 08:10; SOS 09:30 (pressed twice); battery runs low ~15:40 |
- * | R2 Li    | W-102 (anxin-delim)      | fall 14:00, no I'm OK; fall cancelled by I'm OK 19:00                 |
+ * | R2 Li    | W-102 (anxin-delim)      | fall 14:00, no I'm OK, then SOS 14:03 from the floor (one episode); fall cancelled by I'm OK 19:00 |
  * | R3 Zhao  | W-103 (carelink-json)    | leaves home at night 02:10 and goes in and out until 03:00; daytime walk 09:00–09:40; one-reading spike 08:00; heart rate high 11:00–11:40; hovering at the limit 16:00–16:40 |
  * | R4 Chen  | W-104 (anxin-delim)      | no steps 13:00–18:00 while the band keeps reporting                   |
  * | R5 Sun   | W-105 (carelink-json)    | the band dies after its 15:00 report                                  |
@@ -152,6 +152,7 @@ export function dayScript(): DayStep[] {
     { at: hm(9, 30), wearable: 'W-101', action: { kind: 'sos', at: r1!.home } },
     { at: hm(9, 30, 20), wearable: 'W-101', action: { kind: 'sos', at: r1!.home } },
     { at: hm(14, 0), wearable: 'W-102', action: { kind: 'fall', g: 3.2, at: r2!.home } },
+    { at: hm(14, 3), wearable: 'W-102', action: { kind: 'sos', at: r2!.home } },
     { at: hm(19, 0), wearable: 'W-102', action: { kind: 'fall', g: 1.9, at: r2!.home } },
     { at: hm(19, 0, 30), wearable: 'W-102', action: { kind: 'ok' } },
   );
