@@ -29,6 +29,16 @@ const MaintenanceSchema = Type.Object(
   { additionalProperties: false, default: {} },
 );
 
+const CareSchema = Type.Object(
+  {
+    locationRetentionDays: Type.Integer({
+      minimum: 0, default: 30,
+      description: "elderly care: residents' positions (wearable.lat/lon telemetry, positions and last_lat/last_lon/last_fix_at of care events and alarms, lat/lon of wearable events) older than this are removed, and the location API reads no further back; 0 keeps them",
+    }),
+  },
+  { additionalProperties: false, default: {} },
+);
+
 const ApiSchema = Type.Object(
   {
     enabled: Type.Boolean({ default: true, description: 'serve the REST API (/api/v1), /openapi.json and the alarm page' }),
@@ -60,6 +70,7 @@ export const IngestConfigSchema = Type.Object(
     maxEnvelopeBytes: Type.Integer({ minimum: 1024, default: 16 * 1024 * 1024, description: 'largest accepted envelope (HTTP body limit too)' }),
     retry: RetrySchema,
     maintenance: MaintenanceSchema,
+    care: CareSchema,
     api: ApiSchema,
     logLevel: Type.String({ default: 'info', description: 'pino level' }),
   },

@@ -2,7 +2,8 @@
  * Storage upkeep on timers: day partitions created ahead (so rows never pile up in the default
  * partition), retention by dropping whole old partitions, and the rollups' refresh. The SQL functions
  * come from the migrations and have one name on both variants (on TimescaleDB they map to chunks and
- * continuous aggregates), so this class does not care which ran.
+ * continuous aggregates), so this class does not care which ran. Personal data past its own retention
+ * (plate text; residents' positions, issue 8) is removed from rows that otherwise stay.
  */
 import { systemClock, type Clock, type Logger } from '@safe-community/runtime';
 import type { Store } from './store/types.js';
@@ -13,11 +14,23 @@ export interface MaintenanceOptions {
   retentionDays: number;
   /** Plate text is personal data: after this many days it is removed from vehicle events (0 keeps it). */
   plateRetentionDays: number;
+  /**
+   * Residents' positions are personal data (issue 8): after this many days wearable.lat/lon telemetry is
+   * deleted and positions are stripped from care events and alarms (0 or absent keeps them).
+   */
+  locationRetentionDays?: number;
   partitionIntervalSec: number;
   rollupRefreshSec: number;
   logger: Logger;
   clock?: Clock;
 }
+
+/** Telemetry metrics that are a resident's position (the wearable's own fixes). */
+export const LOCATION_METRICS: readonly string[] = ['wearable.lat', 'wearable.lon'];
+/** Tags of care events and alarms that hold the last fix (edge-agent/src/care/records.ts). */
+const FIX_TAGS = ['last_lat', 'last_lon', 'last_fix_at'];
+
+export interface LocationScrub { telemetry: number; events: number; alarms: number }
 
 /** Several ingest instances run this; a transaction-scoped advisory lock lets one do each round. */
 const PARTITION_LOCK = 0x73632d70; // 'sc-p'
@@ -64,6 +77,7 @@ export class Maintenance {
     const made = created[0]?.n ?? 0;
     if (made > 0 || dropped > 0) this.opts.logger.info({ created: made, dropped }, 'day partitions maintained');
     if (this.opts.plateRetentionDays > 0) await this.scrubPlates();
+    if ((this.opts.locationRetentionDays ?? 0) > 0) await this.scrubLocations();
     return { created: made, dropped };
   }
 
@@ -78,6 +92,47 @@ export class Maintenance {
     const n = rows[0]?.n ?? 0;
     if (n > 0) this.opts.logger.info({ events: n }, 'plate text past retention removed');
     return n;
+  }
+
+  /**
+   * Removes residents' positions older than the location retention: wearable.lat/lon telemetry rows are
+   * deleted (plain DELETE: works on partitions and on hypertables); care events lose `payload.positions`
+   * and the last-fix tags (marked `positions_removed`); wearable events (wearable.sos, wearable.fall…) lose
+   * their `lat`/`lon` (marked `position_removed`); care alarms lose the last-fix tags once last seen before
+   * the cutoff. Events and alarms themselves stay. Several instances may run it at once: each statement is
+   * idempotent, so the worst case is the counts split between them.
+   */
+  async scrubLocations(days = this.opts.locationRetentionDays ?? 0): Promise<LocationScrub> {
+    if (days <= 0) return { telemetry: 0, events: 0, alarms: 0 };
+    const count = async (sql: string, params: unknown[]): Promise<number> => (await this.store.query<{ n: number }>(sql, params))[0]?.n ?? 0;
+    const cutoff = 'now() - make_interval(days => $1::int)';
+    const telemetry = await count(
+      `WITH gone AS (DELETE FROM telemetry WHERE metric = ANY($2::text[]) AND time < ${cutoff} RETURNING 1)
+       SELECT count(*)::int AS n FROM gone`, [days, [...LOCATION_METRICS]]);
+    const care = await count(
+      `WITH scrubbed AS (
+         UPDATE events SET
+           payload = CASE WHEN payload ? 'positions' THEN (payload - 'positions') || '{"positions_removed": true}'::jsonb ELSE payload END,
+           tags = tags - $2::text[]
+          WHERE kind LIKE 'care.%' AND time < ${cutoff}
+            AND (payload ? 'positions' OR COALESCE(tags ?| $2::text[], false))
+         RETURNING 1)
+       SELECT count(*)::int AS n FROM scrubbed`, [days, FIX_TAGS]);
+    const wearable = await count(
+      `WITH scrubbed AS (
+         UPDATE events SET payload = (payload - 'lat' - 'lon') || '{"position_removed": true}'::jsonb
+          WHERE kind LIKE 'wearable.%' AND time < ${cutoff} AND (payload ? 'lat' OR payload ? 'lon')
+         RETURNING 1)
+       SELECT count(*)::int AS n FROM scrubbed`, [days]);
+    const alarms = await count(
+      `WITH scrubbed AS (
+         UPDATE alarms SET tags = tags - $2::text[]
+          WHERE type LIKE 'care.%' AND last_seen_at < ${cutoff} AND COALESCE(tags ?| $2::text[], false)
+         RETURNING 1)
+       SELECT count(*)::int AS n FROM scrubbed`, [days, FIX_TAGS]);
+    const r = { telemetry, events: care + wearable, alarms };
+    if (r.telemetry > 0 || r.events > 0 || r.alarms > 0) this.opts.logger.info(r, 'residents\' positions past retention removed');
+    return r;
   }
 
   /** Refreshes the per-minute and per-hour rollups (a no-op on TimescaleDB, whose policies do it). */

@@ -41,6 +41,11 @@ export interface IngestService {
   health(): Promise<HealthParts>;
   /** The bound HTTP address, after start. */
   address(): { host: string; port: number };
+  /**
+   * Resolves once the cloud-side work of every batch committed so far is done: cloud rules, taking in
+   * edge alarms, their first notifications. For tests and for a drain before a planned stop.
+   */
+  idle(): Promise<void>;
 }
 
 export function createIngestService(input: unknown = {}, deps: IngestDeps = {}): IngestService {
@@ -123,6 +128,7 @@ export function createIngestService(input: unknown = {}, deps: IngestDeps = {}):
     const api = config.api.enabled && alarms ? await registerApi(server, {
       db: store, alarms, ...(rules ? { rules } : {}), publish: publishDown, logger: log.child({ part: 'api' }), adminToken: config.api.adminToken ?? undefined,
       snapshotsDir: config.api.snapshotsDir ?? undefined, rateLimit: { max: config.api.rateLimitMax, timeWindowMs: config.api.rateLimitWindowMs },
+      care: { locationRetentionDays: config.care.locationRetentionDays },
       ...(deps.clock ? { clock: deps.clock } : {}),
     }) : undefined;
     registerRoutes(server, { pipeline, health, maxEnvelopeBytes: config.maxEnvelopeBytes, ...(api && config.api.edgeAuth ? { edgeAuth: api.edgeAuth } : {}) });
@@ -139,7 +145,7 @@ export function createIngestService(input: unknown = {}, deps: IngestDeps = {}):
       await consumer.start();
     }
     if (config.maintenance.enabled) {
-      maintenance = new Maintenance(store, { ...config.maintenance, logger: log.child({ part: 'maintenance' }), ...(deps.clock ? { clock: deps.clock } : {}) });
+      maintenance = new Maintenance(store, { ...config.maintenance, locationRetentionDays: config.care.locationRetentionDays, logger: log.child({ part: 'maintenance' }), ...(deps.clock ? { clock: deps.clock } : {}) });
       await maintenance.start();
     }
     log.info({ http: `${bound.host}:${bound.port}`, store: store.kind, mqtt: config.mqttUrl ?? 'off' }, 'cloud ingest started');
@@ -170,6 +176,13 @@ export function createIngestService(input: unknown = {}, deps: IngestDeps = {}):
     counters: () => ({ ...pipeline.counters }),
     health,
     address: () => bound,
+    async idle() {
+      // Batches committed while waiting extend the chain; wait until it stops growing.
+      for (let tail = rulesTail; ; tail = rulesTail) {
+        await tail;
+        if (tail === rulesTail) return;
+      }
+    },
     async start() {
       try {
         await startParts();

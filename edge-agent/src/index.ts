@@ -12,3 +12,4 @@ export { AdminServer, type AdminSources } from './admin.js';
 export { readRegistry, upsertRegistry, removeFromRegistry, mergeDevices, registryPath } from './registry.js';
 export { EdgeMetrics, type EdgeMetricsOptions, type MetricSources } from './metrics.js';
 export * from './doctor/index.js';
+export * from './care/index.js';

@@ -37,6 +37,10 @@ export function nextDue(step: EscalationStep, raisedMs: number, nowMs: number): 
   return candidates.length ? Math.min(...candidates) : undefined;
 }
 
+/** The level an alarm (or incident) escalating since `startedMs` has reached at `nowMs`. */
+export const levelAt = (step: EscalationStep, startedMs: number, nowMs: number): number =>
+  step.levelsAfterSec.filter((s) => startedMs + s * 1000 <= nowMs).length;
+
 export async function scheduleEscalation(tx: Tx, cfg: EscalationConfig, a: Pick<AlarmView, 'id' | 'severity' | 'raisedAt'>, nowMs: number): Promise<void> {
   const due = nextDue(cfg.policy[a.severity], Date.parse(a.raisedAt), nowMs);
   if (due === undefined) await cancelTimer(tx, ESCALATE_TIMER, a.id);
@@ -51,7 +55,7 @@ export function escalationHandler(cfg: EscalationConfig, clock: Clock, notifier:
     const now = clock.now();
     const at = new Date(now).toISOString();
     const step = cfg.policy[a.severity];
-    const level = step.levelsAfterSec.filter((s) => Date.parse(a.raisedAt) + s * 1000 <= now).length;
+    const level = levelAt(step, Date.parse(a.raisedAt), now);
     const channel = channelFor(cfg, level);
     const raised = level > a.escalationLevel;
     await tx.query('UPDATE alarms SET escalation_level = GREATEST(escalation_level, $2), notifications = notifications + 1 WHERE id = $1', [a.id, level]);

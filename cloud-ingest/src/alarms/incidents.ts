@@ -1,7 +1,8 @@
 /**
  * Incidents: related alarms grouped so staff handle one thing. Alarms join the open incident of the same
- * site and group key (same resident tag for elderly care, else same building, else the device alone) when
- * that incident saw an alarm within the window; an incident closes when none of its alarms is active.
+ * site and group key (the resident's episode, as the edge tagged it, for elderly care; else the resident;
+ * else the same building; else the device alone) when that incident saw an alarm within the window (an
+ * episode needs no window); an incident closes when none of its alarms is active.
  */
 import { randomUUID } from 'node:crypto';
 import type { Db, Tx } from './db.js';
@@ -9,6 +10,9 @@ import { toIncidentView } from './rows.js';
 import type { IncidentView, Severity } from './types.js';
 
 export function groupKeyOf(device: string, tags: Record<string, string> | null | undefined): string {
+  // The edge already decided which of a resident's alarms belong together (one episode): trust it, so a
+  // replay after an outage fuses exactly as the live stream would have.
+  if (tags?.resident && tags.episode) return `resident:${tags.resident}:${tags.episode}`;
   if (tags?.resident) return `resident:${tags.resident}`;
   if (tags?.building) return `building:${tags.building}`;
   return `device:${device}`;
@@ -24,7 +28,8 @@ export async function attachToIncident(
   windowMs: number,
 ): Promise<string> {
   const key = groupKeyOf(a.device, a.tags);
-  const since = new Date(Date.parse(a.at) - windowMs).toISOString();
+  // An episode key is the whole grouping; other keys join only an incident active within the window.
+  const since = a.tags?.resident && a.tags.episode ? '-infinity' : new Date(Date.parse(a.at) - windowMs).toISOString();
   const found = (await tx.query<{ id: string }>(
     `SELECT id FROM incidents WHERE site = $1 AND group_key = $2 AND state = 'open' AND last_alarm_at >= $3
       ORDER BY last_alarm_at DESC LIMIT 1 FOR UPDATE`,

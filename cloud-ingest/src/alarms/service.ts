@@ -8,6 +8,7 @@ import { randomUUID } from 'node:crypto';
 import { createLogger, systemClock, type Clock, type Logger } from '@safe-community/runtime';
 import type { Alarm as AlarmMsg } from '@safe-community/contracts';
 import type { SqlRunner } from '../migrate.js';
+import { CareEscalation, INCIDENT_ESCALATE_TIMER } from './care-escalation.js';
 import { Db, type Tx } from './db.js';
 import { Dispatches, terminalDispatchTopic, type TerminalStep } from './dispatch.js';
 import { DEFAULT_CHANNELS, DEFAULT_ESCALATION, ESCALATE_TIMER, channelFor, escalationHandler, scheduleEscalation, type EscalationConfig } from './escalation.js';
@@ -54,6 +55,7 @@ export class AlarmLifecycle implements AlarmService {
   private readonly windowMs: number;
   private readonly requireAck: boolean;
   private readonly timers: PersistentTimers;
+  private readonly care: CareEscalation;
 
   constructor(private readonly opts: AlarmServiceOptions) {
     const src = opts.db;
@@ -65,9 +67,10 @@ export class AlarmLifecycle implements AlarmService {
     this.windowMs = (opts.incidentWindowSec ?? 600) * 1000;
     this.requireAck = opts.requireAckBeforeResolve ?? true;
     this.dispatches = new Dispatches(this.db, this.clock);
+    this.care = new CareEscalation(this.esc, this.clock, this.notifier);
     this.timers = new PersistentTimers({
       db: this.db, clock: this.clock, logger: this.log, pollMs: opts.pollMs ?? 1000,
-      handlers: { [ESCALATE_TIMER]: escalationHandler(this.esc, this.clock, this.notifier) },
+      handlers: { [ESCALATE_TIMER]: escalationHandler(this.esc, this.clock, this.notifier), [INCIDENT_ESCALATE_TIMER]: this.care.handler() },
     });
   }
 
@@ -116,6 +119,7 @@ export class AlarmLifecycle implements AlarmService {
       const to = transition(a.state, 'acknowledge', this.policy());
       await tx.query('UPDATE alarms SET state = $2, acknowledged_at = $3, acknowledged_by = $4 WHERE id = $1', [id, to, at, actor.user]);
       await cancelTimer(tx, ESCALATE_TIMER, id);
+      await this.care.settle(tx, a.incidentId);
       await audit(tx, id, at, userActor(actor), 'acknowledged', a.state, to, note ? { note } : undefined);
     });
   }
@@ -145,6 +149,7 @@ export class AlarmLifecycle implements AlarmService {
         [dispatchId, id, terminal, actor.user, note ?? null, at],
       );
       await cancelTimer(tx, ESCALATE_TIMER, id);
+      await this.care.settle(tx, a.incidentId);
       await audit(tx, id, at, userActor(actor), 'dispatched', a.state, to, { terminal, dispatchId, ...(note ? { note } : {}) });
       const view: AlarmView = { ...a, state: to };
       return () => this.publishDispatch(terminal, { v: 1, type: 'dispatch', dispatchId, note: note ?? null, sentAt: at, alarm: view });
@@ -158,6 +163,7 @@ export class AlarmLifecycle implements AlarmService {
       await tx.query('UPDATE alarms SET state = $2, resolved_at = $3, resolved_by = $4, resolution_note = $5 WHERE id = $1',
         [id, to, at, actor.user, r?.note ?? null]);
       await cancelTimer(tx, ESCALATE_TIMER, id);
+      await this.care.settle(tx, a.incidentId);
       await audit(tx, id, at, userActor(actor), to === 'resolved' ? 'resolved' : 'false_alarm', a.state, to, r?.note ? { note: r.note } : undefined);
       if (await closeIncidentIfDone(tx, a.incidentId, at)) {
         await audit(tx, id, at, 'system', 'incident.closed', to, to, { incidentId: a.incidentId });
@@ -280,14 +286,20 @@ export class AlarmLifecycle implements AlarmService {
     const a = toAlarmView(row);
     if (isActive(a.state)) return;
     await cancelTimer(tx, ESCALATE_TIMER, a.id);
+    await this.care.settle(tx, a.incidentId);
     await audit(tx, a.id, at, `edge:${a.edge ?? m.edge ?? 'unknown'}`, a.state === 'resolved' ? 'resolved' : 'false_alarm', null, a.state, { atEdge: true });
     await closeIncidentIfDone(tx, a.incidentId, at);
   }
 
-  /** A new active alarm: incident, audit, escalation timer; the first notification after the commit. */
-  private async takeIn(tx: Tx, a: AlarmView, by: string, at: string): Promise<After> {
+  /**
+   * A new active alarm: incident, audit, escalation timer; the first notification after the commit. An
+   * enrolled resident's alarm escalates with its incident, to the resident's own contacts.
+   */
+  private async takeIn(tx: Tx, a: AlarmView, by: string, at: string): Promise<After | undefined> {
     const incidentId = await attachToIncident(tx, { id: a.id, site: a.site, device: a.device, severity: a.severity, tags: a.tags, at: a.raisedAt }, this.windowMs);
     await audit(tx, a.id, at, by, 'raised', null, a.state, { severity: a.severity, incidentId });
+    const resident = await this.care.residentOf(tx, a);
+    if (resident) return this.care.takeIn(tx, { ...a, incidentId }, incidentId, resident);
     await tx.query('UPDATE alarms SET notifications = notifications + 1 WHERE id = $1', [a.id]);
     await scheduleEscalation(tx, this.esc, a, this.clock.now());
     const view: AlarmView = { ...a, incidentId };

@@ -3,7 +3,7 @@
  * issue 6), the views it answers with, and the ports the service is given (notifier, publish).
  */
 export type Role = 'admin' | 'security' | 'installer' | 'viewer';
-export interface Actor { user: string; role: Role; sites: readonly string[] | '*'; }
+export interface Actor { user: string; role: Role; sites: readonly string[] | '*'; teams?: readonly string[]; }
 export type AlarmState = 'open' | 'acknowledged' | 'dispatched' | 'resolved' | 'false_alarm';
 export type Severity = 'info' | 'minor' | 'major' | 'critical';
 export const SEVERITIES: readonly Severity[] = ['info', 'minor', 'major', 'critical'];
@@ -92,7 +92,7 @@ export interface AlarmDetail extends AlarmView {
 export interface IncidentView {
   id: string;
   site: string;
-  /** 'building:<b>', 'resident:<r>' or 'device:<d>'. */
+  /** 'resident:<r>:<episode>' (elderly care), 'resident:<r>', 'building:<b>' or 'device:<d>'. */
   groupKey: string;
   state: 'open' | 'closed';
   severity: Severity;

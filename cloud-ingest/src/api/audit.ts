@@ -33,7 +33,7 @@ export async function writeAudit(db: Db, r: AuditRecord): Promise<void> {
 
 function targetOf(req: FastifyRequest): string | null {
   const params = (req.params ?? {}) as Record<string, unknown>;
-  for (const key of ['id', 'edge', 'user']) if (typeof params[key] === 'string') return params[key] as string;
+  for (const key of ['id', 'edge', 'user', 'site']) if (typeof params[key] === 'string') return params[key] as string;
   const body = req.body;
   if (body && typeof body === 'object') {
     const b = body as Record<string, unknown>;

@@ -13,12 +13,15 @@ import rateLimit from '@fastify/rate-limit';
 import { createLogger, type Clock, type Logger } from '@safe-community/runtime';
 import { UserDirectory, hashToken, bearerToken, userAuthHook, edgeAuthHook, type Db } from '../auth/index.js';
 import type { AlarmService } from '../alarms/types.js';
+import { Db as TxDb } from '../alarms/db.js';
+import type { SqlRunner } from '../migrate.js';
 import { alarmPagePlugin } from '../page/index.js';
 import { terminalRoutes, type TerminalRoutesOptions } from '../alarms/terminal-routes.js';
 import { installAudit } from './audit.js';
 import { CommandDesk, type Publish } from './commands.js';
 import { installErrorHandling } from './errors.js';
 import { adminRoutes } from './routes-admin.js';
+import { careRoutes } from './routes-care.js';
 import { alarmRoutes } from './routes-alarms.js';
 import { commandRoutes } from './routes-commands.js';
 import { inventoryRoutes } from './routes-inventory.js';
@@ -48,6 +51,8 @@ export interface ApiDeps {
   snapshotsDir?: string | undefined;
   commandTimeoutMs?: number;
   commandGraceMs?: number;
+  /** Elderly care: how far back a resident's location history may be read (config care.locationRetentionDays; default 30, 0: no bound). */
+  care?: { locationRetentionDays?: number };
 }
 
 export interface ApiHandle {
@@ -116,6 +121,16 @@ export async function registerApi(app: FastifyInstance, deps: ApiDeps): Promise<
     inventoryRoutes(api, deps.db);
     seriesRoutes(api, deps.db);
     commandRoutes(api, commands);
+    // Residents and location history need transactions: they run on the store's runner (a Store has one).
+    const store = deps.db as Db & Partial<{ runner(): SqlRunner }>;
+    if (typeof store.runner === 'function') {
+      const careDb = new TxDb(() => store.runner!());
+      // Own scope: its read-audit hook covers the care routes only.
+      await api.register(async (care) => careRoutes(care, {
+        db: careDb, auditDb: deps.db, locationRetentionDays: deps.care?.locationRetentionDays ?? 30,
+        logger: log.child({ part: 'care' }), ...(deps.clock ? { clock: deps.clock } : {}),
+      }));
+    }
     if (deps.alarms) alarmRoutes(api, deps.alarms);
     // SLA figures come with the lifecycle implementation (AlarmLifecycle.sla), not the AlarmService interface.
     if (deps.alarms && typeof (deps.alarms as Partial<SlaPort>).sla === 'function') slaRoutes(api, deps.alarms as unknown as SlaPort);

@@ -19,6 +19,8 @@ export interface UserRecord {
   id: string;
   role: Role;
   sites: readonly string[] | '*';
+  /** Guard teams (elderly care): members read the location history of their team's residents. */
+  teams: readonly string[];
   createdAt: string;
   createdBy: string | null;
   disabled: boolean;
@@ -28,17 +30,23 @@ interface UserRow {
   id: string;
   role: Role;
   sites: string[] | null;
+  teams: string[] | null;
   created_at: Date | string;
   created_by: string | null;
   disabled: boolean;
 }
 
 const MIN_ADMIN_TOKEN = 24;
+const COLUMNS = 'id, role, sites, teams, created_at, created_by, disabled';
+
+/** Team ids are compared as given; duplicates are dropped so a membership is stored once. */
+const normTeams = (teams: readonly string[] | undefined): string[] => [...new Set(teams ?? [])];
 
 const toRecord = (r: UserRow): UserRecord => ({
   id: r.id,
   role: r.role,
   sites: r.sites === null ? '*' : r.sites,
+  teams: r.teams ?? [],
   createdAt: new Date(r.created_at).toISOString(),
   createdBy: r.created_by,
   disabled: r.disabled,
@@ -74,23 +82,24 @@ export class UserDirectory {
   /** The actor holding this token; null for an unknown or disabled token. */
   async authenticate(token: string): Promise<Actor | null> {
     const rows = await this.db.query<UserRow>(
-      'SELECT id, role, sites, created_at, created_by, disabled FROM api_users WHERE token_hash = $1',
+      `SELECT ${COLUMNS} FROM api_users WHERE token_hash = $1`,
       [hashToken(token)],
     );
     const row = rows[0];
     if (!row || row.disabled) return null;
-    return { user: row.id, role: row.role, sites: row.sites === null ? '*' : row.sites };
+    // teams only when the user has some: the actor of a user outside every team looks as it always did.
+    return { user: row.id, role: row.role, sites: row.sites === null ? '*' : row.sites, ...(row.teams?.length ? { teams: row.teams } : {}) };
   }
 
   /** Creates a user and returns its token; the token is shown once and only its hash is kept. */
-  async createUser(input: { id: string; role: Role; sites: readonly string[] | '*' }, createdBy: string): Promise<{ user: UserRecord; token: string }> {
+  async createUser(input: { id: string; role: Role; sites: readonly string[] | '*'; teams?: readonly string[] }, createdBy: string): Promise<{ user: UserRecord; token: string }> {
     if (!ROLES.includes(input.role)) throw new CodedError('ERR_VALIDATION', `unknown role ${input.role}`);
     const token = newToken();
     const rows = await this.db.query<UserRow>(
-      `INSERT INTO api_users (id, role, sites, token_hash, created_by) VALUES ($1, $2, $3, $4, $5)
+      `INSERT INTO api_users (id, role, sites, teams, token_hash, created_by) VALUES ($1, $2, $3, $4::text[], $5, $6)
        ON CONFLICT (id) DO NOTHING
-       RETURNING id, role, sites, created_at, created_by, disabled`,
-      [input.id, input.role, input.sites === '*' ? null : [...input.sites], hashToken(token), createdBy],
+       RETURNING ${COLUMNS}`,
+      [input.id, input.role, input.sites === '*' ? null : [...input.sites], normTeams(input.teams), hashToken(token), createdBy],
     );
     const row = rows[0];
     if (!row) throw new CodedError('ERR_CONFLICT', `user ${input.id} exists`);
@@ -107,7 +116,7 @@ export class UserDirectory {
 
   async setDisabled(id: string, disabled: boolean): Promise<UserRecord> {
     const rows = await this.db.query<UserRow>(
-      'UPDATE api_users SET disabled = $2 WHERE id = $1 RETURNING id, role, sites, created_at, created_by, disabled',
+      `UPDATE api_users SET disabled = $2 WHERE id = $1 RETURNING ${COLUMNS}`,
       [id, disabled],
     );
     const row = rows[0];
@@ -115,8 +124,19 @@ export class UserDirectory {
     return toRecord(row);
   }
 
+  /** Replaces the user's guard teams; takes effect on their next request (tokens are looked up every time). */
+  async setTeams(id: string, teams: readonly string[]): Promise<UserRecord> {
+    const rows = await this.db.query<UserRow>(
+      `UPDATE api_users SET teams = $2::text[] WHERE id = $1 RETURNING ${COLUMNS}`,
+      [id, normTeams(teams)],
+    );
+    const row = rows[0];
+    if (!row) throw new CodedError('ERR_NOT_FOUND', `no user ${id}`);
+    return toRecord(row);
+  }
+
   async listUsers(): Promise<UserRecord[]> {
-    const rows = await this.db.query<UserRow>('SELECT id, role, sites, created_at, created_by, disabled FROM api_users ORDER BY id');
+    const rows = await this.db.query<UserRow>(`SELECT ${COLUMNS} FROM api_users ORDER BY id`);
     return rows.map(toRecord);
   }
 

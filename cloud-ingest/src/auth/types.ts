@@ -1,4 +1,4 @@
-/** Who is calling the API: a user with one role, on a list of sites or on all of them. */
+/** Who is calling the API: a user with one role, on a list of sites or on all of them, in some guard teams. */
 export type Role = 'admin' | 'security' | 'installer' | 'viewer';
 export const ROLES: readonly Role[] = ['admin', 'security', 'installer', 'viewer'];
 
@@ -6,6 +6,8 @@ export interface Actor {
   user: string;
   role: Role;
   sites: readonly string[] | '*';
+  /** Guard teams the user belongs to (elderly care): a resident's location history is shown to their team. */
+  teams?: readonly string[];
 }
 
 /** The one thing the auth code needs from a database: the Store's query(), or anything shaped like it. */
