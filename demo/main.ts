@@ -1,8 +1,9 @@
 /**
  * `npm start`: the whole system on one machine, with a short story so a person can watch it work:
  * devices come online, a smoke detector in building B1 zone 3 alarms, the evacuation gates and the exit
- * barrier are held and confirmed, the panel is reset, a door is forced, a resident presses SOS, and the
- * stored rows are counted. Runs until Ctrl-C.
+ * barrier are held and confirmed, the panel is reset, a door is forced, a resident presses SOS (the edge's
+ * care monitor raises it, the cloud calls her guard team every minute until someone acknowledges, and her
+ * family from the third minute), and the stored rows are counted. Runs until Ctrl-C.
  */
 import { describeExecution } from '@safe-community/edge-agent';
 import { startSystem, type RunningSystem } from './system.js';
@@ -42,6 +43,10 @@ async function main(): Promise<void> {
     host: process.env.HOST || '127.0.0.1',
     edgeBrokerPort: intEnv('EDGE_BROKER_PORT', 0),
     ...(process.env.DATA_DIR ? { dataDir: process.env.DATA_DIR } : {}),
+    // The cloud's calls (no phone or SMS channel here): printed, so the escalation can be watched.
+    notifier: {
+      notify: async (alarm, level, channel) => say(`cloud: calling ${channel} (level ${level}) about ${alarm.type}${alarm.tags.resident ? ` of resident ${alarm.tags.resident}` : ` at ${alarm.device}`}, unacknowledged`),
+    },
   });
   let stopping = false;
   const shutdown = async (): Promise<void> => {
@@ -68,6 +73,7 @@ async function main(): Promise<void> {
     for (const line of describeExecution(report, sys.agent.devices)) say(line);
   });
   sys.agent.linkage.onNotice((text) => say(`notice: ${text}`));
+  sys.agent.care?.onOutput((out, resident) => say(`care: ${resident.name} (${resident.id}): ${out.kind} ${out.alarm ? `alarm, ${out.severity}` : 'notice'} — ${out.message}`));
   if (sys.cameraRig) say(`camera CAM1: ONVIF ${sys.cameraRig.camera.deviceServiceUrl}, RTSP playing vtest_20s_h264.mp4, analytics ${sys.agent.video ? 'on (YOLOX-Nano, 5 fps, line "walkway", zone "lawn")' : 'off'}`);
   sys.agent.events.onEvent((e) => {
     if (e.kind === 'video.line_crossing') {

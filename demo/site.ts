@@ -10,6 +10,8 @@ import type { EdgeCamera, EdgeDevice } from '@safe-community/edge-agent';
 export const MEDIA_DIR = process.env.MEDIA_DIR ?? fileURLToPath(new URL('../../shared/media', import.meta.url));
 
 export const DEMO_SITE = 'sunrise-gardens';
+/** The residents enrolled for elderly care (edge and cloud read the same file). */
+export const DEMO_RESIDENTS_FILE = fileURLToPath(new URL('./residents.yaml', import.meta.url));
 export const DEMO_EDGE = 'hub-b1';
 
 export const DEMO_DEVICES: EdgeDevice[] = [

@@ -3,18 +3,19 @@
  * simulated devices. `npm start` runs it with a story on top (main.ts); the end-to-end test drives it.
  * Started in that order, stopped in reverse.
  */
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { createIngestService, type IngestService } from '@safe-community/cloud-ingest';
+import { createIngestService, saveResidents, type IngestService, type Notifier } from '@safe-community/cloud-ingest';
 import { EdgeAgent, loadEdgeConfig } from '@safe-community/edge-agent';
 import { createLogger, type Logger } from '@safe-community/runtime';
 import {
   SimulatedFirePanel, SimulatedGate, SimulatedBarrier, SimulatedWearable, SimulatedEnvSensor, type SimulatedDevice,
 } from '@safe-community/simulators';
 import { CameraRig } from '@safe-community/simulators/camera';
+import { parse as parseYaml } from 'yaml';
 import { CloudBroker } from './cloud-broker.js';
-import { DEMO_DEVICES, DEMO_EDGE, DEMO_SITE, demoCamera, MEDIA_DIR } from './site.js';
+import { DEMO_DEVICES, DEMO_EDGE, DEMO_RESIDENTS_FILE, DEMO_SITE, demoCamera, MEDIA_DIR } from './site.js';
 
 export interface SystemOptions {
   /** PostgreSQL URL; unset → embedded PGlite. */
@@ -31,6 +32,8 @@ export interface SystemOptions {
   logger?: Logger;
   /** Run the simulated ONVIF camera (RTSP playing a real video) with on-edge analytics. Default true. */
   camera?: boolean;
+  /** Who the cloud calls about alarms (guard team, family…); default none. */
+  notifier?: Notifier;
 }
 
 export interface Simulators {
@@ -82,9 +85,11 @@ export async function startSystem(opts: SystemOptions = {}): Promise<RunningSyst
       port: opts.port ?? 8080,
       host: opts.host ?? '127.0.0.1',
       clientId: `ingest-${DEMO_EDGE}-${process.pid}`,
-    }, { logger: log });
+    }, { logger: log, ...(opts.notifier ? { notifier: opts.notifier } : {}) });
     await ingest.start();
     stops.push(() => ingest.stop());
+    // Elderly care: the cloud keeps the same residents file as the edge, to call each resident's own contacts.
+    await saveResidents(ingest.store, DEMO_SITE, parseYaml(await readFile(DEMO_RESIDENTS_FILE, 'utf8')), 'demo');
     const { host, port } = ingest.address();
 
     let dataDir = opts.dataDir;
@@ -113,6 +118,7 @@ export async function startSystem(opts: SystemOptions = {}): Promise<RunningSyst
         admin: { port: 0 },
         uplink: { url: cloudMqttUrl, ackTimeoutMs: 3000 },
         devices: DEMO_DEVICES,
+        care: { residentsFile: DEMO_RESIDENTS_FILE },
         cameras: cameraRig ? [demoCamera(cameraRig.camera.port)] : [],
       }),
       logger: log,

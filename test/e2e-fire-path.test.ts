@@ -87,6 +87,14 @@ t.test('fire alarm → gate hold-open → stored → Grafana panel, on embedded 
     return r.length > 0 ? r : null;
   }, { what: 'a video event stored', timeoutMs: 30_000 });
   t.match(String(video[0]?.payload && (video[0].payload as Record<string, unknown>).snapshot), /^snapshot:CAM1\//, 'video events carry their blurred snapshot ref');
+  // The demo's resident presses SOS: the edge's care monitor raises it once, the cloud files it under her.
+  await sys.sims.wearable.sos({ lat: 31.2304, lon: 121.4737 });
+  const sos = await waitFor(async () => {
+    const r = await sys.ingest.store.query(`SELECT a.type, i.group_key FROM alarms a JOIN incidents i ON i.id = a.incident_id WHERE a.device = 'W1'`, []);
+    return r.length > 0 ? r : null;
+  }, { what: 'the SOS alarm in the cloud', timeoutMs: 15_000 });
+  t.same(sos.map((r) => r.type), ['care.sos'], 'one care.sos alarm (the built-in wearable-sos rule yields to the care monitor)');
+  t.match(String(sos[0]?.group_key), /^resident:r-101:/, 'its incident is the resident\'s episode');
 });
 
 t.test('fire alarm → gate hold-open → stored → Grafana panel, on PostgreSQL', async (t) => {

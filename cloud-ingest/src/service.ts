@@ -5,7 +5,7 @@
 import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
 import { edgeDownTopic, parseEdgeTopic, type DownMessage } from '@safe-community/contracts';
 import { CodedError, createLogger, type Clock, type Logger } from '@safe-community/runtime';
-import { AlarmLifecycle, createAlarmService, type AlarmService } from './alarms/index.js';
+import { AlarmLifecycle, createAlarmService, type AlarmService, type Notifier } from './alarms/index.js';
 import { RuleEngine, committedFromBatch, type RuleSet } from './rules/index.js';
 import { registerApi } from './api/index.js';
 import { loadConfig, type IngestConfig } from './config.js';
@@ -25,6 +25,8 @@ export interface IngestDeps {
   store?: Store;
   /** The alarm lifecycle behind the API (started and stopped by the service); default: one on the store. */
   alarms?: AlarmService;
+  /** Who the default alarm lifecycle calls (duty phone, guard team, family…); default none. */
+  notifier?: Notifier;
   /** A cloud rule set to install at start when newer than the stored one (else the stored one runs). */
   rules?: RuleSet;
   logger?: Logger;
@@ -117,7 +119,7 @@ export function createIngestService(input: unknown = {}, deps: IngestDeps = {}):
     });
     app = server;
     if (config.api.enabled) {
-      alarms = deps.alarms ?? createAlarmService({ db: store, publish: publishDown, logger: log.child({ part: 'alarms' }), ...(deps.clock ? { clock: deps.clock } : {}) });
+      alarms = deps.alarms ?? createAlarmService({ db: store, publish: publishDown, ...(deps.notifier ? { notifier: deps.notifier } : {}), logger: log.child({ part: 'alarms' }), ...(deps.clock ? { clock: deps.clock } : {}) });
       await alarms.start();
       if (alarms instanceof AlarmLifecycle) {
         rules = new RuleEngine({ alarms, logger: log.child({ part: 'rules' }), ...(deps.rules ? { rules: deps.rules } : {}), ...(deps.clock ? { clock: deps.clock } : {}) });

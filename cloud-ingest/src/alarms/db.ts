@@ -37,5 +37,13 @@ export class Db {
   }
 }
 
+/** What the alarm and care code accept as a database: a Db, the store (its runner), or a raw pg Pool / PGlite. */
+export type DbSource = Db | { runner(): SqlRunner } | SqlRunner;
+
+export function asDb(src: DbSource): Db {
+  if (src instanceof Db) return src;
+  return new Db('runner' in src && typeof src.runner === 'function' ? () => (src as { runner(): SqlRunner }).runner() : () => src as SqlRunner);
+}
+
 /** A PostgreSQL unique violation: a concurrent writer created the same active alarm first. */
 export const isUniqueViolation = (err: unknown): boolean => (err as { code?: unknown } | null)?.code === '23505';

@@ -7,9 +7,8 @@
 import { randomUUID } from 'node:crypto';
 import { createLogger, systemClock, type Clock, type Logger } from '@safe-community/runtime';
 import type { Alarm as AlarmMsg } from '@safe-community/contracts';
-import type { SqlRunner } from '../migrate.js';
 import { CareEscalation, INCIDENT_ESCALATE_TIMER } from './care-escalation.js';
-import { Db, type Tx } from './db.js';
+import { asDb, type Db, type DbSource, type Tx } from './db.js';
 import { Dispatches, terminalDispatchTopic, type TerminalStep } from './dispatch.js';
 import { DEFAULT_CHANNELS, DEFAULT_ESCALATION, ESCALATE_TIMER, channelFor, escalationHandler, scheduleEscalation, type EscalationConfig } from './escalation.js';
 import { attachToIncident, closeIncidentIfDone, listIncidents } from './incidents.js';
@@ -24,7 +23,7 @@ import {
 
 export interface AlarmServiceOptions {
   /** The store (its runner) or a raw pg Pool / PGlite. */
-  db: { runner(): SqlRunner } | SqlRunner;
+  db: DbSource;
   clock?: Clock;
   logger?: Logger;
   notifier?: Notifier;
@@ -58,8 +57,7 @@ export class AlarmLifecycle implements AlarmService {
   private readonly care: CareEscalation;
 
   constructor(private readonly opts: AlarmServiceOptions) {
-    const src = opts.db;
-    this.db = new Db('runner' in src && typeof src.runner === 'function' ? () => (src as { runner(): SqlRunner }).runner() : () => src as SqlRunner);
+    this.db = asDb(opts.db);
     this.clock = opts.clock ?? systemClock;
     this.log = opts.logger ?? createLogger({ name: 'alarms' });
     this.notifier = opts.notifier ?? noopNotifier;

@@ -7,7 +7,7 @@
  */
 import { ResidentsFile, residentsProblem, type Contact, type Resident } from '@safe-community/contracts';
 import { CodedError, validateConfig } from '@safe-community/runtime';
-import type { Db, Tx } from '../alarms/db.js';
+import { asDb, type DbSource, type Tx } from '../alarms/db.js';
 
 export interface CareResident {
   site: string;
@@ -36,9 +36,9 @@ export const teamOf = (r: Pick<Resident, 'contacts'>): string | null =>
   r.contacts.find((c) => c.role === 'guard_team' && c.team)?.team ?? null;
 
 /** Replaces the site's enrolment with the file's residents; returns how many were saved and removed. */
-export async function saveResidents(db: Db, site: string, value: unknown, by: string, at = new Date().toISOString()): Promise<{ saved: number; removed: number }> {
+export async function saveResidents(src: DbSource, site: string, value: unknown, by: string, at = new Date().toISOString()): Promise<{ saved: number; removed: number }> {
   const file = parseResidentsFile(value);
-  return db.tx(async (tx) => {
+  return asDb(src).tx(async (tx) => {
     const ids = file.residents.map((r) => r.id);
     const removed = (await tx.query('DELETE FROM care_residents WHERE site = $1 AND NOT (id = ANY($2::text[])) RETURNING id', [site, ids])).rows.length;
     // A wearable moved between two residents in one save must not trip UNIQUE (site, wearable) half way.
@@ -72,13 +72,13 @@ const toResident = (row: Record<string, any>): CareResident => ({
 });
 
 /** One resident, inside a transaction (escalation reads the contacts while it holds the incident). */
-export async function findResident(tx: Tx | Db, site: string, id: string): Promise<CareResident | undefined> {
+export async function findResident(tx: Tx, site: string, id: string): Promise<CareResident | undefined> {
   const row = (await tx.query('SELECT * FROM care_residents WHERE site = $1 AND id = $2', [site, id])).rows[0];
   return row ? toResident(row) : undefined;
 }
 
 /** The residents of some sites (all with '*'), optionally only those of some guard teams, by site then id. */
-export async function listResidents(db: Db | Tx, filter: { sites: readonly string[] | '*'; teams?: readonly string[] }): Promise<CareResident[]> {
+export async function listResidents(src: DbSource | Tx, filter: { sites: readonly string[] | '*'; teams?: readonly string[] }): Promise<CareResident[]> {
   const where: string[] = [];
   const params: unknown[] = [];
   if (filter.sites !== '*') {
@@ -89,6 +89,7 @@ export async function listResidents(db: Db | Tx, filter: { sites: readonly strin
     params.push([...filter.teams]);
     where.push(`team = ANY($${params.length}::text[])`);
   }
+  const db = 'runner' in src ? asDb(src as DbSource) : src;
   const rows = (await db.query(`SELECT * FROM care_residents ${where.length ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY site, id`, params)).rows;
   return rows.map(toResident);
 }
