@@ -27,7 +27,13 @@ async function fill(db: pg.Client): Promise<Record<string, number>> {
     INSERT INTO telemetry (edge, seq, site, device, metric, value, time)
     SELECT 'edge-' || (w % 4 + 1), n, 'site-' || (w % 4 + 1), 'wearable-' || w, m, random() * 100, now() - ${span} + make_interval(mins => n)
       FROM generate_series(1, 50) w, generate_series(0, ${days} * 1440) n,
-           unnest(ARRAY['wearable.heart_rate','wearable.spo2','wearable.battery','wearable.lat','wearable.lon']) m`);
+           unnest(ARRAY['wearable.heart_rate','wearable.spo2','wearable.battery','wearable.steps','wearable.lat','wearable.lon']) m`);
+  // 45 of the 50 wearables are worn by an enrolled resident (care_residents, migration 0040).
+  await db.query(`
+    INSERT INTO care_residents (site, id, name, wearable, building, unit, team, contacts, consent)
+    SELECT 'site-' || (w % 4 + 1), 'R' || w, 'Resident ' || w, 'wearable-' || w, 'b' || (w % 8), (w % 8) || '-' || (100 + w), 'team-1', '[]',
+           '{"givenAt":"2026-01-01","givenBy":"family","scope":["alerts","location","vitals","activity"]}'
+      FROM generate_series(1, 45) w`);
   await db.query(`
     INSERT INTO events (edge, seq, id, site, device, kind, severity, time, tags, payload)
     SELECT 'edge-' || (n % 4 + 1), n, gen_random_uuid(), 'site-' || (n % 4 + 1), 'dev-' || (n % 200), k, 'info',
@@ -36,13 +42,37 @@ async function fill(db: pg.Client): Promise<Record<string, number>> {
       FROM generate_series(1, 200000) n,
            LATERAL (SELECT (ARRAY['access.granted','access.denied','door.forced','vehicle.arrived','video.line_crossing',
                                   'video.zone_intrusion','video.crowd','camera.offline','camera.online','wearable.sos'])[n % 10 + 1] AS k) kk`);
+  // Care events and alarms as the edge care monitor sends them: one care event per 200, on the residents' wearables.
+  await db.query(`
+    INSERT INTO events (edge, seq, id, site, device, kind, severity, time, tags, payload)
+    SELECT 'edge-' || (w % 4 + 1), 1000000 + n, gen_random_uuid(), 'site-' || (w % 4 + 1), 'wearable-' || w, k, 'major',
+           now() - ${span} + make_interval(secs => n * ${days} * 86400.0 / 1000),
+           jsonb_build_object('building', 'b' || (w % 8), 'resident', 'R' || w, 'category', 'safety', 'episode', 'R' || w || '-' || (n / 4)),
+           jsonb_build_object('message', k || ' of resident R' || w)
+      FROM generate_series(1, 1000) n, LATERAL (SELECT n % 45 + 1 AS w) ww,
+           LATERAL (SELECT (ARRAY['care.sos','care.fall','care.wandering','care.inactivity','care.vitals','care.battery_low',
+                                  'care.device_silent','care.fall_cancelled','care.vitals_cleared','care.device_back'])[n % 10 + 1] AS k) kk`);
+  await db.query(`
+    INSERT INTO incidents (id, site, group_key, state, severity, opened_at, last_alarm_at, closed_at)
+    SELECT gen_random_uuid(), e.site, 'resident:' || (e.tags->>'resident') || ':' || (e.tags->>'episode'), CASE WHEN e.seq % 10 = 0 THEN 'open' ELSE 'closed' END,
+           'major', e.time, e.time, CASE WHEN e.seq % 10 = 0 THEN NULL ELSE e.time + INTERVAL '30 minutes' END
+      FROM (SELECT DISTINCT ON (tags->>'episode') * FROM events WHERE kind LIKE 'care.%' ORDER BY tags->>'episode', time) e`);
   // One alarm per 40 events, raised a second after its source event; one in ten still active.
   await db.query(`
     INSERT INTO alarms (id, site, device, type, severity, state, raised_at, last_seen_at, message, source_event_id, tags, acknowledged_at, resolved_at)
     SELECT gen_random_uuid(), e.site, 'dev-' || e.seq, e.kind, (ARRAY['critical','major','minor','info'])[e.seq % 4 + 1],
            CASE WHEN e.seq % 400 = 0 THEN 'open' ELSE 'resolved' END, e.time + INTERVAL '1 second', e.time + INTERVAL '1 second', 'alarm ' || e.seq, e.id, e.tags,
            e.time + INTERVAL '2 minutes', CASE WHEN e.seq % 400 = 0 THEN NULL ELSE e.time + INTERVAL '20 minutes' END
-      FROM events e WHERE e.seq % 40 = 0`);
+      FROM events e WHERE e.seq % 40 = 0 AND e.seq <= 200000`);
+  // Care alarms on their incidents; at most one active per wearable and type (alarms_one_active).
+  await db.query(`
+    INSERT INTO alarms (id, site, device, type, severity, state, raised_at, last_seen_at, message, source_event_id, tags, resolved_at, incident_id)
+    SELECT gen_random_uuid(), c.site, c.device, c.kind, c.severity, CASE WHEN c.active THEN 'open' ELSE 'resolved' END,
+           c.time, c.time, c.payload->>'message', c.id, c.tags, CASE WHEN c.active THEN NULL ELSE c.time + INTERVAL '20 minutes' END, c.incident
+      FROM (SELECT e.*, i.id AS incident,
+                   i.state = 'open' AND row_number() OVER (PARTITION BY e.site, e.device, e.kind, i.state ORDER BY e.time DESC) = 1 AS active
+              FROM events e JOIN incidents i ON i.site = e.site AND i.group_key = 'resident:' || (e.tags->>'resident') || ':' || (e.tags->>'episode')
+             WHERE e.kind IN ('care.sos','care.fall','care.wandering','care.inactivity','care.vitals','care.battery_low','care.device_silent')) c`);
   await db.query(`INSERT INTO edge_cursor (edge, site, last_seq, updated_at) SELECT 'edge-' || s, 'site-' || s, 1000, now() FROM generate_series(1, 4) s`);
   await db.query(`
     INSERT INTO linkage_executions (edge, seq, id, site, rule, trigger_event_id, time, finished_at, status, actions)
@@ -51,7 +81,7 @@ async function fill(db: pg.Client): Promise<Record<string, number>> {
       FROM generate_series(1, 2000) n, LATERAL (SELECT now() - ${span} + make_interval(secs => n * ${days} * 86400.0 / 2000) AS t) tt`);
   await db.query('ANALYZE');
   const counts: Record<string, number> = {};
-  for (const table of ['telemetry', 'events', 'alarms', 'linkage_executions']) {
+  for (const table of ['telemetry', 'events', 'alarms', 'incidents', 'care_residents', 'linkage_executions']) {
     counts[table] = Number((await db.query<{ n: string }>(`SELECT count(*) AS n FROM ${table}`)).rows[0]?.n ?? 0);
   }
   return counts;

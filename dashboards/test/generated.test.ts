@@ -62,11 +62,15 @@ t.test('the alarm console links each alarm to its page and snapshot', async (tt)
   tt.match(json, '${ALARM_PAGE_URL}/alarms/${__data.fields.id}/snapshot', 'snapshot link');
 });
 
-t.test('the elderly-care board has a Geomap reading latitude/longitude', async (tt) => {
+t.test('the elderly-care board has a Geomap reading latitude/longitude, labelled with the name', async (tt) => {
   const care = buildBoards().find((b) => b.uid === 'sc-elderly-care');
-  const geomap = (care?.dashboard.panels as { type: string; options?: { layers?: { location?: { latitude?: string; longitude?: string } }[] } }[]).find((p) => p.type === 'geomap');
+  type Layer = { location?: { latitude?: string; longitude?: string }; config?: { style?: { text?: { mode?: string; field?: string } } } };
+  const geomap = (care?.dashboard.panels as { type: string; options?: { layers?: Layer[] } }[]).find((p) => p.type === 'geomap');
   tt.equal(geomap?.options?.layers?.[0]?.location?.latitude, 'latitude');
   tt.equal(geomap?.options?.layers?.[0]?.location?.longitude, 'longitude');
+  tt.same(geomap?.options?.layers?.[0]?.config?.style?.text, { mode: 'field', field: 'name', fixed: '' }, "each marker shows the resident's name");
+  const query = care?.queries.find((q) => q.panel === 'Last known location');
+  tt.ok(query?.query.columns.some((c) => c.name === 'name'), 'the map query returns that name');
 });
 
 t.test('the alert rules file is valid provisioning YAML on the fixed datasource', async (tt) => {

@@ -89,6 +89,46 @@ async function suite(t: Test, client: Db): Promise<void> {
     tt.ok(rows.every((r) => ['open', 'acknowledged', 'dispatched'].includes(r.state)), 'only alarms that need a person');
   });
 
+  await t.test('elderly care: a status board per resident, their positions, care alarms, events and incidents', async (tt) => {
+    const care = buildBoards().find((b) => b.uid === 'sc-elderly-care')!;
+    const run = async (panel: string, sel = selections[0]!): Promise<Record<string, unknown>[]> =>
+      (await client.query(expandMacros(care.queries.find((q) => q.panel === panel)!.query.toSql(), ctx(sel.vars)))).rows;
+
+    const board = await run('Residents');
+    const row = (key: string) => board.find((r) => r.resident === key || (r.resident === null && r.wearable === key));
+    tt.match(row('R1'), { name: 'Wang Lan', unit: '1-301', building: 'b1', wearable: 'wearable-1', spo2_pct: 97, open_alarms: 3, worst_severity: 'critical' },
+      'R1: vitals from wearable.* telemetry; care.sos, care.vitals and the wearable.sos alarm are open');
+    tt.ok(Number(row('R1')?.heart_rate_bpm) >= 70 && Number(row('R1')?.battery_pct) > 0, 'R1: heart rate and battery');
+    tt.match(row('R2'), { name: 'Li Ming', wearable: 'wearable-2', battery_pct: 15, open_alarms: 1, worst_severity: 'major' },
+      'R2: the dispatched fall counts, the resolved battery alarm does not');
+    tt.match(row('R3'), { name: 'Zhao Hua', wearable: 'wearable-3', last_seen: null, battery_pct: null, open_alarms: 0 }, 'an enrolled resident whose wearable is silent still shows');
+    tt.match(row('wearable-4'), { resident: null, name: null, site: 'site-a', heart_rate_bpm: 66, open_alarms: 0 }, 'a wearable without a resident still shows');
+    tt.equal(board[0]?.resident, 'R1', 'the resident with the worst open alarm first');
+    tt.same((await run('Residents', selections[1]!)).map((r) => r.resident), ['R2'], 'site-b, building b2: R2 only (building from the wearable)');
+    tt.same((await run('Residents', { name: 'b1', vars: { site: 'site-a', building: 'b1' } })).map((r) => r.resident).sort(), ['R1', 'R3'], 'site-a, building b1: by the residents\' building');
+
+    const map = await run('Last known location');
+    tt.same(map.map((r) => r.name).sort(), ['Li Ming', 'Wang Lan', 'wearable-4'], 'the map names each resident; a wearable without one by its id');
+    tt.match(map.find((r) => r.resident === 'R1'), { latitude: 39.9042, longitude: 116.4074 });
+
+    const events = await run('Care events');
+    for (const kind of ['care.sos', 'care.vitals', 'care.battery_low', 'care.fall_cancelled', 'care.device_back', 'wearable.sos', 'wearable.fall']) {
+      tt.ok(events.some((e) => e.kind === kind), `care events show ${kind}`);
+    }
+    tt.match(events.find((e) => e.kind === 'care.sos'), { resident: 'R1', name: 'Wang Lan', message: 'SOS from Wang Lan (R1)' });
+    tt.match(events.find((e) => e.kind === 'wearable.fall'), { resident: 'R2', name: 'Li Ming' }, 'an event without a resident tag is the wearer\'s');
+
+    const alarms = await run('Open care alarms');
+    tt.same(alarms.map((a) => a.type).sort(), ['care.sos', 'care.vitals', 'wearable.fall', 'wearable.sos'], 'active care and wearable alarms only');
+    tt.match(alarms[0], { type: 'care.sos', severity: 'critical', resident: 'R1', name: 'Wang Lan', category: 'safety' }, 'most severe first');
+
+    const incidents = await run('Care incidents');
+    tt.same(incidents.map((i) => [i.resident, i.state, i.alarms, i.active_alarms]), [['R1', 'open', 2, 2], ['R2', 'closed', 1, 0]],
+      'resident incidents only, open first, with their alarm counts');
+    tt.match(incidents[0], { name: 'Wang Lan', episode: 'R1-20260101T000000Z', severity: 'critical', types: 'care.sos, care.vitals' });
+    tt.equal(incidents[1]?.episode, null, 'an incident keyed by the resident alone has no episode');
+  });
+
   await t.test('alert rules', async (tt) => {
     for (const rule of alertRules) {
       const res = await client.query(rule.query.toSql());

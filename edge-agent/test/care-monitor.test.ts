@@ -113,7 +113,7 @@ t.test('a failing sink is retried and counted, an alarm outlives its refused eve
   t.same(s.ports.alarms().map((a) => a.tags?.resident), ['R1', 'R2'], 'the alarm goes up even though its event was refused three times');
   t.match(s.monitor.stats(), { sinkRetries: 3, sinkErrors: 1 });
   s.ports.event('W-999', 'wearable.sos', H10, {});
-  s.ports.point('W-103', 'heart_rate', Number.NaN, H10);
+  s.ports.point('W-103', 'wearable.heart_rate', Number.NaN, H10);
   s.ports.event('W-103', 'door.forced', H10);
   await s.monitor.idle();
   t.equal(s.monitor.stats().ignored, 1, 'a NaN reading');

@@ -3,8 +3,9 @@ import { mkdtemp, readFile, readdir, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { dayResidents } from '@safe-community/simulators';
+import { deviceMetrics, loadProfiles } from '@safe-community/firmware-configs';
 import {
-  DailyWindow, ResidentTracker, distanceToEdgeM, insidePolygon, loadResidents, parseResidents, stepVital, stableUuid, type CareOutput,
+  CARE_METRICS, DailyWindow, ResidentTracker, distanceToEdgeM, insidePolygon, loadResidents, parseResidents, stepVital, stableUuid, type CareOutput,
 } from '../src/care/index.js';
 import { freshResidentState, type VitalState } from '../src/care/state.js';
 import { CareStateFile } from '../src/care/state.js';
@@ -72,11 +73,20 @@ t.test('geofence: inside and outside a polygon', async (t) => {
   t.ok(Math.abs(distanceToEdgeM({ lat: north + 0.0001, lon: 114.0579 }, home) - 11.1) < 0.2, '0.0001° of latitude past the north edge ≈ 11 m');
 });
 
+t.test('the rules read the metric names the wearable profiles send', async (t) => {
+  const sent = deviceMetrics((await loadProfiles()).values());
+  for (const m of Object.values(CARE_METRICS)) t.ok(sent.includes(m), `${m} is sent by a wearable profile`);
+  const tr = tracker({}, local('10:00'));
+  t.same(kinds(tr.onTelemetry('battery', 5, 'a', local('10:00'))), [], 'a bare name is not a wearable metric');
+  t.same(kinds(tr.onTelemetry('env_sensor.battery', 5, 'b', local('10:01'))), [], "nor is another kind's battery");
+  t.same(kinds(tr.onTelemetry('wearable.battery', 5, 'c', local('10:02'))), ['care.battery_low']);
+});
+
 t.test('geofence dead band: jitter at the fence line is not wandering', async (t) => {
   const t0 = local('23:00');
   const tr = tracker({ heartbeatIntervalS: 3600 }, t0);
   const north = R1.geofence.polygon[2]!.lat;
-  const fix = (lat: number, at: number) => kinds([...tr.onTelemetry('location.lat', lat, String(at), at), ...tr.onTelemetry('location.lon', 114.0579, String(at), at)]);
+  const fix = (lat: number, at: number) => kinds([...tr.onTelemetry('wearable.lat', lat, String(at), at), ...tr.onTelemetry('wearable.lon', 114.0579, String(at), at)]);
   const jitter = [north - 0.00005, north + 0.00005, north - 0.00005, north + 0.00008, north - 0.00005].flatMap((lat, i) => fix(lat, t0 + i * MIN));
   t.same(jitter, [], 'fixes within 15 m of the fence, at night, raise nothing');
   t.equal(tr.state.crossings.length, 0);
@@ -129,7 +139,7 @@ t.test('wandering: crossings within the window in daytime, latched until settled
   const tr = tracker({ heartbeatIntervalS: 3600 }, t0);
   const home = { lat: 22.5431, lon: 114.0579 };
   const out = { lat: 22.5461, lon: 114.0579 };
-  const fix = (p: typeof home, at: number) => [...tr.onTelemetry('location.lat', p.lat, String(at), at), ...tr.onTelemetry('location.lon', p.lon, String(at), at)];
+  const fix = (p: typeof home, at: number) => [...tr.onTelemetry('wearable.lat', p.lat, String(at), at), ...tr.onTelemetry('wearable.lon', p.lon, String(at), at)];
   const seen = [home, out, home, out, home, out, home].flatMap((p, i) => kinds(fix(p, t0 + i * 5 * MIN)));
   t.same(seen, ['care.wandering'], 'four crossings raise one alarm; more crossings do not repeat it');
   t.same(kinds(tr.check(t0 + 30 * MIN + 59 * MIN)), [], 'not settled within the window');
@@ -139,15 +149,15 @@ t.test('wandering: crossings within the window in daytime, latched until settled
 t.test('battery and silence: maintenance alarms, re-armed only by recovery', async (t) => {
   const tr = tracker({}, local('10:00'));
   const t0 = local('10:00');
-  t.same(kinds(tr.onTelemetry('battery', 19, 'a', t0)), ['care.battery_low']);
-  t.same(kinds(tr.onTelemetry('battery', 22, 'b', t0 + MIN)), [], 'hovering does not re-raise');
-  tr.onTelemetry('battery', 35, 'c', t0 + 2 * MIN);
-  t.same(kinds(tr.onTelemetry('battery', 18, 'd', t0 + 3 * MIN)), ['care.battery_low'], 'after a charge, low again is a new alarm');
+  t.same(kinds(tr.onTelemetry('wearable.battery', 19, 'a', t0)), ['care.battery_low']);
+  t.same(kinds(tr.onTelemetry('wearable.battery', 22, 'b', t0 + MIN)), [], 'hovering does not re-raise');
+  tr.onTelemetry('wearable.battery', 35, 'c', t0 + 2 * MIN);
+  t.same(kinds(tr.onTelemetry('wearable.battery', 18, 'd', t0 + 3 * MIN)), ['care.battery_low'], 'after a charge, low again is a new alarm');
   const silentAt = t0 + 3 * MIN + 30 * MIN;
   t.equal(tr.nextDeadline(t0 + 3 * MIN), silentAt, 'three missed 10-minute heartbeats');
   t.same(kinds(tr.check(silentAt)), ['care.device_silent']);
   t.same(kinds(tr.check(silentAt + 60 * MIN)), [], 'once');
-  t.same(kinds(tr.onTelemetry('heart_rate', 70, 'e', silentAt + 61 * MIN)), ['care.device_back']);
+  t.same(kinds(tr.onTelemetry('wearable.heart_rate', 70, 'e', silentAt + 61 * MIN)), ['care.device_back']);
 });
 
 t.test('ids derive from the occurrence; the state file survives corruption', async (t) => {
@@ -176,10 +186,10 @@ t.test('consent scope: only what the resident agreed to is watched; SOS always',
   const tr = tracker({ consent, heartbeatIntervalS: 86_400, inactivityHours: 0.25 }, t0);
   const out = { lat: 22.5461, lon: 114.0579 };
   const seen = [
-    ...tr.onTelemetry('location.lat', out.lat, 'a', t0), ...tr.onTelemetry('location.lon', out.lon, 'a', t0),
-    ...tr.onTelemetry('heart_rate', 160, 'b', t0 + MIN), ...tr.onTelemetry('heart_rate', 160, 'c', t0 + 20 * MIN),
+    ...tr.onTelemetry('wearable.lat', out.lat, 'a', t0), ...tr.onTelemetry('wearable.lon', out.lon, 'a', t0),
+    ...tr.onTelemetry('wearable.heart_rate', 160, 'b', t0 + MIN), ...tr.onTelemetry('wearable.heart_rate', 160, 'c', t0 + 20 * MIN),
     // A morning heartbeat long after the last step: an inactivity alarm if activity were in scope.
-    ...tr.onTelemetry('battery', 80, 'd', local('07:40') + 24 * 60 * MIN),
+    ...tr.onTelemetry('wearable.battery', 80, 'd', local('07:40') + 24 * 60 * MIN),
   ];
   t.same(kinds(seen), [], 'no location, vitals or activity rules without consent');
   t.same(tr.state.positions, [], 'and no positions kept');

@@ -112,7 +112,7 @@ t.test('every kind and dialect reaches the sink as canonical events and telemetr
   t.same(fire?.payload, { zone: 5, loop: 2, detector: 4, type: 'manual_call_point' });
   t.same(fire?.tags, { building: 'C' }, 'tags come from the device config');
   const metrics = sink.records.flatMap((m) => (m.type === 'telemetry' ? [`${m.data.device}:${m.data.metric}=${m.data.value}`] : []));
-  t.same(metrics, ['W1:heart_rate=71', 'W1:spo2=98', 'ENV1:temperature=21.5', 'ENV1:humidity=40']);
+  t.same(metrics, ['W1:wearable.heart_rate=71', 'W1:wearable.spo2=98', 'ENV1:env_sensor.temperature=21.5', 'ENV1:env_sensor.humidity=40']);
   t.equal(heard.length, sink.events().length, 'the linkage hears every event');
   t.same(gateway.state('FP1'), { alarm: true });
 });

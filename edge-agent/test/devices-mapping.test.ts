@@ -191,17 +191,17 @@ t.test('wearable.carelink-json and env_sensor.airsense-json', async (t) => {
   t.equal(events(w.decode(wd, 'alert', Buffer.from('{"type":"fall","g":3.2}')))[0]?.kind, 'wearable.fall');
   const vit = telemetry(w.decode(wd, 'vitals', Buffer.from('{"hr":72,"spo2":97,"steps":1200,"bat":80,"lat":22.5,"lon":114.1,"ts":"2026-11-29T09:00:00Z"}')));
   t.same(vit.map((p) => [p.metric, p.value, p.unit]), [
-    ['heart_rate', 72, 'bpm'], ['spo2', 97, '%'], ['steps', 1200, undefined], ['battery', 80, '%'], ['location.lat', 22.5, 'deg'], ['location.lon', 114.1, 'deg'],
+    ['wearable.heart_rate', 72, 'bpm'], ['wearable.spo2', 97, '%'], ['wearable.steps', 1200, undefined], ['wearable.battery', 80, '%'], ['wearable.lat', 22.5, 'deg'], ['wearable.lon', 114.1, 'deg'],
   ]);
   t.equal(vit[0]?.time, '2026-11-29T09:00:00.000Z');
-  t.same(telemetry(w.decode(wd, 'vitals', Buffer.from('{"hr":60}'))).map((p) => p.metric), ['heart_rate'], 'a subset of vitals is fine');
+  t.same(telemetry(w.decode(wd, 'vitals', Buffer.from('{"hr":60}'))).map((p) => p.metric), ['wearable.heart_rate'], 'a subset of vitals is fine');
   t.throws(() => w.decode(wd, 'vitals', Buffer.from('{"colour":"red"}')), { code: 'ERR_DECODE_EMPTY' });
   t.throws(() => w.encode(wd, command('W1', 'open')), { code: 'ERR_COMMAND_UNSUPPORTED' });
 
   const e = adapter('env_sensor.airsense-json');
   const ed = dev('ENV1', 'env_sensor', 'env_sensor.airsense-json');
   const pts = telemetry(e.decode(ed, 'data', Buffer.from('{"data":{"t":215,"h":563,"pm25":12},"dev":{"bat":90},"ts":1795000000}')));
-  t.same(pts.map((p) => [p.metric, p.value]), [['temperature', 21.5], ['humidity', 56.3], ['pm25', 12], ['battery', 90]]);
+  t.same(pts.map((p) => [p.metric, p.value]), [['env_sensor.temperature', 21.5], ['env_sensor.humidity', 56.3], ['env_sensor.pm25', 12], ['env_sensor.battery', 90]]);
   const leak = e.decode(ed, 'alert', Buffer.from('{"alert":"leak","on":1,"probe":"P2"}'));
   t.equal(events(leak)[0]?.kind, 'env.water_leak');
   t.same(leak.state, { leak: true });

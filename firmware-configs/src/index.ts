@@ -2,6 +2,7 @@
 import { fileURLToPath } from 'node:url';
 
 export { Profile, ValueExpr, InboundRule, Codec, CommandTemplate, Template, HexField, KIND_CATALOG } from './schema.js';
+export { telemetryMetric, profileMetrics, deviceMetrics } from './metrics.js';
 export { loadProfiles, checkProfile, profileValidator, PROFILES_DIR } from './load.js';
 export { DeviceConfig, DeviceList, deviceListValidator, checkDeviceList, loadDeviceList } from './devices.js';
 

@@ -8,16 +8,30 @@ import { fileURLToPath } from 'node:url';
 import { validator, ValidationError } from '@safe-community/contracts';
 import { CodedError } from '@safe-community/runtime';
 import { Profile } from './schema.js';
+import { telemetryMetric } from './metrics.js';
 
 export const PROFILES_DIR = fileURLToPath(new URL('../profiles', import.meta.url));
 
 export const profileValidator = validator('DeviceProfile', Profile);
 
-/** Checks that the schema cannot express: the id matches the file, and commands come with a read-back rule. */
+/**
+ * Checks that the schema cannot express (or not with a useful message): the id matches the file, metric
+ * names are one word (the edge adds the kind), and commands come with a read-back rule.
+ */
 export function checkProfile(value: unknown, fileName?: string): Profile {
   const p = profileValidator.assert(value);
   if (fileName !== undefined && fileName !== `${p.id}.json`) {
     throw new CodedError('ERR_PROFILE_NAME', `profile "${p.id}" must live in ${p.id}.json, not ${fileName}`);
+  }
+  for (const rule of p.inbound) {
+    if (rule.emit !== 'telemetry') continue;
+    for (const m of rule.metrics) {
+      if (m.metric.includes('.')) {
+        const word = m.metric.slice(m.metric.lastIndexOf('.') + 1);
+        throw new CodedError('ERR_PROFILE_METRIC',
+          `profile "${p.id}" metric "${m.metric}": name the measurement in one word ("${word}"); the edge sends it as ${telemetryMetric(p.kind, word)}`);
+      }
+    }
   }
   if (p.commands && !p.inbound.some((r) => r.emit === 'readback')) {
     throw new CodedError('ERR_PROFILE_READBACK', `profile "${p.id}" has commands but no read-back rule to confirm them`);

@@ -89,7 +89,11 @@ export const InboundRule = Type.Union([
     ...RuleBase,
     emit: Type.Literal('telemetry'),
     metrics: Type.Array(Type.Object({
-      metric: Type.String({ pattern: '^[a-z][a-z0-9_.]*$' }),
+      metric: Type.String({
+        pattern: '^[a-z][a-z0-9_.]*$',
+        maxLength: 48,
+        description: "the measurement's own name, one word (heart_rate, lat; checkProfile refuses dots); the edge sends it as <kind>.<metric> (telemetryMetric)",
+      }),
       value: ValueExpr,
       unit: Type.Optional(Type.String({ maxLength: 16 })),
     }, { additionalProperties: false }), { minItems: 1 }),
@@ -137,7 +141,10 @@ export const Profile = Type.Object(
 );
 export type Profile = Static<typeof Profile>;
 
-/** What every profile of a kind must cover: canonical command actions and event kinds (issue 3, item 2). */
+/**
+ * What every profile of a kind must cover: canonical command actions, event kinds and metrics (issue 3,
+ * item 2). Metrics are the names a profile writes; on the wire they are `<kind>.<metric>` (telemetryMetric).
+ */
 export const KIND_CATALOG: Readonly<Record<string, { commands: readonly string[]; events: readonly string[]; metrics: readonly string[] }>> = Object.freeze({
   access_gate: {
     commands: ['open', 'close', 'lock', 'unlock', 'hold_open', 'release'],
@@ -157,7 +164,7 @@ export const KIND_CATALOG: Readonly<Record<string, { commands: readonly string[]
   wearable: {
     commands: [],
     events: ['wearable.sos', 'wearable.fall'],
-    metrics: ['heart_rate', 'spo2', 'steps', 'battery', 'location.lat', 'location.lon'],
+    metrics: ['heart_rate', 'spo2', 'steps', 'battery', 'lat', 'lon'],
   },
   env_sensor: {
     commands: [],

@@ -2,7 +2,7 @@ import t from 'tap';
 import { mkdtemp, rm, writeFile, readFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { loadProfiles, checkProfile, KIND_CATALOG, PROFILES_DIR } from '../src/index.js';
+import { loadProfiles, checkProfile, deviceMetrics, profileMetrics, telemetryMetric, KIND_CATALOG, PROFILES_DIR } from '../src/index.js';
 
 t.test('every shipped profile passes the schema and its own checks', async (t) => {
   const profiles = await loadProfiles();
@@ -30,6 +30,34 @@ t.test('each profile covers its kind: every canonical command, event kind and me
     const metrics = new Set(p.inbound.flatMap((r) => (r.emit === 'telemetry' ? r.metrics.map((m) => m.metric) : [])));
     for (const m of cat.metrics) t.ok(metrics.has(m), `${p.id} reports ${m}`);
   }
+});
+
+t.test('telemetry is named <kind>.<metric>: profiles write the bare name, one word', async (t) => {
+  const profiles = await loadProfiles();
+  t.equal(telemetryMetric('wearable', 'lat'), 'wearable.lat');
+  for (const p of profiles.values()) {
+    for (const m of profileMetrics(p)) t.ok(m.startsWith(`${p.kind}.`), `${p.id}: ${m} is in its kind's namespace`);
+  }
+  t.same(profileMetrics(profiles.get('wearable.carelink-json')!), [
+    'wearable.battery', 'wearable.heart_rate', 'wearable.lat', 'wearable.lon', 'wearable.spo2', 'wearable.steps',
+  ]);
+  t.same(deviceMetrics(profiles.values()), [
+    'env_sensor.battery', 'env_sensor.humidity', 'env_sensor.pm25', 'env_sensor.temperature',
+    'wearable.battery', 'wearable.heart_rate', 'wearable.lat', 'wearable.lon', 'wearable.spo2', 'wearable.steps',
+  ], 'every metric a device can send');
+  t.same(profileMetrics(profiles.get('access_gate.acme-json')!), [], 'a gate sends no telemetry');
+
+  const good = JSON.parse(await readFile(join(PROFILES_DIR, 'wearable.carelink-json.json'), 'utf8')) as { inbound: { emit: string; metrics?: { metric: string }[] }[] };
+  const dotted = structuredClone(good);
+  dotted.inbound.find((r) => r.emit === 'telemetry')!.metrics![0]!.metric = 'location.lat';
+  t.throws(() => checkProfile(dotted), { code: 'ERR_PROFILE_METRIC', message: /"location\.lat": name the measurement in one word \("lat"\); the edge sends it as wearable\.lat/ },
+    'a dotted name is refused: the kind is the only namespace');
+  const prefixed = structuredClone(good);
+  prefixed.inbound.find((r) => r.emit === 'telemetry')!.metrics![0]!.metric = 'wearable.heart_rate';
+  t.throws(() => checkProfile(prefixed), { code: 'ERR_PROFILE_METRIC', message: /sends it as wearable\.heart_rate$/ }, 'so is a name that carries the kind itself');
+  const upper = structuredClone(good);
+  upper.inbound.find((r) => r.emit === 'telemetry')!.metrics![0]!.metric = 'HeartRate';
+  t.throws(() => checkProfile(upper), { code: 'ERR_VALIDATION' }, 'lower case only');
 });
 
 t.test('a broken profile is refused with the file, path and reason', async (t) => {

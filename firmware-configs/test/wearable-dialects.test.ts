@@ -47,10 +47,10 @@ t.test('vendor → canonical: the same moments read the same in both dialects', 
   t.equal(events(anxin, AX, 'up', `S,${epoch},,`)[0]?.severity, 'critical');
   t.same(events(anxin, AX, 'up', `F,${epoch},,,`)[0]?.payload, {}, 'a fall without position or impact');
 
-  const full = ['heart_rate=72', 'spo2=97', 'steps=1500', 'battery=64', 'location.lat=22.5431', 'location.lon=114.0579'];
+  const full = ['wearable.heart_rate=72', 'wearable.spo2=97', 'wearable.steps=1500', 'wearable.battery=64', 'wearable.lat=22.5431', 'wearable.lon=114.0579'];
   t.same(points(carelink, CL, 'vitals', JSON.stringify({ hr: 72, spo2: 97, steps: 1500, bat: 64, lat: 22.5431, lon: 114.0579, ts: at })), full);
   t.same(points(anxin, AX, 'up', `V,${epoch},72,97,1500,64,22.543100,114.057900`), full);
-  t.same(points(anxin, AX, 'up', `V,${epoch},,,,18,,`), ['battery=18'], 'empty fields are absent, not zero');
+  t.same(points(anxin, AX, 'up', `V,${epoch},,,,18,,`), ['wearable.battery=18'], 'empty fields are absent, not zero');
 });
 
 t.test('canonical → vendor: anxin commands and their acknowledgements', async (t) => {

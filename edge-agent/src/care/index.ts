@@ -3,7 +3,7 @@ export { CareMonitor } from './monitor.js';
 export type { CareMonitorOptions, CareStats, TelemetrySource } from './monitor.js';
 export { loadResidents, parseResidents, Resident, ResidentsFile, Contact } from './residents.js';
 export type { LatLon } from './residents.js';
-export { ResidentTracker } from './tracker.js';
+export { ResidentTracker, CARE_METRICS } from './tracker.js';
 export type { CareOutput, CareAlarmType, CareNoticeKind, TrackerSettings } from './tracker.js';
 export { stepVital } from './vitals.js';
 export type { VitalLimits, VitalStep } from './vitals.js';

@@ -15,6 +15,19 @@ export type CareAlarmType =
   | 'care.sos' | 'care.fall' | 'care.wandering' | 'care.inactivity' | 'care.vitals' | 'care.battery_low' | 'care.device_silent';
 export type CareNoticeKind = 'care.fall_cancelled' | 'care.vitals_cleared' | 'care.wandering_ended' | 'care.device_back';
 
+/**
+ * The wearable telemetry the rules read, named as the edge sends it: `<device kind>.<name>`
+ * (firmware-configs `telemetryMetric`), the same names the Elderly care dashboard queries.
+ */
+export const CARE_METRICS = Object.freeze({
+  heartRate: 'wearable.heart_rate',
+  spo2: 'wearable.spo2',
+  steps: 'wearable.steps',
+  battery: 'wearable.battery',
+  lat: 'wearable.lat',
+  lon: 'wearable.lon',
+} as const);
+
 export interface CareOutput {
   kind: CareAlarmType | CareNoticeKind;
   /** Alarms go to the cloud as an alarm plus its companion event; notices as an event only. */
@@ -108,23 +121,25 @@ export class ResidentTracker {
     const s = this.state;
     const r = this.resident;
     switch (metric) {
-      case 'heart_rate':
-      case 'spo2': {
+      case CARE_METRICS.heartRate:
+      case CARE_METRICS.spo2: {
         if (!this.has('vitals')) break;
-        const lim = metric === 'heart_rate' ? r.vitals.heartRate : r.vitals.spo2;
-        const step = stepVital(s.vitals[metric], value, now, lim);
-        const label = metric === 'heart_rate' ? 'heart rate' : 'SpO2';
+        // The vital's own name keys the saved state, the alarm reason and the record ids (unchanged by namespacing).
+        const vital = metric === CARE_METRICS.heartRate ? 'heart_rate' : 'spo2';
+        const lim = vital === 'heart_rate' ? r.vitals.heartRate : r.vitals.spo2;
+        const step = stepVital(s.vitals[vital], value, now, lim);
+        const label = vital === 'heart_rate' ? 'heart rate' : 'SpO2';
         if (step.kind === 'raise') {
-          out.push(this.alarm('care.vitals', 'major', 'safety', `${metric}_${step.dir}`,
+          out.push(this.alarm('care.vitals', 'major', 'safety', `${vital}_${step.dir}`,
             `${label} of ${this.who} ${step.dir === 'high' ? 'above' : 'below'} limit: ${value}`,
-            `care.vitals.${metric}@${step.since}`, now, { metric, value, since: new Date(step.since).toISOString(), low: lim.low, high: lim.high }));
+            `care.vitals.${vital}@${step.since}`, now, { metric, value, since: new Date(step.since).toISOString(), low: lim.low, high: lim.high }));
         } else if (step.kind === 'clear') {
-          out.push(this.notice('care.vitals_cleared', `${metric}_${step.from}`, `${label} of ${this.who} back in range: ${value}`,
-            `care.vitals_cleared.${metric}@${now}`, now, { metric, value }));
+          out.push(this.notice('care.vitals_cleared', `${vital}_${step.from}`, `${label} of ${this.who} back in range: ${value}`,
+            `care.vitals_cleared.${vital}@${now}`, now, { metric, value }));
         }
         break;
       }
-      case 'battery':
+      case CARE_METRICS.battery:
         if (!s.batteryLow && value <= r.batteryLowPct) {
           s.batteryLow = true;
           out.push(this.alarm('care.battery_low', 'minor', 'maintenance', 'battery', `Wearable of ${this.who} low on battery: ${value}%`,
@@ -133,15 +148,15 @@ export class ResidentTracker {
           s.batteryLow = false;
         }
         break;
-      case 'steps':
+      case CARE_METRICS.steps:
         // Counters reset (midnight, reboot): a drop is not movement, only a new baseline.
         if (s.lastSteps !== undefined && value > s.lastSteps) this.activity(now);
         s.lastSteps = value;
         break;
-      case 'location.lat':
+      case CARE_METRICS.lat:
         if (this.has('location')) this.pendingLat = { time, value };
         break;
-      case 'location.lon':
+      case CARE_METRICS.lon:
         // lat and lon arrive as two points of one message, with the same time.
         if (this.pendingLat?.time === time) out.push(...this.onFix(this.pendingLat.value, value, now));
         this.pendingLat = undefined;

@@ -2,10 +2,12 @@
  * The one profile-driven adapter: vendor payload → canonical Event / Telemetry / DeviceStatus and
  * command read-backs, and canonical Command → vendor payload, all from the profile data. Every rule
  * whose topic and `when` match contributes, so one vendor message may carry an event and a state change.
+ * Telemetry goes out as `<profile kind>.<metric>` (firmware-configs `telemetryMetric`), the names the
+ * dashboards and the care monitor read.
  */
 import { randomUUID } from 'node:crypto';
 import { validators, type Command, type Event, type Telemetry, type DeviceStatus } from '@safe-community/contracts';
-import type { Profile, InboundRule } from '@safe-community/firmware-configs';
+import { telemetryMetric, type Profile, type InboundRule } from '@safe-community/firmware-configs';
 import { systemClock, type Clock } from '@safe-community/runtime';
 import type { DeviceInfo, OutboxInput } from '../ports.js';
 import { decodeFields, encodePayload, DecodeError, EncodeError, type Fields } from './codecs.js';
@@ -119,8 +121,9 @@ export class ProfileAdapter {
     for (const m of rule.metrics) {
       const value = evalValue(m.value, fields);
       if (value === undefined) continue;
-      if (typeof value !== 'number' || !Number.isFinite(value)) throw new DecodeError('ERR_DECODE_VALUE', `${m.metric}: not a number`);
-      const point: Telemetry = { site: this.ctx.site, edge: this.ctx.edge, device: device.id, metric: m.metric, value, time };
+      const metric = telemetryMetric(this.profile.kind, m.metric);
+      if (typeof value !== 'number' || !Number.isFinite(value)) throw new DecodeError('ERR_DECODE_VALUE', `${metric}: not a number`);
+      const point: Telemetry = { site: this.ctx.site, edge: this.ctx.edge, device: device.id, metric, value, time };
       if (m.unit !== undefined) point.unit = m.unit;
       out.push(this.valid(validators.telemetry, point));
     }
