@@ -5,24 +5,11 @@
  * "Fire events" panel's SQL returns the event. Run against PostgreSQL and against embedded PGlite.
  */
 import t, { type Test } from 'tap';
-import { readFileSync } from 'node:fs';
-import { join } from 'node:path';
-import { expandMacros, GENERATED_DIR } from '@safe-community/dashboards';
+import { expandMacros } from '@safe-community/dashboards';
+import { panelSql } from './fixtures/panels.js';
 import { freshDatabase, waitFor } from '@safe-community/testkit';
 import type { ExecutionReport } from '@safe-community/edge-agent';
 import { startSystem, type RunningSystem } from '../demo/system.js';
-
-const ROOT = new URL('..', import.meta.url).pathname;
-
-function panelSql(board: string, title: string): string {
-  const json = JSON.parse(readFileSync(join(ROOT, GENERATED_DIR, `${board}.json`), 'utf8')) as {
-    panels: Array<{ title?: string; targets?: Array<{ rawSql?: string }> }>;
-  };
-  const panel = json.panels.find((p) => p.title === title);
-  const sql = panel?.targets?.[0]?.rawSql;
-  if (!sql) throw new Error(`no panel "${title}" with SQL in ${board}`);
-  return sql;
-}
 
 async function firePath(t: Test, sys: RunningSystem): Promise<void> {
   const reports: ExecutionReport[] = [];
