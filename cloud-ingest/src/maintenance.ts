@@ -28,7 +28,7 @@ export interface MaintenanceOptions {
 /** Telemetry metrics that are a resident's position (the wearable's own fixes). */
 export const LOCATION_METRICS: readonly string[] = ['wearable.lat', 'wearable.lon'];
 /** Tags of care events and alarms that hold the last fix (edge-agent/src/care/records.ts). */
-const FIX_TAGS = ['last_lat', 'last_lon', 'last_fix_at'];
+export const FIX_TAGS: readonly string[] = ['last_lat', 'last_lon', 'last_fix_at'];
 
 export interface LocationScrub { telemetry: number; events: number; alarms: number }
 

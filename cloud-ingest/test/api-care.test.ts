@@ -6,32 +6,16 @@
  */
 import t, { type Test } from 'tap';
 import { harness, ADMIN_TOKEN, iso, telemetryMsg, type Harness } from './api-harness.js';
+import { careResident, createUser, residentsFile } from './helpers/care.js';
 
 const HOUR = 3_600_000;
 const DAY = 24 * HOUR;
-
-const resident = (id: string, wearable: string, team: string, scope: string[], givenAt = iso(-60 * DAY)) => ({
-  id, name: `Resident ${id}`, wearable, unit: `u-${id}`,
-  consent: { givenAt, givenBy: `Resident ${id}`, scope },
-  contacts: [
-    { name: `Guard lead ${team}`, role: 'guard_team', phone: '+86-755-0000-0001', team },
-    { name: `Daughter of ${id}`, role: 'family', phone: '+86-138-0000-0002' },
-  ],
-  geofence: { polygon: [{ lat: 22.543, lon: 114.057 }, { lat: 22.544, lon: 114.057 }, { lat: 22.544, lon: 114.058 }] },
-  quietHours: { start: '22:00', end: '06:00' },
-});
-
-const file = (residents: unknown[]) => ({ version: 1, timeZone: 'Asia/Shanghai', residents });
 
 async function careSuite(t: Test, backend: 'pg' | 'pglite'): Promise<void> {
   const h: Harness = await harness({ backend, api: { care: { locationRetentionDays: 30 } } });
   t.teardown(() => h.close());
 
-  const user = async (id: string, role: string, sites: '*' | string[], teams?: string[]): Promise<string> => {
-    const r = await h.call('POST', '/api/v1/users', ADMIN_TOKEN, { id, role, sites, ...(teams ? { teams } : {}) });
-    if (r.status !== 201) throw new Error(`user ${id}: ${r.status} ${JSON.stringify(r.body)}`);
-    return r.body.token as string;
-  };
+  const user = (id: string, role: string, sites: '*' | string[], teams?: string[]) => createUser(h, id, role, sites, teams);
   const team1 = await user('guard-t1', 'security', ['site-a'], ['team-1']);
   const team2 = await user('guard-t2', 'security', ['site-a'], ['team-2']);
   const noTeam = await user('guard-none', 'security', ['site-a']);
@@ -41,10 +25,10 @@ async function careSuite(t: Test, backend: 'pg' | 'pglite'): Promise<void> {
   const installer = await user('installer-a', 'installer', ['site-a'], ['team-1']);
 
   const r2GivenAt = iso(-2.5 * HOUR);
-  const enrol = file([
-    resident('R1', 'W-1', 'team-1', ['alerts', 'location']),
-    resident('R2', 'W-2', 'team-2', ['alerts', 'location'], r2GivenAt),
-    resident('R3', 'W-3', 'team-1', ['alerts', 'vitals']),
+  const enrol = residentsFile([
+    careResident('R1', 'W-1', 'team-1', ['alerts', 'location']),
+    careResident('R2', 'W-2', 'team-2', ['alerts', 'location'], r2GivenAt),
+    careResident('R3', 'W-3', 'team-1', ['alerts', 'vitals']),
   ]);
   const audit = async (route: string) => h.store.query<{ actor: string | null; target: string | null; status: number; code: string | null; detail: any; method: string }>(
     'SELECT actor, target, status, code, detail, method FROM api_audit WHERE route = $1 ORDER BY id', [route]);
@@ -72,15 +56,15 @@ async function careSuite(t: Test, backend: 'pg' | 'pglite'): Promise<void> {
     t.equal(saved.status, 200);
     t.same(saved.body, { saved: 3, removed: 0 });
 
-    const unknownKey = file([{ ...resident('R9', 'W-9', 'team-1', ['alerts']), shoeSize: 42 }]);
+    const unknownKey = residentsFile([{ ...careResident('R9', 'W-9', 'team-1', ['alerts']), shoeSize: 42 }]);
     const bad = await h.call('PUT', '/api/v1/sites/site-a/residents', ADMIN_TOKEN, unknownKey);
     t.equal(bad.status, 400);
     t.equal(bad.body.code, 'ERR_CONFIG');
     t.match(bad.body.message, /residents\.0.*shoeSize/, 'the message names the key');
-    const badScope = await h.call('PUT', '/api/v1/sites/site-a/residents', ADMIN_TOKEN, file([resident('R9', 'W-9', 'team-1', ['gps'])]));
+    const badScope = await h.call('PUT', '/api/v1/sites/site-a/residents', ADMIN_TOKEN, residentsFile([careResident('R9', 'W-9', 'team-1', ['gps'])]));
     t.equal(badScope.body.code, 'ERR_CONFIG');
     t.match(badScope.body.message, /residents\.0\.consent\.scope/);
-    const twice = await h.call('PUT', '/api/v1/sites/site-a/residents', ADMIN_TOKEN, file([resident('R8', 'W-1', 'team-1', ['alerts']), resident('R9', 'W-1', 'team-1', ['alerts'])]));
+    const twice = await h.call('PUT', '/api/v1/sites/site-a/residents', ADMIN_TOKEN, residentsFile([careResident('R8', 'W-1', 'team-1', ['alerts']), careResident('R9', 'W-1', 'team-1', ['alerts'])]));
     t.equal(twice.status, 400);
     t.equal(twice.body.code, 'ERR_CARE_RESIDENTS');
     t.match(twice.body.message, /wearable W-1/);
@@ -193,9 +177,9 @@ async function careSuite(t: Test, backend: 'pg' | 'pglite'): Promise<void> {
   });
 
   t.test('replacing the enrolment removes residents, and with them access', async (t) => {
-    const r = await h.call('PUT', '/api/v1/sites/site-a/residents', ADMIN_TOKEN, file([
-      resident('R1', 'W-1', 'team-2', ['alerts', 'location']), // moved to team 2
-      resident('R3', 'W-3', 'team-1', ['alerts', 'vitals']),
+    const r = await h.call('PUT', '/api/v1/sites/site-a/residents', ADMIN_TOKEN, residentsFile([
+      careResident('R1', 'W-1', 'team-2', ['alerts', 'location']), // moved to team 2
+      careResident('R3', 'W-3', 'team-1', ['alerts', 'vitals']),
     ]));
     t.same(r.body, { saved: 2, removed: 1 });
     t.equal((await h.call('GET', '/api/v1/sites/site-a/residents/R2/locations', ADMIN_TOKEN)).status, 404, 'R2 is gone');

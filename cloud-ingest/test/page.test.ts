@@ -1,7 +1,8 @@
 /**
  * The alarm page in a real headless Chromium (Debian `chromium` driven by playwright-core): sign in with a
- * token, see the alarm and its snapshot, acknowledge and resolve, and see the state change. The snapshot
- * route is checked over HTTP as well (auth, scoping, bytes).
+ * token, see the alarm and its snapshot, acknowledge and resolve, and see the state change; a care alarm's
+ * last position shown to the resident's team, withheld from other security staff. The snapshot route is
+ * checked over HTTP as well (auth, scoping, bytes).
  */
 import t from 'tap';
 import { mkdtemp, mkdir, copyFile, readFile, rm } from 'node:fs/promises';
@@ -9,7 +10,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { chromium, type Browser } from 'playwright-core';
 import { MEDIA_DIR } from '@safe-community/testkit';
-import { harness } from './api-harness.js';
+import { harness, ADMIN_TOKEN } from './api-harness.js';
 
 const snapshots = await mkdtemp(join(tmpdir(), 'snapshots-'));
 await mkdir(join(snapshots, 'cam-1'));
@@ -124,4 +125,40 @@ t.test('in Chromium: a viewer sees the alarm but acknowledging shows the refusal
   await page.locator('#error').getByText('not accepted', { exact: false }).waitFor();
   t.ok(await page.isVisible('#login'), 'the token form is shown again');
   t.equal(await page.evaluate(() => (globalThis as unknown as { sessionStorage: { getItem(k: string): string | null } }).sessionStorage.getItem('safe-community.token')), null, 'the bad token is forgotten');
+});
+
+t.test('in Chromium: a care alarm shows the last position to the resident\'s team only', async (t) => {
+  const teamUser = await h.call('POST', '/api/v1/users', ADMIN_TOKEN, { id: 'guard-t1', role: 'security', sites: ['site-a'], teams: ['team-1'] });
+  const saved = await h.call('PUT', '/api/v1/sites/site-a/residents', ADMIN_TOKEN, {
+    version: 1, timeZone: 'Asia/Shanghai',
+    residents: [{
+      id: 'R1', name: 'Resident R1', wearable: 'W-1',
+      consent: { givenAt: new Date(Date.now() - 86_400_000).toISOString(), givenBy: 'Resident R1', scope: ['alerts', 'location'] },
+      contacts: [{ name: 'Guard lead', role: 'guard_team', phone: '+86-755-0000-0001', team: 'team-1' }],
+      geofence: { polygon: [{ lat: 22.543, lon: 114.057 }, { lat: 22.544, lon: 114.057 }, { lat: 22.544, lon: 114.058 }] },
+      quietHours: { start: '22:00', end: '06:00' },
+    }],
+  });
+  t.equal(saved.status, 200);
+  const care = await h.alarms.raise({
+    site: 'site-a', device: 'W-1', type: 'care.wandering', severity: 'major', message: 'Resident R1 left the geofence at night',
+    tags: { resident: 'R1', last_lat: '22.543500', last_lon: '114.057500', last_fix_at: new Date().toISOString() },
+  });
+  const facts = async (token: string): Promise<string> => {
+    const context = await browser.newContext();
+    t.teardown(() => context.close());
+    const page = await context.newPage();
+    await page.goto(`${h.base}/alarms/${care.id}`);
+    await page.fill('#token', token);
+    await page.click('#token-form button[type=submit]');
+    await page.locator('#state').getByText('open').waitFor();
+    t.equal(await page.textContent('#message'), 'Resident R1 left the geofence at night');
+    return (await page.textContent('#facts')) ?? '';
+  };
+  const outside = await facts(security);
+  t.match(outside, /ResidentR1/, 'security outside the team: the resident');
+  t.match(outside, /Last positionwithheld/, 'but the position is withheld');
+  t.notMatch(outside, /22\.5435/);
+  const mine = await facts(String(teamUser.body.token));
+  t.match(mine, /Last position22\.543500, 114\.057500 at /, 'the resident\'s team sees it');
 });

@@ -12,11 +12,14 @@ import { Type } from '@sinclair/typebox';
 import { errorCode } from '@safe-community/runtime';
 import type { AlarmLifecycle } from './service.js';
 import { ALARM_ERROR_STATUS } from './service.js';
+import type { AlarmView } from './types.js';
 
 export interface TerminalRoutesOptions {
   alarms: Pick<AlarmLifecycle, 'pendingDispatches' | 'terminalReport'>;
   /** True when the request may act for this terminal (e.g. checks its bearer token). */
   verify(req: FastifyRequest, terminal: string): boolean | Promise<boolean>;
+  /** Shapes the polled alarms for the caller (the API hides residents' positions outside the caller's teams). */
+  scopeAlarms?(req: FastifyRequest, alarms: AlarmView[]): Promise<AlarmView[]>;
 }
 
 const Params = Type.Object({ terminal: Type.String({ pattern: '^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$' }) }, { additionalProperties: false });
@@ -49,7 +52,10 @@ export async function terminalRoutes(app: FastifyInstance, opts: TerminalRoutesO
   app.get('/terminals/:terminal/dispatches', { schema: { params: Params } }, async (req, reply) => {
     const { terminal } = req.params as { terminal: string };
     if (!(await allowed(req, reply, terminal))) return reply;
-    return { dispatches: await opts.alarms.pendingDispatches(terminal) };
+    const dispatches = await opts.alarms.pendingDispatches(terminal);
+    if (!opts.scopeAlarms) return { dispatches };
+    const alarms = await opts.scopeAlarms(req, dispatches.map((d) => d.alarm));
+    return { dispatches: dispatches.map((d, i) => ({ ...d, alarm: alarms[i] ?? d.alarm })) };
   });
 
   app.post('/terminals/:terminal/dispatches/:id/:step', { schema: { params: StepParams } }, async (req, reply) => {

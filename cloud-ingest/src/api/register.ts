@@ -11,7 +11,7 @@ import type { FastifyInstance } from 'fastify';
 import swagger from '@fastify/swagger';
 import rateLimit from '@fastify/rate-limit';
 import { createLogger, type Clock, type Logger } from '@safe-community/runtime';
-import { UserDirectory, hashToken, bearerToken, userAuthHook, edgeAuthHook, type Db } from '../auth/index.js';
+import { UserDirectory, actorOf, hashToken, bearerToken, userAuthHook, edgeAuthHook, type Db } from '../auth/index.js';
 import type { AlarmService } from '../alarms/types.js';
 import { Db as TxDb } from '../alarms/db.js';
 import type { SqlRunner } from '../migrate.js';
@@ -20,6 +20,7 @@ import { terminalRoutes, type TerminalRoutesOptions } from '../alarms/terminal-r
 import { installAudit } from './audit.js';
 import { CommandDesk, type Publish } from './commands.js';
 import { installErrorHandling } from './errors.js';
+import { scopeAlarms } from './location-scope.js';
 import { adminRoutes } from './routes-admin.js';
 import { careRoutes } from './routes-care.js';
 import { alarmRoutes } from './routes-alarms.js';
@@ -131,7 +132,7 @@ export async function registerApi(app: FastifyInstance, deps: ApiDeps): Promise<
         logger: log.child({ part: 'care' }), ...(deps.clock ? { clock: deps.clock } : {}),
       }));
     }
-    if (deps.alarms) alarmRoutes(api, deps.alarms);
+    if (deps.alarms) alarmRoutes(api, deps.alarms, deps.db);
     // SLA figures come with the lifecycle implementation (AlarmLifecycle.sla), not the AlarmService interface.
     if (deps.alarms && typeof (deps.alarms as Partial<SlaPort>).sla === 'function') slaRoutes(api, deps.alarms as unknown as SlaPort);
     if (deps.rules) rulesRoutes(api, deps.db, deps.rules);
@@ -143,6 +144,7 @@ export async function registerApi(app: FastifyInstance, deps: ApiDeps): Promise<
       await api.register(async (terminals) => terminalRoutes(terminals, {
         alarms,
         verify: (req) => req.actor !== null && (req.actor.role === 'security' || req.actor.role === 'admin'),
+        scopeAlarms: (req, list) => scopeAlarms(deps.db, actorOf(req), list),
       }));
     }
   }, { prefix });

@@ -1,13 +1,16 @@
 /**
  * Alarms, incidents and resident reports, through the AlarmService. The service enforces the role policy,
  * site scoping (404 for another site's alarm) and legal transitions; the API checks the role first as well,
- * so a refused write never reaches the service.
+ * so a refused write never reaches the service. Every alarm answered goes through location-scope.ts: the
+ * last-fix tags of a resident outside the caller's teams are removed (`tags.location_hidden`), the rest of
+ * the alarm stays, so security staff can respond.
  */
 import type { FastifyInstance } from 'fastify';
 import { Type } from '@sinclair/typebox';
 import { CodedError } from '@safe-community/runtime';
-import { actorOf, requirePermission } from '../auth/index.js';
+import { actorOf, requirePermission, type Db } from '../auth/index.js';
 import type { AlarmFilter, AlarmService, AlarmState } from '../alarms/types.js';
+import { scopeAlarm, scopeAlarms } from './location-scope.js';
 import { CsvList, Id, IdParams, Severity, Timestamp } from './schemas.js';
 import { RequestValidationError } from './validation.js';
 
@@ -45,10 +48,11 @@ function csv(value: string | undefined, allowed: readonly string[], name: string
   return items;
 }
 
-export function alarmRoutes(app: FastifyInstance, alarms: AlarmService): void {
+export function alarmRoutes(app: FastifyInstance, alarms: AlarmService, db: Db): void {
   app.get('/alarms', { schema: { tags: ['alarms'], summary: 'Alarms, newest first, filtered', querystring: ListQuery } }, async (req) => {
     const q = req.query as { state?: string; severity?: string; site?: string; device?: string; type?: string; limit?: number; before?: string };
-    const filter: AlarmFilter = { sites: actorOf(req).sites };
+    const actor = actorOf(req);
+    const filter: AlarmFilter = { sites: actor.sites };
     const state = csv(q.state, STATES, 'state');
     const severity = csv(q.severity, SEVERITIES, 'severity');
     if (state) filter.state = state as AlarmState[];
@@ -58,11 +62,14 @@ export function alarmRoutes(app: FastifyInstance, alarms: AlarmService): void {
     if (q.type !== undefined) filter.type = q.type;
     if (q.limit !== undefined) filter.limit = q.limit;
     if (q.before !== undefined) filter.before = q.before;
-    return { alarms: await alarms.list(filter) };
+    return { alarms: await scopeAlarms(db, actor, await alarms.list(filter)) };
   });
 
   app.get('/alarms/:id', { schema: { tags: ['alarms'], summary: 'One alarm with comments, audit trail, evidence and dispatches', params: IdParams } },
-    async (req) => alarms.get((req.params as { id: string }).id, actorOf(req)));
+    async (req) => {
+      const actor = actorOf(req);
+      return scopeAlarm(db, actor, await alarms.get((req.params as { id: string }).id, actor));
+    });
 
   const id = (req: { params: unknown }): string => (req.params as { id: string }).id;
 
@@ -71,7 +78,7 @@ export function alarmRoutes(app: FastifyInstance, alarms: AlarmService): void {
   }, async (req) => {
     const actor = actorOf(req);
     requirePermission(actor, 'act');
-    return alarms.acknowledge(id(req), actor, (req.body as { note?: string }).note);
+    return scopeAlarm(db, actor, await alarms.acknowledge(id(req), actor, (req.body as { note?: string }).note));
   });
 
   app.post('/alarms/:id/assign', {
@@ -79,7 +86,7 @@ export function alarmRoutes(app: FastifyInstance, alarms: AlarmService): void {
   }, async (req) => {
     const actor = actorOf(req);
     requirePermission(actor, 'act');
-    return alarms.assign(id(req), actor, (req.body as { assignee: string }).assignee);
+    return scopeAlarm(db, actor, await alarms.assign(id(req), actor, (req.body as { assignee: string }).assignee));
   });
 
   app.post('/alarms/:id/dispatch', {
@@ -88,7 +95,7 @@ export function alarmRoutes(app: FastifyInstance, alarms: AlarmService): void {
     const actor = actorOf(req);
     requirePermission(actor, 'act');
     const b = req.body as { terminal: string; note?: string };
-    return alarms.dispatch(id(req), actor, b.terminal, b.note);
+    return scopeAlarm(db, actor, await alarms.dispatch(id(req), actor, b.terminal, b.note));
   });
 
   app.post('/alarms/:id/resolve', {
@@ -100,7 +107,7 @@ export function alarmRoutes(app: FastifyInstance, alarms: AlarmService): void {
     const r: { falseAlarm?: boolean; note?: string } = {};
     if (b.falseAlarm !== undefined) r.falseAlarm = b.falseAlarm;
     if (b.note !== undefined) r.note = b.note;
-    return alarms.resolve(id(req), actor, r);
+    return scopeAlarm(db, actor, await alarms.resolve(id(req), actor, r));
   });
 
   app.post('/alarms/:id/comments', {
@@ -108,7 +115,7 @@ export function alarmRoutes(app: FastifyInstance, alarms: AlarmService): void {
   }, async (req) => {
     const actor = actorOf(req);
     requirePermission(actor, 'comment');
-    return alarms.comment(id(req), actor, (req.body as { text: string }).text);
+    return scopeAlarm(db, actor, await alarms.comment(id(req), actor, (req.body as { text: string }).text));
   });
 
   app.get('/incidents', {
@@ -138,6 +145,6 @@ export function alarmRoutes(app: FastifyInstance, alarms: AlarmService): void {
       raisedBy: `resident:${b.reporter ?? actor.user}`,
       tags: { reportedBy: actor.user, ...(b.reporter ? { reporter: b.reporter } : {}) },
     });
-    return reply.code(201).send(alarm);
+    return reply.code(201).send(await scopeAlarm(db, actor, alarm));
   });
 }

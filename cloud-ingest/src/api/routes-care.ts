@@ -20,6 +20,7 @@ import { actorOf, requirePermission, siteAllowed, type Actor, type Db } from '..
 import type { Db as TxDb } from '../alarms/db.js';
 import { findResident, listResidents, saveResidents, type CareResident } from '../care/index.js';
 import { writeAudit } from './audit.js';
+import { mayReadResident } from './location-scope.js';
 import { Id, Limit, Timestamp } from './schemas.js';
 import { iso } from './sql.js';
 
@@ -47,12 +48,9 @@ const LocationQuery = Type.Object({
   limit: Type.Optional(Limit),
 }, { additionalProperties: false });
 
-/** Admins of the site, and members of the resident's guard team. */
-export function mayReadResident(actor: Actor, r: Pick<CareResident, 'site' | 'team'>): boolean {
-  if (!siteAllowed(actor, r.site)) return false;
-  if (actor.role === 'admin') return true;
-  return r.team !== null && (actor.teams ?? []).includes(r.team);
-}
+// Admins of the site, and members of the resident's guard team: the one rule, shared with the routes that
+// hide positions from everyone else (location-scope.ts).
+export { mayReadResident };
 
 /** The resident as a caller may see them: contacts' phone numbers only for admins and the resident's team. */
 function view(r: CareResident, actor: Actor) {

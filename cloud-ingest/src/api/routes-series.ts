@@ -1,10 +1,13 @@
 /**
  * Events and telemetry queries: time range, site, device, kind or metric, newest first, paged with an
- * opaque keyset cursor over (time, edge, seq). Scoped to the caller's sites.
+ * opaque keyset cursor over (time, edge, seq). Scoped to the caller's sites, and residents' positions to
+ * admins and the resident's guard team (location-scope.ts): position telemetry is filtered in SQL, care and
+ * wearable events come back without their positions (`tags.location_hidden`).
  */
 import type { FastifyInstance } from 'fastify';
 import { Type } from '@sinclair/typebox';
 import { actorOf, scopeSites, type Db } from '../auth/index.js';
+import { scopeEvents, telemetryLocationClause } from './location-scope.js';
 import { SeriesQuery } from './schemas.js';
 import { Where, decodeCursor, encodeCursor, iso } from './sql.js';
 
@@ -41,19 +44,18 @@ export function seriesRoutes(app: FastifyInstance, db: Db): void {
   }, async (req) => {
     const q = req.query as SeriesParams & { kind?: string };
     const limit = q.limit ?? 100;
-    const w = seriesWhere(q, scopeSites(actorOf(req), q.site));
+    const actor = actorOf(req);
+    const w = seriesWhere(q, scopeSites(actor, q.site));
     if (q.kind !== undefined) w.add('kind = ?', q.kind);
     const rows = await db.query<{ id: string; site: string; edge: string; seq: string; device: string; kind: string; severity: string; device_time: Date | null; time: Date; received_at: Date; tags: Record<string, string> | null; payload: unknown }>(
       `SELECT id, site, edge, seq, device, kind, severity, device_time, time, received_at, tags, payload
          FROM events ${w} ORDER BY time DESC, edge DESC, seq DESC LIMIT ${w.next()}`, [...w.params, limit + 1]);
     const p = page(rows, limit);
-    return {
-      events: p.rows.map((r) => ({
-        id: r.id, site: r.site, edge: r.edge, seq: Number(r.seq), device: r.device, kind: r.kind, severity: r.severity,
-        deviceTime: iso(r.device_time), edgeTime: iso(r.time), receivedAt: iso(r.received_at), tags: r.tags ?? {}, payload: r.payload,
-      })),
-      nextCursor: p.nextCursor,
-    };
+    const events = p.rows.map((r) => ({
+      id: r.id, site: r.site, edge: r.edge, seq: Number(r.seq), device: r.device, kind: r.kind, severity: r.severity,
+      deviceTime: iso(r.device_time), edgeTime: iso(r.time), receivedAt: iso(r.received_at), tags: r.tags ?? {}, payload: r.payload,
+    }));
+    return { events: await scopeEvents(db, actor, events), nextCursor: p.nextCursor };
   });
 
   app.get('/telemetry', {
@@ -64,8 +66,11 @@ export function seriesRoutes(app: FastifyInstance, db: Db): void {
   }, async (req) => {
     const q = req.query as SeriesParams & { metric?: string };
     const limit = q.limit ?? 100;
-    const w = seriesWhere(q, scopeSites(actorOf(req), q.site));
+    const actor = actorOf(req);
+    const w = seriesWhere(q, scopeSites(actor, q.site));
     if (q.metric !== undefined) w.add('metric = ?', q.metric);
+    // In SQL, before LIMIT: a page holds `limit` rows the caller may see, and the cursor stays right.
+    telemetryLocationClause(actor, w);
     const rows = await db.query<{ site: string; edge: string; seq: string; device: string; metric: string; value: number; unit: string | null; time: Date }>(
       `SELECT site, edge, seq, device, metric, value, unit, time
          FROM telemetry ${w} ORDER BY time DESC, edge DESC, seq DESC LIMIT ${w.next()}`, [...w.params, limit + 1]);

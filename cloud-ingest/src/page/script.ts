@@ -46,10 +46,16 @@ export const ALARM_PAGE_SCRIPT = String.raw`(function () {
     var st = $('state'); st.className = 'badge st-' + a.state; st.textContent = a.state.replace('_', ' ');
     text('message', a.message);
     var facts = $('facts'); facts.textContent = '';
-    [['Site', a.site], ['Device', a.device], ['Raised', when(a.raisedAt)], ['Last seen', when(a.lastSeenAt)], ['Occurrences', a.count],
+    var rows = [['Site', a.site], ['Device', a.device], ['Raised', when(a.raisedAt)], ['Last seen', when(a.lastSeenAt)], ['Occurrences', a.count],
      ['Acknowledged', a.acknowledgedAt ? when(a.acknowledgedAt) + ' by ' + a.acknowledgedBy : '—'], ['Assignee', a.assignee || '—'],
-     ['Resolved', a.resolvedAt ? when(a.resolvedAt) + ' by ' + a.resolvedBy : '—'], ['Incident', a.incidentId || '—']]
-      .forEach(function (f) { var dt = document.createElement('dt'); dt.textContent = f[0]; var dd = document.createElement('dd'); dd.textContent = String(f[1]); facts.appendChild(dt); facts.appendChild(dd); });
+     ['Resolved', a.resolvedAt ? when(a.resolvedAt) + ' by ' + a.resolvedBy : '—'], ['Incident', a.incidentId || '—']];
+    // Care alarms: the resident, and their last fix as the API gives it to this user (the resident's guard
+    // team and admins; for anyone else the API removes it and sets tags.location_hidden).
+    var tags = a.tags || {};
+    if (tags.resident) rows.push(['Resident', tags.resident]);
+    if (tags.last_lat && tags.last_lon) rows.push(['Last position', tags.last_lat + ', ' + tags.last_lon + (tags.last_fix_at ? ' at ' + when(tags.last_fix_at) : '')]);
+    else if (tags.location_hidden === 'true') rows.push(['Last position', "withheld (only the resident's guard team and admins see it)"]);
+    rows.forEach(function (f) { var dt = document.createElement('dt'); dt.textContent = f[0]; var dd = document.createElement('dd'); dd.textContent = String(f[1]); facts.appendChild(dt); facts.appendChild(dd); });
     var active = a.state === 'open' || a.state === 'acknowledged' || a.state === 'dispatched';
     $('ack').disabled = a.state !== 'open';
     $('resolve').disabled = !active;
