@@ -38,7 +38,9 @@ for (const name of BACKENDS) {
     t.teardown(() => be.close());
     const clock = new ManualClock();
     const notifier = new RecordingNotifier();
-    const make = () => new AlarmLifecycle({ db: be.runner, clock, notifier, logger: quietLogger() });
+    const published: Array<{ topic: string; body: { type: string; channel: string; level: number; incidentId: string; openAlarms: number; alarm: { id: string } } }> = [];
+    const publish = (topic: string, payload: string) => void published.push({ topic, body: JSON.parse(payload) });
+    const make = () => new AlarmLifecycle({ db: be.runner, clock, notifier, logger: quietLogger(), publish });
     let svc = make();
     await svc.start();
     t.teardown(() => svc.stop());
@@ -76,6 +78,9 @@ for (const name of BACKENDS) {
     clock.advance(90_000); // 180 s after the fall: level 1
     t.equal(await svc.runDue(), 1);
     t.same(calls().slice(2), ['1:guard_team:guards-b', '1:family:Daughter', '1:family:Son'], 'level 1 adds the family, in order');
+    // The guard team's terminals hear every call on the dispatch channel; the family only through the notifier.
+    t.same(published.map((p) => `${p.topic} L${p.body.level}`), ['terminals/guards-b/call L0', 'terminals/guards-b/call L0', 'terminals/guards-b/call L1']);
+    t.match(published.at(-1)?.body, { type: 'call', channel: 'guard_team:guards-b', incidentId: fall.incidentId, openAlarms: 2, alarm: { id: fall.id } });
     const d = await svc.get(fall.id, guard);
     t.equal(d.escalationLevel, 1);
     t.match(d.audit.find((a) => a.action === 'escalated')?.detail, { level: 1, from: 0, incidentId: fall.incidentId });

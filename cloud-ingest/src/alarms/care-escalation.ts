@@ -8,16 +8,18 @@
  * starting its own, so three signals are one set of calls. Escalation starts from the alarm's own raise
  * time: an alarm replayed by an edge that was cut off for an hour reaches the level it would have had.
  * The next step is one persisted timer per incident (`incident.escalate`), so a restart neither drops nor
- * doubles a call.
+ * doubles a call. Calls go to the Notifier; a guard team's calls also reach its terminals on the dispatch
+ * channel (`terminals/<team>/call`).
  */
 import type { Clock } from '@safe-community/runtime';
 import { findResident, type CareResident } from '../care/residents.js';
 import type { Tx } from './db.js';
 import { channelFor, levelAt, nextDue, type EscalationConfig } from './escalation.js';
-import { audit } from './queries.js';
+import { audit, ID_RE } from './queries.js';
 import { ALARM_COLUMNS, toAlarmView } from './rows.js';
 import { cancelTimer, scheduleTimer, type TimerHandler } from './timers.js';
-import { SEVERITIES, type AlarmView, type Notifier } from './types.js';
+import { terminalCallTopic } from './dispatch.js';
+import { SEVERITIES, type AlarmView, type Notifier, type Publish } from './types.js';
 
 export const INCIDENT_ESCALATE_TIMER = 'incident.escalate';
 
@@ -35,7 +37,8 @@ type After = () => Promise<void>;
 interface TimerPayload { startedAt: string; site: string; resident: string }
 
 export class CareEscalation {
-  constructor(private readonly cfg: EscalationConfig, private readonly clock: Clock, private readonly notifier: Notifier) {}
+  /** `publish` (the terminals' channel) also delivers each guard-team call to `terminals/<team>/call`. */
+  constructor(private readonly cfg: EscalationConfig, private readonly clock: Clock, private readonly notifier: Notifier, private readonly publish?: Publish) {}
 
   /** The resident an alarm belongs to, when it carries a resident tag and the site enrolled that resident. */
   async residentOf(tx: Tx, a: Pick<AlarmView, 'site' | 'tags'>): Promise<CareResident | undefined> {
@@ -101,8 +104,22 @@ export class CareEscalation {
     if (due === undefined) await cancelTimer(tx, INCIDENT_ESCALATE_TIMER, incidentId);
     else await scheduleTimer(tx, INCIDENT_ESCALATE_TIMER, incidentId, due, payload as unknown as Record<string, unknown>);
     const lead: AlarmView = { ...open[0]!, escalationLevel: Math.max(level, before), incidentId };
-    return async () => {
-      for (const c of channels) await this.notifier.notify(lead, lead.escalationLevel, c);
-    };
+    return () => this.call(lead, channels, at, open.length);
+  }
+
+  /** Every channel is tried even when one fails; the failures are reported together (and logged by the caller). */
+  private async call(lead: AlarmView, channels: readonly string[], at: string, openAlarms: number): Promise<void> {
+    const tries: Array<Promise<unknown>> = [];
+    for (const c of channels) {
+      tries.push(this.notifier.notify(lead, lead.escalationLevel, c));
+      // A guard team named by its team id has terminals; one known only by a contact name has not.
+      const team = c.startsWith('guard_team:') ? c.slice('guard_team:'.length) : undefined;
+      if (this.publish && team && ID_RE.test(team)) {
+        const body = { v: 1, type: 'call', channel: c, level: lead.escalationLevel, incidentId: lead.incidentId, openAlarms, sentAt: at, alarm: lead };
+        tries.push(Promise.resolve(this.publish(terminalCallTopic(team), JSON.stringify(body))));
+      }
+    }
+    const failed = (await Promise.allSettled(tries)).filter((r): r is PromiseRejectedResult => r.status === 'rejected');
+    if (failed.length) throw new Error(`${failed.length} of ${tries.length} calls failed: ${failed.map((f) => (f.reason as Error)?.message).join('; ')}`);
   }
 }

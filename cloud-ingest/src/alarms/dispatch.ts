@@ -15,6 +15,12 @@ export const terminalDispatchTopic = (terminal: string): string => {
   return `terminals/${terminal}/dispatch`;
 };
 
+/** Where a guard team's terminals hear the calls of a care incident (the same channel as dispatches). */
+export const terminalCallTopic = (team: string): string => {
+  if (!ID_RE.test(team)) throw new CodedError('ERR_VALIDATION', `not a team id: ${team}`);
+  return `terminals/${team}/call`;
+};
+
 export type TerminalStep = 'accept' | 'arrive' | 'feedback';
 
 const NEXT: Record<TerminalStep, { from: readonly DispatchView['status'][]; to: DispatchView['status']; column: string }> = {

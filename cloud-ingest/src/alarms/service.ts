@@ -65,7 +65,7 @@ export class AlarmLifecycle implements AlarmService {
     this.windowMs = (opts.incidentWindowSec ?? 600) * 1000;
     this.requireAck = opts.requireAckBeforeResolve ?? true;
     this.dispatches = new Dispatches(this.db, this.clock);
-    this.care = new CareEscalation(this.esc, this.clock, this.notifier);
+    this.care = new CareEscalation(this.esc, this.clock, this.notifier, opts.publish);
     this.timers = new PersistentTimers({
       db: this.db, clock: this.clock, logger: this.log, pollMs: opts.pollMs ?? 1000,
       handlers: { [ESCALATE_TIMER]: escalationHandler(this.esc, this.clock, this.notifier), [INCIDENT_ESCALATE_TIMER]: this.care.handler() },
