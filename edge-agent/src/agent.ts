@@ -95,6 +95,8 @@ export class EdgeAgent {
       ...(cfg.broker.tls ? { tls: cfg.broker.tls } : {}),
       maxPayloadBytes: cfg.broker.maxPayloadBytes,
       rateLimit: cfg.broker.ratePerSecond > 0 ? { perSecond: cfg.broker.ratePerSecond, burst: cfg.broker.rateBurst } : false,
+      // A fire panel in an alarm storm reports every detector of a loop at once: none of it may be refused.
+      rateLimitExempt: (id) => this.devices?.get(id)?.kind === 'fire_panel',
       logger: log,
       clock,
     });

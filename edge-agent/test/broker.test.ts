@@ -151,6 +151,20 @@ t.test('a hook failure withholds PUBACK and the device resends after reconnectin
   t.same(published.map((p) => p.payload), ['fail-once'], 'the resent message is stored once');
 });
 
+t.test('a rate-exempt device (a fire panel in an alarm storm) is never refused; others still are', async (t) => {
+  const clock = { now: () => 1_000_000, setTimeout: (fn: () => void, ms: number) => setTimeout(fn, ms), clearTimeout: (h: unknown) => clearTimeout(h as NodeJS.Timeout) };
+  const { broker, connect, published } = await setup(t, { rateLimit: { perSecond: 1, burst: 3 }, rateLimitExempt: (id) => id === 'FP1', clock });
+  const refused: string[] = [];
+  broker.deadLetters.onRecord((r) => refused.push(`${r.device}:${r.reason}`));
+  const panel = await connect('FP1', (await broker.credentials.provision('FP1')).password);
+  const sensor = await connect('S1', (await broker.credentials.provision('S1')).password);
+  for (let i = 0; i < 20; i++) await panel.publishAsync('devices/FP1/tele', `detector-${i}`, { qos: 1 });
+  for (let i = 0; i < 5; i++) await sensor.publishAsync('devices/S1/tele', `reading-${i}`, { qos: 1 });
+  t.equal(published.filter((p) => p.device === 'FP1').length, 20, 'all 20 panel messages delivered at a frozen clock');
+  t.equal(published.filter((p) => p.device === 'S1').length, 3, 'the sensor gets its burst of 3');
+  t.same(refused, ['S1:ERR_RATE_LIMITED', 'S1:ERR_RATE_LIMITED'], 'only the sensor is refused');
+});
+
 t.test('oversize, rate-limited and refused payloads are acknowledged, dropped and recorded; valid traffic continues', async (t) => {
   let now = 1_000_000;
   const clock = { now: () => now, setTimeout: (fn: () => void, ms: number) => setTimeout(fn, ms), clearTimeout: (h: unknown) => clearTimeout(h as NodeJS.Timeout) };

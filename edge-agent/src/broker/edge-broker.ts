@@ -256,7 +256,7 @@ export class EdgeBroker {
     const deviceId = who.id;
     const maxBytes = this.opts.maxPayloadBytes ?? 64 * 1024;
     if (payload.length > maxBytes) return this.refuse(packet, deviceId, payload, 'ERR_PAYLOAD_TOO_LARGE', `${payload.length} bytes > ${maxBytes}`, done);
-    if (!this.bucket(deviceId).take()) return this.refuse(packet, deviceId, payload, 'ERR_RATE_LIMITED', 'over the per-device message rate', done);
+    if (!this.opts.rateLimitExempt?.(deviceId) && !this.bucket(deviceId).take()) return this.refuse(packet, deviceId, payload, 'ERR_RATE_LIMITED', 'over the per-device message rate', done);
 
     // The hook starts at once, so a burst of messages reaches the outbox together (one group commit, not
     // one fsync each) and in arrival order, since Aedes dispatches a socket read's packets in order. The

@@ -37,6 +37,11 @@ export interface EdgeBrokerOptions {
   maxPayloadBytes?: number;
   /** Per-device message rate; false disables. Default 50/s with a burst of 200. */
   rateLimit?: RateLimitOptions | false;
+  /**
+   * Devices the rate limit never applies to: life-safety devices (fire panels), whose alarm storm must be
+   * delivered whole, never refused. Default none.
+   */
+  rateLimitExempt?: (deviceId: string) => boolean;
   /** How long one onDevicePublish may take before the PUBACK is withheld. Default 10 s. */
   hookTimeoutMs?: number;
   /**
