@@ -1,4 +1,4 @@
-/** A guard's handheld terminal polls its dispatches over HTTP and reports accept and arrival (issue 6 item 5). */
+/** A guard's handheld terminal polls its dispatches over HTTP and reports accept and arrival (issue 6 item 5), within its sites. */
 import t from 'tap';
 import { createIngestService } from '@safe-community/cloud-ingest';
 import { createLogger } from '@safe-community/runtime';
@@ -35,6 +35,13 @@ t.test('dispatch → terminal poll → accept → arrive, scoped to security sta
   const dispatches = polled.body.dispatches as Array<{ id: string; alarmId?: string }>;
   t.equal(dispatches.length, 1, 'the terminal sees its pending dispatch');
   const dispatchId = dispatches[0]!.id;
+  // A guard of another site neither sees the dispatch nor can act on it (as if it did not exist).
+  const other = await call('POST', '/users', ADMIN, { id: 'guard-zhou', role: 'security', sites: ['s2'] });
+  const otherToken = String(other.body.token);
+  t.same((await call('GET', '/terminals/T-7/dispatches', otherToken)).body.dispatches, [], 'another site\'s guard polls nothing');
+  const foreign = await call('POST', `/terminals/T-7/dispatches/${dispatchId}/accept`, otherToken);
+  t.equal(foreign.status, 404, 'and cannot accept it');
+  t.equal(foreign.body.code, 'ERR_DISPATCH_NOT_FOUND');
   t.equal((await call('POST', `/terminals/T-7/dispatches/${dispatchId}/accept`, guardToken)).status, 200, 'accepted');
   t.equal((await call('POST', `/terminals/T-7/dispatches/${dispatchId}/arrive`, guardToken)).status, 200, 'arrived');
   const detail = await call('GET', `/alarms/${id}`, guardToken);

@@ -9,7 +9,7 @@
  */
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { Type } from '@sinclair/typebox';
-import { errorCode } from '@safe-community/runtime';
+import { CodedError, errorCode } from '@safe-community/runtime';
 import type { AlarmLifecycle } from './service.js';
 import { ALARM_ERROR_STATUS } from './service.js';
 import type { AlarmView } from './types.js';
@@ -18,6 +18,11 @@ export interface TerminalRoutesOptions {
   alarms: Pick<AlarmLifecycle, 'pendingDispatches' | 'terminalReport'>;
   /** True when the request may act for this terminal (e.g. checks its bearer token). */
   verify(req: FastifyRequest, terminal: string): boolean | Promise<boolean>;
+  /**
+   * True when the caller may see and act on an alarm of this site (the API: the actor's sites). Dispatches of
+   * other sites are left out of the poll and answer ERR_DISPATCH_NOT_FOUND to a step, as if they did not exist.
+   */
+  inScope?(req: FastifyRequest, site: string): boolean;
   /** Shapes the polled alarms for the caller (the API hides residents' positions outside the caller's teams). */
   scopeAlarms?(req: FastifyRequest, alarms: AlarmView[]): Promise<AlarmView[]>;
 }
@@ -49,10 +54,17 @@ export async function terminalRoutes(app: FastifyInstance, opts: TerminalRoutesO
     return false;
   };
 
+  const checkScope = async (req: FastifyRequest, terminal: string, id: string): Promise<void> => {
+    if (!opts.inScope) return;
+    const d = (await opts.alarms.pendingDispatches(terminal)).find((x) => x.id === id);
+    // A dispatch no longer pending gets its own answer from terminalReport (state or not found).
+    if (d && !opts.inScope(req, d.alarm.site)) throw new CodedError('ERR_DISPATCH_NOT_FOUND', `no dispatch ${id} for terminal ${terminal}`);
+  };
+
   app.get('/terminals/:terminal/dispatches', { schema: { params: Params } }, async (req, reply) => {
     const { terminal } = req.params as { terminal: string };
     if (!(await allowed(req, reply, terminal))) return reply;
-    const dispatches = await opts.alarms.pendingDispatches(terminal);
+    const dispatches = (await opts.alarms.pendingDispatches(terminal)).filter((d) => opts.inScope?.(req, d.alarm.site) ?? true);
     if (!opts.scopeAlarms) return { dispatches };
     const alarms = await opts.scopeAlarms(req, dispatches.map((d) => d.alarm));
     return { dispatches: dispatches.map((d, i) => ({ ...d, alarm: alarms[i] ?? d.alarm })) };
@@ -61,12 +73,14 @@ export async function terminalRoutes(app: FastifyInstance, opts: TerminalRoutesO
   app.post('/terminals/:terminal/dispatches/:id/:step', { schema: { params: StepParams } }, async (req, reply) => {
     const { terminal, id, step } = req.params as { terminal: string; id: string; step: 'accept' | 'arrive' };
     if (!(await allowed(req, reply, terminal))) return reply;
+    await checkScope(req, terminal, id);
     return opts.alarms.terminalReport(id, terminal, step);
   });
 
   app.post('/terminals/:terminal/dispatches/:id/feedback', { schema: { params: FeedbackParams, body: FeedbackBody } }, async (req, reply) => {
     const { terminal, id } = req.params as { terminal: string; id: string };
     if (!(await allowed(req, reply, terminal))) return reply;
+    await checkScope(req, terminal, id);
     return opts.alarms.terminalReport(id, terminal, 'feedback', (req.body as { text: string }).text);
   });
 }

@@ -144,6 +144,7 @@ export async function registerApi(app: FastifyInstance, deps: ApiDeps): Promise<
       await api.register(async (terminals) => terminalRoutes(terminals, {
         alarms,
         verify: (req) => req.actor !== null && (req.actor.role === 'security' || req.actor.role === 'admin'),
+        inScope: (req, site) => req.actor !== null && (req.actor.sites === '*' || req.actor.sites.includes(site)),
         scopeAlarms: (req, list) => scopeAlarms(deps.db, actorOf(req), list),
       }));
     }
