@@ -23,6 +23,7 @@ const MaintenanceSchema = Type.Object(
     partitionsAheadDays: Type.Integer({ minimum: 1, maximum: 366, default: 7, description: 'day partitions kept ready ahead of today' }),
     retentionDays: Type.Integer({ minimum: 0, default: 0, description: 'drop day partitions older than this; 0 keeps everything' }),
     plateRetentionDays: Type.Integer({ minimum: 0, default: 30, description: 'remove plate text from vehicle events older than this (personal data); 0 keeps it' }),
+    auditRetentionDays: Type.Integer({ minimum: 0, default: 365, description: 'delete API audit rows (writes, and reads of residents\' data) older than this; 0 keeps them' }),
     partitionIntervalSec: Type.Integer({ minimum: 1, default: 3600, description: 'how often partitions and retention are checked' }),
     rollupRefreshSec: Type.Integer({ minimum: 1, default: 60, description: 'how often the per-minute rollups are refreshed (plain PostgreSQL)' }),
   },

@@ -14,6 +14,8 @@ export interface MaintenanceOptions {
   retentionDays: number;
   /** Plate text is personal data: after this many days it is removed from vehicle events (0 keeps it). */
   plateRetentionDays: number;
+  /** API audit rows (every write, every read of residents' data) older than this are deleted (0 or absent keeps them). */
+  auditRetentionDays?: number;
   /**
    * Residents' positions are personal data (issue 8): after this many days wearable.lat/lon telemetry is
    * deleted and positions are stripped from care events and alarms (0 or absent keeps them).
@@ -78,7 +80,18 @@ export class Maintenance {
     if (made > 0 || dropped > 0) this.opts.logger.info({ created: made, dropped }, 'day partitions maintained');
     if (this.opts.plateRetentionDays > 0) await this.scrubPlates();
     if ((this.opts.locationRetentionDays ?? 0) > 0) await this.scrubLocations();
+    if ((this.opts.auditRetentionDays ?? 0) > 0) await this.pruneAudit();
     return { created: made, dropped };
+  }
+
+  /** Deletes API audit rows past the audit retention; returns how many. */
+  async pruneAudit(days = this.opts.auditRetentionDays ?? 0): Promise<number> {
+    if (days <= 0) return 0;
+    const rows = await this.store.query<{ n: number }>(
+      `WITH gone AS (DELETE FROM api_audit WHERE at < now() - make_interval(days => $1::int) RETURNING 1) SELECT count(*)::int AS n FROM gone`, [days]);
+    const n = rows[0]?.n ?? 0;
+    if (n > 0) this.opts.logger.info({ rows: n }, 'API audit rows past retention deleted');
+    return n;
   }
 
   /** Removes plate text from vehicle events older than the plate retention; the event itself stays. */

@@ -5,7 +5,7 @@ import { createLogger } from '@safe-community/runtime';
 import { Maintenance, PgStore, PgliteStore, type Store } from '@safe-community/cloud-ingest';
 
 const logger = createLogger({ level: 'silent' });
-const opts = { partitionsAheadDays: 12, retentionDays: 30, plateRetentionDays: 7, partitionIntervalSec: 3600, rollupRefreshSec: 1, logger };
+const opts = { partitionsAheadDays: 12, retentionDays: 30, plateRetentionDays: 7, auditRetentionDays: 90, partitionIntervalSec: 3600, rollupRefreshSec: 1, logger };
 
 async function partitions(store: Store, table: string): Promise<string[]> {
   const rows = await store.query<{ relname: string }>(
@@ -58,6 +58,14 @@ function suite(name: string, make: () => Promise<{ store: Store; done: () => Pro
     t.equal(await m.scrubPlates(), 1, 'one old vehicle event scrubbed');
     const ev = await store.query<{ seq: number; payload: Record<string, unknown> }>(`SELECT seq::int AS seq, payload FROM events WHERE edge = 'm' ORDER BY seq`);
     t.same(ev.map((e) => e.payload), [{ lane: 'L1', plate_removed: true }, { plate: '沪B·9X77Q' }, { plate: 'not a vehicle' }]);
+
+    // The API audit trail is kept for auditRetentionDays, then deleted.
+    await store.query(
+      `INSERT INTO api_audit (at, actor, role, request_id, method, route, status) VALUES
+        (now() - interval '91 days', 'u1', 'admin', 'r1', 'POST', '/api/v1/users', 201),
+        (now() - interval '89 days', 'u1', 'admin', 'r2', 'POST', '/api/v1/users', 201)`);
+    t.equal(await m.pruneAudit(), 1, 'the row past 90 days is deleted');
+    t.same((await store.query<{ request_id: string }>('SELECT request_id FROM api_audit')).map((r) => r.request_id), ['r2'], 'the newer one stays');
 
     // Rollups, refreshed on the timer (same database: one start of the store per backend).
     const minute = Date.parse('2026-11-29T09:00:00.000Z');
