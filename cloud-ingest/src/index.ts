@@ -16,3 +16,4 @@ export { registerApi, CommandDesk, statusForCode, type ApiDeps, type ApiHandle, 
 export { UserDirectory, ROLES, can, requirePermission, siteAllowed, scopeSites, newToken, hashToken, bearerToken, userAuthHook, edgeAuthHook, actorOf, type Db, type DirectoryOptions, type UserRecord, type Permission } from './auth/index.js';
 export { alarmPagePlugin, type AlarmPageDeps } from './page/index.js';
 export * from './care/index.js';
+export { isTransientDbError } from './store/transient.js';

@@ -13,6 +13,7 @@ import type { AlarmView, RaiseAlarm } from '../alarms/types.js';
 import type { CommittedBatch } from './batch.js';
 import type { DeviceOffline, DoorForcedPerson, DoubleKnock, LinkageFailure, Rule, RuleSet } from './schema.js';
 import { activeRuleSet, saveRuleSet } from './store.js';
+import { isTransientDbError } from '../store/transient.js';
 
 export const OFFLINE_TIMER = 'rule.offline';
 /** How late a replayed event may arrive and still pair with its window's other hits. */
@@ -33,9 +34,15 @@ export interface RuleEngineOptions {
    * of rule hits and rule alarms (never the events, which the ingest commits durably). Default true.
    */
   durableCommit?: boolean;
+  /**
+   * A rule evaluation (or the taking in of edge alarms) that fails on a transient database error is tried
+   * again this many times in all, waiting `initialMs`, then twice as long each time. Default 6 and 200 ms
+   * (about 6 s in all). The feed is serial, so later batches wait: order is kept.
+   */
+  retry?: { attempts: number; initialMs: number };
 }
 
-export interface RuleCounters { events: number; matched: number; raised: number; errors: number; }
+export interface RuleCounters { events: number; matched: number; raised: number; errors: number; retries: number; }
 
 type KindHook = { rule: DoubleKnock; role: 'knock' } | { rule: DoorForcedPerson; role: 'door' | 'person' };
 
@@ -54,7 +61,8 @@ const buildingOf = (tags: Record<string, string> | undefined): string | undefine
 const buildingDevice = (b: string | undefined): string => (b ? `building.${b}`.replace(/[^A-Za-z0-9._-]/g, '_').slice(0, 64) : 'site');
 
 export class RuleEngine {
-  readonly counters: RuleCounters = { events: 0, matched: 0, raised: 0, errors: 0 };
+  readonly counters: RuleCounters = { events: 0, matched: 0, raised: 0, errors: 0, retries: 0 };
+  private stopped = false;
   private compiled: Compiled = emptyCompiled();
   private readonly pruned = new Map<string, number>();
   private readonly clock: Clock;
@@ -86,6 +94,7 @@ export class RuleEngine {
   }
 
   async stop(): Promise<void> {
+    this.stopped = true;
     await this.timers.stop();
   }
 
@@ -131,13 +140,26 @@ export class RuleEngine {
   }
 
   private async guard<T>(what: string, fn: () => Promise<T>): Promise<T | undefined> {
-    try {
-      return await fn();
-    } catch (err) {
-      // One failing rule must not stop the others or the ingest; it is counted and logged with its code.
-      this.counters.errors++;
-      this.log.warn({ rule: what, err: (err as Error).message, code: (err as { code?: string }).code }, 'rule evaluation failed');
-      return undefined;
+    const { attempts, initialMs } = this.opts.retry ?? { attempts: 6, initialMs: 200 };
+    for (let attempt = 1; ; attempt++) {
+      try {
+        return await fn();
+      } catch (err) {
+        const code = (err as { code?: string }).code;
+        // A dropped connection between the batch's commit and this transaction must not lose the match:
+        // the transaction rolled back, so running it again is safe.
+        if (isTransientDbError(err) && attempt < attempts && !this.stopped) {
+          this.counters.retries++;
+          const delayMs = initialMs * 2 ** (attempt - 1);
+          this.log.warn({ rule: what, err: (err as Error).message, code, attempt, delayMs }, 'rule evaluation failed on the database; retrying');
+          await new Promise((resolve) => setTimeout(resolve, delayMs));
+          continue;
+        }
+        // One failing rule must not stop the others or the ingest; it is counted and logged with its code.
+        this.counters.errors++;
+        this.log.warn({ rule: what, err: (err as Error).message, code, attempts: attempt }, 'rule evaluation failed');
+        return undefined;
+      }
     }
   }
 
