@@ -11,6 +11,7 @@ import type { Alarm, Event } from '@safe-community/contracts';
 import { migrate, isTransientDbError } from '../src/index.js';
 import { AlarmLifecycle, RecordingNotifier } from '../src/alarms/index.js';
 import { RuleEngine, emptyCommitted, parseRuleSet } from '../src/rules/index.js';
+import { waitFor } from '@safe-community/testkit';
 import { ManualClock, quietLogger } from './helpers/alarms-setup.js';
 
 const RULES = parseRuleSet(`
@@ -86,4 +87,20 @@ t.test('adoption and rule matches survive transient failures; other failures are
   failures.push('08006', '08006', '08006', '08006');
   await engine.onCommitted({ ...emptyCommitted(), events: [ev('panel-4')] });
   t.match(engine.counters, { retries: 6, errors: 2 }, 'three retries, then counted as an error');
+
+  // An edge alarm whose taking in failed past its retries is picked up by the lifecycle's sweep.
+  // (On the database directly: the queued failures are meant for the engine's attempts.)
+  const sweeper = new AlarmLifecycle({ db: pg, logger: quietLogger(), adoptSweepMs: 50 });
+  await sweeper.start();
+  t.teardown(() => sweeper.stop());
+  const late = randomUUID();
+  await pg.query(
+    `INSERT INTO alarms (id, site, edge, device, type, severity, state, raised_at, last_seen_at, message, tags)
+     VALUES ($1, 'site-a', 'edge-1', 'W-2', 'care.fall', 'critical', 'open', now(), now(), 'fall', '{"resident":"R2"}')`, [late]);
+  const adoptedNow = async () => (await pg.query<{ adopted: boolean }>('SELECT adopted FROM alarms WHERE id = $1', [late])).rows[0]?.adopted;
+  failures.push('08006', '08006', '08006', '08006');
+  await engine.onCommitted({ ...emptyCommitted(), alarms: [{ ...edgeAlarm, id: late, device: 'W-2', type: 'care.fall' }] });
+  t.match(engine.counters, { errors: 3 }, 'the taking in gave up: the database stayed away');
+  await waitFor(adoptedNow, { what: 'the sweep to take the alarm in' });
+  t.pass('the sweep took it in');
 });

@@ -38,6 +38,11 @@ export interface AlarmServiceOptions {
   channels?: readonly string[];
   /** How often due timers are looked for, ms (default 1000). */
   pollMs?: number;
+  /**
+   * How often edge alarms the ingest committed but nobody took in (the taking in failed past its retries)
+   * are looked for, ms; 0 turns the sweep off. Default 30 000.
+   */
+  adoptSweepMs?: number;
 }
 
 const noopNotifier: Notifier = { notify: async () => undefined };
@@ -55,6 +60,9 @@ export class AlarmLifecycle implements AlarmService {
   private readonly requireAck: boolean;
   private readonly timers: PersistentTimers;
   private readonly care: CareEscalation;
+  private sweeping = false;
+  private sweepTimer: unknown;
+  private sweep: Promise<unknown> = Promise.resolve();
 
   constructor(private readonly opts: AlarmServiceOptions) {
     this.db = asDb(opts.db);
@@ -76,10 +84,28 @@ export class AlarmLifecycle implements AlarmService {
     // Edge alarms committed while no lifecycle ran (or before a crash) are taken in now.
     await this.adoptPending();
     await this.timers.start();
+    this.sweeping = true;
+    this.armSweep();
   }
 
   async stop(): Promise<void> {
+    this.sweeping = false;
+    if (this.sweepTimer !== undefined) this.clock.clearTimeout(this.sweepTimer);
+    this.sweepTimer = undefined;
+    await this.sweep;
     await this.timers.stop();
+  }
+
+  /** The safety net behind the ingest's own taking in: an edge alarm is never left without escalation. */
+  private armSweep(): void {
+    const every = this.opts.adoptSweepMs ?? 30_000;
+    if (!this.sweeping || every <= 0) return;
+    this.sweepTimer = this.clock.setTimeout(() => {
+      this.sweep = this.adoptPending()
+        .then((n) => { if (n > 0) this.log.warn({ alarms: n }, 'edge alarms taken in by the sweep (their first taking in had failed)'); })
+        .catch((err: unknown) => this.log.warn({ err: (err as Error).message }, 'alarm sweep failed'))
+        .finally(() => this.armSweep());
+    }, every);
   }
 
   /** Runs the escalation timers that are due on the service clock (the poll does this too). */
