@@ -40,6 +40,16 @@ const CareSchema = Type.Object(
   { additionalProperties: false, default: {} },
 );
 
+const NotifySchema = Type.Object(
+  {
+    webhookUrl: Nullable(Type.String({ minLength: 1 }), 'where alarm calls are POSTed as JSON (an SMS/voice gateway, a chat bot; env NOTIFY_WEBHOOK_URL); null: no calls leave the service'),
+    webhookToken: Nullable(Type.String({ minLength: 1 }), 'sent as Authorization: Bearer (env NOTIFY_WEBHOOK_TOKEN)'),
+    timeoutMs: Type.Integer({ minimum: 100, maximum: 60_000, default: 5000, description: 'per POST' }),
+    attempts: Type.Integer({ minimum: 1, maximum: 10, default: 3, description: 'tries per call before it is logged as not delivered' }),
+  },
+  { additionalProperties: false, default: {} },
+);
+
 const ApiSchema = Type.Object(
   {
     enabled: Type.Boolean({ default: true, description: 'serve the REST API (/api/v1), /openapi.json and the alarm page' }),
@@ -72,6 +82,7 @@ export const IngestConfigSchema = Type.Object(
     retry: RetrySchema,
     maintenance: MaintenanceSchema,
     care: CareSchema,
+    notify: NotifySchema,
     api: ApiSchema,
     logLevel: Type.String({ default: 'info', description: 'pino level' }),
   },
@@ -110,5 +121,9 @@ export function configFromEnv(env: NodeJS.ProcessEnv = process.env): IngestConfi
   if (env.SNAPSHOTS_DIR) api.snapshotsDir = env.SNAPSHOTS_DIR;
   if (env.INGEST_EDGE_AUTH) api.edgeAuth = env.INGEST_EDGE_AUTH === '1' || env.INGEST_EDGE_AUTH === 'true';
   if (Object.keys(api).length > 0) out.api = api as IngestConfigInput['api'];
+  const notify: Record<string, unknown> = {};
+  if (env.NOTIFY_WEBHOOK_URL) notify.webhookUrl = env.NOTIFY_WEBHOOK_URL;
+  if (env.NOTIFY_WEBHOOK_TOKEN) notify.webhookToken = env.NOTIFY_WEBHOOK_TOKEN;
+  if (Object.keys(notify).length > 0) out.notify = notify as IngestConfigInput['notify'];
   return out;
 }

@@ -5,7 +5,7 @@
 import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
 import { edgeDownTopic, parseEdgeTopic, type DownMessage } from '@safe-community/contracts';
 import { CodedError, createLogger, type Clock, type Logger } from '@safe-community/runtime';
-import { AlarmLifecycle, createAlarmService, type AlarmService, type Notifier } from './alarms/index.js';
+import { AlarmLifecycle, WebhookNotifier, createAlarmService, type AlarmService, type Notifier } from './alarms/index.js';
 import { RuleEngine, committedFromBatch, type RuleSet } from './rules/index.js';
 import { registerApi } from './api/index.js';
 import { loadConfig, type IngestConfig } from './config.js';
@@ -77,6 +77,10 @@ export function createIngestService(input: unknown = {}, deps: IngestDeps = {}):
     await consumer.publish(topic, body);
   };
   let bound = { host: config.host, port: config.port };
+  // Calls leave through the injected notifier, else the configured webhook (checked here, at construction).
+  const notifier = deps.notifier ?? (config.notify.webhookUrl
+    ? new WebhookNotifier({ url: config.notify.webhookUrl, token: config.notify.webhookToken, timeoutMs: config.notify.timeoutMs, attempts: config.notify.attempts, logger: log.child({ part: 'notify' }) })
+    : undefined);
 
   const health = async (): Promise<HealthParts> => ({
     store: (await store.health()).ok ? 'up' : 'down',
@@ -119,7 +123,7 @@ export function createIngestService(input: unknown = {}, deps: IngestDeps = {}):
     });
     app = server;
     if (config.api.enabled) {
-      alarms = deps.alarms ?? createAlarmService({ db: store, publish: publishDown, ...(deps.notifier ? { notifier: deps.notifier } : {}), logger: log.child({ part: 'alarms' }), ...(deps.clock ? { clock: deps.clock } : {}) });
+      alarms = deps.alarms ?? createAlarmService({ db: store, publish: publishDown, ...(notifier ? { notifier } : {}), logger: log.child({ part: 'alarms' }), ...(deps.clock ? { clock: deps.clock } : {}) });
       await alarms.start();
       if (alarms instanceof AlarmLifecycle) {
         rules = new RuleEngine({ alarms, logger: log.child({ part: 'rules' }), ...(deps.rules ? { rules: deps.rules } : {}), ...(deps.clock ? { clock: deps.clock } : {}) });

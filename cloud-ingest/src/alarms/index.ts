@@ -7,4 +7,5 @@ export { CareEscalation, INCIDENT_ESCALATE_TIMER, careChannels } from './care-es
 export { groupKeyOf } from './incidents.js';
 export { PersistentTimers, scheduleTimer, cancelTimer, type DueTimer, type TimerHandler } from './timers.js';
 export { RecordingNotifier } from './notifier.js';
+export { WebhookNotifier, type WebhookNotifierOptions } from './webhook-notifier.js';
 export { terminalRoutes, type TerminalRoutesOptions } from './terminal-routes.js';
