@@ -1,10 +1,12 @@
 /**
  * The dead-letter record: every refused or undecodable input is appended as one JSON line to
  * `<dataDir>/dead-letter.jsonl`, counted by reason, and handed to an optional callback. Payloads are kept
- * (base64, truncated) so an operator can see what a device sent; credentials are never recorded.
+ * (base64, truncated) so an operator can see what a device sent; credentials are never recorded. The file
+ * is rotated by size (`dead-letter.jsonl.1` … `.<keep>`, oldest dropped), so a device flooding the broker
+ * with refused messages cannot fill the box's disk.
  */
-import { createWriteStream, type WriteStream } from 'node:fs';
-import { mkdir } from 'node:fs/promises';
+import { createWriteStream, renameSync, rmSync, type WriteStream } from 'node:fs';
+import { mkdir, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { CodedError } from '@safe-community/runtime';
 
@@ -33,18 +35,31 @@ export interface DeadLetterInput {
   payload?: Buffer;
 }
 
+export interface DeadLetterRotation {
+  /** Rotate once the file reaches this size. Default 16 MiB. */
+  maxBytes?: number;
+  /** Rotated files kept. Default 3. */
+  keep?: number;
+}
+
 export class DeadLetterLog {
   readonly file: string;
   private stream: WriteStream | null = null;
+  private bytes = 0;
+  private readonly maxBytes: number;
+  private readonly keep: number;
   private readonly counts = new Map<string, number>();
   private readonly listeners = new Set<(rec: DeadLetter) => void>();
 
-  constructor(dataDir: string, private readonly now: () => number = Date.now) {
+  constructor(dataDir: string, private readonly now: () => number = Date.now, rotation: DeadLetterRotation = {}) {
     this.file = join(dataDir, 'dead-letter.jsonl');
+    this.maxBytes = rotation.maxBytes ?? 16 * 1024 * 1024;
+    this.keep = Math.max(1, rotation.keep ?? 3);
   }
 
   async start(): Promise<void> {
     await mkdir(join(this.file, '..'), { recursive: true });
+    this.bytes = await stat(this.file).then((s) => s.size, () => 0);
     const stream = createWriteStream(this.file, { flags: 'a' });
     await new Promise<void>((resolve, reject) => {
       stream.once('open', () => resolve());
@@ -75,7 +90,12 @@ export class DeadLetterLog {
     }
     this.counts.set(rec.reason, (this.counts.get(rec.reason) ?? 0) + 1);
     // A stopped log still counts and notifies: refusals during shutdown are not worth a crash.
-    this.stream?.write(`${JSON.stringify(rec)}\n`);
+    if (this.stream) {
+      const line = `${JSON.stringify(rec)}\n`;
+      this.stream.write(line);
+      this.bytes += Buffer.byteLength(line);
+      if (this.bytes >= this.maxBytes) this.rotate();
+    }
     for (const l of this.listeners) {
       try {
         l(rec);
@@ -85,6 +105,34 @@ export class DeadLetterLog {
       }
     }
     return rec;
+  }
+
+  /**
+   * Shifts `.1`… up by one (the oldest beyond `keep` is removed) and starts a new file. The old stream still
+   * flushes what it holds into the renamed file: a rename does not move an open file's writes.
+   */
+  private rotate(): void {
+    const old = this.stream!;
+    // The file of the last rotation is not open yet: rotate once it is (the next record checks again).
+    if (old.pending) return;
+    try {
+      rmSync(`${this.file}.${this.keep}`, { force: true });
+      for (let i = this.keep - 1; i >= 1; i--) {
+        try {
+          renameSync(`${this.file}.${i}`, `${this.file}.${i + 1}`);
+        } catch (err) {
+          if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
+        }
+      }
+      renameSync(this.file, `${this.file}.1`);
+    } catch {
+      // A failed rotation keeps writing where it was; the next record tries again.
+      return;
+    }
+    old.end();
+    this.stream = createWriteStream(this.file, { flags: 'a' });
+    this.stream.on('error', () => this.counts.set('ERR_DEAD_LETTER_WRITE', (this.counts.get('ERR_DEAD_LETTER_WRITE') ?? 0) + 1));
+    this.bytes = 0;
   }
 
   /** Counts by reason since start. */

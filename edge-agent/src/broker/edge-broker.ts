@@ -53,7 +53,7 @@ export class EdgeBroker {
   constructor(private readonly opts: EdgeBrokerOptions) {
     this.credentials = opts.credentials ?? new CredentialStore(opts.dataDir);
     this.clock = opts.clock ?? systemClock;
-    this.deadLetters = new DeadLetterLog(opts.dataDir, () => this.clock.now());
+    this.deadLetters = new DeadLetterLog(opts.dataDir, () => this.clock.now(), opts.deadLetterRotation);
     this.log = (opts.logger ?? createLogger({ name: 'edge-broker' })).child({ part: 'broker' });
   }
 

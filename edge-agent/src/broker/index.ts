@@ -4,7 +4,7 @@ export { PublishRefused } from './types.js';
 export type { EdgeBrokerOptions, DevicePublishHandler, BrokerStats } from './types.js';
 export { CredentialStore } from './credentials.js';
 export { DeadLetterLog } from './dead-letter.js';
-export type { DeadLetter, DeadLetterInput } from './dead-letter.js';
+export type { DeadLetter, DeadLetterInput, DeadLetterRotation } from './dead-letter.js';
 export { TokenBucket } from './rate-limit.js';
 export { FilePersistence } from './file-persistence.js';
 export type { RateLimitOptions } from './rate-limit.js';

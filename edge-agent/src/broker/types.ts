@@ -5,6 +5,7 @@ import { CodedError } from '@safe-community/runtime';
 import type { Clock, Logger } from '@safe-community/runtime';
 import type { CredentialStore } from './credentials.js';
 import type { RateLimitOptions } from './rate-limit.js';
+import type { DeadLetterRotation } from './dead-letter.js';
 
 /** Thrown by `onDevicePublish` for input that is wrong and will stay wrong: acknowledged, dropped, dead-lettered. */
 export class PublishRefused extends CodedError {
@@ -42,6 +43,8 @@ export interface EdgeBrokerOptions {
    * delivered whole, never refused. Default none.
    */
   rateLimitExempt?: (deviceId: string) => boolean;
+  /** Size rotation of `dead-letter.jsonl`. Default 16 MiB, 3 rotated files kept. */
+  deadLetterRotation?: DeadLetterRotation;
   /** How long one onDevicePublish may take before the PUBACK is withheld. Default 10 s. */
   hookTimeoutMs?: number;
   /**
