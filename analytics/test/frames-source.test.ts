@@ -156,6 +156,35 @@ t.test('output still in the pipe when stop() kills the decoder does not revive t
   t.equal(await src.next(), null, 'a stopped source answers null');
 });
 
+t.test('frames still in the pipe when a finished file\'s exit is reported do not restart it', async (t) => {
+  let spawned = 0;
+  let feed: PassThrough | undefined;
+  let exit: ((err: Error | null) => void) | undefined;
+  const spawn: FfmpegSpawner = (_args, handlers) => {
+    spawned++;
+    feed = new PassThrough();
+    exit = handlers.onExit;
+    return { stdout: feed, kill() {} };
+  };
+  const statuses: SourceStatus[] = [];
+  const src = new FrameSource({
+    camera: 'tail', input: '/media/clip.mp4', preset: 'file', fps: 5, scale: 'stretch', width: 160, height: 120, spawn,
+    restart: { backoff: { initialMs: 10, maxMs: 10 } }, staleMs: 50, onStatus: (s) => statuses.push(s),
+  });
+  t.teardown(() => src.stop());
+  await src.start();
+  const frame = Buffer.alloc(160 * 120 * 3, 9);
+  feed!.write(frame);
+  t.ok(await src.next(), 'a frame while playing');
+  exit!(null); // ffmpeg reports a clean exit at the end of the file…
+  feed!.write(frame); // …before the last frame has been read from its pipe
+  await new Promise((r) => setTimeout(r, 150)); // past the stale-frame watchdog
+  t.same(statuses.map((s) => s.state), ['starting', 'streaming', 'ended'], 'ended stays ended');
+  t.equal(spawned, 1, 'the file is not started again');
+  t.ok(await src.next(), 'the last frame is still handed out');
+  t.equal(await src.next(), null, 'then the end');
+});
+
 t.test('a dying input is restarted within the budget, then the camera is reported offline', async (t) => {
   const statuses: SourceStatus[] = [];
   const src = new FrameSource({

@@ -224,6 +224,12 @@ export class FrameSource {
       data,
       content: this.content,
     };
+    if (this.state === 'ended') {
+      // The tail of a finished file can still be in the pipe when ffmpeg's exit is reported: keep it for
+      // next(), without flipping back to 'streaming' (its watchdog would restart a file that has ended).
+      this.queue.push(frame);
+      return;
+    }
     if (this.state !== 'streaming') {
       this.setState('streaming');
       // A run that delivers frames ends the current failure streak.
