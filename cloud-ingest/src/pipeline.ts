@@ -73,6 +73,8 @@ export class Pipeline {
       this.counters.duplicates += r.duplicates;
       this.counters.deadLetters += r.deadLettered;
       if (r.gap) this.counters.gaps++;
+      if (r.epoch === 'new') this.opts.logger.warn({ edge: batch.edge, epoch: batch.epoch }, 'edge outbox restarted under a new epoch (wiped or replaced): its records are stored after the old ones');
+      if (r.epoch === 'stale') this.opts.logger.warn({ edge: batch.edge, epoch: batch.epoch }, 'envelope of an outbox epoch the edge has left: dead-lettered (ERR_EPOCH_STALE)');
       for (const n of Object.values(r.written)) this.counters.rowsWritten += n;
       this.opts.onCommitted?.(batch, r);
       return r;

@@ -97,7 +97,7 @@ export function prepareEnvelope(raw: Buffer | string | unknown, source: string, 
   // Sorted by seq, first occurrence wins: the outbox never reuses a seq, so a repeat is a resend.
   items.sort((a, b) => a.seq - b.seq);
   const unique = items.filter((it, i) => i === 0 || it.seq !== items[i - 1]!.seq);
-  return { kind: 'batch', batch: { edge: env.edge, site: env.site, source, items: unique } };
+  return { kind: 'batch', batch: { edge: env.edge, site: env.site, source, ...(env.epoch ? { epoch: env.epoch } : {}), items: unique } };
 }
 
 function safeStringify(v: unknown): string {

@@ -29,6 +29,11 @@ export const Envelope = Type.Object(
     edge: Id,
     site: Id,
     sentAt: Type.String(),
+    /**
+     * The outbox's epoch (a random id made with its folder). Absent from older edges. A new epoch restarts
+     * at seq 1: the cloud continues its rows after the old epoch's instead of skipping them as resends.
+     */
+    epoch: Type.Optional(Type.String({ minLength: 1, maxLength: 64, pattern: '^[A-Za-z0-9-]+$' })),
     messages: Type.Array(UplinkMessage, { minItems: 1, maxItems: 10_000 }),
   },
   { additionalProperties: false, $id: 'Envelope' },

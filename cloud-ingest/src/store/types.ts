@@ -29,6 +29,8 @@ export interface IngestBatch {
   edge: string;
   site: string;
   source: string;
+  /** The edge outbox's epoch, when the envelope names one. */
+  epoch?: string;
   items: BatchItem[];
 }
 
@@ -45,6 +47,11 @@ export interface WriteResult {
   deadLettered: number;
   /** Records after a hole inside the batch: not written, the edge resends them. */
   deferred: number;
+  /**
+   * 'new': the edge's outbox started a new epoch (wiped or replaced) and this batch continues after the old
+   * one's rows; 'stale': the batch belongs to an epoch the edge has left, and was dead-lettered whole.
+   */
+  epoch?: 'new' | 'stale';
 }
 
 export interface StoreHealth {

@@ -34,19 +34,51 @@ export function isDataError(err: unknown): boolean {
   return code.startsWith('22') || code.startsWith('23') || code.startsWith('54');
 }
 
-async function lockCursor(tx: Tx, edge: string, site: string): Promise<number> {
-  const sel = 'SELECT last_seq FROM edge_cursor WHERE edge = $1 FOR UPDATE';
+interface Cursor { last: number; epoch: string | null; offset: number }
+
+async function lockCursor(tx: Tx, edge: string, site: string): Promise<Cursor> {
+  const sel = 'SELECT last_seq, epoch, seq_offset FROM edge_cursor WHERE edge = $1 FOR UPDATE';
   let row = (await tx.query(sel, [edge])).rows[0];
   if (!row) {
     await tx.query('INSERT INTO edge_cursor (edge, site) VALUES ($1, $2) ON CONFLICT (edge) DO NOTHING', [edge, site]);
     row = (await tx.query(sel, [edge])).rows[0];
   }
-  return Number(row.last_seq);
+  return { last: Number(row.last_seq), epoch: row.epoch ?? null, offset: Number(row.seq_offset) };
+}
+
+/**
+ * Follows the edge's outbox epoch. The first epoch an edge names is adopted as it is (an edge upgraded to
+ * send epochs continues its numbering). A different epoch whose batch starts at seq 1 is a new outbox: its
+ * numbering restarts, stored after everything of the old one. A different epoch that does not start at 1
+ * belongs to an outbox the edge has left (a late envelope, or two boxes sharing one edge id): refused whole.
+ */
+async function followEpoch(tx: Tx, batch: IngestBatch, cur: Cursor): Promise<Cursor | 'stale' | 'new-epoch'> {
+  if (!batch.epoch || batch.epoch === cur.epoch) return cur;
+  if (cur.epoch === null) {
+    await tx.query('UPDATE edge_cursor SET epoch = $2 WHERE edge = $1', [batch.edge, batch.epoch]);
+    return { ...cur, epoch: batch.epoch };
+  }
+  if (batch.items[0]?.seq !== 1) return 'stale';
+  const offset = cur.offset + cur.last;
+  await tx.query('UPDATE edge_cursor SET epoch = $2, seq_offset = $3, last_seq = 0 WHERE edge = $1', [batch.edge, batch.epoch, offset]);
+  return 'new-epoch';
 }
 
 export async function writeBatchTx(tx: Tx, batch: IngestBatch, opts: WriteOptions): Promise<WriteResult> {
-  const last = await lockCursor(tx, batch.edge, batch.site);
-  const result: WriteResult = { upTo: last, gap: false, written: emptyWritten(), duplicates: 0, deadLettered: 0, deferred: 0 };
+  const locked = await lockCursor(tx, batch.edge, batch.site);
+  const followed = await followEpoch(tx, batch, locked);
+  if (followed === 'stale') {
+    await tx.query(
+      // seq NULL: the records are numbered in an epoch this cursor no longer follows (their seqs are in the payload).
+      `INSERT INTO dead_letters (source, edge, seq, code, reason, payload) VALUES ($1, $2, NULL, 'ERR_EPOCH_STALE', $3, $4)`,
+      [batch.source, batch.edge,
+        `envelope of outbox epoch ${batch.epoch} starting at seq ${batch.items[0]?.seq}, but the edge now sends epoch ${locked.epoch}: a late envelope of a replaced outbox, or two edges with one id`,
+        JSON.stringify({ epoch: batch.epoch, seqs: batch.items.map((i) => i.seq) }).slice(0, 65_536)]);
+    return { upTo: locked.last, gap: false, written: emptyWritten(), duplicates: 0, deadLettered: batch.items.length, deferred: 0, epoch: 'stale' };
+  }
+  const cur = followed === 'new-epoch' ? { last: 0, epoch: batch.epoch!, offset: locked.offset + locked.last } : followed;
+  const last = cur.last;
+  const result: WriteResult = { upTo: last, gap: false, written: emptyWritten(), duplicates: 0, deadLettered: 0, deferred: 0, ...(followed === 'new-epoch' ? { epoch: 'new' as const } : {}) };
   const fresh: BatchItem[] = [];
   for (const it of batch.items) {
     if (it.seq <= last) result.duplicates++;
@@ -68,8 +100,10 @@ export async function writeBatchTx(tx: Tx, batch: IngestBatch, opts: WriteOption
   }
   result.deferred = fresh.length - take.length;
 
-  const dead: Array<Extract<BatchItem, { ok: false }>> = take.filter((i): i is Extract<BatchItem, { ok: false }> => !i.ok);
-  const good = take.filter((i): i is Extract<BatchItem, { ok: true }> => i.ok);
+  // Stored in the edge's global numbering: the epoch's offset added (0 for an edge's first outbox).
+  const stored = cur.offset === 0 ? take : take.map((i) => shift(i, cur.offset));
+  const dead: Array<Extract<BatchItem, { ok: false }>> = stored.filter((i): i is Extract<BatchItem, { ok: false }> => !i.ok);
+  const good = stored.filter((i): i is Extract<BatchItem, { ok: true }> => i.ok);
   if (opts.isolate) {
     for (const it of good) {
       await tx.query('SAVEPOINT rec');
@@ -102,6 +136,10 @@ export async function writeBatchTx(tx: Tx, batch: IngestBatch, opts: WriteOption
 }
 
 type Good = Extract<BatchItem, { ok: true }>;
+
+function shift(it: BatchItem, offset: number): BatchItem {
+  return it.ok ? { ...it, seq: it.seq + offset, msg: { ...it.msg, seq: it.msg.seq + offset } } : { ...it, seq: it.seq + offset };
+}
 
 async function writeGroups(tx: Tx, edge: string, items: Good[], opts: WriteOptions): Promise<Record<UplinkMessage['type'], number>> {
   const groups = { event: [] as Of<'event'>[], telemetry: [] as Of<'telemetry'>[], status: [] as Of<'status'>[],

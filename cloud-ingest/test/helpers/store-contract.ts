@@ -168,6 +168,35 @@ export function storeContract(t: Test, makeStore: () => Promise<Store>): void {
     t.same(odd, [{ unit: 'a\tb\\c', value: 1.1 }], 'text escaping survives');
   });
 
+  t.test('a wiped outbox (new epoch, seq restarts at 1) is stored after the old one, not skipped as resends', async (t) => {
+    const edge = uniqueEdge();
+    const inEpoch = (epoch: string | undefined, msgs: unknown[]): IngestBatch => {
+      const env = { ...envelope(edge, msgs), ...(epoch ? { epoch } : {}) };
+      const p = prepareEnvelope(JSON.stringify(env), 'test', edge);
+      if (p.kind !== 'batch') throw new Error(`fixture envelope refused: ${p.record.reason}`);
+      return p.batch;
+    };
+    t.equal((await store.writeBatch(inEpoch(undefined, mixed(edge, 1, 4)))).upTo, 4, 'an edge without epochs (older software)');
+    const adopted = await store.writeBatch(inEpoch('epoch-a', mixed(edge, 5, 10)));
+    t.same([adopted.upTo, adopted.epoch], [10, undefined], 'its first epoch is adopted, the numbering continues');
+    const again = await store.writeBatch(inEpoch('epoch-a', mixed(edge, 9, 10)));
+    t.equal(again.duplicates, 2, 'resends within the epoch are still duplicates');
+
+    const wiped = await store.writeBatch(inEpoch('epoch-b', mixed(edge, 1, 6)));
+    t.same([wiped.upTo, wiped.epoch, wiped.duplicates], [6, 'new', 0], 'a new epoch from seq 1: written, acked in its own numbering');
+    t.equal(await store.cursor(edge), 6);
+    t.same(await storedSeqs(store, edge), range(1, 16), 'stored after the old rows: 11..16');
+    const resend = await store.writeBatch(inEpoch('epoch-b', mixed(edge, 1, 8)));
+    t.same([resend.duplicates, resend.upTo], [6, 8], 'the new epoch dedupes as usual');
+
+    const late = await store.writeBatch(inEpoch('epoch-a', mixed(edge, 11, 12)));
+    t.same([late.epoch, late.upTo, late.deadLettered], ['stale', 8, 2], 'a late envelope of the old epoch is refused whole');
+    const dl = await store.query<{ code: string; reason: string }>(`SELECT code, reason FROM dead_letters WHERE edge = $1 AND code = 'ERR_EPOCH_STALE'`, [edge]);
+    t.equal(dl.length, 1, 'and recorded');
+    t.match(dl[0]?.reason, /epoch-a.*epoch-b/);
+    t.same(await storedSeqs(store, edge), range(1, 18), 'nothing of it written (old rows 1..10, the new epoch 11..18)');
+  });
+
   t.test('unparseable input is recorded by deadLetter()', async (t) => {
     const p = prepareEnvelope(Buffer.from('{"v":1, nope'), 'mqtt:edges/x/uplink', 'x');
     t.equal(p.kind, 'dead');

@@ -15,6 +15,7 @@ import { HEADER_BYTES, MAX_BODY_BYTES, type OutboxRecord } from './record.js';
 import { locate, readRange, segmentIndexOf, type Cursor } from './segments.js';
 import { recoverSegments } from './recovery.js';
 import { readCheckpoint, writeCheckpoint } from './checkpoint.js';
+import { readOrMakeEpoch } from './epoch.js';
 import { SegmentWriter, type WriteItem } from './writer.js';
 import { CapacityRule, highWaterAlarm, type CapacityOptions } from './capacity.js';
 
@@ -104,6 +105,7 @@ export class Outbox implements UplinkSink {
   private thinned = 0;
   private writes = 0;
   private running = false;
+  private epochId: string | undefined;
   private readonly durableListeners = new Set<(seq: number) => void>();
 
   constructor(private readonly opts: OutboxOptions) {
@@ -116,6 +118,16 @@ export class Outbox implements UplinkSink {
     return this.acked;
   }
 
+  /**
+   * This outbox's numbering: a random id made with the folder (file `epoch`). A wiped or replaced folder
+   * starts a new epoch at seq 1, and the cloud, seeing the new epoch, continues its rows after the old
+   * ones instead of skipping the new records as already stored.
+   */
+  get epoch(): string {
+    if (!this.epochId) throw new CodedError('ERR_OUTBOX_STOPPED', 'the outbox has not started');
+    return this.epochId;
+  }
+
   /** Highest seq that is on stable storage; the uplink sends nothing beyond it. */
   get durableSeq(): number {
     return this.durable;
@@ -125,6 +137,7 @@ export class Outbox implements UplinkSink {
   async start(): Promise<void> {
     const { dir } = this.opts;
     await mkdir(dir, { recursive: true });
+    this.epochId = await readOrMakeEpoch(dir);
     this.acked = this.checkpointed = await readCheckpoint(dir);
     const { segments, last } = await recoverSegments(dir, this.acked, this.log);
     this.writer = new SegmentWriter(dir, this.opts.segmentBytes ?? 16 * 1024 * 1024);

@@ -29,6 +29,7 @@ export function parseDown(payload: Buffer, edge: string): DownParse {
 }
 
 /** The Envelope as JSON text, spliced from the records' stored JSON so a replay does not re-serialise. */
-export function envelopeJson(edge: string, site: string, sentAt: string, messagesJson: readonly string[]): string {
-  return `{"v":1,"edge":${JSON.stringify(edge)},"site":${JSON.stringify(site)},"sentAt":"${sentAt}","messages":[${messagesJson.join(',')}]}`;
+export function envelopeJson(edge: string, site: string, sentAt: string, messagesJson: readonly string[], epoch?: string): string {
+  const ep = epoch ? `,"epoch":${JSON.stringify(epoch)}` : '';
+  return `{"v":1,"edge":${JSON.stringify(edge)},"site":${JSON.stringify(site)},"sentAt":"${sentAt}"${ep},"messages":[${messagesJson.join(',')}]}`;
 }

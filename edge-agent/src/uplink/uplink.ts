@@ -20,6 +20,8 @@ import { envelopeJson, parseDown } from './down.js';
 export interface UplinkSource {
   readonly ackedSeq: number;
   readonly durableSeq: number;
+  /** The outbox's epoch (its numbering); sent with every envelope when present. */
+  readonly epoch?: string;
   readFrom(seq: number, maxCount: number, maxBytes: number): Promise<OutboxRecord[]>;
   ackUpTo(seq: number): Promise<void>;
   onDurable(listener: (seq: number) => void): () => void;
@@ -354,7 +356,7 @@ export class Uplink {
         records.length = n;
       }
       const last = records[n - 1]!;
-      const payload = envelopeJson(this.opts.edge, this.opts.site, new Date(this.clock.now()).toISOString(), records.map((r) => r.json));
+      const payload = envelopeJson(this.opts.edge, this.opts.site, new Date(this.clock.now()).toISOString(), records.map((r) => r.json), this.opts.source.epoch);
       this.publish(this.client, payload);
       this.inflight.push({ first: first.seq, last: last.seq, sentAt: this.clock.now(), lastAppendedAt: last.appendedAt });
       this.sendNext = last.seq + 1;
