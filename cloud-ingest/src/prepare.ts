@@ -88,6 +88,7 @@ export function prepareEnvelope(raw: Buffer | string | unknown, source: string, 
     const seq = seqs[i];
     if (seq == null) return;
     const issues = messageIssues(m);
+    if (issues.length === 0) issues.push(...originIssues(m as UplinkMessage, env.edge, env.site));
     if (issues.length === 0) items.push({ seq, ok: true, msg: m as UplinkMessage });
     else {
       const prefixed = issues.map((x) => ({ path: `/messages/${i}${x.path}`, reason: x.reason }));
@@ -98,6 +99,17 @@ export function prepareEnvelope(raw: Buffer | string | unknown, source: string, 
   items.sort((a, b) => a.seq - b.seq);
   const unique = items.filter((it, i) => i === 0 || it.seq !== items[i - 1]!.seq);
   return { kind: 'batch', batch: { edge: env.edge, site: env.site, source, ...(env.epoch ? { epoch: env.epoch } : {}), items: unique } };
+}
+
+/**
+ * A record speaks for the edge and site of its envelope only: an edge (whose credentials are scoped to
+ * itself) must not write another edge's or another site's data through its own connection.
+ */
+function originIssues(m: UplinkMessage, edge: string, site: string): Issue[] {
+  const out: Issue[] = [];
+  if (m.data.site !== site) out.push({ path: '/data/site', reason: `record of site ${m.data.site} in an envelope of site ${site}` });
+  if (m.data.edge !== undefined && m.data.edge !== edge) out.push({ path: '/data/edge', reason: `record of edge ${m.data.edge} in an envelope of edge ${edge}` });
+  return out;
 }
 
 function safeStringify(v: unknown): string {

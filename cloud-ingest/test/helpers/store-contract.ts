@@ -168,6 +168,18 @@ export function storeContract(t: Test, makeStore: () => Promise<Store>): void {
     t.same(odd, [{ unit: 'a\tb\\c', value: 1.1 }], 'text escaping survives');
   });
 
+  t.test('a record claiming another site or edge than its envelope is dead-lettered in its place', async (t) => {
+    const edge = uniqueEdge();
+    const foreignSite = telemetry(edge, 2) as Extract<UplinkMessage, { type: 'telemetry' }>;
+    foreignSite.data.site = 'site-of-someone-else';
+    const foreignEdge = telemetry(edge, 3) as Extract<UplinkMessage, { type: 'telemetry' }>;
+    foreignEdge.data.edge = 'another-edge';
+    const r = await store.writeBatch(batchOf(edge, [telemetry(edge, 1), foreignSite, foreignEdge, telemetry(edge, 4)]));
+    t.same([r.upTo, r.written.telemetry, r.deadLettered], [4, 2, 2], 'neighbours written, the two foreign records refused');
+    const dl = await store.query<{ seq: string | number; reason: string }>('SELECT seq, reason FROM dead_letters WHERE edge = $1 ORDER BY seq', [edge]);
+    t.match(dl.map((d) => d.reason), [/site-of-someone-else in an envelope of site/, /edge another-edge in an envelope of edge/]);
+  });
+
   t.test('a wiped outbox (new epoch, seq restarts at 1) is stored after the old one, not skipped as resends', async (t) => {
     const edge = uniqueEdge();
     const inEpoch = (epoch: string | undefined, msgs: unknown[]): IngestBatch => {
