@@ -51,8 +51,11 @@ export class CareEscalation {
    * raise time with the first calls (after the commit).
    */
   async takeIn(tx: Tx, a: AlarmView, incidentId: string, resident: CareResident): Promise<After | undefined> {
+    // No row lock here: the caller holds the incident's row (attachToIncident), and a timer run locks the
+    // incident only after taking its own timer row, so locking the timer too could deadlock. A timer run
+    // waiting on the incident still has its row in our snapshot: the alarm joins, and that run calls for it.
     const running = (await tx.query<{ payload: TimerPayload }>(
-      'SELECT payload FROM pending_timers WHERE kind = $1 AND key = $2 FOR UPDATE', [INCIDENT_ESCALATE_TIMER, incidentId],
+      'SELECT payload FROM pending_timers WHERE kind = $1 AND key = $2', [INCIDENT_ESCALATE_TIMER, incidentId],
     )).rows[0];
     const now = this.clock.now();
     const at = new Date(now).toISOString();
