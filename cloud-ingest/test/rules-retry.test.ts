@@ -12,7 +12,7 @@ import { migrate, isTransientDbError } from '../src/index.js';
 import { AlarmLifecycle, RecordingNotifier } from '../src/alarms/index.js';
 import { RuleEngine, emptyCommitted, parseRuleSet } from '../src/rules/index.js';
 import { waitFor } from '@safe-community/testkit';
-import { ManualClock, quietLogger } from './helpers/alarms-setup.js';
+import { ManualClock, admin, quietLogger } from './helpers/alarms-setup.js';
 
 const RULES = parseRuleSet(`
 version: 1
@@ -103,4 +103,11 @@ t.test('adoption and rule matches survive transient failures; other failures are
   t.match(engine.counters, { errors: 3 }, 'the taking in gave up: the database stayed away');
   await waitFor(adoptedNow, { what: 'the sweep to take the alarm in' });
   t.pass('the sweep took it in');
+
+  // A staff action that loses a deadlock against a timer run is run again, not answered with an error.
+  failures.push('40P01');
+  t.equal((await alarms.acknowledge(late, admin)).state, 'acknowledged', 'acknowledged on the second try');
+  failures.push('23514');
+  await t.rejects(alarms.resolve(late, admin, {}), { code: '23514' }, 'other failures are not retried');
+  t.same(failures, []);
 });
