@@ -24,7 +24,7 @@ import { EventHub } from './event-hub.js';
 import { CompositeDirectory } from './directory.js';
 import { CameraManager, FileSnapshotStore } from './camera/index.js';
 import { VideoAnalytics } from './video/video-analytics.js';
-import { CareMonitor, loadResidents } from './care/index.js';
+import { CareMonitor, consentFilter, loadResidents } from './care/index.js';
 import { HealthReporter } from './health-report.js';
 import { createPrivacyFilter, type PrivacyFilter } from '@safe-community/analytics';
 import type { EdgeConfig } from './config.js';
@@ -74,6 +74,8 @@ export class EdgeAgent {
     const dataDir = resolve(cfg.dataDir);
     await mkdir(dataDir, { recursive: true });
     const log = this.log.child({ edge: cfg.edge.id });
+    // Read before the devices start: the residents' consent decides what their wearables may send.
+    const residents = cfg.care.residentsFile ? await loadResidents(cfg.care.residentsFile) : null;
 
     this.outbox = new Outbox({
       dir: join(dataDir, 'outbox'),
@@ -106,6 +108,8 @@ export class EdgeAgent {
       broker: this.broker,
       sink: this.outbox,
       devices: mergeDevices(cfg.devices, await readRegistry(dataDir)),
+      // Consent is applied before anything is stored: a resident's unconsented measurements stay on the box.
+      ...(residents ? { admitTelemetry: consentFilter(residents) } : {}),
       profiles: await loadProfiles(),
       logger: log,
       clock,
@@ -186,10 +190,10 @@ export class EdgeAgent {
       const v = this.video;
       await this.startPart({ name: 'video', start: () => v.start(), stop: () => v.stop() });
     }
-    if (cfg.care.residentsFile) {
+    if (residents) {
       // Elderly care works offline like the linkage: its alarms go through the same outbox.
       const care = new CareMonitor({
-        site: cfg.edge.site, edge: cfg.edge.id, residents: await loadResidents(cfg.care.residentsFile),
+        site: cfg.edge.site, edge: cfg.edge.id, residents,
         events: this.devices, telemetry: this.devices, devices: this.devices, sink: this.outbox,
         stateFile: join(dataDir, 'care-state.json'), clock, logger: log,
       });

@@ -4,7 +4,7 @@
  * monitor), while a wearable nobody is enrolled with still gets the built-in wearable.sos alarm.
  */
 import t from 'tap';
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -56,4 +56,48 @@ t.test('care monitor runs inside the agent', async (t) => {
   }, { what: 'the unenrolled wearable\'s alarm' });
   t.same(alarms.filter((a) => a.device === 'W-1702' && a.type.endsWith('.sos')).map((a) => a.type), ['care.sos'], 'one alarm for the enrolled resident: no wearable.sos beside care.sos');
   t.same(alarms.filter((a) => a.device === 'W-9000').map((a) => a.type), ['wearable.sos'], 'a wearable without a resident keeps the built-in SOS rule');
+});
+
+t.test('consent is applied at the edge: a resident\'s unconsented measurements are never stored or sent', async (t) => {
+  const dir = await mkdtemp(join(tmpdir(), 'agent-consent-'));
+  const residentsFile = join(dir, 'residents.json');
+  const resident = (id: string, wearable: string, scope: string[]) => ({
+    id, name: `Resident ${id}`, wearable, building: 'B',
+    consent: { givenAt: '2026-11-01T10:00:00+08:00', givenBy: `Resident ${id}`, scope },
+    contacts: [{ name: 'Guard team B', role: 'guard_team', team: 'guards-b' }],
+    geofence: { polygon: [{ lat: 31.22, lon: 121.46 }, { lat: 31.22, lon: 121.48 }, { lat: 31.24, lon: 121.48 }, { lat: 31.24, lon: 121.46 }] },
+    quietHours: { start: '22:00', end: '07:00' },
+  });
+  await writeFile(residentsFile, JSON.stringify({ version: 1, timeZone: 'Asia/Shanghai', residents: [
+    resident('R-ALL', 'W-8001', ['alerts', 'location', 'vitals', 'activity']),
+    resident('R-ALERTS', 'W-8002', ['alerts']),
+  ] }));
+  const agent = new EdgeAgent({
+    config: loadEdgeConfig({
+      edge: { id: 'hub-consent', site: 'site-c' }, dataDir: dir, broker: { port: 0 }, admin: { enabled: false },
+      care: { residentsFile },
+      devices: ['W-8001', 'W-8002', 'W-8003'].map((id) => ({ id, kind: 'wearable' as const, profile: 'wearable.carelink-json', tags: { building: 'B' } })),
+    }),
+    logger: createLogger({ level: 'error' }),
+  });
+  await agent.start();
+  const bands = await Promise.all(['W-8001', 'W-8002', 'W-8003'].map(async (id) =>
+    new SimulatedWearable({ url: `mqtt://127.0.0.1:${agent.broker.port}`, id, password: (await agent.broker.credentials.provision(id)).password })));
+  for (const b of bands) await b.start();
+  t.teardown(async () => {
+    for (const b of bands) await b.stop();
+    await agent.stop();
+    await rm(dir, { recursive: true, force: true });
+  });
+  for (const b of bands) await b.vitals({ hr: 72, spo2: 97, steps: 1200, bat: 80, lat: 31.23, lon: 121.47 });
+  const sent = await waitFor(async () => {
+    const records = await agent.outbox.readFrom(1, 1000, 1 << 20);
+    const points = records.filter((r) => r.type === 'telemetry').map((r) => JSON.parse(r.json) as { data: { device: string; metric: string } });
+    return points.length >= 6 + 1 + 6 ? points : null;
+  }, { what: 'the three bands\' telemetry in the outbox' });
+  const of = (device: string) => sent.filter((p) => p.data.device === device).map((p) => p.data.metric.replace('wearable.', '')).sort();
+  t.same(of('W-8001'), ['battery', 'heart_rate', 'lat', 'lon', 'spo2', 'steps'], 'full consent: everything');
+  t.same(of('W-8002'), ['battery'], 'alerts only: no position, vitals or steps leave the box; the battery does');
+  t.same(of('W-8003'), ['battery', 'heart_rate', 'lat', 'lon', 'spo2', 'steps'], 'a wearable nobody is enrolled with is not filtered');
+  t.equal(agent.devices.withheld, 5, 'the five withheld points are counted');
 });

@@ -10,4 +10,5 @@ export type { VitalLimits, VitalStep } from './vitals.js';
 export { DailyWindow, zoneOffsetMs } from './day-night.js';
 export { insidePolygon, distanceM, distanceToEdgeM } from './geo.js';
 export { careRecords, stableUuid } from './records.js';
+export { consentFilter } from './consent.js';
 export type { CareState, ResidentState } from './state.js';

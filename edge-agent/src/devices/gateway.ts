@@ -24,6 +24,11 @@ export interface DeviceGatewayOptions {
   profiles: ReadonlyMap<string, Profile>;
   logger?: Logger;
   clock?: Clock;
+  /**
+   * Telemetry this returns false for never leaves the device broker: not handed to listeners, not put in
+   * the outbox (e.g. a resident's position when they did not consent to location). Default: all admitted.
+   */
+  admitTelemetry?: (point: Telemetry) => boolean;
 }
 
 interface Entry {
@@ -34,6 +39,8 @@ interface Entry {
 
 export class DeviceGateway implements DeviceDirectory, CommandPort, EventSource, DevicePublishHandler {
   private readonly devices = new Map<string, Entry>();
+  /** Telemetry points `admitTelemetry` kept at the edge. */
+  withheld = 0;
   private readonly eventListeners = new Set<(e: Event) => void>();
   private readonly readBackListeners = new Set<(rb: ReadBack) => void>();
   private readonly telemetryListeners = new Set<(t: Telemetry) => void>();
@@ -164,16 +171,19 @@ export class DeviceGateway implements DeviceDirectory, CommandPort, EventSource,
       throw new PublishRefused('ERR_ADAPTER_FAULT', `adapter fault: ${(err as Error).message}`, { cause: err });
     }
     Object.assign(entry.state, decoded.state);
+    const admit = this.opts.admitTelemetry;
+    const messages = admit ? decoded.messages.filter((m) => m.type !== 'telemetry' || admit(m.data)) : decoded.messages;
+    this.withheld += decoded.messages.length - messages.length;
     const at = performance.now();
     // Linkage hears events and read-backs at once: life-safety actions must not wait for the outbox's
     // fsync. The PUBACK still waits for it below, so a lost record is re-sent by the device.
     for (const rb of decoded.readBacks) this.emit(this.readBackListeners, { ...rb, at });
-    for (const m of decoded.messages) {
+    for (const m of messages) {
       if (m.type === 'event') this.emit(this.eventListeners, m.data);
       else if (m.type === 'telemetry') this.emit(this.telemetryListeners, m.data);
     }
     // All appends are called now, in order, so the outbox numbers them in order and can commit a burst at once.
-    await Promise.all(decoded.messages.map((m) => this.opts.sink.append(m)));
+    await Promise.all(messages.map((m) => this.opts.sink.append(m)));
   }
 
   private statusChanged(id: string, online: boolean): void {
