@@ -171,7 +171,7 @@ export class EdgeAgent {
     });
 
     this.metrics = new EdgeMetrics({ edge: cfg.edge.id, site: cfg.edge.site });
-    this.metrics.attach({ outbox: this.outbox, broker: this.broker, devices: this.devices });
+    this.metrics.attach({ outbox: this.outbox, broker: this.broker, devices: this.devices, consent: this.devices });
     this.linkage.onExecution((report) => this.metrics.observeLinkage(report.execution));
 
     await this.startPart({ name: 'outbox', start: () => this.outbox.start(), stop: () => this.outbox.stop() });
@@ -198,6 +198,7 @@ export class EdgeAgent {
         stateFile: join(dataDir, 'care-state.json'), clock, logger: log,
       });
       this.care = care;
+      this.metrics.attach({ care });
       await this.startPart({ name: 'care', start: () => care.start(), stop: () => care.stop() });
     }
     if (cfg.uplink.url) {

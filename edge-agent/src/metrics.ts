@@ -20,6 +20,9 @@ export interface MetricSources {
   uplink?: { metrics(): UplinkMetrics };
   broker?: { stats(): BrokerStats };
   devices?: DeviceDirectory;
+  /** Telemetry kept at the edge for want of consent (the DeviceGateway). */
+  consent?: { readonly withheld: number };
+  care?: { stats(): { residents: number; alarms: number; sinkErrors: number } };
 }
 
 export interface EdgeMetricsOptions {
@@ -100,6 +103,22 @@ export class EdgeMetrics {
     new Gauge({
       name: 'edge_devices_online', help: 'devices connected to the edge broker', registers: [registry],
       collect() { const d = src().devices; if (d) this.set(d.list().filter((x) => d.online(x.id)).length); },
+    });
+    new Counter({
+      name: 'edge_telemetry_withheld_total', help: 'wearable measurements kept at the edge because the resident did not consent to them', registers: [registry],
+      collect() { const c = src().consent; if (c) mirror(this, c.withheld); },
+    });
+    new Gauge({
+      name: 'edge_care_residents', help: 'residents the care monitor watches', registers: [registry],
+      collect() { const c = src().care; if (c) this.set(c.stats().residents); },
+    });
+    new Counter({
+      name: 'edge_care_alarms_total', help: 'care alarms raised at the edge (SOS, fall, wandering, inactivity, vitals, battery, silence)', registers: [registry],
+      collect() { const c = src().care; if (c) mirror(this, c.stats().alarms); },
+    });
+    new Counter({
+      name: 'edge_care_records_lost_total', help: 'care records the outbox refused after retries (each is logged whole)', registers: [registry],
+      collect() { const c = src().care; if (c) mirror(this, c.stats().sinkErrors); },
     });
     new Gauge({
       name: 'edge_devices_known', help: 'devices configured or provisioned on this edge', registers: [registry],

@@ -100,4 +100,7 @@ t.test('consent is applied at the edge: a resident\'s unconsented measurements a
   t.same(of('W-8002'), ['battery'], 'alerts only: no position, vitals or steps leave the box; the battery does');
   t.same(of('W-8003'), ['battery', 'heart_rate', 'lat', 'lon', 'spo2', 'steps'], 'a wearable nobody is enrolled with is not filtered');
   t.equal(agent.devices.withheld, 5, 'the five withheld points are counted');
+  const metrics = await agent.metrics.registry.metrics();
+  t.match(metrics, /^edge_telemetry_withheld_total(\{[^}]*\})? 5$/m, 'and exported for Prometheus');
+  t.match(metrics, /^edge_care_residents(\{[^}]*\})? 2$/m);
 });
