@@ -185,8 +185,9 @@ t.test('an unreachable camera is offline from the start and does not block the o
   const sim = await camera(t);
   const { m, events } = await manager(t, [cfg(sim), { id: 'cam-2', hostname: '127.0.0.1', port: 1, ...CREDS }]);
   t.equal(m.status('cam-1').state, 'online');
-  t.equal(m.status('cam-2').state, 'offline');
-  t.equal(m.status('cam-2').error?.code, 'CAMERA_OFFLINE');
+  // By the time cam-1 is up, cam-2 may already be in its next attempt (backoff 50 ms): 'connecting', still
+  // carrying the last failure. What matters: never online, the failure is named, the offline event went out.
+  t.match(m.status('cam-2'), { state: /^(offline|connecting)$/, error: { code: 'CAMERA_OFFLINE' } });
   t.ok(events.some((e) => e.kind === 'camera.offline' && e.device === 'cam-2'));
 });
 
