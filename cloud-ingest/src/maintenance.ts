@@ -6,6 +6,7 @@
  * (plate text; residents' positions, issue 8) is removed from rows that otherwise stay.
  */
 import { systemClock, type Clock, type Logger } from '@safe-community/runtime';
+import { FIX_TAGS, LOCATION_METRICS } from './care/positions.js';
 import type { Store } from './store/types.js';
 
 export interface MaintenanceOptions {
@@ -27,10 +28,6 @@ export interface MaintenanceOptions {
   clock?: Clock;
 }
 
-/** Telemetry metrics that are a resident's position (the wearable's own fixes). */
-export const LOCATION_METRICS: readonly string[] = ['wearable.lat', 'wearable.lon'];
-/** Tags of care events and alarms that hold the last fix (edge-agent/src/care/records.ts). */
-export const FIX_TAGS: readonly string[] = ['last_lat', 'last_lon', 'last_fix_at'];
 
 export interface LocationScrub { telemetry: number; events: number; alarms: number }
 

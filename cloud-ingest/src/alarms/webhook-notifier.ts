@@ -10,6 +10,7 @@
  * alarm service logs it; the call is repeated at the next escalation step anyway).
  */
 import { Backoff, CodedError, type Logger } from '@safe-community/runtime';
+import { withoutFix } from '../care/positions.js';
 import type { AlarmView, Notifier } from './types.js';
 
 export interface WebhookNotifierOptions {
@@ -26,7 +27,6 @@ export interface WebhookNotifierOptions {
   now?: () => number;
 }
 
-const FIX_TAGS = ['last_lat', 'last_lon', 'last_fix_at'];
 const mayKnowPosition = (channel: string): boolean => channel.startsWith('guard_team:') || channel.startsWith('family:');
 
 export class WebhookNotifier implements Notifier {
@@ -46,7 +46,7 @@ export class WebhookNotifier implements Notifier {
   }
 
   async notify(alarm: AlarmView, level: number, channel: string): Promise<void> {
-    const tags = mayKnowPosition(channel) ? alarm.tags : Object.fromEntries(Object.entries(alarm.tags).filter(([k]) => !FIX_TAGS.includes(k)));
+    const tags = mayKnowPosition(channel) ? alarm.tags : withoutFix(alarm.tags);
     const body = JSON.stringify({
       v: 1, type: 'call', channel, level, sentAt: new Date((this.opts.now ?? Date.now)()).toISOString(),
       alarm: {

@@ -16,7 +16,7 @@
  */
 import { siteAllowed, type Actor, type Db } from '../auth/index.js';
 import type { CareResident } from '../care/index.js';
-import { FIX_TAGS, LOCATION_METRICS } from '../maintenance.js';
+import { FIX_TAGS, LOCATION_METRICS, withoutFix } from '../care/positions.js';
 import type { Where } from './sql.js';
 
 /** Set to 'true' on an event's or alarm's tags when a position was withheld from the caller. */
@@ -74,10 +74,7 @@ async function visible(db: Db, actor: Actor, recs: readonly Located[]): Promise<
 const hasFixTags = (tags: Record<string, string> | null | undefined): boolean => !!tags && FIX_TAGS.some((k) => k in tags);
 
 function withoutFixTags(tags: Record<string, string> | null | undefined): Record<string, string> {
-  const out: Record<string, string> = { ...(tags ?? {}) };
-  for (const k of FIX_TAGS) delete out[k];
-  out[LOCATION_HIDDEN_TAG] = 'true';
-  return out;
+  return { ...withoutFix(tags ?? {}), [LOCATION_HIDDEN_TAG]: 'true' };
 }
 
 const isObject = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
