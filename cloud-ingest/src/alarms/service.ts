@@ -9,6 +9,7 @@ import { createLogger, systemClock, type Clock, type Logger } from '@safe-commun
 import type { Alarm as AlarmMsg } from '@safe-community/contracts';
 import { CareEscalation, INCIDENT_ESCALATE_TIMER } from './care-escalation.js';
 import { asDb, type Db, type DbSource, type Tx } from './db.js';
+import { isConflict, retryDb } from '../store/transient.js';
 import { Dispatches, terminalDispatchTopic, type TerminalStep } from './dispatch.js';
 import { DEFAULT_CHANNELS, DEFAULT_ESCALATION, ESCALATE_TIMER, channelFor, escalationHandler, scheduleEscalation, type EscalationConfig } from './escalation.js';
 import { attachToIncident, closeIncidentIfDone, listIncidents } from './incidents.js';
@@ -333,13 +334,15 @@ export class AlarmLifecycle implements AlarmService {
   private async act(id: string, actor: Actor, action: Action, fn: (tx: Tx, a: AlarmView, at: string) => Promise<After | void>): Promise<AlarmDetail> {
     checkActor(actor);
     if (typeof id !== 'string' || !UUID_RE.test(id)) throw notFound(String(id));
-    const after = await retryOnConflict(() => this.db.tx(async (tx) => {
+    // A staff action can meet an escalation timer run on the same alarm: each holds a row the other wants
+    // (the alarm, the timer) and PostgreSQL aborts one. The action rolled back whole: it is run again.
+    const after = await retryDb(() => this.db.tx(async (tx) => {
       const a = await lockAlarm(tx, id);
       // Another site's alarm answers "not found": its existence is not revealed.
       if (!a || !inScope(actor, a.site)) throw notFound(id);
       requireRole(actor, action);
       return fn(tx, a, this.now());
-    }));
+    }), { attempts: 4, delayMs: (attempt) => 5 * attempt, retryIf: isConflict });
     await this.runAfter(after ?? undefined);
     return (await loadDetail(this.db, id))!;
   }
@@ -347,23 +350,6 @@ export class AlarmLifecycle implements AlarmService {
   private async publishDispatch(terminal: string, body: Record<string, unknown>): Promise<void> {
     if (!this.opts.publish) return;
     await this.opts.publish(terminalDispatchTopic(terminal), JSON.stringify(body));
-  }
-}
-
-/**
- * A staff action can meet an escalation timer run on the same alarm: each holds a row the other wants
- * (the alarm, the timer), and PostgreSQL aborts one with a deadlock (or a serialization failure). The
- * action rolled back whole, so it is run again, a few times, rather than answered with an error.
- */
-async function retryOnConflict<T>(run: () => Promise<T>): Promise<T> {
-  for (let attempt = 1; ; attempt++) {
-    try {
-      return await run();
-    } catch (err) {
-      const code = (err as { code?: unknown }).code;
-      if (attempt >= 4 || (code !== '40P01' && code !== '40001')) throw err;
-      await new Promise((resolve) => setTimeout(resolve, 5 * attempt));
-    }
   }
 }
 

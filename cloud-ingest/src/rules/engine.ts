@@ -13,7 +13,7 @@ import type { AlarmView, RaiseAlarm } from '../alarms/types.js';
 import type { CommittedBatch } from './batch.js';
 import type { DeviceOffline, DoorForcedPerson, DoubleKnock, LinkageFailure, Rule, RuleSet } from './schema.js';
 import { activeRuleSet, saveRuleSet } from './store.js';
-import { isTransientDbError } from '../store/transient.js';
+import { isTransientDbError, retryDb } from '../store/transient.js';
 
 export const OFFLINE_TIMER = 'rule.offline';
 /** How late a replayed event may arrive and still pair with its window's other hits. */
@@ -141,25 +141,27 @@ export class RuleEngine {
 
   private async guard<T>(what: string, fn: () => Promise<T>): Promise<T | undefined> {
     const { attempts, initialMs } = this.opts.retry ?? { attempts: 6, initialMs: 200 };
-    for (let attempt = 1; ; attempt++) {
-      try {
-        return await fn();
-      } catch (err) {
-        const code = (err as { code?: string }).code;
-        // A dropped connection between the batch's commit and this transaction must not lose the match:
-        // the transaction rolled back, so running it again is safe.
-        if (isTransientDbError(err) && attempt < attempts && !this.stopped) {
+    let tries = 0;
+    try {
+      // A dropped connection between the batch's commit and this transaction must not lose the match:
+      // the transaction rolled back, so running it again is safe.
+      return await retryDb(() => {
+        tries++;
+        return fn();
+      }, {
+        attempts,
+        delayMs: (attempt) => initialMs * 2 ** (attempt - 1),
+        retryIf: (err) => isTransientDbError(err) && !this.stopped,
+        onRetry: (err, attempt, delayMs) => {
           this.counters.retries++;
-          const delayMs = initialMs * 2 ** (attempt - 1);
-          this.log.warn({ rule: what, err: (err as Error).message, code, attempt, delayMs }, 'rule evaluation failed on the database; retrying');
-          await new Promise((resolve) => setTimeout(resolve, delayMs));
-          continue;
-        }
-        // One failing rule must not stop the others or the ingest; it is counted and logged with its code.
-        this.counters.errors++;
-        this.log.warn({ rule: what, err: (err as Error).message, code, attempts: attempt }, 'rule evaluation failed');
-        return undefined;
-      }
+          this.log.warn({ rule: what, err: (err as Error).message, code: (err as { code?: string }).code, attempt, delayMs }, 'rule evaluation failed on the database; retrying');
+        },
+      });
+    } catch (err) {
+      // One failing rule must not stop the others or the ingest; it is counted and logged with its code.
+      this.counters.errors++;
+      this.log.warn({ rule: what, err: (err as Error).message, code: (err as { code?: string }).code, attempts: tries }, 'rule evaluation failed');
+      return undefined;
     }
   }
 

@@ -17,3 +17,37 @@ export function isTransientDbError(err: unknown): boolean {
   // node-postgres reports a dropped connection without a code.
   return !code && typeof e?.message === 'string' && /Connection terminated|connection timeout|Client has encountered a connection error/i.test(e.message);
 }
+
+/** serialization_failure or deadlock_detected: the transaction lost a race and rolled back whole. */
+export const isConflict = (err: unknown): boolean => {
+  const code = (err as { code?: unknown } | null)?.code;
+  return code === '40001' || code === '40P01';
+};
+
+export interface RetryOptions {
+  /** Tries in all, the first included. */
+  attempts: number;
+  /** Wait before try `attempt + 1`, after try `attempt` failed. */
+  delayMs: (attempt: number) => number;
+  /** Which failures are worth another try. */
+  retryIf: (err: unknown) => boolean;
+  /** Told of each failure that will be tried again. */
+  onRetry?: (err: unknown, attempt: number, delayMs: number) => void;
+}
+
+/**
+ * Runs a database unit of work again while it fails in a way `retryIf` accepts, up to `attempts` tries;
+ * the last failure is thrown as it is. Only for work that rolls back whole.
+ */
+export async function retryDb<T>(run: () => Promise<T>, o: RetryOptions): Promise<T> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await run();
+    } catch (err) {
+      if (attempt >= o.attempts || !o.retryIf(err)) throw err;
+      const delayMs = o.delayMs(attempt);
+      o.onRetry?.(err, attempt, delayMs);
+      await new Promise((resolve) => setTimeout(resolve, delayMs));
+    }
+  }
+}
