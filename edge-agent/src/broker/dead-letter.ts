@@ -88,7 +88,7 @@ export class DeadLetterLog {
       rec.bytes = input.payload.length;
       rec.payload = input.payload.subarray(0, KEEP_BYTES).toString('base64');
     }
-    this.counts.set(rec.reason, (this.counts.get(rec.reason) ?? 0) + 1);
+    this.count(rec.reason);
     // A stopped log still counts and notifies: refusals during shutdown are not worth a crash.
     if (this.stream) {
       const line = `${JSON.stringify(rec)}\n`;
@@ -101,7 +101,7 @@ export class DeadLetterLog {
         l(rec);
       } catch {
         // A faulty listener must not turn a refusal into a broker crash; the record is already written.
-        this.counts.set('ERR_DEAD_LETTER_LISTENER', (this.counts.get('ERR_DEAD_LETTER_LISTENER') ?? 0) + 1);
+        this.count('ERR_DEAD_LETTER_LISTENER');
       }
     }
     return rec;
@@ -131,8 +131,12 @@ export class DeadLetterLog {
     }
     old.end();
     this.stream = createWriteStream(this.file, { flags: 'a' });
-    this.stream.on('error', () => this.counts.set('ERR_DEAD_LETTER_WRITE', (this.counts.get('ERR_DEAD_LETTER_WRITE') ?? 0) + 1));
+    this.stream.on('error', () => this.count('ERR_DEAD_LETTER_WRITE'));
     this.bytes = 0;
+  }
+
+  private count(reason: string): void {
+    this.counts.set(reason, (this.counts.get(reason) ?? 0) + 1);
   }
 
   /** Counts by reason since start. */

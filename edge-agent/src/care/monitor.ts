@@ -68,7 +68,11 @@ export class CareMonitor {
   private saveSeq = 0;
   private readonly counters: CareStats = { residents: 0, alarms: 0, notices: 0, ignored: 0, sinkRetries: 0, sinkErrors: 0 };
 
+  /** Enrolled wearables, from the residents file (not from start(): the linkage asks before care starts). */
+  private readonly wearables: ReadonlySet<string>;
+
   constructor(private readonly opts: CareMonitorOptions) {
+    this.wearables = new Set(opts.residents.residents.map((r) => r.wearable));
     this.log = (opts.logger ?? createLogger({ name: 'care' })).child({ part: 'care' });
     this.clock = opts.clock ?? systemClock;
     this.store = new CareStateFile(opts.stateFile, this.log);
@@ -76,7 +80,7 @@ export class CareMonitor {
 
   /** True when the device is an enrolled resident's wearable: its SOS is this monitor's to raise (as care.sos). */
   enrolled(device: string): boolean {
-    return this.opts.residents.residents.some((r) => r.wearable === device);
+    return this.wearables.has(device);
   }
 
   /** Loads the saved state, builds the trackers, subscribes, and runs the clock rules once (deadlines passed while stopped). */
