@@ -64,7 +64,7 @@ export class CareEscalation {
       return undefined;
     }
     const payload: TimerPayload = { startedAt: a.raisedAt, site: a.site, resident: resident.id };
-    return this.step(tx, incidentId, payload, [a], a.severity, now, at);
+    return this.step(tx, incidentId, payload, [a], a.severity, now, at, resident);
   }
 
   /** Stops the incident's escalation once none of its alarms is still unacknowledged. */
@@ -92,11 +92,13 @@ export class CareEscalation {
   }
 
   /** One round of calls for the incident's open alarms (the first is the lead), and the next timer. */
-  private async step(tx: Tx, incidentId: string, payload: TimerPayload, open: AlarmView[], severity: AlarmView['severity'], now: number, at: string): Promise<After> {
+  private async step(tx: Tx, incidentId: string, payload: TimerPayload, open: AlarmView[], severity: AlarmView['severity'], now: number, at: string,
+    known?: CareResident): Promise<After> {
     const policy = this.cfg.policy[severity];
     const started = Date.parse(payload.startedAt);
     const level = levelAt(policy, started, now);
-    const resident = await findResident(tx, payload.site, payload.resident);
+    // A timer run reads the resident again: contacts may have changed since the incident began.
+    const resident = known ?? await findResident(tx, payload.site, payload.resident);
     const channels = resident ? careChannels(resident, level, this.cfg) : [channelFor(this.cfg, level)];
     const before = Math.max(...open.map((a) => a.escalationLevel));
     const action = level > before ? 'escalated' : 'notified';
