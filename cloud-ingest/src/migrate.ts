@@ -117,7 +117,7 @@ async function migrateOn(db: SqlRunner, opts: MigrateOptions): Promise<MigrateRe
       checksum   text NOT NULL,
       applied_at timestamptz NOT NULL DEFAULT now()
     )`);
-    const timescale = await chooseTimescale(db, opts.timescale ?? 'auto');
+    const timescale = await chooseTimescale(db, opts.timescale ?? 'auto', opts.logger);
     const done = new Map<string, { file: string; checksum: string }>();
     for (const r of (await db.query('SELECT version, file, checksum FROM schema_migrations')).rows) {
       done.set(r.version as string, { file: r.file as string, checksum: r.checksum as string });
@@ -166,14 +166,30 @@ async function migrateOn(db: SqlRunner, opts: MigrateOptions): Promise<MigrateRe
 /**
  * Decides the variant once per database: if any variant migration is already recorded, that choice
  * stands (a server that gains or loses the extension later must not mix the two schemas).
+ *
+ * TimescaleDB is used only when it is already created in this database or preloaded by the server: a server
+ * that merely has the extension files installed (package installed, config not yet changed) ends the
+ * connection with FATAL "extension must be preloaded" on CREATE EXTENSION, which would take the service down.
  */
-async function chooseTimescale(db: SqlRunner, mode: 'auto' | 'on' | 'off'): Promise<boolean> {
+async function chooseTimescale(db: SqlRunner, mode: 'auto' | 'on' | 'off', logger?: MigrateOptions['logger']): Promise<boolean> {
   const prior = (await db.query(`SELECT variant FROM schema_migrations WHERE variant <> 'any' ORDER BY version LIMIT 1`)).rows[0];
   if (prior) return prior.variant === 'timescale';
   if (mode === 'off') return false;
+  const created = (await db.query(`SELECT 1 FROM pg_extension WHERE extname = 'timescaledb'`)).rows.length > 0;
+  if (created) return true;
   const available = (await db.query(`SELECT 1 FROM pg_available_extensions WHERE name = 'timescaledb'`)).rows.length > 0;
-  if (!available) {
-    if (mode === 'on') throw new CodedError('ERR_TIMESCALE_MISSING', 'timescale: on, but the server has no timescaledb extension');
+  const preloadRow = (await db.query(`SELECT current_setting('shared_preload_libraries', true) AS libs`)).rows[0];
+  const preloaded = String(preloadRow?.libs ?? '').split(',').map((l) => l.trim()).includes('timescaledb');
+  if (!available || !preloaded) {
+    const why = !available
+      ? 'the server has no timescaledb extension'
+      : 'the timescaledb extension is installed but not in shared_preload_libraries';
+    if (mode === 'on') {
+      throw new CodedError('ERR_TIMESCALE_MISSING', `timescale: on, but ${why}; ` + (available
+        ? "add shared_preload_libraries = 'timescaledb' to postgresql.conf and restart the server, or set timescale to auto or off"
+        : 'install TimescaleDB for this PostgreSQL, or set timescale to auto or off'));
+    }
+    logger?.info({ reason: why }, `store: plain PostgreSQL variant (${why})`);
     return false;
   }
   await db.query('CREATE EXTENSION IF NOT EXISTS timescaledb');

@@ -57,3 +57,24 @@ t.test('a variant pair missing one side is a layout error', async (t) => {
   await writeFile(join(dir, '0001_x.plain.sql'), 'SELECT 1;');
   await t.rejects(listMigrations(dir), { code: 'ERR_MIGRATION_LAYOUT' });
 });
+
+t.test('PostgreSQL without timescaledb preloaded: auto stays plain, on names the fix, the connection survives', async (t) => {
+  const db = await freshDatabase('migts');
+  const pool = new pg.Pool({ connectionString: db.url, max: 2 });
+  t.teardown(async () => { await pool.end(); await db.drop(); });
+  const libs = (await pool.query(`SELECT current_setting('shared_preload_libraries') AS l`)).rows[0].l as string;
+  if (libs.includes('timescaledb')) {
+    t.pass('this server preloads timescaledb; the timescale store tests cover it');
+    return;
+  }
+  const available = (await pool.query(`SELECT 1 FROM pg_available_extensions WHERE name = 'timescaledb'`)).rows.length > 0;
+  await t.rejects(migrate(pool, { timescale: 'on' }), {
+    code: 'ERR_TIMESCALE_MISSING',
+    message: available ? /shared_preload_libraries/ : /install TimescaleDB/,
+  });
+  const auto = await migrate(pool);
+  t.equal(auto.timescale, false, 'auto chooses the plain variant');
+  t.equal((await pool.query('SELECT 1 AS one')).rows[0].one, 1, 'the server did not end the connection');
+  const ext = await pool.query(`SELECT 1 FROM pg_extension WHERE extname = 'timescaledb'`);
+  t.equal(ext.rows.length, 0, 'no CREATE EXTENSION was attempted');
+});
