@@ -6,7 +6,7 @@
  *   doctor                                cameras, model, brokers, disk, clock: is this box ready?
  *   capacity                              how many cameras this box can analyse (measured)
  *   run                                   start the agent (EDGE_CONFIG or --config)
- *   provision device <id> --kind K --profile P [--tag k=v …]   create credentials, print the password once
+ *   provision device <id> --kind K --profile P [--tag k=v …] [--force]   create credentials, print the password once
  *   devices                               list devices (live state when the agent runs)
  *   drill --building B [--zone Z]         what a fire alarm in B would actuate; nothing is actuated
  *
@@ -36,12 +36,12 @@ const USAGE = `usage: edge-agent <command> [options]
   doctor [--image FILE] [--model NAME] [--runs N] [--json] [--config FILE]
   capacity [--video FILE|URL | --camera ID] [--image FILE] [--fps 5] [--motion-skip 0.5] [--json] [--config FILE]
   run [--config FILE]
-  provision device <id> --kind KIND --profile PROFILE [--tag key=value …] [--config FILE]
+  provision device <id> --kind KIND --profile PROFILE [--tag key=value …] [--force] [--config FILE]
   devices [--config FILE]
   drill --building B [--zone Z] [--config FILE]`;
 
 /** Codes that mean the command line or the config is wrong (exit 2), not that a check failed. */
-const USAGE_CODES = new Set(['ERR_CONFIG', 'ERR_CONFIG_FILE', 'ERR_USAGE', 'ERR_PARSE_ARGS_UNKNOWN_OPTION', 'ERR_PARSE_ARGS_INVALID_OPTION_VALUE', 'ERR_PARSE_ARGS_UNEXPECTED_POSITIONAL']);
+const USAGE_CODES = new Set(['ERR_CONFIG', 'ERR_DEVICE_EXISTS', 'ERR_CONFIG_FILE', 'ERR_USAGE', 'ERR_PARSE_ARGS_UNKNOWN_OPTION', 'ERR_PARSE_ARGS_INVALID_OPTION_VALUE', 'ERR_PARSE_ARGS_UNEXPECTED_POSITIONAL']);
 
 export async function runCli(argv: readonly string[], io: CliIo): Promise<number> {
   const [command, ...rest] = argv;
@@ -97,7 +97,10 @@ async function run(args: readonly string[], io: CliIo): Promise<number> {
 async function provision(args: readonly string[], io: CliIo): Promise<number> {
   const { values, positionals } = parseArgs({
     args: [...args], allowPositionals: true,
-    options: { config: { type: 'string' }, kind: { type: 'string' }, profile: { type: 'string' }, tag: { type: 'string', multiple: true } },
+    options: {
+      config: { type: 'string' }, kind: { type: 'string' }, profile: { type: 'string' },
+      tag: { type: 'string', multiple: true }, force: { type: 'boolean', default: false },
+    },
   });
   const [what, id] = positionals;
   if (what !== 'device' || !id) throw new CodedError('ERR_USAGE', `expected "provision device <id>"\n${USAGE}`);
@@ -121,13 +124,29 @@ async function provision(args: readonly string[], io: CliIo): Promise<number> {
   const dataDir = resolve(cfg.dataDir);
   const store = new CredentialStore(resolve(dataDir, 'broker'));
   await store.load();
+  // Provisioning again must never silently undo an installation: the tags are what puts a gate into the
+  // fire response (a re-provisioned gate without them dropped out of it), and the password is what the
+  // device in the field logs in with.
+  const existing = (await readRegistry(dataDir)).find((d) => d.id === id);
+  if ((existing || store.has(id)) && !values.force) {
+    throw new CodedError('ERR_DEVICE_EXISTS', `device ${id} is already provisioned; add --force to rotate its password${existing ? ' (its tags are kept unless you give --tag)' : ''}`);
+  }
+  const keptTags = existing && !values.tag?.length ? existing.tags : tags;
   const { password } = await store.provision(id);
-  await upsertRegistry(dataDir, { id, kind: values.kind, profile: profile.id, tags });
-  io.out(`device ${id} (${values.kind}, ${profile.id}) provisioned. MQTT username ${id}, client id ${id}, password (shown once):`);
+  await upsertRegistry(dataDir, { id, kind: values.kind, profile: profile.id, tags: keptTags });
+  if (existing || values.force) {
+    const tagNote = existing && !values.tag?.length ? `tags kept (${formatTags(keptTags)})` : `tags now ${formatTags(keptTags)}`;
+    io.out(`device ${id} (${values.kind}, ${profile.id}) re-provisioned: password rotated, the old one no longer works; ${tagNote}. New password (shown once):`);
+  } else {
+    io.out(`device ${id} (${values.kind}, ${profile.id}) provisioned. MQTT username ${id}, client id ${id}, password (shown once):`);
+  }
   io.out(password);
   io.out('restart the agent to serve it');
   return EXIT.ok;
 }
+
+const formatTags = (tags: Record<string, string>): string =>
+  Object.entries(tags).map(([k, v]) => `${k}=${v}`).join(' ') || 'none';
 
 async function devices(args: readonly string[], io: CliIo): Promise<number> {
   const { values } = parseArgs({ args: [...args], options: { config: { type: 'string' } } });

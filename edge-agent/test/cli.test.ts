@@ -3,7 +3,7 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { freePort } from '@safe-community/testkit';
-import { runCli, EXIT, EdgeAgent, loadEdgeConfig, applyEnv, readConfigFile } from '@safe-community/edge-agent';
+import { runCli, EXIT, EdgeAgent, loadEdgeConfig, applyEnv, readConfigFile, readRegistry } from '@safe-community/edge-agent';
 
 function capture() {
   const out: string[] = [];
@@ -29,6 +29,22 @@ t.test('provision, list, and drill against a running agent', async (t) => {
   t.equal(await runCli(['provision', 'device', 'G1', '--kind', 'access_gate', '--profile', 'access_gate.acme-json', '--tag', 'building=B1', '--tag', 'role=evacuation_gate', '--config', config], c.io), EXIT.ok);
   t.match(c.out[0], /device G1 \(access_gate, access_gate\.acme-json\) provisioned/);
   t.match(c.out[1], /^\S{16,}$/, 'the password is printed once, on its own line');
+
+  const firstPassword = c.out[1];
+
+  // Provisioning again never silently undoes an installation (tags put the gate into the fire response).
+  const g1 = ['provision', 'device', 'G1', '--kind', 'access_gate', '--profile', 'access_gate.acme-json', '--config', config];
+  c = capture();
+  t.equal(await runCli(g1, c.io), EXIT.usage, 'an existing device is refused without --force');
+  t.match(c.err[0], /ERR_DEVICE_EXISTS: device G1 is already provisioned; add --force/);
+  c = capture();
+  t.equal(await runCli([...g1, '--force'], c.io), EXIT.ok);
+  t.match(c.out[0], /re-provisioned: password rotated.*tags kept \(building=B1 role=evacuation_gate\)/);
+  t.not(c.out[1], firstPassword, 'a new password is issued');
+  t.same((await readRegistry(join(dir, 'data'))).find((d) => d.id === 'G1')?.tags, { building: 'B1', role: 'evacuation_gate' }, 'tags kept');
+  c = capture();
+  t.equal(await runCli([...g1, '--force', '--tag', 'building=B1', '--tag', 'role=evacuation_gate', '--tag', 'zone=3'], c.io), EXIT.ok);
+  t.match(c.out[0], /tags now building=B1 role=evacuation_gate zone=3/);
 
   c = capture();
   t.equal(await runCli(['provision', 'device', 'G2', '--kind', 'access_gate', '--profile', 'fire_panel.nova-json', '--config', config], c.io), EXIT.usage, 'a profile of another kind is refused');
