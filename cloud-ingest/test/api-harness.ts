@@ -11,7 +11,7 @@ import {
   PgStore, PgliteStore, prepareEnvelope, createAlarmService, RuleEngine, registerApi,
   type Store, type AlarmLifecycle, type ApiDeps, type ApiHandle,
 } from '@safe-community/cloud-ingest';
-import type { UplinkMessage } from '@safe-community/contracts';
+import type { DeviceKind, UplinkMessage } from '@safe-community/contracts';
 
 export const ADMIN_TOKEN = 'admin-bootstrap-token-0123456789abcdef';
 const silent = createLogger({ level: 'silent' });
@@ -97,8 +97,8 @@ export async function harness(opts: { backend?: 'pg' | 'pglite'; api?: Partial<A
 
 export const iso = (offsetMs = 0): string => new Date(Date.now() + offsetMs).toISOString();
 
-export function statusMsg(site: string, edge: string, device: string, state: Record<string, unknown> = {}, online = true): Omit<UplinkMessage, 'seq'> {
-  return { type: 'status', data: { site, edge, device, online, at: iso(), state } } as Omit<UplinkMessage, 'seq'>;
+export function statusMsg(site: string, edge: string, device: string, kind?: DeviceKind, state?: Record<string, unknown>, online = true): Omit<UplinkMessage, 'seq'> {
+  return { type: 'status', data: { site, edge, device, kind, online, at: iso(), state } } as Omit<UplinkMessage, 'seq'>;
 }
 
 export function eventMsg(site: string, edge: string, device: string, kind: string, time: string): Omit<UplinkMessage, 'seq'> {

@@ -19,12 +19,12 @@ export async function apiSuite(backend: 'pg' | 'pglite'): Promise<void> {
   const sec = await h.user('guard-lead', 'security', ['site-a']);
   const viewer = await h.user('viewer-a', 'viewer', ['site-a']);
   await h.ingest('edge-a', 'site-a', [
-    statusMsg('site-a', 'edge-a', 'G1', { kind: 'access_gate' }),
-    statusMsg('site-a', 'edge-a', 'B1', { kind: 'car_barrier' }),
-    statusMsg('site-a', 'edge-a', 'D1', { kind: 'display' }),
-    statusMsg('site-a', 'edge-a', 'D2', { kind: 'display' }),
+    statusMsg('site-a', 'edge-a', 'G1', 'access_gate', { position: 'closed' }),
+    statusMsg('site-a', 'edge-a', 'B1', 'car_barrier', { position: 'closed' }),
+    statusMsg('site-a', 'edge-a', 'D1', 'display', { position: 'closed' }),
+    statusMsg('site-a', 'edge-a', 'D2', 'display', { position: 'closed' }),
   ]);
-  await h.ingest('edge-b', 'site-b', [statusMsg('site-b', 'edge-b', 'G9', { kind: 'access_gate' })]);
+  await h.ingest('edge-b', 'site-b', [statusMsg('site-b', 'edge-b', 'G9', 'access_gate', { position: 'closed' })]);
 
   const count = async (table: string): Promise<number> => Number((await h.store.query<{ n: string }>(`SELECT count(*) AS n FROM ${table}`))[0]!.n);
 
@@ -55,6 +55,14 @@ export async function apiSuite(backend: 'pg' | 'pglite'): Promise<void> {
 
     const inc = await h.call('GET', '/api/v1/incidents', sec);
     t.ok(inc.body.incidents.some((i: { alarmIds: string[] }) => i.alarmIds.includes(id)));
+    // The resolved alarm's incident is closed: `?open` (as the API README writes it) and `?open=true` both leave it out.
+    for (const q of ['?open', '?open=true']) {
+      const open = await h.call('GET', `/api/v1/incidents${q}`, sec);
+      t.equal(open.status, 200, `${q} is accepted`);
+      t.notOk(open.body.incidents.some((i: { alarmIds: string[] }) => i.alarmIds.includes(id)), `${q} lists open incidents only`);
+    }
+    const closed = await h.call('GET', '/api/v1/incidents?open=false', sec);
+    t.ok(closed.body.incidents.some((i: { alarmIds: string[] }) => i.alarmIds.includes(id)), '?open=false lists it');
     const filtered = await h.call('GET', '/api/v1/alarms?state=resolved', sec);
     t.same(filtered.body.alarms.map((a: { id: string }) => a.id), [id]);
   });
@@ -154,6 +162,11 @@ export async function apiSuite(backend: 'pg' | 'pglite'): Promise<void> {
     t.same(devs.body.devices.map((d: { device: string; kind: string | null }) => `${d.device}:${d.kind}`), ['B1:car_barrier', 'D1:display', 'D2:display', 'G1:access_gate']);
     t.same((await h.call('GET', '/api/v1/devices?online=false', sec)).body.devices, [], 'query booleans are parsed');
     t.equal((await h.call('GET', '/api/v1/devices?online=true', sec)).body.devices.length, 4);
+    // An online/offline change carries no state: the device keeps its kind and the state it last reported.
+    await h.ingest('edge-a', 'site-a', [statusMsg('site-a', 'edge-a', 'G1', undefined, undefined, false)]);
+    const g1 = (await h.call('GET', '/api/v1/devices?online=false', sec)).body.devices;
+    t.match(g1, [{ device: 'G1', kind: 'access_gate', online: false, state: { position: 'closed' } }]);
+    await h.ingest('edge-a', 'site-a', [statusMsg('site-a', 'edge-a', 'G1', 'access_gate', { position: 'closed' })]);
     const empty = await h.call('POST', '/api/v1/alarms/00000000-0000-4000-8000-000000000000/ack', sec);
     t.equal(empty.status, 404, 'a POST without a body is validated as {} and reaches the service');
     const sites = await h.call('GET', '/api/v1/sites', sec);

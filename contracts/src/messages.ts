@@ -1,5 +1,5 @@
 import { Type, type Static } from '@sinclair/typebox';
-import { Id, Uuid, Timestamp, Severity, Tags } from './common.js';
+import { Id, Uuid, Timestamp, Severity, Tags, DeviceKind } from './common.js';
 
 /** A canonical event: something happened at a device (fire alarm, door forced, SOS…). */
 export const Event = Type.Object(
@@ -83,6 +83,7 @@ export const DeviceStatus = Type.Object(
     site: Id,
     edge: Id,
     device: Id,
+    kind: Type.Optional(DeviceKind),
     online: Type.Boolean(),
     at: Timestamp,
     state: Type.Optional(Type.Record(Type.String(), Type.Unknown())),

@@ -46,7 +46,7 @@ export interface WarningInput {
   site: string;
   message: string;
   level?: 'info' | 'warning' | 'danger';
-  /** Screen device ids; default: every device of the site whose reported state says kind 'display'. */
+  /** Screen device ids; default: every device of the site whose edge reports it as a 'display'. */
   screens?: string[];
   ttlSec?: number;
 }
@@ -140,7 +140,7 @@ export class CommandDesk {
     requirePermission(actor, 'act');
     if (!siteAllowed(actor, input.site)) throw new CodedError('ERR_NO_DISPLAYS', `no display screens at site ${input.site}`);
     const screens = input.screens ?? (await this.opts.db.query<{ device: string }>(
-      `SELECT device FROM device_status WHERE site = $1 AND state->>'kind' = 'display' ORDER BY device`, [input.site])).map((r) => r.device);
+      `SELECT device FROM device_status WHERE site = $1 AND kind = 'display' ORDER BY device`, [input.site])).map((r) => r.device);
     if (screens.length === 0) throw new CodedError('ERR_NO_DISPLAYS', `no display screens at site ${input.site}`);
     // Every screen must exist before any is sent, so a typo does not leave half the screens warned.
     for (const s of screens) await this.edgeOf(actor, input.site, s);

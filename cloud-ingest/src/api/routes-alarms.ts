@@ -119,11 +119,14 @@ export function alarmRoutes(app: FastifyInstance, alarms: AlarmService, db: Db):
   });
 
   app.get('/incidents', {
-    schema: { tags: ['alarms'], summary: 'Incidents (related alarms grouped)', querystring: Type.Object({ open: Type.Optional(Type.Boolean()) }, { additionalProperties: false }) },
+    schema: {
+      tags: ['alarms'], summary: 'Incidents (related alarms grouped); `?open` alone means open=true',
+      querystring: Type.Object({ open: Type.Optional(Type.Union([Type.Boolean(), Type.Literal('')])) }, { additionalProperties: false }),
+    },
   }, async (req) => {
-    const q = req.query as { open?: boolean };
+    const q = req.query as { open?: boolean | '' };
     const f: { sites: readonly string[] | '*'; open?: boolean } = { sites: actorOf(req).sites };
-    if (q.open !== undefined) f.open = q.open;
+    if (q.open !== undefined) f.open = q.open === '' ? true : q.open;
     return { incidents: await alarms.incidents(f) };
   });
 

@@ -45,13 +45,13 @@ export function inventoryRoutes(app: FastifyInstance, db: Db): void {
     const w = new Where().sites('d.site', scopeSites(actorOf(req), q.site));
     if (q.edge !== undefined) w.add('d.edge = ?', q.edge);
     if (q.online !== undefined) w.add('d.online = ?', q.online);
-    const rows = await db.query<{ site: string; edge: string; device: string; online: boolean; state: Record<string, unknown> | null; at: Date; edge_seen: Date | null }>(
-      `SELECT d.site, d.edge, d.device, d.online, d.state, d.at, e.updated_at AS edge_seen
+    const rows = await db.query<{ site: string; edge: string; device: string; kind: string | null; online: boolean; state: Record<string, unknown> | null; at: Date; edge_seen: Date | null }>(
+      `SELECT d.site, d.edge, d.device, d.kind, d.online, d.state, d.at, e.updated_at AS edge_seen
          FROM device_status d LEFT JOIN edge_cursor e ON e.edge = d.edge ${w} ORDER BY d.site, d.device`, w.params);
     return {
       devices: rows.map((r) => ({
         site: r.site, edge: r.edge, device: r.device, online: r.online, state: r.state ?? {},
-        kind: typeof r.state?.kind === 'string' ? r.state.kind : null,
+        kind: r.kind,
         statusAt: iso(r.at), edgeLastSeenAt: iso(r.edge_seen),
       })),
     };

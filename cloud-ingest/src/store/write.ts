@@ -202,7 +202,10 @@ async function insertLinkage(tx: Tx, edge: string, ms: Of<'linkage'>[]): Promise
   );
 }
 
-/** Last known state per device; an older status (a replay after an outage) never overwrites a newer one. */
+/**
+ * Last known state per device; an older status (a replay after an outage) never overwrites a newer one, and an
+ * online/offline change that carries no state keeps the state the device last reported.
+ */
 async function upsertStatus(tx: Tx, edge: string, ms: Of<'status'>[]): Promise<void> {
   // One row per device: a multi-row upsert may not touch the same row twice.
   const latest = new Map<string, Of<'status'>>();
@@ -213,14 +216,15 @@ async function upsertStatus(tx: Tx, edge: string, ms: Of<'status'>[]): Promise<v
   }
   const rows = [...latest.values()];
   await tx.query(
-    `INSERT INTO device_status (site, edge, device, online, state, at)
-     SELECT u.site, $1::text, u.device, u.online, u.state, u.at
-       FROM unnest($2::text[], $3::text[], $4::boolean[], $5::jsonb[], $6::timestamptz[]) AS u(site, device, online, state, at)
+    `INSERT INTO device_status (site, edge, device, kind, online, state, at)
+     SELECT u.site, $1::text, u.device, u.kind, u.online, u.state, u.at
+       FROM unnest($2::text[], $3::text[], $4::text[], $5::boolean[], $6::jsonb[], $7::timestamptz[]) AS u(site, device, kind, online, state, at)
      ON CONFLICT (site, device) DO UPDATE
-       SET edge = EXCLUDED.edge, online = EXCLUDED.online, state = EXCLUDED.state, at = EXCLUDED.at
+       SET edge = EXCLUDED.edge, online = EXCLUDED.online, at = EXCLUDED.at,
+           kind = COALESCE(EXCLUDED.kind, device_status.kind), state = COALESCE(EXCLUDED.state, device_status.state)
        WHERE device_status.at <= EXCLUDED.at`,
-    [edge, rows.map((m) => m.data.site), rows.map((m) => m.data.device), rows.map((m) => m.data.online),
-      rows.map((m) => json(m.data.state)), rows.map((m) => m.data.at)],
+    [edge, rows.map((m) => m.data.site), rows.map((m) => m.data.device), rows.map((m) => m.data.kind ?? null),
+      rows.map((m) => m.data.online), rows.map((m) => json(m.data.state)), rows.map((m) => m.data.at)],
   );
 }
 

@@ -187,8 +187,9 @@ export class DeviceGateway implements DeviceDirectory, CommandPort, EventSource,
   }
 
   private statusChanged(id: string, online: boolean): void {
-    if (!this.devices.has(id)) return;
-    const data = { site: this.opts.site, edge: this.opts.edge, device: id, online, at: new Date(this.clock.now()).toISOString() };
+    const entry = this.devices.get(id);
+    if (!entry) return;
+    const data = { site: this.opts.site, edge: this.opts.edge, device: id, kind: entry.info.kind, online, at: new Date(this.clock.now()).toISOString() };
     this.opts.sink.append({ type: 'status', data }).catch((err: unknown) =>
       this.log.warn({ device: id, code: errorCode(err), err }, 'could not record device status'));
   }

@@ -132,7 +132,7 @@ export class ProfileAdapter {
   }
 
   private status(device: DeviceInfo, state: Record<string, unknown>, now: string): DeviceStatus {
-    return this.valid(validators.deviceStatus, { site: this.ctx.site, edge: this.ctx.edge, device: device.id, online: true, at: now, state });
+    return this.valid(validators.deviceStatus, { site: this.ctx.site, edge: this.ctx.edge, device: device.id, kind: device.kind, online: true, at: now, state });
   }
 
   private readBack(device: DeviceInfo, rule: Extract<InboundRule, { emit: 'readback' }>, fields: Fields): DecodedReadBack {
