@@ -66,7 +66,7 @@ t.test('wearables publish their vendor payloads on device time, and the anxin ba
     await delim.stop();
     await listener.endAsync();
     await new Promise<void>((resolve) => server.close(() => resolve()));
-    await broker.close();
+    await new Promise<void>((resolve) => broker.close(() => resolve()));
   });
 
   const steps = [

@@ -1,6 +1,6 @@
 /** What every board shares: options, the built result and the dashboard frame (variables, annotation). */
 import { DashboardBuilder, type Dashboard } from '@grafana/grafana-foundation-sdk/dashboard';
-import { alarmPageVariable, Board, type PanelQuery } from '../grafana.js';
+import { alarmPageVariable, type Board, type PanelQuery } from '../grafana.js';
 
 export interface BoardOptions {
   /** Base URL of the cloud alarm pages, the default of the ALARM_PAGE_URL variable. */

@@ -84,7 +84,7 @@ export class Actuator {
 
   /** Sends the command and waits for proof. Never throws: every failure is an Outcome. */
   async command(cmd: Command, opts: { priority: number; rule: string; startHr: number; retry: RetrySettings; signal: AbortSignal }): Promise<Outcome> {
-    const { hr, clock, commands, log } = this.deps;
+    const { hr, commands, log } = this.deps;
     const current = this.inFlight.get(cmd.device);
     if (current && current.priority > opts.priority) {
       return { status: 'rejected', attempts: 1, sentAfterMs: hr() - opts.startHr, latencyMs: 0, detail: `device busy with higher-priority rule ${current.rule}` };
