@@ -9,6 +9,28 @@ import { randomBytes } from 'node:crypto';
 /** The PostgreSQL the tests use: DATABASE_URL, or the local server with trust auth. */
 export const PG_ADMIN_URL = process.env.DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
 
+/** The two schemas the store has: plain PostgreSQL, or TimescaleDB (hypertables, compression, policies). */
+export type StoreVariant = 'plain' | 'timescale';
+
+/**
+ * The variant a fresh database on the tests' server gets from the store's auto-detection: TimescaleDB when
+ * the server preloads it. `TEST_STORE` (set by the TimescaleDB pass) states it instead, so a pass meant for
+ * TimescaleDB fails on a server that would quietly give the plain variant.
+ */
+export async function expectedStore(): Promise<StoreVariant> {
+  const stated = process.env.TEST_STORE;
+  if (stated === 'plain' || stated === 'timescale') return stated;
+  if (stated) throw new Error(`TEST_STORE must be plain or timescale, not ${stated}`);
+  const admin = new pg.Client({ connectionString: PG_ADMIN_URL });
+  await admin.connect();
+  try {
+    const libs = (await admin.query<{ l: string | null }>(`SELECT current_setting('shared_preload_libraries', true) AS l`)).rows[0]?.l ?? '';
+    return libs.split(',').map((x) => x.trim()).includes('timescaledb') ? 'timescale' : 'plain';
+  } finally {
+    await admin.end();
+  }
+}
+
 export interface FreshDatabase {
   url: string;
   name: string;
