@@ -31,6 +31,14 @@ export async function expectedStore(): Promise<StoreVariant> {
   }
 }
 
+/** Throws when a store's choice of variant is not the one the tests' server should give (a shared set-up calls it). */
+export async function checkStoreVariant(timescale: boolean): Promise<void> {
+  const expected = await expectedStore();
+  if (timescale !== (expected === 'timescale')) {
+    throw new Error(`the store chose the ${timescale ? 'timescale' : 'plain'} variant on ${new URL(PG_ADMIN_URL).host}, expected ${expected}`);
+  }
+}
+
 export interface FreshDatabase {
   url: string;
   name: string;
@@ -109,3 +117,17 @@ export async function waitFor<T>(check: () => T | Promise<T>, opts: { timeoutMs?
 /** Paths to the shared real models and media (never committed). */
 export const MODELS_DIR = process.env.MODELS_DIR ?? new URL('../../../shared/models', import.meta.url).pathname;
 export const MEDIA_DIR = process.env.MEDIA_DIR ?? new URL('../../../shared/media', import.meta.url).pathname;
+
+/**
+ * TimescaleDB only: compresses every chunk of every hypertable now (what the compression policies do to
+ * chunks once they age), so a test can read the same rows back from compressed chunks. Returns how many
+ * chunks are compressed afterwards.
+ */
+export async function compressAllChunks(db: { query(sql: string): Promise<{ rows: any[] }> }): Promise<number> {
+  await db.query(`SELECT compress_chunk(c, if_not_compressed => true)
+                    FROM timescaledb_information.hypertables h,
+                         LATERAL show_chunks(format('%I.%I', h.hypertable_schema, h.hypertable_name)::regclass) c
+                   WHERE h.compression_enabled`);
+  const r = await db.query(`SELECT count(*)::int AS n FROM timescaledb_information.chunks WHERE is_compressed`);
+  return Number(r.rows[0]?.n ?? 0);
+}
