@@ -10,8 +10,8 @@ $$;
 
 -- Residents' positions (wearable.lat/lon, care/positions.ts LOCATION_METRICS) stay out of the rollups: a
 -- per-minute average of a resident's fixes is still their position, and the rollups outlive the location
--- retention that removes the raw fixes. Nothing reads positions from the rollups. Rebuilt empty; the next
--- refresh_rollups() fills them.
+-- retention that removes the raw fixes. Nothing reads positions from the rollups. Built with their data,
+-- so long-range panels (dashboards/src/rollups.ts) can read them before the first refresh.
 DROP MATERIALIZED VIEW telemetry_1h;
 DROP MATERIALIZED VIEW telemetry_1m;
 CREATE MATERIALIZED VIEW telemetry_1m AS
@@ -20,7 +20,7 @@ SELECT date_bin('1 minute', time, TIMESTAMPTZ '2000-01-01') AS bucket, site, dev
   FROM telemetry
  WHERE metric NOT IN ('wearable.lat', 'wearable.lon')
  GROUP BY 1, 2, 3, 4
-WITH NO DATA;
+WITH DATA;
 CREATE UNIQUE INDEX telemetry_1m_key ON telemetry_1m (bucket, site, device, metric);
 
 CREATE MATERIALIZED VIEW telemetry_1h AS
@@ -28,5 +28,5 @@ SELECT date_bin('1 hour', bucket, TIMESTAMPTZ '2000-01-01') AS bucket, site, dev
        sum(n)::bigint AS n, sum(avg * n) / sum(n) AS avg, min(min) AS min, max(max) AS max
   FROM telemetry_1m
  GROUP BY 1, 2, 3, 4
-WITH NO DATA;
+WITH DATA;
 CREATE UNIQUE INDEX telemetry_1h_key ON telemetry_1h (bucket, site, device, metric);
