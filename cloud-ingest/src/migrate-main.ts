@@ -1,25 +1,22 @@
 /**
  * Applies the migrations to DATABASE_URL and exits, without starting the ingest: for preparing a new
  * database before data is copied into it (docs/timescaledb.md, moving a plain deployment to TimescaleDB).
- * STORE_TIMESCALE=auto|on|off (default auto) chooses the variant as the ingest would; `on` fails with
- * ERR_TIMESCALE_MISSING and the fix when the server cannot run it. Prints the variant and what it applied.
+ * STORE_TIMESCALE=auto|on|off (the ingest's `timescale` setting, default auto) chooses the variant as the
+ * ingest would; `on` fails with ERR_TIMESCALE_MISSING and the fix when the server cannot run it. Prints the
+ * variant and what it applied.
  */
 import pg from 'pg';
 import { CodedError, createLogger } from '@safe-community/runtime';
+import { configFromEnv, loadConfig } from './config.js';
 import { migrate } from './migrate.js';
 
-const MODES = ['auto', 'on', 'off'] as const;
-type Mode = (typeof MODES)[number];
-
 const log = createLogger({ name: 'migrate' });
-const url = process.env.DATABASE_URL;
-const mode = (process.env.STORE_TIMESCALE ?? 'auto') as Mode;
 try {
-  if (!url) throw new CodedError('ERR_CONFIG', 'DATABASE_URL: the PostgreSQL to migrate is required');
-  if (!MODES.includes(mode)) throw new CodedError('ERR_CONFIG', `STORE_TIMESCALE must be one of ${MODES.join(', ')}, got '${mode}'`);
-  const pool = new pg.Pool({ connectionString: url, max: 1 });
+  const config = loadConfig(configFromEnv());
+  if (!config.databaseUrl) throw new CodedError('ERR_CONFIG', 'DATABASE_URL: the PostgreSQL to migrate is required');
+  const pool = new pg.Pool({ connectionString: config.databaseUrl, max: 1 });
   try {
-    const r = await migrate(pool, { timescale: mode, logger: log });
+    const r = await migrate(pool, { timescale: config.timescale, logger: log });
     console.log(`${r.timescale ? 'timescale' : 'plain'} variant; applied ${r.applied.length ? r.applied.join(', ') : 'nothing (up to date)'}`);
   } finally {
     await pool.end();

@@ -5,7 +5,10 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { PGlite } from '@electric-sql/pglite';
 import { expectedStore, freshDatabase } from '@safe-community/testkit';
-import { migrate, DEFAULT_MIGRATIONS_DIR, listMigrations } from '@safe-community/cloud-ingest';
+import { migrate, DEFAULT_MIGRATIONS_DIR, listMigrations, PgStore } from '@safe-community/cloud-ingest';
+import { createLogger } from '@safe-community/runtime';
+
+const silent = createLogger({ level: 'silent' });
 
 const expectedVersions = (await listMigrations(DEFAULT_MIGRATIONS_DIR)).map((m) => m.version);
 const variant = await expectedStore();
@@ -93,8 +96,16 @@ t.test(`PostgreSQL ${variant === 'plain' ? 'without' : 'with'} timescaledb prelo
     const ext = await pool.query(`SELECT 1 FROM pg_extension WHERE extname = 'timescaledb'`);
     t.equal(ext.rows.length, 1, 'the extension was created');
     t.equal((await migrate(pool, { timescale: 'off' })).timescale, true, 'the recorded choice stands over a later setting');
+    const other = await freshDatabase('migoff');
+    t.teardown(() => other.drop());
+    const off = new PgStore({ url: other.url, timescale: 'off', logger: silent });
+    await off.start();
+    t.teardown(() => off.stop());
+    t.equal(off.timescale, false, 'the store set to off keeps a new database plain on a TimescaleDB server');
     return;
   }
+  // The service's setting (config timescale / STORE_TIMESCALE) reaches the same check: the store does not start.
+  await t.rejects(new PgStore({ url: db.url, timescale: 'on', logger: silent }).start(), { code: 'ERR_TIMESCALE_MISSING' });
   const available = (await pool.query(`SELECT 1 FROM pg_available_extensions WHERE name = 'timescaledb'`)).rows.length > 0;
   await t.rejects(migrate(pool, { timescale: 'on' }), {
     code: 'ERR_TIMESCALE_MISSING',
