@@ -112,6 +112,7 @@ try {
   } else {
     await db.query('SELECT refresh_rollups()');
   }
+  await db.query('ANALYZE'); // the rollups' statistics, as autovacuum would gather them
   const fillS = (performance.now() - t0) / 1000;
   const now = Date.now();
   const ranges = [
