@@ -3,12 +3,15 @@
  * scale. Builds the schema with the ingest's migrate(), fills `days` of data (default 2) for 4 sites
  * with set-based inserts, then runs every panel, variable and annotation query with macros expanded
  * ("All" selected) over a 6-hour and a 7-day range, five times each, with JIT off as for Grafana's role. Prints a table of the slowest
- * queries and, last, one JSON line with the figures.
+ * queries and, last, one JSON line with the figures. The store is the one at DATABASE_URL (`store` in the JSON); on
+ * TimescaleDB every query runs once more after every chunk is compressed (the state of all but the newest
+ * two days once the compression policy has run), and the telemetry's size is measured both ways.
  */
 import pg from 'pg';
 import { freshDatabase } from '@safe-community/testkit';
 import { migrate } from '@safe-community/cloud-ingest';
 import { buildBoards, expandMacros } from '@safe-community/dashboards';
+import { storageLine, storeName, telemetryStorage } from './lib/storage.js';
 
 const days = Number(process.argv[2] ?? 2);
 const RUNS = 5;
@@ -101,49 +104,82 @@ try {
   await db.query('SET jit = off');
   const t0 = performance.now();
   const rows = await fill(db);
+  const store = await storeName(db);
+  // The rollups as their refresh leaves them (long-range panels read telemetry_1m): plain, the maintenance
+  // timer's refresh_rollups(); TimescaleDB, what its refresh policies do.
+  if (store === 'timescaledb') {
+    for (const v of ['telemetry_1m', 'events_1m', 'telemetry_1h']) await db.query(`CALL refresh_continuous_aggregate('${v}', NULL, NULL)`);
+  } else {
+    await db.query('SELECT refresh_rollups()');
+  }
+  await db.query('ANALYZE'); // the rollups' statistics, as autovacuum would gather them
   const fillS = (performance.now() - t0) / 1000;
   const now = Date.now();
   const ranges = [
     { name: '6h', ms: 6 * 3600_000, intervalMs: 30_000 },
     { name: '7d', ms: 7 * 86_400_000, intervalMs: 600_000 },
   ];
-  const results: { query: string; range: string; p50: number }[] = [];
-  for (const board of buildBoards()) {
-    for (const q of board.queries) {
-      for (const r of ranges) {
-        const sql = expandMacros(q.query.toSql(), {
-          from: new Date(now - r.ms),
-          to: new Date(now),
-          intervalMs: r.intervalMs,
-          variables: { site: { all: true }, building: { all: true } },
-        });
-        const times: number[] = [];
-        for (let i = 0; i < RUNS; i++) {
-          const s = performance.now();
-          await db.query(sql);
-          times.push(performance.now() - s);
+  const runAll = async (): Promise<{ query: string; range: string; p50: number }[]> => {
+    const out: { query: string; range: string; p50: number }[] = [];
+    for (const board of buildBoards()) {
+      for (const q of board.queries) {
+        for (const r of ranges) {
+          const sql = expandMacros(q.query.toSql(), {
+            from: new Date(now - r.ms),
+            to: new Date(now),
+            intervalMs: r.intervalMs,
+            variables: { site: { all: true }, building: { all: true } },
+          });
+          const times: number[] = [];
+          for (let i = 0; i < RUNS; i++) {
+            const s = performance.now();
+            await db.query(sql);
+            times.push(performance.now() - s);
+          }
+          out.push({ query: `${board.uid} / ${q.panel}`, range: r.name, p50: p50(times) });
         }
-        results.push({ query: `${board.uid} / ${q.panel}`, range: r.name, p50: p50(times) });
       }
     }
+    return out;
+  };
+  const results = await runAll();
+  // On TimescaleDB this compresses every chunk; the queries then run again on the compressed data.
+  const storage = await telemetryStorage(db);
+  let compressed: typeof results = [];
+  if (store === 'timescaledb') {
+    await db.query('ANALYZE');
+    compressed = await runAll();
   }
   results.sort((a, b) => b.p50 - a.p50);
   console.log(`rows: ${Object.entries(rows).map(([k, v]) => `${k}=${v}`).join(' ')}  (filled in ${fillS.toFixed(1)} s)`);
   console.log(`${'query'.padEnd(72)} ${'range'.padEnd(5)} ${'p50 ms'.padStart(8)}`);
   for (const r of results.slice(0, 15)) console.log(`${r.query.padEnd(72)} ${r.range.padEnd(5)} ${r.p50.toFixed(1).padStart(8)}`);
-  const by = (range: string): number[] => results.filter((r) => r.range === range).map((r) => r.p50);
+  const by = (rs: typeof results, range: string): number[] => rs.filter((r) => r.range === range).map((r) => r.p50);
   console.log(`... ${results.length} query runs in all`);
+  console.log(storageLine(storage));
+  const figures = (rs: typeof results, suffix: string): Record<string, number> => ({
+    [`p50_ms_median_6h${suffix}`]: +p50(by(rs, '6h')).toFixed(1),
+    [`p50_ms_max_6h${suffix}`]: +Math.max(...by(rs, '6h')).toFixed(1),
+    [`p50_ms_median_7d${suffix}`]: +p50(by(rs, '7d')).toFixed(1),
+    [`p50_ms_max_7d${suffix}`]: +Math.max(...by(rs, '7d')).toFixed(1),
+  });
+  if (compressed.length > 0) {
+    compressed.sort((a, b) => b.p50 - a.p50);
+    console.log('after compressing every chunk:');
+    for (const r of compressed.slice(0, 5)) console.log(`${r.query.padEnd(72)} ${r.range.padEnd(5)} ${r.p50.toFixed(1).padStart(8)}`);
+  }
   console.log(
     JSON.stringify({
       bench: 'dashboards',
+      store,
       days,
       rows,
       queries: results.length / ranges.length,
-      p50_ms_median_6h: +p50(by('6h')).toFixed(1),
-      p50_ms_max_6h: +Math.max(...by('6h')).toFixed(1),
-      p50_ms_median_7d: +p50(by('7d')).toFixed(1),
-      p50_ms_max_7d: +Math.max(...by('7d')).toFixed(1),
+      ...figures(results, ''),
       slowest: results[0] ? `${results[0].query} (${results[0].range})` : null,
+      ...(compressed.length > 0 ? { ...figures(compressed, '_compressed'), slowest_compressed: `${compressed[0]!.query} (${compressed[0]!.range})` } : {}),
+      telemetry_mb_per_million_rows: storage.mb_per_million_rows,
+      ...(storage.compression_ratio !== undefined ? { compressed_mb_per_million_rows: storage.compressed_mb_per_million_rows, compression_ratio: storage.compression_ratio } : {}),
     }),
   );
 } finally {

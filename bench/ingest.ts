@@ -2,6 +2,9 @@
  * `npm run bench -- ingest [rows] [consumers]` (BENCH_ROUNDS, default 3): telemetry rows/s from a broker through the cloud ingest
  * into PostgreSQL (parse, validate, one transaction per envelope with cursor check, COPY, ack, PUBACK),
  * and, in the same run on the same table and indexes, raw COPY of the same rows through pg: the limit.
+ * The store is the one at DATABASE_URL: plain PostgreSQL (day partitions) or TimescaleDB (the hypertable);
+ * the JSON names it (`store`) with the telemetry's size per million rows (compressed, with the ratio, on
+ * TimescaleDB; measured after the timed rounds).
  *
  * Broker: the machine's Mosquitto (BENCH_MQTT_URL, default mqtt://127.0.0.1:1883, MQTT 5 shared group).
  * Edges send envelopes of 10 000 readings (BENCH_ENVELOPE), one in flight per edge (BENCH_EDGES, default four edges
@@ -19,6 +22,7 @@ import { from as copyFrom } from 'pg-copy-streams';
 import { freshDatabase } from '@safe-community/testkit';
 import { createIngestService, migrate, type IngestService } from '@safe-community/cloud-ingest';
 import { edgeDownTopic, edgeUplinkTopic, type Envelope } from '@safe-community/contracts';
+import { storageLine, telemetryStorage } from './lib/storage.js';
 
 /** argv[2] in the child process that plays the edges. */
 const EDGE_ROLE = '--edges';
@@ -125,7 +129,8 @@ if (process.argv[2] === EDGE_ROLE) {
     // The database is dropped WITH (FORCE) at the end; that ends this connection, which is expected.
     admin.on('error', () => undefined);
     await migrate(admin);
-    // Day partitions for the bench's timestamps, so both runs write into the same partitions.
+    // Day partitions for the bench's timestamps, so both runs write into the same partitions (on TimescaleDB
+    // the first row makes its chunk).
     await admin.query(`SELECT ensure_day_partitions('2026-11-28'::date, 3)`);
     const indexes = (await admin.query(`SELECT indexname FROM pg_indexes WHERE tablename = 'telemetry' ORDER BY 1`)).rows.map((r) => r.indexname as string);
 
@@ -162,6 +167,7 @@ if (process.argv[2] === EDGE_ROLE) {
     const stored = Number(check.n);
     const distinct = Number(check.d);
     const copied = Number((await admin.query(`SELECT count(*) AS n FROM telemetry WHERE edge LIKE 'raw-%'`)).rows[0].n);
+    const storage = await telemetryStorage(admin);
     await admin.end();
 
     const median = (xs: number[]): number => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
@@ -175,15 +181,19 @@ if (process.argv[2] === EDGE_ROLE) {
     console.log(`ingest benchmark: ${total} telemetry rows per round, ${ROUNDS} rounds, ${EDGES} edges, ${CONSUMERS} consumers, ${PER_ENVELOPE} rows/envelope`);
     console.log(`telemetry indexes: ${indexes.join(', ')}`);
     console.log(`${pad('path', 32)}${pad('median rows/s', 15)}seconds per round`);
-    console.log(`${pad('broker → ingest → PostgreSQL', 32)}${pad(String(ingestRate), 15)}${secs(ingestSecs)}`);
+    console.log(`${pad(`broker → ingest → ${storage.store}`, 32)}${pad(String(ingestRate), 15)}${secs(ingestSecs)}`);
     console.log(`${pad('raw COPY through pg', 32)}${pad(String(copyRate), 15)}${secs(copySecs)}`);
     console.log(`ratio ${ratio}  (goal: ≥ 100000 rows/s and ≥ 0.6 of raw COPY)  duplicates ${counters.duplicates}, gaps ${counters.gaps}`);
     console.log(`mean commit ${(counters.commitMs / counters.envelopes).toFixed(1)} ms per envelope of ${PER_ENVELOPE}; `
       + `event loop busy ${elus.map((u) => `${Math.round(u * 100)} %`).join(' ')}`);
+    console.log(storageLine(storage));
     if (distinct !== total * ROUNDS || copied !== total * ROUNDS) throw new Error(`row count mismatch: ingest ${distinct}, copy ${copied}, expected ${total * ROUNDS}`);
     console.log(JSON.stringify({
+      bench: 'ingest', store: storage.store,
       rows: total, rounds: ROUNDS, path: Number(process.env.BENCH_COPY_THRESHOLD ?? 2000) <= PER_ENVELOPE ? 'copy' : 'unnest', edges: EDGES, consumers: CONSUMERS, rows_per_envelope: PER_ENVELOPE,
       ingest_rows_per_s: ingestRate, raw_copy_rows_per_s: copyRate, ratio, lost: total * ROUNDS - distinct, doubled: stored - distinct,
+      telemetry_mb_per_million_rows: storage.mb_per_million_rows,
+      ...(storage.compression_ratio !== undefined ? { compressed_mb_per_million_rows: storage.compressed_mb_per_million_rows, compression_ratio: storage.compression_ratio } : {}),
     }));
   } catch (err) {
     console.error(err);

@@ -67,6 +67,10 @@ export const IngestConfigSchema = Type.Object(
     host: Type.String({ default: '127.0.0.1', description: 'HTTP listen address (env HOST)' }),
     port: Type.Integer({ minimum: 0, maximum: 65535, default: 8080, description: 'HTTP port; 0 picks a free one (env PORT)' }),
     databaseUrl: Nullable(Type.String({ minLength: 1 }), 'PostgreSQL URL (env DATABASE_URL); null uses embedded PGlite'),
+    timescale: Type.Union([Type.Literal('auto'), Type.Literal('on'), Type.Literal('off')], {
+      default: 'auto',
+      description: "TimescaleDB for a new database (env STORE_TIMESCALE): auto uses it when the server preloads it or the database has it; on requires it (an error naming the fix otherwise); off keeps plain PostgreSQL. A database keeps the variant of its first migration",
+    }),
     pgliteDataDir: Nullable(Type.String({ minLength: 1 }), 'PGlite data folder; null keeps the embedded store in memory'),
     pgPoolMax: Type.Integer({ minimum: 1, maximum: 100, default: 4, description: 'PostgreSQL connections' }),
     commitConcurrency: Type.Integer({ minimum: 1, maximum: 32, default: 2, description: 'PostgreSQL transactions writing envelopes at once; envelopes beyond wait and share one transaction (group commit)' }),
@@ -101,7 +105,7 @@ export function loadConfig(input: unknown = {}): IngestConfig {
   return cfg;
 }
 
-/** DATABASE_URL, MQTT_URL, PORT, HOST, INGEST_SHARE_GROUP, MQTT_CLIENT_ID, PGLITE_DATA_DIR, LOG_LEVEL, ADMIN_TOKEN, SNAPSHOTS_DIR, INGEST_EDGE_AUTH. */
+/** DATABASE_URL, STORE_TIMESCALE, MQTT_URL, PORT, HOST, INGEST_SHARE_GROUP, MQTT_CLIENT_ID, PGLITE_DATA_DIR, LOG_LEVEL, ADMIN_TOKEN, SNAPSHOTS_DIR, INGEST_EDGE_AUTH. */
 export function configFromEnv(env: NodeJS.ProcessEnv = process.env): IngestConfigInput {
   const out: IngestConfigInput = {};
   if (env.DATABASE_URL) out.databaseUrl = env.DATABASE_URL;
@@ -115,6 +119,7 @@ export function configFromEnv(env: NodeJS.ProcessEnv = process.env): IngestConfi
   if (env.INGEST_SHARE_GROUP) out.shareGroup = env.INGEST_SHARE_GROUP;
   if (env.MQTT_CLIENT_ID) out.clientId = env.MQTT_CLIENT_ID;
   if (env.PGLITE_DATA_DIR) out.pgliteDataDir = env.PGLITE_DATA_DIR;
+  if (env.STORE_TIMESCALE) out.timescale = env.STORE_TIMESCALE as IngestConfigInput['timescale'];
   if (env.LOG_LEVEL) out.logLevel = env.LOG_LEVEL;
   const api: Record<string, unknown> = {};
   if (env.ADMIN_TOKEN) api.adminToken = env.ADMIN_TOKEN;

@@ -1,8 +1,10 @@
 /**
  * Storage upkeep on timers: day partitions created ahead (so rows never pile up in the default
  * partition), retention by dropping whole old partitions, and the rollups' refresh. The SQL functions
- * come from the migrations and have one name on both variants (on TimescaleDB they map to chunks and
- * continuous aggregates), so this class does not care which ran. Personal data past its own retention
+ * come from the migrations and have one name on both variants. On TimescaleDB its policies do this work
+ * (chunks made on demand, retention and compression policies, continuous aggregates refreshed by their
+ * own policies): apply_retention() only keeps the retention policies equal to the setting, and the
+ * rollup timer does not run. Personal data past its own retention
  * (plate text; residents' positions, issue 8) is removed from rows that otherwise stay.
  */
 import { systemClock, type Clock, type Logger } from '@safe-community/runtime';
@@ -50,7 +52,8 @@ export class Maintenance {
     // Partitions first, before data of today arrives; the rollups' first fill can wait for the timer.
     await this.guard('partitions', () => this.runPartitions());
     this.every(this.opts.partitionIntervalSec, 'partitions', () => this.runPartitions());
-    this.every(this.opts.rollupRefreshSec, 'rollups', () => this.refreshRollups());
+    // TimescaleDB's continuous aggregates are refreshed by their own policies (migration 0080).
+    if (!this.store.timescale) this.every(this.opts.rollupRefreshSec, 'rollups', () => this.refreshRollups());
   }
 
   async stop(): Promise<void> {
@@ -60,19 +63,20 @@ export class Maintenance {
     await Promise.allSettled([...this.running]);
   }
 
-  /** Creates day partitions from yesterday to `partitionsAheadDays` ahead; drops those past retention. */
+  /**
+   * Creates day partitions from yesterday to `partitionsAheadDays` ahead; applies the retention setting
+   * (plain: drops the partitions past it; TimescaleDB: sets its retention policies, `dropped` counts the
+   * policies changed). Retention 0 also runs, so TimescaleDB's policies are removed when it is turned off.
+   */
   async runPartitions(): Promise<{ created: number; dropped: number }> {
     const days = this.opts.partitionsAheadDays + 2;
     const created = await this.store.query<{ n: number | null }>(
       `SELECT CASE WHEN pg_try_advisory_xact_lock($1) THEN ensure_day_partitions((now() AT TIME ZONE 'UTC')::date - 1, $2::int) END AS n`,
       [PARTITION_LOCK, days]);
-    let dropped = 0;
-    if (this.opts.retentionDays > 0) {
-      const r = await this.store.query<{ n: number | null }>(
-        `SELECT CASE WHEN pg_try_advisory_xact_lock($1) THEN drop_day_partitions_before((now() AT TIME ZONE 'UTC')::date - $2::int) END AS n`,
-        [PARTITION_LOCK, this.opts.retentionDays]);
-      dropped = r[0]?.n ?? 0;
-    }
+    const r = await this.store.query<{ n: number | null }>(
+      'SELECT CASE WHEN pg_try_advisory_xact_lock($1) THEN apply_retention($2::int) END AS n',
+      [PARTITION_LOCK, this.opts.retentionDays]);
+    const dropped = r[0]?.n ?? 0;
     const made = created[0]?.n ?? 0;
     if (made > 0 || dropped > 0) this.opts.logger.info({ created: made, dropped }, 'day partitions maintained');
     if (this.opts.plateRetentionDays > 0) await this.scrubPlates();

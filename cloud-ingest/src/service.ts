@@ -54,7 +54,7 @@ export function createIngestService(input: unknown = {}, deps: IngestDeps = {}):
   const config = loadConfig(input);
   const log = deps.logger ?? createLogger({ name: 'cloud-ingest', level: config.logLevel });
   const store: Store = deps.store ?? (config.databaseUrl
-    ? new PgStore({ url: config.databaseUrl, poolMax: config.pgPoolMax, copyThreshold: config.copyThreshold, commitConcurrency: config.commitConcurrency, logger: log.child({ part: 'store' }) })
+    ? new PgStore({ url: config.databaseUrl, timescale: config.timescale, poolMax: config.pgPoolMax, copyThreshold: config.copyThreshold, commitConcurrency: config.commitConcurrency, logger: log.child({ part: 'store' }) })
     : new PgliteStore({ dataDir: config.pgliteDataDir, logger: log.child({ part: 'store' }) }));
   // Cloud rules see each committed batch, in commit order, off the ack path (issue 6 item 3).
   let rules: RuleEngine | undefined;

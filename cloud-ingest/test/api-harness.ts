@@ -6,7 +6,7 @@
 import { randomUUID } from 'node:crypto';
 import Fastify, { type FastifyInstance } from 'fastify';
 import { createLogger } from '@safe-community/runtime';
-import { freshDatabase } from '@safe-community/testkit';
+import { checkStoreVariant, freshDatabase } from '@safe-community/testkit';
 import {
   PgStore, PgliteStore, prepareEnvelope, createAlarmService, RuleEngine, registerApi,
   type Store, type AlarmLifecycle, type ApiDeps, type ApiHandle,
@@ -38,6 +38,7 @@ export async function harness(opts: { backend?: 'pg' | 'pglite'; api?: Partial<A
   const db = opts.backend === 'pglite' ? null : await freshDatabase('api');
   const store: Store = db ? new PgStore({ url: db.url, logger: silent }) : new PgliteStore({ logger: silent });
   await store.start();
+  if (db) await checkStoreVariant(store.timescale);
   const alarms = createAlarmService({ db: store, logger: silent, pollMs: 60_000 });
   await alarms.start();
   const rules = new RuleEngine({ alarms, logger: silent, pollMs: 60_000 });

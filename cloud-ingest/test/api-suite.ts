@@ -4,7 +4,8 @@
  * down tracked to their result, display warnings, rules, SLA, OpenAPI, and bad input answered 4xx with
  * nothing changed.
  */
-import t from 'tap';
+import t, { type Test } from 'tap';
+import { compressAllChunks, expectedStore } from '@safe-community/testkit';
 import { validators, type DownMessage } from '@safe-community/contracts';
 import { systemClock, type Clock } from '@safe-community/runtime';
 import { harness, ADMIN_TOKEN, eventMsg, resultMsg, statusMsg, telemetryMsg } from './api-harness.js';
@@ -127,31 +128,41 @@ export async function apiSuite(backend: 'pg' | 'pglite'): Promise<void> {
     ]);
     await h.ingest('edge-b', 'site-b', [eventMsg('site-b', 'edge-b', 'G9', 'door.forced', at(2))]);
 
-    const seen: string[] = [];
-    let cursor: string | null = null;
-    let pages = 0;
-    do {
-      const q: string = `/api/v1/events?kind=door.forced&from=${at(0)}&to=${at(10)}&limit=3${cursor ? `&cursor=${cursor}` : ''}`;
-      const r = await h.call('GET', q, sec);
-      t.equal(r.status, 200);
-      seen.push(...r.body.events.map((e: { edgeTime: string; site: string }) => `${e.site}@${e.edgeTime}`));
-      cursor = r.body.nextCursor;
-      pages++;
-    } while (cursor && pages < 10);
-    t.equal(pages, 3, '7 events in pages of 3');
-    t.same(seen, Array.from({ length: 7 }, (_, i) => `site-a@${at(6 - i)}`), 'newest first, each once, only site A');
+    // The same reads, and on TimescaleDB once more after every chunk is compressed (issue 17): the
+    // segmentby/orderby layout must give the API the same rows, order and pages.
+    const reads = async (t: Test): Promise<void> => {
+      const seen: string[] = [];
+      let cursor: string | null = null;
+      let pages = 0;
+      do {
+        const q: string = `/api/v1/events?kind=door.forced&from=${at(0)}&to=${at(10)}&limit=3${cursor ? `&cursor=${cursor}` : ''}`;
+        const r = await h.call('GET', q, sec);
+        t.equal(r.status, 200);
+        seen.push(...r.body.events.map((e: { edgeTime: string; site: string }) => `${e.site}@${e.edgeTime}`));
+        cursor = r.body.nextCursor;
+        pages++;
+      } while (cursor && pages < 10);
+      t.equal(pages, 3, '7 events in pages of 3');
+      t.same(seen, Array.from({ length: 7 }, (_, i) => `site-a@${at(6 - i)}`), 'newest first, each once, only site A');
 
-    const window = await h.call('GET', `/api/v1/events?device=G1&from=${at(2)}&to=${at(4)}`, sec);
-    t.same(window.body.events.map((e: { edgeTime: string }) => e.edgeTime), [at(3), at(2)], 'from inclusive, to exclusive');
-    const all = await h.call('GET', `/api/v1/events?kind=door.forced&from=${at(0)}&to=${at(10)}`, ADMIN_TOKEN);
-    t.equal(all.body.events.length, 8, 'an all-sites admin sees site B too');
+      const window = await h.call('GET', `/api/v1/events?device=G1&from=${at(2)}&to=${at(4)}`, sec);
+      t.same(window.body.events.map((e: { edgeTime: string }) => e.edgeTime), [at(3), at(2)], 'from inclusive, to exclusive');
+      const all = await h.call('GET', `/api/v1/events?kind=door.forced&from=${at(0)}&to=${at(10)}`, ADMIN_TOKEN);
+      t.equal(all.body.events.length, 8, 'an all-sites admin sees site B too');
 
-    const tel = await h.call('GET', `/api/v1/telemetry?device=S1&metric=temp.c&from=${at(0)}&limit=2`, sec);
-    t.same(tel.body.points.map((p: { value: number }) => p.value), [24, 23]);
-    t.ok(tel.body.nextCursor);
-    const rest = await h.call('GET', `/api/v1/telemetry?device=S1&metric=temp.c&from=${at(0)}&limit=10&cursor=${tel.body.nextCursor}`, sec);
-    t.same(rest.body.points.map((p: { value: number }) => p.value), [22, 21, 20]);
-    t.equal(rest.body.nextCursor, null);
+      const tel = await h.call('GET', `/api/v1/telemetry?device=S1&metric=temp.c&from=${at(0)}&limit=2`, sec);
+      t.same(tel.body.points.map((p: { value: number }) => p.value), [24, 23]);
+      t.ok(tel.body.nextCursor);
+      const rest = await h.call('GET', `/api/v1/telemetry?device=S1&metric=temp.c&from=${at(0)}&limit=10&cursor=${tel.body.nextCursor}`, sec);
+      t.same(rest.body.points.map((p: { value: number }) => p.value), [22, 21, 20]);
+      t.equal(rest.body.nextCursor, null);
+    };
+    await t.test('from the rows as written', reads);
+    if (backend === 'pg') t.equal(h.store.timescale, await expectedStore() === 'timescale', 'the store variant the server offers');
+    if (h.store.timescale) {
+      t.ok(await compressAllChunks(h.store.runner()) > 0, 'every chunk compressed');
+      await t.test('from compressed chunks', reads);
+    }
   });
 
   t.test('inventory: sites, edges and devices from device_status and edge_cursor', async (t) => {

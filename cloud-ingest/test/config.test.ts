@@ -21,6 +21,9 @@ t.test('unknown keys are refused, naming the key', async (t) => {
 t.test('bad values name their key', async (t) => {
   t.throws(() => loadConfig({ port: 70000 }), { code: 'ERR_CONFIG', message: /port/ });
   t.throws(() => loadConfig({ shareGroup: 'a/b' }), { code: 'ERR_CONFIG', message: /shareGroup/ });
+  t.equal(loadConfig({}).timescale, 'auto', 'TimescaleDB when the server can run it, by default');
+  t.throws(() => loadConfig({ timescale: 'yes' }), { code: 'ERR_CONFIG', message: /timescale/ });
+  t.equal(loadConfig(configFromEnv({ STORE_TIMESCALE: 'off' })).timescale, 'off', 'env STORE_TIMESCALE');
   t.throws(() => loadConfig({ mqttProtocol: 4, consumers: 2 }), { code: 'ERR_CONFIG', message: /consumers/ });
 });
 

@@ -1,11 +1,12 @@
 /**
  * Residents' positions past care.locationRetentionDays (issue 8 item 6), on PostgreSQL and PGlite: old
  * wearable.lat/lon telemetry deleted, positions and last-fix tags stripped from old care events and alarms,
- * lat/lon from old wearable events; everything newer, and every other row, left as it was.
+ * lat/lon from old wearable events; everything newer, and every other row, left as it was. On TimescaleDB
+ * (the suite's TimescaleDB pass) the same, from compressed chunks.
  */
 import t, { type Test } from 'tap';
 import { randomUUID } from 'node:crypto';
-import { freshDatabase } from '@safe-community/testkit';
+import { compressAllChunks, expectedStore, freshDatabase } from '@safe-community/testkit';
 import { createLogger } from '@safe-community/runtime';
 import { Maintenance, PgStore, PgliteStore, loadConfig, type Store } from '@safe-community/cloud-ingest';
 
@@ -45,6 +46,10 @@ async function check(t: Test, store: Store): Promise<void> {
     locationRetentionDays: 30, logger,
   });
   await seed(store);
+  if (store.timescale) {
+    // On TimescaleDB the old rows sit in compressed chunks by the time retention reaches them.
+    t.ok(await compressAllChunks(store.runner()) > 0, 'every chunk compressed before the scrub');
+  }
 
   t.same(await m.scrubLocations(), { telemetry: 2, events: 2, alarms: 1 }, 'counts: two old fix rows, one care and one wearable event, one alarm');
   const tel = await store.query<{ seq: number; metric: string }>(`SELECT seq::int AS seq, metric FROM telemetry WHERE edge = 'm' ORDER BY seq`);
@@ -88,6 +93,7 @@ t.test('PostgreSQL', async (t) => {
   const store = new PgStore({ url: db.url, logger });
   await store.start();
   t.teardown(async () => { await store.stop(); await db.drop(); });
+  t.equal(store.timescale, await expectedStore() === 'timescale', 'the store variant the server offers');
   await check(t, store);
 });
 

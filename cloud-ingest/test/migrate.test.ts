@@ -4,25 +4,51 @@ import { mkdtemp, writeFile, cp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { PGlite } from '@electric-sql/pglite';
-import { freshDatabase } from '@safe-community/testkit';
-import { migrate, DEFAULT_MIGRATIONS_DIR, listMigrations } from '@safe-community/cloud-ingest';
+import { expectedStore, freshDatabase } from '@safe-community/testkit';
+import { migrate, DEFAULT_MIGRATIONS_DIR, listMigrations, PgStore } from '@safe-community/cloud-ingest';
+import { createLogger } from '@safe-community/runtime';
+
+const silent = createLogger({ level: 'silent' });
 
 const expectedVersions = (await listMigrations(DEFAULT_MIGRATIONS_DIR)).map((m) => m.version);
+const variant = await expectedStore();
 
-t.test('PostgreSQL: two migrators at once apply each file exactly once, plain variant', async (t) => {
+t.test(`PostgreSQL: two migrators at once apply each file exactly once, ${variant} variant`, async (t) => {
   const db = await freshDatabase('mig');
   const pool = new pg.Pool({ connectionString: db.url, max: 4 });
   t.teardown(async () => { await pool.end(); await db.drop(); });
   const [a, b] = await Promise.all([migrate(pool), migrate(pool)]);
   t.same([...a.applied, ...b.applied].sort(), expectedVersions, 'every version applied once in total');
-  t.equal(a.timescale, false);
+  t.equal(a.timescale, variant === 'timescale', `auto chose ${variant}`);
+  t.equal(b.timescale, a.timescale, 'both migrators agree');
   const rows = (await pool.query('SELECT version, variant FROM schema_migrations ORDER BY version')).rows;
   t.same(rows.map((r) => r.version), expectedVersions);
-  t.ok(rows.some((r) => r.variant === 'plain'), 'the plain variant was chosen');
+  t.ok(rows.some((r) => r.variant === variant), `the ${variant} variant was chosen`);
+  t.notOk(rows.some((r) => r.variant !== variant && r.variant !== 'any'), 'never a mix of variants');
   const again = await migrate(pool);
   t.same(again.applied, [], 'a second run applies nothing');
-  const parts = (await pool.query(`SELECT count(*)::int AS n FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhparent WHERE c.relname = 'telemetry'`)).rows[0];
-  t.ok(parts.n > 2, 'day partitions exist for telemetry');
+  if (variant === 'plain') {
+    const parts = (await pool.query(`SELECT count(*)::int AS n FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhparent WHERE c.relname = 'telemetry'`)).rows[0];
+    t.ok(parts.n > 2, 'day partitions exist for telemetry');
+    return;
+  }
+  const hyper = (await pool.query(`SELECT hypertable_name AS h, compression_enabled AS c FROM timescaledb_information.hypertables ORDER BY 1`)).rows;
+  t.same(hyper.filter((r) => !r.h.startsWith('_')), [
+    { h: 'command_results', c: true }, { h: 'events', c: true }, { h: 'linkage_executions', c: true }, { h: 'telemetry', c: true },
+  ], 'the four time-series tables are hypertables with compression');
+  const interval = (await pool.query(`SELECT hypertable_name AS h, time_interval::text AS i FROM timescaledb_information.dimensions ORDER BY 1`)).rows;
+  t.same(interval.filter((r) => ['events', 'telemetry'].includes(r.h)), [{ h: 'events', i: '7 days' }, { h: 'telemetry', i: '1 day' }], 'chunk intervals');
+  const seg = (await pool.query(`SELECT attname FROM timescaledb_information.compression_settings
+    WHERE hypertable_name = 'telemetry' AND segmentby_column_index IS NOT NULL ORDER BY segmentby_column_index`)).rows;
+  t.same(seg.map((r) => r.attname), ['site', 'edge', 'device', 'metric'], 'telemetry segmented by what the dashboards filter on');
+  const caggs = (await pool.query(`SELECT view_name AS v, materialized_only AS m FROM timescaledb_information.continuous_aggregates ORDER BY 1`)).rows;
+  t.same(caggs, [{ v: 'events_1m', m: false }, { v: 'telemetry_1h', m: false }, { v: 'telemetry_1m', m: false }], 'rollups are real-time continuous aggregates');
+  const jobs = (await pool.query(`SELECT proc_name AS p, hypertable_name AS h FROM timescaledb_information.jobs WHERE hypertable_name IS NOT NULL ORDER BY 2, 1`)).rows;
+  t.same(jobs.map((j) => `${j.h}:${j.p}`), [
+    'command_results:policy_compression', 'events:policy_compression', 'events_1m:policy_refresh_continuous_aggregate',
+    'linkage_executions:policy_compression', 'telemetry:policy_compression', 'telemetry_1h:policy_refresh_continuous_aggregate',
+    'telemetry_1m:policy_refresh_continuous_aggregate',
+  ], 'compression and refresh policies; retention policies come from the setting (maintenance)');
 });
 
 t.test('a changed migration file is refused with ERR_MIGRATION_CHANGED', async (t) => {
@@ -58,15 +84,28 @@ t.test('a variant pair missing one side is a layout error', async (t) => {
   await t.rejects(listMigrations(dir), { code: 'ERR_MIGRATION_LAYOUT' });
 });
 
-t.test('PostgreSQL without timescaledb preloaded: auto stays plain, on names the fix, the connection survives', async (t) => {
+t.test(`PostgreSQL ${variant === 'plain' ? 'without' : 'with'} timescaledb preloaded: auto and on choose what the server can run, the connection survives`, async (t) => {
   const db = await freshDatabase('migts');
   const pool = new pg.Pool({ connectionString: db.url, max: 2 });
   t.teardown(async () => { await pool.end(); await db.drop(); });
   const libs = (await pool.query(`SELECT current_setting('shared_preload_libraries') AS l`)).rows[0].l as string;
-  if (libs.includes('timescaledb')) {
-    t.pass('this server preloads timescaledb; the timescale store tests cover it');
+  t.equal(libs.includes('timescaledb'), variant === 'timescale', `the server ${variant === 'plain' ? 'does not preload' : 'preloads'} timescaledb`);
+  if (variant === 'timescale') {
+    const on = await migrate(pool, { timescale: 'on' });
+    t.equal(on.timescale, true, 'on uses TimescaleDB');
+    const ext = await pool.query(`SELECT 1 FROM pg_extension WHERE extname = 'timescaledb'`);
+    t.equal(ext.rows.length, 1, 'the extension was created');
+    t.equal((await migrate(pool, { timescale: 'off' })).timescale, true, 'the recorded choice stands over a later setting');
+    const other = await freshDatabase('migoff');
+    t.teardown(() => other.drop());
+    const off = new PgStore({ url: other.url, timescale: 'off', logger: silent });
+    await off.start();
+    t.teardown(() => off.stop());
+    t.equal(off.timescale, false, 'the store set to off keeps a new database plain on a TimescaleDB server');
     return;
   }
+  // The service's setting (config timescale / STORE_TIMESCALE) reaches the same check: the store does not start.
+  await t.rejects(new PgStore({ url: db.url, timescale: 'on', logger: silent }).start(), { code: 'ERR_TIMESCALE_MISSING' });
   const available = (await pool.query(`SELECT 1 FROM pg_available_extensions WHERE name = 'timescaledb'`)).rows.length > 0;
   await t.rejects(migrate(pool, { timescale: 'on' }), {
     code: 'ERR_TIMESCALE_MISSING',

@@ -1,5 +1,5 @@
 import t from 'tap';
-import { freshDatabase } from '@safe-community/testkit';
+import { checkStoreVariant, freshDatabase } from '@safe-community/testkit';
 import { createLogger } from '@safe-community/runtime';
 import { PgStore } from '@safe-community/cloud-ingest';
 import { storeContract } from './helpers/store-contract.js';
@@ -14,5 +14,7 @@ t.teardown(async () => {
 
 storeContract(t, async () => {
   await store.start();
+  // The contract holds on the variant the server offers: plain PostgreSQL, or TimescaleDB in its pass.
+  await checkStoreVariant(store.timescale);
   return store;
 });

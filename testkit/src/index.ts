@@ -9,6 +9,36 @@ import { randomBytes } from 'node:crypto';
 /** The PostgreSQL the tests use: DATABASE_URL, or the local server with trust auth. */
 export const PG_ADMIN_URL = process.env.DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
 
+/** The two schemas the store has: plain PostgreSQL, or TimescaleDB (hypertables, compression, policies). */
+export type StoreVariant = 'plain' | 'timescale';
+
+/**
+ * The variant a fresh database on the tests' server gets from the store's auto-detection: TimescaleDB when
+ * the server preloads it. `TEST_STORE` (set by the TimescaleDB pass) states it instead, so a pass meant for
+ * TimescaleDB fails on a server that would quietly give the plain variant.
+ */
+export async function expectedStore(): Promise<StoreVariant> {
+  const stated = process.env.TEST_STORE;
+  if (stated === 'plain' || stated === 'timescale') return stated;
+  if (stated) throw new Error(`TEST_STORE must be plain or timescale, not ${stated}`);
+  const admin = new pg.Client({ connectionString: PG_ADMIN_URL });
+  await admin.connect();
+  try {
+    const libs = (await admin.query<{ l: string | null }>(`SELECT current_setting('shared_preload_libraries', true) AS l`)).rows[0]?.l ?? '';
+    return libs.split(',').map((x) => x.trim()).includes('timescaledb') ? 'timescale' : 'plain';
+  } finally {
+    await admin.end();
+  }
+}
+
+/** Throws when a store's choice of variant is not the one the tests' server should give (a shared set-up calls it). */
+export async function checkStoreVariant(timescale: boolean): Promise<void> {
+  const expected = await expectedStore();
+  if (timescale !== (expected === 'timescale')) {
+    throw new Error(`the store chose the ${timescale ? 'timescale' : 'plain'} variant on ${new URL(PG_ADMIN_URL).host}, expected ${expected}`);
+  }
+}
+
 export interface FreshDatabase {
   url: string;
   name: string;
@@ -87,3 +117,17 @@ export async function waitFor<T>(check: () => T | Promise<T>, opts: { timeoutMs?
 /** Paths to the shared real models and media (never committed). */
 export const MODELS_DIR = process.env.MODELS_DIR ?? new URL('../../../shared/models', import.meta.url).pathname;
 export const MEDIA_DIR = process.env.MEDIA_DIR ?? new URL('../../../shared/media', import.meta.url).pathname;
+
+/**
+ * TimescaleDB only: compresses every chunk of every hypertable now (what the compression policies do to
+ * chunks once they age), so a test can read the same rows back from compressed chunks. Returns how many
+ * chunks are compressed afterwards.
+ */
+export async function compressAllChunks(db: { query(sql: string): Promise<{ rows: any[] }> }): Promise<number> {
+  await db.query(`SELECT compress_chunk(c, if_not_compressed => true)
+                    FROM timescaledb_information.hypertables h,
+                         LATERAL show_chunks(format('%I.%I', h.hypertable_schema, h.hypertable_name)::regclass) c
+                   WHERE h.compression_enabled`);
+  const r = await db.query(`SELECT count(*)::int AS n FROM timescaledb_information.chunks WHERE is_compressed`);
+  return Number(r.rows[0]?.n ?? 0);
+}

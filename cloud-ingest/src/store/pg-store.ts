@@ -19,6 +19,8 @@ export interface PgStoreOptions {
   copyThreshold?: number;
   /** Apply migrations at start (default true). */
   migrate?: boolean;
+  /** Variant for a new database (migrate()'s `timescale`): 'auto' (default), 'on', 'off'. */
+  timescale?: 'auto' | 'on' | 'off';
   connectTimeoutMs?: number;
   /** Transactions writing envelopes at once; more envelopes wait and then share one transaction. */
   commitConcurrency?: number;
@@ -56,7 +58,7 @@ export class PgStore implements Store {
     this.pool = pool;
     if (this.opts.migrate !== false) {
       try {
-        this.timescale = (await migrate(pool, { logger: this.log })).timescale;
+        this.timescale = (await migrate(pool, { timescale: this.opts.timescale ?? 'auto', logger: this.log })).timescale;
       } catch (err) {
         await pool.end();
         this.pool = undefined;

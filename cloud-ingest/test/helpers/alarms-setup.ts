@@ -1,7 +1,7 @@
 /** Shared set-up of the alarm, rule, escalation and dispatch tests: a migrated database on either backend, a manual clock, actors. */
 import pg from 'pg';
 import { PGlite } from '@electric-sql/pglite';
-import { freshDatabase } from '@safe-community/testkit';
+import { checkStoreVariant, freshDatabase } from '@safe-community/testkit';
 import { createLogger, type Clock } from '@safe-community/runtime';
 import { migrate, type SqlRunner } from '@safe-community/cloud-ingest';
 import type { Actor } from '../../src/alarms/index.js';
@@ -28,7 +28,7 @@ export async function openBackend(name: BackendName): Promise<Backend> {
   // terminate one of them, and an 'error' event without a listener would fail the test after it passed.
   const late: Error[] = [];
   pool.on('error', (err) => late.push(err));
-  await migrate(pool);
+  await checkStoreVariant((await migrate(pool)).timescale);
   return {
     name,
     runner: pool,

@@ -12,6 +12,7 @@ import { PanelBuilder as TimeSeriesPanel } from '@grafana/grafana-foundation-sdk
 import { FrameGeometrySourceMode, MapLayerOptionsBuilder, FrameGeometrySourceBuilder } from '@grafana/grafana-foundation-sdk/common';
 import { Board, links } from '../grafana.js';
 import { inVar, timeBin, timeFilter, timeFrom, timeTo } from '../macros.js';
+import { binAverage, metricSource } from '../rollups.js';
 import { activeAlarm, byBuilding, bySite, deviceInBuilding, severityRank } from '../filters.js';
 import { and, col, inList, or, Query } from '../sql.js';
 import { finish, frame, type BoardOptions, type BuiltBoard } from './common.js';
@@ -144,10 +145,12 @@ export function elderlyCare(opts: BoardOptions): BuiltBoard {
     )
     .where('w.lat IS NOT NULL', 'w.lon IS NOT NULL', residentInBuilding);
 
+  // Over long ranges from the per-minute rollup (rollups.ts); a week of a resident's vitals is 10k raw rows.
   const vitals = (metric: string): Query =>
-    Query.from('telemetry t')
-      .select(col.time(timeBin('t.time')), col.text('t.device', 'wearable'), col.num('avg(t.value)', 'value'))
-      .where(timeFilter('t.time'), `t.metric = '${metric}'`, bySite('t'), deviceInBuilding('t.device'))
+    Query.from('src s')
+      .with('src', metricSource(metric))
+      .select(col.time(timeBin('s.at')), col.text('s.device', 'wearable'), col.num(binAverage('s'), 'value'))
+      .where(bySite('s'), deviceInBuilding('s.device'))
       .groupBy('1', '2')
       .orderBy('1');
 
