@@ -39,7 +39,7 @@ t.test('kill -9 of the edge agent mid-stream: every acknowledged event stored ex
   const db = await freshDatabase('fault_kill');
   const cloud = new CloudBroker();
   await cloud.start();
-  const ingest = createIngestService({ databaseUrl: db.url, mqttUrl: cloud.url, mqttProtocol: 4, port: 0, clientId: `ingest-kill-${process.pid}` }, { logger: createLogger({ level: 'error' }) });
+  const ingest = createIngestService({ databaseUrl: db.url, mqttUrl: cloud.url, mqttProtocol: 4, port: 0, clientId: `ingest-kill-${process.pid}`, api: { edgeAuth: false } }, { logger: createLogger({ level: 'error' }) });
   await ingest.start();
   const dir = await mkdtemp(join(tmpdir(), 'fault-kill-'));
   t.teardown(async () => {
