@@ -63,7 +63,7 @@ export function adminRoutes(app: FastifyInstance, users: UserDirectory, edges: E
     return users.setDisabled(await managedUser(req, actorOf(req)), true);
   });
 
-  app.get('/edges', { schema: { tags: ['auth'], summary: 'Registered edges of the caller\'s sites (admin)' } }, async (req) => {
+  app.get('/edges/credentials', { schema: { tags: ['auth'], summary: 'Registered edge credentials of the caller\'s sites (admin)' } }, async (req) => {
     const actor = actorOf(req);
     requirePermission(actor, 'admin');
     return { edges: await edges.list(actor.sites) };
