@@ -6,7 +6,7 @@
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { createIngestService, saveResidents, type IngestService, type Notifier } from '@safe-community/cloud-ingest';
+import { boundedDeadLetters, createIngestService, saveResidents, type IngestService, type Notifier } from '@safe-community/cloud-ingest';
 import { EdgeAgent, loadEdgeConfig } from '@safe-community/edge-agent';
 import { createLogger, type Logger } from '@safe-community/runtime';
 import {
@@ -45,31 +45,13 @@ function urlLogin(url: string | null | undefined): { username?: string; password
   return u.username ? { username: decodeURIComponent(u.username), password: decodeURIComponent(u.password) } : {};
 }
 
-/**
- * Refused logins, publishes and subscriptions on the embedded broker go to the cloud's dead_letters, at most
- * 20 a second (the rest are counted in the log), so a client hammering the broker cannot flood the store.
- */
+/** Refused logins, publishes and subscriptions on the embedded broker go to the cloud's dead_letters (bounded). */
 function recordRefusals(ingest: () => IngestService | undefined, log: Logger): (r: BrokerRefusal) => void {
-  let second = 0;
-  let inSecond = 0;
-  let dropped = 0;
-  return (r) => {
-    const now = Math.floor(Date.now() / 1000);
-    if (now !== second) {
-      if (dropped > 0) log.warn({ dropped }, 'cloud broker refusals not recorded (over 20 a second)');
-      second = now;
-      inSecond = 0;
-      dropped = 0;
-    }
-    const store = ingest()?.store;
-    if (!store || ++inSecond > 20) {
-      dropped++;
-      return;
-    }
-    const reason = `${r.detail}${r.topic ? ` (topic ${r.topic})` : ''}; client ${r.clientId}`;
-    store.deadLetter([{ source: 'mqtt:broker', edge: r.principal, seq: null, code: r.code, reason, payload: '' }])
-      .catch((err: Error) => log.warn({ err: err.message }, 'broker refusal not recorded'));
-  };
+  const record = boundedDeadLetters(async (d) => { await ingest()?.store.deadLetter([d]); }, log);
+  return (r) => record({
+    source: 'mqtt:broker', edge: r.principal, seq: null, code: r.code, payload: '',
+    reason: `${r.detail}${r.topic ? ` (topic ${r.topic})` : ''}; client ${r.clientId}`,
+  });
 }
 
 export interface Simulators {

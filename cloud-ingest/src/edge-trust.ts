@@ -63,3 +63,27 @@ export class DownSigner {
     return signDown(keys, parsed.edge, body, this.clock.now(), randomBytes(12).toString('base64url'));
   }
 }
+
+/**
+ * Records refusals (failed logins, refused publishes) as dead letters, at most `perSecond` a second; the rest
+ * are only counted in the log, so a client hammering a door cannot turn each knock into a database write.
+ */
+export function boundedDeadLetters(write: (r: DeadLetterRecord) => Promise<void>, logger: Logger, perSecond = 20): (r: DeadLetterRecord) => void {
+  let second = 0;
+  let inSecond = 0;
+  let dropped = 0;
+  return (r) => {
+    const now = Math.floor(Date.now() / 1000);
+    if (now !== second) {
+      if (dropped > 0) logger.warn({ dropped }, `refusals not recorded (over ${perSecond} a second)`);
+      second = now;
+      inSecond = 0;
+      dropped = 0;
+    }
+    if (++inSecond > perSecond) {
+      dropped++;
+      return;
+    }
+    write(r).catch((err: Error) => logger.warn({ err: err.message }, 'refusal not recorded'));
+  };
+}

@@ -9,7 +9,7 @@ import { AlarmLifecycle, WebhookNotifier, createAlarmService, type AlarmService,
 import { RuleEngine, committedFromBatch, type RuleSet } from './rules/index.js';
 import { registerApi } from './api/index.js';
 import { EdgeDirectory, edgeAuthHook } from './auth/index.js';
-import { DownSigner, originRefusal } from './edge-trust.js';
+import { DownSigner, boundedDeadLetters, originRefusal } from './edge-trust.js';
 import { loadConfig, type IngestConfig } from './config.js';
 import { registerRoutes, type HealthParts } from './http.js';
 import { createIngestMetrics, registerMetrics } from './metrics.js';
@@ -157,7 +157,10 @@ export function createIngestService(input: unknown = {}, deps: IngestDeps = {}):
     if (!config.api.edgeAuth) {
       log.warn('INGEST_EDGE_AUTH is off (development only): anyone who reaches POST /ingest/v1/envelopes may write as any edge of any unregistered site, and envelopes from unregistered edges are accepted on MQTT');
     }
-    registerRoutes(server, { pipeline, health, maxEnvelopeBytes: config.maxEnvelopeBytes, ...(config.api.edgeAuth ? { edgeAuth: api?.edgeAuth ?? edgeAuthHook(edges) } : {}) });
+    // Failed edge logins on the HTTP ingest leave a dead letter (bounded), as refused envelopes do.
+    const recordRefusal = boundedDeadLetters((r) => pipeline.deadLetter([r], { retry: false }), log.child({ part: 'http' }));
+    const edgeAuth = edgeAuthHook(edges, (claimed, reason) => recordRefusal({ source: 'http', edge: claimed, seq: null, code: 'ERR_UNAUTHENTICATED', reason, payload: '' }));
+    registerRoutes(server, { pipeline, health, maxEnvelopeBytes: config.maxEnvelopeBytes, ...(config.api.edgeAuth ? { edgeAuth } : {}) });
     registerMetrics(server, createIngestMetrics({ counters: () => pipeline.counters, store }));
     await server.listen({ host: config.host, port: config.port });
     const addr = server.server.address();
