@@ -63,7 +63,10 @@ export function registerRoutes(app: FastifyInstance, deps: RouteDeps): void {
       // Rejected records are stored as dead letters and counted as delivered; the edge learns why here.
       const rejected = batch.items
         .filter((i) => !i.ok && i.seq <= r.upTo)
-        .map((i) => (i.ok ? null : { seq: i.seq, code: i.code, reason: i.reason }));
+        .map((i) => (i.ok ? null : { seq: i.seq, code: i.code, reason: i.reason }))
+        .filter((x) => x !== null)
+        .concat(r.refused ?? [])
+        .sort((a, b) => a.seq - b.seq);
       return await reply.send({ upTo: r.upTo, duplicates: r.duplicates, deadLettered: r.deadLettered, rejected });
     } catch (err) {
       const code = errorCode(err);

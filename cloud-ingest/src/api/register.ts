@@ -122,7 +122,7 @@ export async function registerApi(app: FastifyInstance, deps: ApiDeps): Promise<
     });
     api.addHook('onRequest', userAuthHook(users));
     installAudit(api, deps.db, log.child({ part: 'audit' }));
-    adminRoutes(api, users, edges);
+    adminRoutes(api, users, edges, deps.db);
     inventoryRoutes(api, deps.db);
     seriesRoutes(api, deps.db);
     commandRoutes(api, commands);

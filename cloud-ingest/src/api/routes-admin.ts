@@ -6,7 +6,7 @@
 import type { FastifyInstance } from 'fastify';
 import { Type } from '@sinclair/typebox';
 import { CodedError } from '@safe-community/runtime';
-import { actorOf, isGlobalAdmin, managesSites, requireManages, requirePermission, type EdgeDirectory, type UserDirectory } from '../auth/index.js';
+import { actorOf, isGlobalAdmin, managesSites, requireManages, requirePermission, type Db, type EdgeDirectory, type UserDirectory } from '../auth/index.js';
 import { Id } from './schemas.js';
 
 const Role = Type.Union([Type.Literal('admin'), Type.Literal('security'), Type.Literal('installer'), Type.Literal('viewer')]);
@@ -16,7 +16,7 @@ const Teams = Type.Array(Type.String({ minLength: 1, maxLength: 64 }), {
   maxItems: 100, uniqueItems: true, description: 'guard teams (elderly care): members read the location history of their team\'s residents',
 });
 
-export function adminRoutes(app: FastifyInstance, users: UserDirectory, edges: EdgeDirectory): void {
+export function adminRoutes(app: FastifyInstance, users: UserDirectory, edges: EdgeDirectory, db: Db): void {
   /** Loads the target user and checks the caller manages it; an unmanaged user answers like a missing one. */
   const managedUser = async (req: { params: unknown }, actor: ReturnType<typeof actorOf>): Promise<string> => {
     const id = (req.params as { user: string }).user;
@@ -100,5 +100,25 @@ export function adminRoutes(app: FastifyInstance, users: UserDirectory, edges: E
     requireManages(actor, [current.site], `edge ${edge}`);
     await edges.disable(edge);
     return { edge, disabled: true };
+  });
+
+  app.put('/sites/:site/devices/:device/owner', {
+    schema: {
+      tags: ['auth'], summary: 'Move a device to another edge of its site; until then only its owner may report it (admin)',
+      params: Type.Object({ site: Id, device: Id }, { additionalProperties: false }),
+      body: Type.Object({ edge: Id }, { additionalProperties: false }),
+    },
+  }, async (req) => {
+    const actor = actorOf(req);
+    const { site, device } = req.params as { site: string; device: string };
+    const { edge } = req.body as { edge: string };
+    requireManages(actor, [site], `site ${site}`);
+    const target = await edges.identity(edge);
+    if (!target || target.site !== site) throw new CodedError('ERR_VALIDATION', `edge ${edge} is not a registered edge of site ${site}`);
+    await db.query(
+      `INSERT INTO device_owners (site, device, edge, moved_by) VALUES ($1, $2, $3, $4)
+       ON CONFLICT (site, device) DO UPDATE SET edge = EXCLUDED.edge, moved_by = EXCLUDED.moved_by, claimed_at = now()`,
+      [site, device, edge, actor.user]);
+    return { site, device, edge };
   });
 }
