@@ -4,8 +4,10 @@
  * the edge's own: prepare.ts and edge-trust.ts). A record that reaches beyond the edge is refused with a
  * reason and goes to dead_letters in its place in the sequence, like any other rejected record:
  *
- * - a record about a device another edge owns (the first edge to report a device claims it; an admin moves
- *   it: PUT /api/v1/sites/:site/devices/:device/owner);
+ * - a record about a device another edge owns (the first registered edge to report a device claims it; an
+ *   admin moves it: PUT /api/v1/sites/:site/devices/:device/owner). Edges without a registered identity,
+ *   which reach the store only under the development setting INGEST_EDGE_AUTH=0, neither claim devices
+ *   nor are held to them;
  * - an update of an alarm another edge raised, or the cloud did (alarm updates are by id);
  * - a result for a command the cloud sent to another edge.
  */
@@ -24,7 +26,8 @@ const refuse = (it: Good, code: string, reason: string): Refused => ({ seq: it.s
 
 export async function confine(tx: Tx, edge: string, site: string, items: readonly Good[]): Promise<{ good: Good[]; refused: Refused[] }> {
   if (items.length === 0) return { good: [], refused: [] };
-  const devices = [...new Set(items.map((i) => deviceOf(i.msg)).filter((d): d is string => d !== null))];
+  const registered = (await tx.query('SELECT 1 FROM edge_credentials WHERE edge = $1 AND NOT disabled', [edge])).rows.length > 0;
+  const devices = registered ? [...new Set(items.map((i) => deviceOf(i.msg)).filter((d): d is string => d !== null))] : [];
   const owners = new Map<string, string>();
   if (devices.length > 0) {
     await tx.query(
@@ -67,7 +70,7 @@ export async function confine(tx: Tx, edge: string, site: string, items: readonl
     }
     // Last, so the more telling reasons above are the ones recorded.
     const device = deviceOf(it.msg);
-    const owner = device !== null ? owners.get(device) : undefined;
+    const owner = device !== null && registered ? owners.get(device) : undefined;
     if (owner !== undefined && owner !== edge) {
       refused.push(refuse(it, 'ERR_DEVICE_NOT_OWNED', `device ${device} of site ${site} belongs to edge ${owner}, not ${edge}`));
       continue;
