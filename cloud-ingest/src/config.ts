@@ -54,7 +54,7 @@ const ApiSchema = Type.Object(
   {
     enabled: Type.Boolean({ default: true, description: 'serve the REST API (/api/v1), /openapi.json and the alarm page' }),
     adminToken: Nullable(Type.String({ minLength: 24 }), 'bootstrap admin token (env ADMIN_TOKEN): user admin holds exactly this token after start; null leaves users as stored'),
-    snapshotsDir: Nullable(Type.String({ minLength: 1 }), "folder of the edges' snapshots, for GET /alarms/:id/snapshot (env SNAPSHOTS_DIR)"),
+    snapshotsDir: Nullable(Type.String({ minLength: 1 }), "folder of the edges' snapshots, one sub-folder per site (<dir>/<site>/<camera>/<file>.jpg), for GET /alarms/:id/snapshot (env SNAPSHOTS_DIR)"),
     rateLimitMax: Type.Integer({ minimum: 1, default: 600, description: 'API requests per token per window' }),
     rateLimitWindowMs: Type.Integer({ minimum: 1000, default: 60_000, description: 'API rate-limit window' }),
     edgeAuth: Type.Boolean({ default: true, description: "require each edge's own credential (Basic auth, edge id + secret) on POST /ingest/v1/envelopes, and a registered edge on MQTT; false (env INGEST_EDGE_AUTH=0) is a development setting, logged loudly at start" }),
