@@ -37,6 +37,7 @@ t.test("a site admin cannot reach beyond its sites; the global admin can", async
     ["move site B's edge to site A", 'POST', '/edges/edge-b1/credentials', { site: 'site-a' }],
     ["disable site B's edge", 'POST', '/edges/edge-b1/disable'],
     ["move a site-B device", 'PUT', '/sites/site-b/devices/G1/owner', { edge: 'edge-b1' }],
+    ['replace the cloud rule set, which covers every site', 'PUT', '/rules', { version: 99, rules: [] }],
   ];
   for (const [what, method, path, body] of refusals) {
     const r = await api(ingest, method, path, adminA, body);
