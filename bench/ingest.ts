@@ -144,7 +144,7 @@ if (process.argv[2] === EDGE_ROLE) {
 
     ingest = createIngestService({
       logLevel: 'warn', port: 0, databaseUrl: db.url, mqttUrl: MQTT_URL, shareGroup: `bench${run}`, clientId: `bench-ingest-${run}`,
-      consumers: CONSUMERS, pgPoolMax: CONSUMERS + 1, sessionExpirySec: 30, maintenance: { enabled: false },
+      consumers: CONSUMERS, pgPoolMax: CONSUMERS + 1, sessionExpirySec: 30, maintenance: { enabled: false }, api: { edgeAuth: false },
       // BENCH_COPY_THRESHOLD above the envelope size measures the unnest insert path instead of COPY.
       copyThreshold: Number(process.env.BENCH_COPY_THRESHOLD ?? 2000),
     });

@@ -42,6 +42,7 @@ async function main(): Promise<void> {
     port: intEnv('PORT', 8080),
     host: process.env.HOST || '127.0.0.1',
     edgeBrokerPort: intEnv('EDGE_BROKER_PORT', 0),
+    cloudBrokerPort: intEnv('CLOUD_BROKER_PORT', 0),
     ...(process.env.DATA_DIR ? { dataDir: process.env.DATA_DIR } : {}),
     // The cloud's calls (no phone or SMS channel here): printed, so the escalation can be watched.
     notifier: {
@@ -63,6 +64,7 @@ async function main(): Promise<void> {
   process.on('SIGTERM', () => void shutdown());
 
   say(`cloud API ${sys.apiUrl} (GET /health) · store: ${process.env.DATABASE_URL ? 'PostgreSQL (DATABASE_URL)' : 'embedded PGlite'} · cloud broker ${sys.cloudMqttUrl}`);
+  say(`cloud broker ${sys.cloudMqttUrl}: no anonymous logins; edge ${sys.agent.config.edge.id} logs in with its own credential and takes only signed commands`);
   say(`edge ${sys.agent.config.edge.id}: device broker on 127.0.0.1:${sys.agent.broker.port}, ${sys.agent.linkage.ruleList().length} linkage rules`);
   const online = sys.agent.config.devices.filter((d) => sys.agent.devices.online(d.id));
   const byKind = new Map<string, number>();

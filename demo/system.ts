@@ -6,7 +6,7 @@
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { createIngestService, saveResidents, type IngestService, type Notifier } from '@safe-community/cloud-ingest';
+import { boundedDeadLetters, createIngestService, saveResidents, type IngestService, type Notifier } from '@safe-community/cloud-ingest';
 import { EdgeAgent, loadEdgeConfig } from '@safe-community/edge-agent';
 import { createLogger, type Logger } from '@safe-community/runtime';
 import {
@@ -14,7 +14,7 @@ import {
 } from '@safe-community/simulators';
 import { CameraRig } from '@safe-community/simulators/camera';
 import { parse as parseYaml } from 'yaml';
-import { CloudBroker } from './cloud-broker.js';
+import { CloudBroker, type BrokerRefusal } from './cloud-broker.js';
 import { DEMO_DEVICES, DEMO_EDGE, DEMO_RESIDENTS_FILE, DEMO_SITE, demoCamera, MEDIA_DIR } from './site.js';
 
 export interface SystemOptions {
@@ -34,6 +34,24 @@ export interface SystemOptions {
   camera?: boolean;
   /** Who the cloud calls about alarms (guard team, family…); default none. */
   notifier?: Notifier;
+  /** Port of the embedded cloud broker (CLOUD_BROKER_PORT); unset or 0 picks a free one. */
+  cloudBrokerPort?: number;
+}
+
+/** An external broker's URL may carry the login the demo's edge uses there (the embedded one checks the edge's own). */
+function urlLogin(url: string | null | undefined): { username?: string; password?: string } {
+  if (!url) return {};
+  const u = new URL(url);
+  return u.username ? { username: decodeURIComponent(u.username), password: decodeURIComponent(u.password) } : {};
+}
+
+/** Refused logins, publishes and subscriptions on the embedded broker go to the cloud's dead_letters (bounded). */
+function recordRefusals(ingest: () => IngestService | undefined, log: Logger): (r: BrokerRefusal) => void {
+  const record = boundedDeadLetters(async (d) => { await ingest()?.store.deadLetter([d]); }, log);
+  return (r) => record({
+    source: 'mqtt:broker', edge: r.principal, seq: null, code: r.code, payload: '',
+    reason: `${r.detail}${r.topic ? ` (topic ${r.topic})` : ''}; client ${r.clientId}`,
+  });
 }
 
 export interface Simulators {
@@ -69,25 +87,36 @@ export async function startSystem(opts: SystemOptions = {}): Promise<RunningSyst
     }
   };
   try {
+    // The embedded cloud broker logs edges in against the ingest's edge directory (made just below).
+    let ingestRef: IngestService | undefined;
     let cloudMqttUrl = opts.mqttUrl ?? null;
+    let ingestMqttUrl = cloudMqttUrl;
     if (!cloudMqttUrl) {
-      const broker = new CloudBroker();
+      const broker = new CloudBroker({
+        ...(opts.cloudBrokerPort ? { port: opts.cloudBrokerPort } : {}),
+        edges: { authenticate: async (edge, secret) => (ingestRef ? ingestRef.edges.authenticate(edge, secret) : null) },
+        onRefused: recordRefusals(() => ingestRef, log),
+      });
       await broker.start();
       stops.push(() => broker.stop());
       cloudMqttUrl = broker.url;
+      ingestMqttUrl = broker.ingestUrl;
     }
 
     const ingest = createIngestService({
       databaseUrl: opts.databaseUrl ?? null,
-      mqttUrl: cloudMqttUrl,
+      mqttUrl: ingestMqttUrl,
       // The embedded Aedes broker speaks MQTT 3.1.1; an external broker gets MQTT 5 and the share group.
       mqttProtocol: opts.mqttUrl ? 5 : 4,
       port: opts.port ?? 8080,
       host: opts.host ?? '127.0.0.1',
       clientId: `ingest-${DEMO_EDGE}-${process.pid}`,
     }, { logger: log, ...(opts.notifier ? { notifier: opts.notifier } : {}) });
+    ingestRef = ingest;
     await ingest.start();
     stops.push(() => ingest.stop());
+    // The demo edge's own credential (issue 12): its cloud broker login and the key of what comes down to it.
+    const edgeSecret = await ingest.edges.issue(DEMO_EDGE, DEMO_SITE, { by: 'demo' });
     // Elderly care: the cloud keeps the same residents file as the edge, to call each resident's own contacts.
     await saveResidents(ingest.store, DEMO_SITE, parseYaml(await readFile(DEMO_RESIDENTS_FILE, 'utf8')), 'demo');
     const { host, port } = ingest.address();
@@ -116,7 +145,7 @@ export async function startSystem(opts: SystemOptions = {}): Promise<RunningSyst
         dataDir,
         broker: { port: opts.edgeBrokerPort ?? 0 },
         admin: { port: 0 },
-        uplink: { url: cloudMqttUrl, ackTimeoutMs: 3000 },
+        uplink: { url: cloudMqttUrl, secret: edgeSecret, ackTimeoutMs: 3000, ...urlLogin(opts.mqttUrl) },
         devices: DEMO_DEVICES,
         care: { residentsFile: DEMO_RESIDENTS_FILE },
         cameras: cameraRig ? [demoCamera(cameraRig.camera.port)] : [],

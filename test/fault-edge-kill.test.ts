@@ -10,7 +10,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import mqtt from 'mqtt';
-import { createIngestService } from '@safe-community/cloud-ingest';
+import { createIngestService, type IngestService } from '@safe-community/cloud-ingest';
 import { createLogger } from '@safe-community/runtime';
 import { freshDatabase, freePort, waitFor } from '@safe-community/testkit';
 import { CloudBroker } from '../demo/cloud-broker.js';
@@ -37,10 +37,14 @@ async function startEdge(config: object, passwords: Map<string, string>): Promis
 
 t.test('kill -9 of the edge agent mid-stream: every acknowledged event stored exactly once, in order', async (t) => {
   const db = await freshDatabase('fault_kill');
-  const cloud = new CloudBroker();
+  // The cloud broker checks edge logins against the ingest's edge directory, as in the one-machine start.
+  let ingestRef: IngestService | undefined;
+  const cloud = new CloudBroker({ edges: { authenticate: async (e, s) => (ingestRef ? ingestRef.edges.authenticate(e, s) : null) } });
   await cloud.start();
-  const ingest = createIngestService({ databaseUrl: db.url, mqttUrl: cloud.url, mqttProtocol: 4, port: 0, clientId: `ingest-kill-${process.pid}` }, { logger: createLogger({ level: 'error' }) });
+  const ingest = createIngestService({ databaseUrl: db.url, mqttUrl: cloud.ingestUrl, mqttProtocol: 4, port: 0, clientId: `ingest-kill-${process.pid}` }, { logger: createLogger({ level: 'error' }) });
+  ingestRef = ingest;
   await ingest.start();
+  const secret = await ingest.edges.issue('edge-kill', 'site-k');
   const dir = await mkdtemp(join(tmpdir(), 'fault-kill-'));
   t.teardown(async () => {
     await ingest.stop();
@@ -53,7 +57,7 @@ t.test('kill -9 of the edge agent mid-stream: every acknowledged event stored ex
   const config = {
     edge: { id: 'edge-kill', site: 'site-k' }, dataDir: dir,
     broker: { port: brokerPort, ratePerSecond: 0 }, admin: { enabled: false },
-    uplink: { url: cloud.url, ackTimeoutMs: 2000 },
+    uplink: { url: cloud.url, secret, ackTimeoutMs: 2000 },
     devices: [{ id: 'S1', kind: 'env_sensor', profile: 'env_sensor.airsense-json', tags: {} }],
     linkage: { builtinRules: false },
   };

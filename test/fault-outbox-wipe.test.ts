@@ -25,7 +25,7 @@ const event = (n: number): Event => ({
 t.test('a wiped outbox starts a new epoch; the cloud stores its records after the old ones', async (t) => {
   const broker = await startAedes();
   t.teardown(() => broker.close());
-  const ingest = createIngestService({ logLevel: 'silent', port: 0, databaseUrl: null, mqttUrl: broker.url, mqttProtocol: 4, clientId: `ingest-wipe-${process.pid}`, maintenance: { enabled: false } });
+  const ingest = createIngestService({ logLevel: 'silent', port: 0, databaseUrl: null, mqttUrl: broker.url, mqttProtocol: 4, clientId: `ingest-wipe-${process.pid}`, maintenance: { enabled: false }, api: { edgeAuth: false } });
   await ingest.start();
   t.teardown(() => ingest.stop());
   const dir = await mkdtemp(join(tmpdir(), 'outbox-wipe-'));

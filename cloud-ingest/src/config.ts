@@ -54,10 +54,10 @@ const ApiSchema = Type.Object(
   {
     enabled: Type.Boolean({ default: true, description: 'serve the REST API (/api/v1), /openapi.json and the alarm page' }),
     adminToken: Nullable(Type.String({ minLength: 24 }), 'bootstrap admin token (env ADMIN_TOKEN): user admin holds exactly this token after start; null leaves users as stored'),
-    snapshotsDir: Nullable(Type.String({ minLength: 1 }), "folder of the edges' snapshots, for GET /alarms/:id/snapshot (env SNAPSHOTS_DIR)"),
+    snapshotsDir: Nullable(Type.String({ minLength: 1 }), "folder of the edges' snapshots, one sub-folder per site (<dir>/<site>/<camera>/<file>.jpg), for GET /alarms/:id/snapshot (env SNAPSHOTS_DIR)"),
     rateLimitMax: Type.Integer({ minimum: 1, default: 600, description: 'API requests per token per window' }),
     rateLimitWindowMs: Type.Integer({ minimum: 1000, default: 60_000, description: 'API rate-limit window' }),
-    edgeAuth: Type.Boolean({ default: false, description: 'require edge credentials (Basic auth, edge id + secret) on POST /ingest/v1/envelopes (env INGEST_EDGE_AUTH=1)' }),
+    edgeAuth: Type.Boolean({ default: true, description: "require each edge's own credential (Basic auth, edge id + secret) on POST /ingest/v1/envelopes, and a registered edge on MQTT; false (env INGEST_EDGE_AUTH=0) is a development setting, logged loudly at start" }),
   },
   { additionalProperties: false, default: {} },
 );
@@ -124,7 +124,11 @@ export function configFromEnv(env: NodeJS.ProcessEnv = process.env): IngestConfi
   const api: Record<string, unknown> = {};
   if (env.ADMIN_TOKEN) api.adminToken = env.ADMIN_TOKEN;
   if (env.SNAPSHOTS_DIR) api.snapshotsDir = env.SNAPSHOTS_DIR;
-  if (env.INGEST_EDGE_AUTH) api.edgeAuth = env.INGEST_EDGE_AUTH === '1' || env.INGEST_EDGE_AUTH === 'true';
+  if (env.INGEST_EDGE_AUTH) {
+    const v = env.INGEST_EDGE_AUTH;
+    if (!['0', '1', 'true', 'false'].includes(v)) throw new CodedError('ERR_CONFIG', `invalid ingest config: api.edgeAuth (env INGEST_EDGE_AUTH="${v}") must be one of 1, true, 0, false`);
+    api.edgeAuth = v === '1' || v === 'true';
+  }
   if (Object.keys(api).length > 0) out.api = api as IngestConfigInput['api'];
   const notify: Record<string, unknown> = {};
   if (env.NOTIFY_WEBHOOK_URL) notify.webhookUrl = env.NOTIFY_WEBHOOK_URL;

@@ -5,6 +5,7 @@
  */
 import type { FastifyInstance, onRequestAsyncHookHandler } from 'fastify';
 import { errorCode } from '@safe-community/runtime';
+import { originRefusal } from './edge-trust.js';
 import { prepareEnvelope } from './prepare.js';
 import type { Pipeline } from './pipeline.js';
 
@@ -17,7 +18,10 @@ export interface RouteDeps {
   pipeline: Pipeline;
   health(): Promise<HealthParts>;
   maxEnvelopeBytes: number;
-  /** When given, edges must authenticate (see auth/hooks.ts edgeAuthHook); the envelope must then be their own. */
+  /**
+   * When given, edges must authenticate (see auth/hooks.ts edgeAuthHook); the envelope must then be their
+   * own, edge and site. Absent only under the explicit development setting INGEST_EDGE_AUTH=0.
+   */
   edgeAuth?: onRequestAsyncHookHandler;
 }
 
@@ -31,11 +35,20 @@ export function registerRoutes(app: FastifyInstance, deps: RouteDeps): void {
   });
 
   app.post('/ingest/v1/envelopes', deps.edgeAuth ? { onRequest: deps.edgeAuth } : {}, async (req, reply) => {
-    // An authenticated edge may only send its own envelopes: another edge id is refused like a topic mismatch.
+    // An authenticated edge may only send its own envelopes: edge and site come from its identity, and an
+    // envelope claiming others is refused and recorded (issue 12, item 1).
     const who = deps.edgeAuth ? req.edgeIdentity : null;
-    const prepared = prepareEnvelope(typeof req.body === 'string' ? req.body : '', 'http', who?.edge);
-    if (who && prepared.kind === 'batch' && prepared.batch.site !== who.site) {
-      return reply.code(403).send({ code: 'ERR_FORBIDDEN', message: `edge ${who.edge} belongs to site ${who.site}, not ${prepared.batch.site}` });
+    const body = typeof req.body === 'string' ? req.body : '';
+    const prepared = prepareEnvelope(body, 'http', who?.edge);
+    const refusal = who && prepared.kind === 'batch' ? originRefusal(prepared.batch, who, true, body) : null;
+    if (refusal || (prepared.kind === 'dead' && prepared.record.code === 'ERR_EDGE_MISMATCH')) {
+      const record = refusal ?? (prepared.kind === 'dead' ? prepared.record : null)!;
+      try {
+        await deps.pipeline.deadLetter([record], { retry: false });
+      } catch (err) {
+        req.log.warn({ err: (err as Error).message }, 'refused envelope not recorded');
+      }
+      return reply.code(403).send({ code: record.code, message: record.reason });
     }
     try {
       if (prepared.kind === 'dead') {
@@ -50,7 +63,10 @@ export function registerRoutes(app: FastifyInstance, deps: RouteDeps): void {
       // Rejected records are stored as dead letters and counted as delivered; the edge learns why here.
       const rejected = batch.items
         .filter((i) => !i.ok && i.seq <= r.upTo)
-        .map((i) => (i.ok ? null : { seq: i.seq, code: i.code, reason: i.reason }));
+        .map((i) => (i.ok ? null : { seq: i.seq, code: i.code, reason: i.reason }))
+        .filter((x) => x !== null)
+        .concat(r.refused ?? [])
+        .sort((a, b) => a.seq - b.seq);
       return await reply.send({ upTo: r.upTo, duplicates: r.duplicates, deadLettered: r.deadLettered, rejected });
     } catch (err) {
       const code = errorCode(err);

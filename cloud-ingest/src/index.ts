@@ -14,6 +14,10 @@ export * from './rules/index.js';
 export { registerApi, CommandDesk, statusForCode, type ApiDeps, type ApiHandle, type CommandDeskOptions, type CommandView, type CommandState, type CommandInput, type WarningInput } from './api/index.js';
 // Role and Actor come from the alarms module (the same shapes); the auth module adds the rest.
 export { UserDirectory, ROLES, can, requirePermission, siteAllowed, scopeSites, newToken, hashToken, bearerToken, userAuthHook, edgeAuthHook, actorOf, type Db, type DirectoryOptions, type UserRecord, type Permission } from './auth/index.js';
+export { EdgeDirectory, RESERVED_EDGE_IDS, isGlobalAdmin, managesSites, type EdgeIdentity, type EdgeRecord, type IssueOptions } from './auth/index.js';
+export { INGEST_PRINCIPAL, mayPublish, maySubscribe, edgeStatusTopic, type BrokerPrincipal } from './broker-acl.js';
+export { originRefusal, DownSigner, boundedDeadLetters } from './edge-trust.js';
+export { mosquittoPasswordLine, upsertPasswordFile } from './mosquitto-passwd.js';
 export { alarmPagePlugin, type AlarmPageDeps } from './page/index.js';
 export * from './care/index.js';
 export { isTransientDbError } from './store/transient.js';

@@ -8,6 +8,8 @@ import { CodedError, createLogger, type Clock, type Logger } from '@safe-communi
 import { AlarmLifecycle, WebhookNotifier, createAlarmService, type AlarmService, type Notifier } from './alarms/index.js';
 import { RuleEngine, committedFromBatch, type RuleSet } from './rules/index.js';
 import { registerApi } from './api/index.js';
+import { EdgeDirectory, edgeAuthHook } from './auth/index.js';
+import { DownSigner, boundedDeadLetters, originRefusal } from './edge-trust.js';
 import { loadConfig, type IngestConfig } from './config.js';
 import { registerRoutes, type HealthParts } from './http.js';
 import { createIngestMetrics, registerMetrics } from './metrics.js';
@@ -41,6 +43,8 @@ export interface IngestService {
   /** A snapshot of the counters (rows written, duplicates, dead letters…), for metrics. */
   counters(): IngestCounters;
   health(): Promise<HealthParts>;
+  /** Edge identities: issue, rotate and check edges' credentials (also what a cloud broker logs edges in with). */
+  readonly edges: EdgeDirectory;
   /** The bound HTTP address, after start. */
   address(): { host: string; port: number };
   /**
@@ -71,10 +75,14 @@ export function createIngestService(input: unknown = {}, deps: IngestDeps = {}):
   let consumer: MqttConsumer | undefined;
   let maintenance: Maintenance | undefined;
   let alarms: AlarmService | undefined;
-  // Commands down and terminal dispatches go out on the consumer's broker connection.
-  const publishDown = async (topic: string, body: string): Promise<void> => {
+  // Commands down and terminal dispatches go out on the consumer's broker connection, signed for edges.
+  const publishDown = (topic: string, body: string): Promise<void> => sendDown(topic, body);
+  // Edge identities (issue 12): the ingest paths, the API and an in-process cloud broker share this one.
+  const edges = new EdgeDirectory(store, deps.clock ? { clock: deps.clock } : {});
+  const signer = new DownSigner({ edges, logger: log.child({ part: 'down' }), ...(deps.clock ? { clock: deps.clock } : {}) });
+  const sendDown = async (topic: string, body: string): Promise<void> => {
     if (!consumer) throw new CodedError('ERR_MQTT_DOWN', 'no cloud broker connection (mqttUrl is not set)');
-    await consumer.publish(topic, body);
+    await consumer.publish(topic, await signer.payloadFor(topic, body));
   };
   let bound = { host: config.host, port: config.port };
   // Calls leave through the injected notifier, else the configured webhook (checked here, at construction).
@@ -104,10 +112,18 @@ export function createIngestService(input: unknown = {}, deps: IngestDeps = {}):
       await pipeline.deadLetter([prepared.record], { retry: true });
       return;
     }
+    // The broker's ACL ties the topic's edge to its login; the site comes from the registered identity.
+    const refusal = originRefusal(prepared.batch, await edges.identity(parsed.edge), config.api.edgeAuth, payload.toString('utf8'));
+    if (refusal) {
+      log.warn({ edge: parsed.edge, code: refusal.code }, 'envelope refused: not under the edge\'s identity');
+      await pipeline.deadLetter([refusal], { retry: true });
+      return;
+    }
     const r = await pipeline.write(prepared.batch, { retry: true });
     // The edge's outbox advances on this receipt only; it goes out before the PUBACK (same connection, in order).
     const ack: DownMessage = { v: 1, type: 'ack', edge: parsed.edge, upTo: r.upTo };
-    publish(edgeDownTopic(parsed.edge), JSON.stringify(ack));
+    const down = edgeDownTopic(parsed.edge);
+    publish(down, await signer.payloadFor(down, JSON.stringify(ack)));
   };
 
   let storeStarted = false;
@@ -132,12 +148,19 @@ export function createIngestService(input: unknown = {}, deps: IngestDeps = {}):
     }
     // Before the ingest routes, so OpenAPI (registered by the API) lists them too.
     const api = config.api.enabled && alarms ? await registerApi(server, {
-      db: store, alarms, ...(rules ? { rules } : {}), publish: publishDown, logger: log.child({ part: 'api' }), adminToken: config.api.adminToken ?? undefined,
+      db: store, edges, alarms, ...(rules ? { rules } : {}), publish: publishDown, logger: log.child({ part: 'api' }), adminToken: config.api.adminToken ?? undefined,
       snapshotsDir: config.api.snapshotsDir ?? undefined, rateLimit: { max: config.api.rateLimitMax, timeWindowMs: config.api.rateLimitWindowMs },
       care: { locationRetentionDays: config.care.locationRetentionDays },
       ...(deps.clock ? { clock: deps.clock } : {}),
     }) : undefined;
-    registerRoutes(server, { pipeline, health, maxEnvelopeBytes: config.maxEnvelopeBytes, ...(api && config.api.edgeAuth ? { edgeAuth: api.edgeAuth } : {}) });
+    if (!server.hasRequestDecorator('edgeIdentity')) server.decorateRequest('edgeIdentity', null);
+    if (!config.api.edgeAuth) {
+      log.warn('INGEST_EDGE_AUTH is off (development only): anyone who reaches POST /ingest/v1/envelopes may write as any edge of any unregistered site, and envelopes from unregistered edges are accepted on MQTT');
+    }
+    // Failed edge logins on the HTTP ingest leave a dead letter (bounded), as refused envelopes do.
+    const recordRefusal = boundedDeadLetters((r) => pipeline.deadLetter([r], { retry: false }), log.child({ part: 'http' }));
+    const edgeAuth = edgeAuthHook(edges, (claimed, reason) => recordRefusal({ source: 'http', edge: claimed, seq: null, code: 'ERR_UNAUTHENTICATED', reason, payload: '' }));
+    registerRoutes(server, { pipeline, health, maxEnvelopeBytes: config.maxEnvelopeBytes, ...(config.api.edgeAuth ? { edgeAuth } : {}) });
     registerMetrics(server, createIngestMetrics({ counters: () => pipeline.counters, store }));
     await server.listen({ host: config.host, port: config.port });
     const addr = server.server.address();
@@ -179,6 +202,7 @@ export function createIngestService(input: unknown = {}, deps: IngestDeps = {}):
   return {
     config,
     store,
+    edges,
     counters: () => ({ ...pipeline.counters }),
     health,
     address: () => bound,

@@ -8,7 +8,7 @@ import mqtt from 'mqtt';
 import { randomUUID } from 'node:crypto';
 import { freshDatabase, waitFor } from '@safe-community/testkit';
 import { createIngestService } from '@safe-community/cloud-ingest';
-import { validators, type Envelope } from '@safe-community/contracts';
+import { downMacKey, downMacValid, validators, type Envelope } from '@safe-community/contracts';
 import { startAedes } from './helpers/broker.js';
 
 const ADMIN = 'service-admin-token-0123456789abcdef';
@@ -37,6 +37,7 @@ const api = async (method: string, path: string, token: string, body?: unknown) 
   return { status: r.status, body: await r.json() as any };
 };
 let seq = 0;
+let secret = '';
 const envelope = (site: string, messages: Array<Record<string, unknown>>): Envelope =>
   ({ v: 1, edge: 'e1', site, sentAt: new Date().toISOString(), messages: messages.map((m) => ({ ...m, seq: ++seq })) }) as unknown as Envelope;
 
@@ -49,7 +50,7 @@ t.test('the bootstrap admin from config creates users; OpenAPI lists the ingest 
 });
 
 t.test('the HTTP ingest takes envelopes only with the edge\'s own credentials', async (t) => {
-  const secret = (await api('POST', '/api/v1/edges/e1/credentials', ADMIN, { site: 'site-x' })).body.secret as string;
+  secret = (await api('POST', '/api/v1/edges/e1/credentials', ADMIN, { site: 'site-x' })).body.secret as string;
   const status = { type: 'status', data: { site: 'site-x', edge: 'e1', device: 'G1', online: true, at: new Date().toISOString(), state: { kind: 'access_gate' } } };
   const post = (body: unknown, auth?: string) => fetch(`${base}/ingest/v1/envelopes`, {
     method: 'POST', headers: { 'content-type': 'application/json', ...(auth ? { authorization: auth } : {}) }, body: JSON.stringify(body),
@@ -75,8 +76,10 @@ t.test('a command goes down through the broker and its result comes back through
   const cmd = await api('POST', '/api/v1/commands', sec, { site: 'site-x', device: 'G1', action: 'hold_open', params: { seconds: 20 } });
   t.equal(cmd.status, 202);
   t.equal(cmd.body.status, 'pending');
-  const msg = await waitFor(() => down.find((d) => (d as { type: string }).type === 'command'), { what: 'the command on edges/e1/down' });
-  const parsed = validators.down.assert(msg);
+  // Signed with the edge's own key (issue 12): the edge verifies it before acting.
+  const signed = validators.signedDown.assert(await waitFor(() => down.find((d) => (d as { type: string }).type === 'signed'), { what: 'the command on edges/e1/down' }));
+  t.ok(downMacValid(downMacKey(secret), signed), "the MAC is made with the edge's key");
+  const parsed = validators.down.assert(JSON.parse(signed.body));
   t.ok(parsed.type === 'command' && parsed.command.id === cmd.body.id && parsed.command.device === 'G1');
   // The edge runs it and reports the result on its uplink, as the agent's outbox does.
   const result = { type: 'command_result', data: { commandId: cmd.body.id, site: 'site-x', edge: 'e1', device: 'G1', action: 'hold_open', status: 'confirmed', attempts: 1, latencyMs: 41, at: new Date().toISOString() } };

@@ -137,9 +137,9 @@ t.test('edge credentials: issued by an admin, checked by the edge hook, stored h
   const r = await h.call('POST', '/api/v1/edges/edge-a/credentials', ADMIN_TOKEN, { site: 'site-a' });
   t.equal(r.status, 201);
   t.match(r.body.secret, /^edge_/);
-  t.same(await h.api.users.authenticateEdge('edge-a', r.body.secret), { edge: 'edge-a', site: 'site-a' });
-  t.equal(await h.api.users.authenticateEdge('edge-a', `${r.body.secret}x`), null);
-  t.equal(await h.api.users.authenticateEdge('edge-z', r.body.secret), null);
+  t.same(await h.api.edges.authenticate('edge-a', r.body.secret), { edge: 'edge-a', site: 'site-a' });
+  t.equal(await h.api.edges.authenticate('edge-a', `${r.body.secret}x`), null);
+  t.equal(await h.api.edges.authenticate('edge-z', r.body.secret), null);
   const stored = await h.store.query<{ secret_hash: string }>(`SELECT secret_hash FROM edge_credentials WHERE edge = 'edge-a'`);
   t.not(stored[0]?.secret_hash, r.body.secret);
   const sec = await h.call('POST', '/api/v1/edges/edge-a/credentials', security, { site: 'site-a' });

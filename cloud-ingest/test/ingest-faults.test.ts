@@ -26,7 +26,7 @@ t.test('PostgreSQL cut for 3.5 s: commits wait, nothing acked meanwhile, nothing
   t.teardown(() => broker.close());
   const ingest = createIngestService({
     logLevel: 'silent', port: 0, databaseUrl: url.toString(), mqttUrl: broker.url, mqttProtocol: 4, clientId: 'ingest-outage',
-    retry: { initialMs: 50, maxMs: 400 }, maintenance: { enabled: false },
+    retry: { initialMs: 50, maxMs: 400 }, maintenance: { enabled: false }, api: { edgeAuth: false },
   });
   await ingest.start();
   t.teardown(() => ingest.stop());
@@ -64,7 +64,7 @@ t.test('ingest stopped mid-stream and started again on the same session: nothing
   t.teardown(() => db.drop());
   const broker = await startAedes();
   t.teardown(() => broker.close());
-  const config = { logLevel: 'silent', port: 0, databaseUrl: db.url, mqttUrl: broker.url, mqttProtocol: 4, clientId: 'ingest-restart', maintenance: { enabled: false } };
+  const config = { logLevel: 'silent', port: 0, databaseUrl: db.url, mqttUrl: broker.url, mqttProtocol: 4, clientId: 'ingest-restart', maintenance: { enabled: false }, api: { edgeAuth: false } };
   const first = createIngestService(config);
   await first.start();
   const edge = new FakeEdge({ url: broker.url, edge: 'restart-edge', batchSize: 200, window: 6, resendMs: 3000, make });
@@ -95,7 +95,7 @@ t.test('cloud broker restarted mid-stream: the ingest reconnects with backoff, n
   t.teardown(() => broker.close());
   const ingest = createIngestService({
     logLevel: 'silent', port: 0, databaseUrl: db.url, mqttUrl: broker.url, mqttProtocol: 4, clientId: 'ingest-brokerdown',
-    retry: { initialMs: 100, maxMs: 500 }, maintenance: { enabled: false },
+    retry: { initialMs: 100, maxMs: 500 }, maintenance: { enabled: false }, api: { edgeAuth: false },
   });
   await ingest.start();
   t.teardown(() => ingest.stop());

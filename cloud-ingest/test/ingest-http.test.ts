@@ -6,7 +6,7 @@ import { envelope, range, telemetry, event } from './helpers/messages.js';
 import { storedSeqs } from './helpers/store-contract.js';
 
 const db = await freshDatabase('http');
-const ingest = createIngestService({ logLevel: 'silent', port: 0, databaseUrl: db.url, maintenance: { enabled: false } });
+const ingest = createIngestService({ logLevel: 'silent', port: 0, databaseUrl: db.url, maintenance: { enabled: false }, api: { edgeAuth: false } });
 await ingest.start();
 t.teardown(async () => {
   await ingest.stop();
@@ -68,7 +68,7 @@ t.test('a batch past a gap is 409 with the current upTo; nothing is written', as
 
 t.test('a start that fails (port taken) leaves nothing running and can be retried elsewhere', async (t) => {
   const taken = ingest.address().port;
-  const other = createIngestService({ logLevel: 'silent', port: taken, databaseUrl: db.url, maintenance: { enabled: false } });
+  const other = createIngestService({ logLevel: 'silent', port: taken, databaseUrl: db.url, maintenance: { enabled: false }, api: { edgeAuth: false } });
   await t.rejects(other.start(), { code: 'EADDRINUSE' });
   t.same(await other.store.health(), { ok: false, detail: 'the PostgreSQL store is not started' }, 'its store was stopped again');
 });

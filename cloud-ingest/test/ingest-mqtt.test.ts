@@ -21,7 +21,7 @@ for (const backend of ['postgres', 'pglite'] as const) {
       databaseUrl = db.url;
     }
     const ingest: IngestService = createIngestService({
-      ...quiet, port: 0, databaseUrl, mqttUrl: broker.url, mqttProtocol: 4, clientId: `ingest-${process.pid}`, maintenance: { enabled: false },
+      ...quiet, port: 0, databaseUrl, mqttUrl: broker.url, mqttProtocol: 4, clientId: `ingest-${process.pid}`, maintenance: { enabled: false }, api: { edgeAuth: false },
     });
     await ingest.start();
     t.teardown(() => ingest.stop());
@@ -54,7 +54,7 @@ t.test('an unparseable envelope is dead-lettered and acked; the next valid one i
   const broker = await startAedes();
   t.teardown(() => broker.close());
   const store = new PgliteStore({ logger: createLogger({ level: 'silent' }) });
-  const ingest = createIngestService({ ...quiet, port: 0, mqttUrl: broker.url, mqttProtocol: 4, clientId: `ingest-bad-${process.pid}`, maintenance: { enabled: false } }, { store });
+  const ingest = createIngestService({ ...quiet, port: 0, mqttUrl: broker.url, mqttProtocol: 4, clientId: `ingest-bad-${process.pid}`, maintenance: { enabled: false }, api: { edgeAuth: false } }, { store });
   await ingest.start();
   t.teardown(() => ingest.stop());
   const edge = new FakeEdge({ url: broker.url, edge: 'bad-edge', batchSize: 10, make: (e, s) => telemetry(e, s) });

@@ -19,7 +19,7 @@ t.test('two instances in one share group: every record exactly once, both did wo
   const common = {
     logLevel: 'silent', port: 0, databaseUrl: db.url, mqttUrl: MOSQUITTO, shareGroup: `g${run}`,
     // Short-lived sessions: these test clients must not leave queues behind on the machine's broker.
-    sessionExpirySec: 30, maintenance: { enabled: false },
+    sessionExpirySec: 30, maintenance: { enabled: false }, api: { edgeAuth: false },
   };
   const a = createIngestService({ ...common, clientId: `ingest-a-${run}` });
   const b = createIngestService({ ...common, clientId: `ingest-b-${run}` });

@@ -4,7 +4,7 @@ import { createIngestService } from '@safe-community/cloud-ingest';
 import { createLogger } from '@safe-community/runtime';
 
 t.test('GET /metrics serves the ingest series with live values', async (t) => {
-  const svc = createIngestService({ databaseUrl: null, mqttUrl: null, port: 0 }, { logger: createLogger({ level: 'error' }) });
+  const svc = createIngestService({ databaseUrl: null, mqttUrl: null, port: 0, api: { edgeAuth: false } }, { logger: createLogger({ level: 'error' }) });
   await svc.start();
   t.teardown(() => svc.stop());
   const { host, port } = svc.address();

@@ -13,9 +13,10 @@ import { MEDIA_DIR } from '@safe-community/testkit';
 import { harness, ADMIN_TOKEN } from './api-harness.js';
 
 const snapshots = await mkdtemp(join(tmpdir(), 'snapshots-'));
-await mkdir(join(snapshots, 'cam-1'));
+// One folder per site: an alarm is served only its own site's pictures.
+await mkdir(join(snapshots, 'site-a', 'cam-1'), { recursive: true });
 const SNAP_FILE = '2026-11-29T09-00-00-000Z-abc123.jpg';
-await copyFile(join(MEDIA_DIR, 'bus.jpg'), join(snapshots, 'cam-1', SNAP_FILE));
+await copyFile(join(MEDIA_DIR, 'bus.jpg'), join(snapshots, 'site-a', 'cam-1', SNAP_FILE));
 
 const h = await harness({ backend: 'pglite', api: { snapshotsDir: snapshots } });
 const browser: Browser = await chromium.launch({

@@ -12,7 +12,7 @@ const rules = parseRuleSet(JSON.stringify({
     alarm: { type: 'fire.confirmed', severity: 'critical', message: 'two detectors' } }],
 }));
 
-const ingest = createIngestService({ logLevel: 'silent', port: 0, maintenance: { enabled: false } }, { rules, logger: quietLogger() });
+const ingest = createIngestService({ logLevel: 'silent', port: 0, maintenance: { enabled: false }, api: { edgeAuth: false } }, { rules, logger: quietLogger() });
 await ingest.start();
 t.teardown(() => ingest.stop());
 const post = (body: unknown) => fetch(`http://127.0.0.1:${ingest.address().port}/ingest/v1/envelopes`, {

@@ -5,5 +5,6 @@ export * from './topics.js';
 export * from './errors.js';
 export * from './validate.js';
 export * from './down.js';
+export * from './down-auth.js';
 export * from './validators.js';
 export * from './residents.js';

@@ -2,6 +2,7 @@ import { validator } from './validate.js';
 import { Event, Telemetry, Command, CommandResult, DeviceStatus, Alarm, LinkageExecution } from './messages.js';
 import { Envelope } from './envelope.js';
 import { DownMessage } from './down.js';
+import { SignedDown } from './down-auth.js';
 
 /** Ready-compiled validators for every canonical message. */
 export const validators = Object.freeze({
@@ -14,4 +15,5 @@ export const validators = Object.freeze({
   linkage: validator('LinkageExecution', LinkageExecution),
   envelope: validator('Envelope', Envelope),
   down: validator('DownMessage', DownMessage),
+  signedDown: validator('SignedDown', SignedDown),
 });

@@ -109,7 +109,10 @@ t.test('mounted files, named volumes and configs exist', async (tt) => {
       if (source.startsWith('.')) tt.ok(existsSync(join(root, source)), `${name}: bind source ${source} exists`);
       else tt.ok(compose.volumes && source in compose.volumes, `${name}: volume ${source} is declared`);
     }
-    for (const c of s.configs ?? []) tt.ok(compose.configs?.[c.source]?.content, `${name}: config ${c.source} is declared with content`);
+    for (const c of s.configs ?? []) {
+      const decl = compose.configs?.[c.source];
+      tt.ok(decl?.content || (decl?.file && existsSync(join(root, decl.file))), `${name}: config ${c.source} is declared with content or an existing file`);
+    }
   }
 });
 
@@ -161,7 +164,9 @@ t.test('ports and URLs agree across services', async (tt) => {
   const edge = env('edge-agent');
   tt.same(containerPorts(svc('edge-agent')), [Number(edge.EDGE_BROKER_PORT)], 'edge publishes its device broker port');
   tt.match(svc('edge-agent').healthcheck?.test.join(' ') ?? '', `connect(${edge.EDGE_BROKER_PORT},`, 'edge health check probes the broker port');
-  const listener = /^listener (\d+)/m.exec(compose.configs?.['mosquitto-conf']?.content ?? '')?.[1];
+  const conf = compose.configs?.['mosquitto-conf'];
+  const confText = conf?.content ?? (conf?.file ? readFileSync(join(root, conf.file), 'utf8') : '');
+  const listener = /^listener (\d+)/m.exec(confText)?.[1];
   tt.same(containerPorts(svc('mosquitto')), [Number(listener)], 'mosquitto publishes its listener');
   tt.same(containerPorts(svc('timescaledb')), [5432]);
   // The agent reads its config file from EDGE_CONFIG; its device broker must listen beyond loopback.
@@ -212,8 +217,11 @@ t.test('secrets come from the environment, never from the file', async (tt) => {
   const vars = [...composeText.matchAll(/\$\{([A-Z0-9_]+)([^}]*)\}/g)];
   for (const [whole, , rest] of vars) tt.ok(rest!.startsWith(':-') || rest!.startsWith(':?'), `${whole} has a default or is required`);
   const required = new Set(vars.filter((m) => m[2]!.startsWith(':?')).map((m) => m[1]!));
-  for (const r of required) tt.match(r, /PASSWORD$/, `${r}: only secrets are required`);
+  for (const r of required) tt.match(r, /(PASSWORD|SECRET)$/, `${r}: only secrets are required`);
   const header = composeText.split('\nname:')[0] ?? '';
   for (const r of required) tt.match(header, r, `${r} is named in the file's header`);
-  tt.notMatch(composeText, /allow_anonymous true/, 'the broker requires a login');
+  const conf = compose.configs?.['mosquitto-conf'];
+  const confText = conf?.content ?? (conf?.file ? readFileSync(join(root, conf.file), 'utf8') : '');
+  tt.match(confText, /^allow_anonymous false$/m, 'the broker requires a login');
+  tt.match(confText, /^acl_file /m, 'and applies topic rules');
 });

@@ -7,8 +7,10 @@
  * The outbox comes first because the broker's PUBACK waits on it; the uplink comes last because nothing
  * must be lost if the cloud is unreachable at start (everything waits in the outbox).
  */
+import { randomUUID } from 'node:crypto';
 import { mkdir } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
+import { edgeDownTopic } from '@safe-community/contracts';
 import { createLogger, systemClock, type Clock, type Logger } from '@safe-community/runtime';
 import { loadProfiles } from '@safe-community/firmware-configs';
 import { EdgeBroker } from './broker/index.js';
@@ -62,6 +64,7 @@ export class EdgeAgent {
   /** Prometheus series served on the admin /metrics; the video pipeline reports through its video* functions. */
   metrics!: EdgeMetrics;
   private readonly started: Part[] = [];
+  private lastInvalidAckAlarm = -Infinity;
 
   constructor(private readonly opts: EdgeAgentOptions) {
     this.config = opts.config;
@@ -210,6 +213,11 @@ export class EdgeAgent {
         source: this.outbox,
         ...(cfg.uplink.username ? { username: cfg.uplink.username } : {}),
         ...(cfg.uplink.password ? { password: cfg.uplink.password } : {}),
+        ...(cfg.uplink.secret ? { secret: cfg.uplink.secret } : {}),
+        maxDownSkewMs: cfg.uplink.maxDownSkewMs,
+        // Refused down messages are dead letters like refused device messages; a forged ack is an alarm too.
+        onDownRefused: (r) => this.broker.deadLetters.record({ reason: r.code, detail: r.reason, topic: edgeDownTopic(cfg.edge.id), payload: r.payload }),
+        onInvalidAck: (info) => this.raiseInvalidAck(info),
         maxBatchMessages: cfg.uplink.maxBatchMessages,
         window: cfg.uplink.window,
         ackTimeoutMs: cfg.uplink.ackTimeoutMs,
@@ -251,7 +259,10 @@ export class EdgeAgent {
   health(): { ok: boolean; parts: Record<string, string> } {
     const parts: Record<string, string> = {};
     for (const p of this.started) parts[p.name] = 'up';
-    if (this.uplink) parts.uplink = this.uplink.metrics().connected ? 'up' : 'reconnecting';
+    if (this.uplink) {
+      const m = this.uplink.metrics();
+      parts.uplink = !m.connected ? 'reconnecting' : m.ackInvalid > 0 ? 'up, invalid acks ignored' : 'up';
+    }
     const ok = ['outbox', 'broker', 'devices', 'linkage'].every((n) => parts[n] === 'up');
     return { ok, parts };
   }
@@ -267,6 +278,24 @@ export class EdgeAgent {
         this.log.error({ err, part: part.name }, 'part failed to stop');
       }
     }
+  }
+
+  /**
+   * An ack beyond what this edge sent (issue 12, item 3): the uplink ignored it; the cloud and the staff
+   * hear of it as an alarm, at most one a minute so a flood of forged acks cannot flood the outbox.
+   */
+  private raiseInvalidAck(info: { upTo: number; highestSent: number }): void {
+    const cfg = this.opts.config;
+    const now = (this.opts.clock ?? systemClock).now();
+    this.broker.deadLetters.record({ reason: 'ERR_UPLINK_ACK_INVALID', detail: `ack upTo ${info.upTo} beyond the highest seq sent (${info.highestSent})`, topic: edgeDownTopic(cfg.edge.id) });
+    if (now - this.lastInvalidAckAlarm < 60_000) return;
+    this.lastInvalidAckAlarm = now;
+    const alarm = {
+      id: randomUUID(), site: cfg.edge.site, edge: cfg.edge.id, device: cfg.edge.id, type: 'uplink.ack_invalid', severity: 'major' as const,
+      state: 'open' as const, raisedAt: new Date(now).toISOString(), count: 1,
+      message: `edge ${cfg.edge.id} got an ack up to ${info.upTo} but has sent only up to ${info.highestSent}: ignored (forged or broken down message)`,
+    };
+    this.outbox.append({ type: 'alarm', data: alarm }).catch((err) => this.log.error({ err }, 'uplink.ack_invalid alarm not stored'));
   }
 
   private async startPart(part: Part): Promise<void> {

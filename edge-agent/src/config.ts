@@ -86,6 +86,8 @@ export const EdgeConfigSchema = Type.Object(
         url: Type.Union([Type.String({ minLength: 1 }), Type.Null()], { default: null, description: 'cloud broker URL (env UPLINK_MQTT_URL); null keeps everything in the outbox' }),
         username: Type.Optional(Type.String()),
         password: Type.Optional(Type.String()),
+        secret: Type.Optional(Type.String({ minLength: 16, description: "this edge's own credential (env EDGE_SECRET), from `provision edge` or the admin API: its cloud broker login (user = edge id) and the key every command and ack from the cloud must be signed with; unset: a development edge that accepts unsigned down messages" })),
+        maxDownSkewMs: Type.Integer({ minimum: 1000, default: 120_000, description: 'largest clock difference accepted on a signed down message (replays inside it are refused by id)' }),
         maxBatchMessages: Type.Integer({ minimum: 1, maximum: 10_000, default: 1000 }),
         window: Type.Integer({ minimum: 1, maximum: 64, default: 4, description: 'batches in flight without a cloud ack' }),
         ackTimeoutMs: Type.Integer({ minimum: 100, default: 10_000 }),
@@ -191,6 +193,7 @@ export function applyEnv(input: Record<string, unknown>, env: NodeJS.ProcessEnv 
     section('admin').port = port;
   }
   if (env.UPLINK_MQTT_URL) section('uplink').url = env.UPLINK_MQTT_URL;
+  if (env.EDGE_SECRET) section('uplink').secret = env.EDGE_SECRET;
   if (env.CLOUD_URL) section('cloud').url = env.CLOUD_URL;
   if (env.DATA_DIR) out.dataDir = env.DATA_DIR;
   if (env.MODELS_DIR) section('video').modelsDir = env.MODELS_DIR;

@@ -69,17 +69,18 @@ export async function loadDetail(db: Db | Tx, id: string): Promise<AlarmDetail |
   const events = refs('event');
   if (view.sourceEventId && !events.includes(view.sourceEventId)) events.unshift(view.sourceEventId);
   const snapshots = refs('snapshot');
-  // A snapshot the edge attached to the triggering event counts as evidence too.
+  // A snapshot the edge attached to the triggering event counts as evidence too. Events and linkage records
+  // are read within the alarm's site only: an alarm naming another site's event shows none of it (issue 12).
   const evIds = events.filter((e) => UUID_RE.test(e));
   if (evIds.length) {
-    const snaps = (await db.query(`SELECT payload->>'snapshot' AS s FROM events WHERE id = ANY($1::uuid[]) AND payload ? 'snapshot'`, [evIds])).rows;
+    const snaps = (await db.query(`SELECT payload->>'snapshot' AS s FROM events WHERE id = ANY($1::uuid[]) AND site = $2 AND payload ? 'snapshot'`, [evIds, view.site])).rows;
     for (const s of snaps) if (s.s && !snapshots.includes(String(s.s))) snapshots.push(String(s.s));
   }
   const linkIds = refs('linkage').filter((x) => UUID_RE.test(x));
   const linkages = (await db.query(
     `SELECT id, rule, status, time, finished_at, actions FROM linkage_executions
-      WHERE id = ANY($1::uuid[]) OR trigger_event_id = ANY($2::uuid[]) ORDER BY time`,
-    [linkIds, evIds],
+      WHERE site = $3 AND (id = ANY($1::uuid[]) OR trigger_event_id = ANY($2::uuid[])) ORDER BY time`,
+    [linkIds, evIds, view.site],
   )).rows;
   return {
     ...view,

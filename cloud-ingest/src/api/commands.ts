@@ -75,7 +75,7 @@ const SELECT = `
     FROM api_commands c
     LEFT JOIN LATERAL (
       SELECT status, attempts, latency_ms, time, detail FROM command_results cr
-       WHERE cr.command_id = c.id AND cr.time >= c.issued_at - interval '1 day'
+       WHERE cr.command_id = c.id AND cr.edge = c.edge AND cr.time >= c.issued_at - interval '1 day'
        ORDER BY cr.time DESC LIMIT 1
     ) r ON true`;
 
@@ -157,7 +157,12 @@ export class CommandDesk {
   private async edgeOf(actor: Actor, site: string, device: string): Promise<string> {
     const notFound = new CodedError('ERR_DEVICE_NOT_FOUND', `no device ${device} at site ${site}`);
     if (!siteAllowed(actor, site)) throw notFound;
-    const rows = await this.opts.db.query<{ edge: string }>('SELECT edge FROM device_status WHERE site = $1 AND device = $2', [site, device]);
+    // The device's owner (issue 12, item 4: one edge per device until an admin moves it), never simply the
+    // last edge that reported it; device_status only for devices known from before owners were kept.
+    const rows = await this.opts.db.query<{ edge: string }>(
+      `SELECT edge FROM device_owners WHERE site = $1 AND device = $2
+       UNION ALL SELECT edge FROM device_status WHERE site = $1 AND device = $2 AND NOT EXISTS (SELECT 1 FROM device_owners WHERE site = $1 AND device = $2)`,
+      [site, device]);
     const row = rows[0];
     if (!row) throw notFound;
     return row.edge;

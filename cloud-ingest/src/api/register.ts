@@ -11,7 +11,7 @@ import type { FastifyInstance } from 'fastify';
 import swagger from '@fastify/swagger';
 import rateLimit from '@fastify/rate-limit';
 import { createLogger, type Clock, type Logger } from '@safe-community/runtime';
-import { UserDirectory, actorOf, hashToken, bearerToken, userAuthHook, edgeAuthHook, type Db } from '../auth/index.js';
+import { EdgeDirectory, UserDirectory, actorOf, hashToken, bearerToken, userAuthHook, edgeAuthHook, type Db } from '../auth/index.js';
 import type { AlarmService } from '../alarms/types.js';
 import { Db as TxDb } from '../alarms/db.js';
 import type { SqlRunner } from '../migrate.js';
@@ -38,6 +38,8 @@ export interface ApiDeps {
   alarms?: AlarmService;
   /** The cloud rule engine, for GET/PUT /rules; without it those routes are off. */
   rules?: RulesPort;
+  /** Edge identities; default one on `db` (the ingest passes its own, shared with the ingest paths). */
+  edges?: EdgeDirectory;
   /** Publishes one message to the cloud broker (QoS 1), for commands down. */
   publish: Publish;
   clock?: Clock;
@@ -58,6 +60,7 @@ export interface ApiDeps {
 
 export interface ApiHandle {
   users: UserDirectory;
+  edges: EdgeDirectory;
   commands: CommandDesk;
   /** An onRequest hook for the edges' HTTP ingest: Basic auth with the edge id and its secret. */
   edgeAuth: ReturnType<typeof edgeAuthHook>;
@@ -66,6 +69,7 @@ export interface ApiHandle {
 export async function registerApi(app: FastifyInstance, deps: ApiDeps): Promise<ApiHandle> {
   const log = deps.logger ?? createLogger({ name: 'api' });
   const prefix = deps.prefix ?? '/api/v1';
+  const edges = deps.edges ?? new EdgeDirectory(deps.db, deps.clock ? { clock: deps.clock } : {});
   const users = new UserDirectory(deps.db, { adminToken: deps.adminToken, adminUser: deps.adminUser ?? 'admin', logger: log.child({ part: 'auth' }) });
   const commands = new CommandDesk({
     db: deps.db, publish: deps.publish,
@@ -118,7 +122,7 @@ export async function registerApi(app: FastifyInstance, deps: ApiDeps): Promise<
     });
     api.addHook('onRequest', userAuthHook(users));
     installAudit(api, deps.db, log.child({ part: 'audit' }));
-    adminRoutes(api, users);
+    adminRoutes(api, users, edges, deps.db);
     inventoryRoutes(api, deps.db);
     seriesRoutes(api, deps.db);
     commandRoutes(api, commands);
@@ -154,5 +158,5 @@ export async function registerApi(app: FastifyInstance, deps: ApiDeps): Promise<
     const alarms = deps.alarms;
     await app.register(async (page) => alarmPagePlugin(page, { users, alarms, apiBase: prefix, snapshotsDir: deps.snapshotsDir }));
   }
-  return { users, commands, edgeAuth: edgeAuthHook(users) };
+  return { users, edges, commands, edgeAuth: edgeAuthHook(edges) };
 }

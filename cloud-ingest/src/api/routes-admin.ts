@@ -1,7 +1,12 @@
-/** Users and edge credentials (admin only). Tokens and secrets are answered once and stored hashed. */
+/**
+ * Users and edge credentials (admin only). Tokens and secrets are answered once and stored hashed. A site
+ * admin manages only users and edges wholly inside its own sites; only a global admin makes all-sites users
+ * or moves an edge between sites (issue 12, item 5). Each refusal is a 403, recorded by the audit trail.
+ */
 import type { FastifyInstance } from 'fastify';
 import { Type } from '@sinclair/typebox';
-import { actorOf, requirePermission, type UserDirectory } from '../auth/index.js';
+import { CodedError } from '@safe-community/runtime';
+import { actorOf, isGlobalAdmin, managesSites, requireManages, requirePermission, type Db, type EdgeDirectory, type UserDirectory } from '../auth/index.js';
 import { Id } from './schemas.js';
 
 const Role = Type.Union([Type.Literal('admin'), Type.Literal('security'), Type.Literal('installer'), Type.Literal('viewer')]);
@@ -11,20 +16,31 @@ const Teams = Type.Array(Type.String({ minLength: 1, maxLength: 64 }), {
   maxItems: 100, uniqueItems: true, description: 'guard teams (elderly care): members read the location history of their team\'s residents',
 });
 
-export function adminRoutes(app: FastifyInstance, users: UserDirectory): void {
+export function adminRoutes(app: FastifyInstance, users: UserDirectory, edges: EdgeDirectory, db: Db): void {
+  /** Loads the target user and checks the caller manages it; an unmanaged user answers like a missing one. */
+  const managedUser = async (req: { params: unknown }, actor: ReturnType<typeof actorOf>): Promise<string> => {
+    const id = (req.params as { user: string }).user;
+    requirePermission(actor, 'admin');
+    const target = await users.getUser(id);
+    if (!target) throw new CodedError('ERR_NOT_FOUND', `no user ${id}`);
+    requireManages(actor, target.sites, `user ${id}`);
+    return id;
+  };
+
   app.get('/me', { schema: { tags: ['auth'], summary: 'The caller: user, role, sites and guard teams' } }, async (req) => actorOf(req));
 
   app.get('/users', { schema: { tags: ['auth'], summary: 'Users (admin)' } }, async (req) => {
-    requirePermission(actorOf(req), 'admin');
-    return { users: await users.listUsers() };
+    const actor = actorOf(req);
+    requirePermission(actor, 'admin');
+    return { users: (await users.listUsers()).filter((u) => managesSites(actor, u.sites)) };
   });
 
   app.post('/users', {
     schema: { tags: ['auth'], summary: 'Create a user; the answer holds its token, shown once (admin)', body: Type.Object({ id: Id, role: Role, sites: Sites, teams: Type.Optional(Teams) }, { additionalProperties: false }) },
   }, async (req, reply) => {
     const actor = actorOf(req);
-    requirePermission(actor, 'admin');
     const b = req.body as { id: string; role: 'admin' | 'security' | 'installer' | 'viewer'; sites: '*' | string[]; teams?: string[] };
+    requireManages(actor, b.sites, `a user on sites ${b.sites === '*' ? 'all' : b.sites.join(',')}`);
     const created = await users.createUser(b, actor.user);
     return reply.code(201).send({ ...created.user, token: created.token });
   });
@@ -32,30 +48,77 @@ export function adminRoutes(app: FastifyInstance, users: UserDirectory): void {
   app.post('/users/:user/token', {
     schema: { tags: ['auth'], summary: 'Replace a user\'s token (admin)', params: Type.Object({ user: Id }, { additionalProperties: false }) },
   }, async (req) => {
-    requirePermission(actorOf(req), 'admin');
-    return { token: await users.rotateToken((req.params as { user: string }).user) };
+    return { token: await users.rotateToken(await managedUser(req, actorOf(req))) };
   });
 
   app.put('/users/:user/teams', {
     schema: { tags: ['auth'], summary: 'Replace a user\'s guard teams (admin)', params: Type.Object({ user: Id }, { additionalProperties: false }), body: Type.Object({ teams: Teams }, { additionalProperties: false }) },
   }, async (req) => {
-    requirePermission(actorOf(req), 'admin');
-    return users.setTeams((req.params as { user: string }).user, (req.body as { teams: string[] }).teams);
+    return users.setTeams(await managedUser(req, actorOf(req)), (req.body as { teams: string[] }).teams);
   });
 
   app.post('/users/:user/disable', {
     schema: { tags: ['auth'], summary: 'Disable a user (admin)', params: Type.Object({ user: Id }, { additionalProperties: false }) },
   }, async (req) => {
-    requirePermission(actorOf(req), 'admin');
-    return users.setDisabled((req.params as { user: string }).user, true);
+    return users.setDisabled(await managedUser(req, actorOf(req)), true);
+  });
+
+  app.get('/edges/credentials', { schema: { tags: ['auth'], summary: 'Registered edge credentials of the caller\'s sites (admin)' } }, async (req) => {
+    const actor = actorOf(req);
+    requirePermission(actor, 'admin');
+    return { edges: await edges.list(actor.sites) };
   });
 
   app.post('/edges/:edge/credentials', {
-    schema: { tags: ['auth'], summary: 'Issue the secret an edge uses for the HTTP ingest (admin)', params: Type.Object({ edge: Id }, { additionalProperties: false }), body: Type.Object({ site: Id }, { additionalProperties: false }) },
+    schema: {
+      tags: ['auth'], summary: 'Issue or rotate an edge\'s secret (HTTP ingest, cloud broker, down-message key); shown once (admin)',
+      params: Type.Object({ edge: Id }, { additionalProperties: false }),
+      body: Type.Object({
+        site: Id,
+        graceS: Type.Optional(Type.Integer({ minimum: 0, maximum: 30 * 86400, description: 'seconds the previous secret stays valid (default 1 day)' })),
+      }, { additionalProperties: false }),
+    },
   }, async (req, reply) => {
-    requirePermission(actorOf(req), 'admin');
+    const actor = actorOf(req);
     const edge = (req.params as { edge: string }).edge;
-    const site = (req.body as { site: string }).site;
-    return reply.code(201).send({ edge, site, secret: await users.issueEdgeSecret(edge, site) });
+    const { site, graceS } = req.body as { site: string; graceS?: number };
+    requireManages(actor, [site], `site ${site}`);
+    // An edge already on another site belongs to that site's admins: only a global admin moves it.
+    const current = await edges.identity(edge);
+    if (current && current.site !== site) requireManages(actor, [current.site], `edge ${edge}`);
+    const secret = await edges.issue(edge, site, { by: actor.user, allowMove: isGlobalAdmin(actor), ...(graceS !== undefined ? { graceS } : {}) });
+    return reply.code(201).send({ edge, site, secret });
+  });
+
+  app.post('/edges/:edge/disable', {
+    schema: { tags: ['auth'], summary: 'Refuse an edge everywhere until a new secret is issued (admin)', params: Type.Object({ edge: Id }, { additionalProperties: false }) },
+  }, async (req) => {
+    const actor = actorOf(req);
+    const edge = (req.params as { edge: string }).edge;
+    const current = await edges.identity(edge);
+    if (!current) throw new CodedError('ERR_NOT_FOUND', `no edge ${edge}`);
+    requireManages(actor, [current.site], `edge ${edge}`);
+    await edges.disable(edge);
+    return { edge, disabled: true };
+  });
+
+  app.put('/sites/:site/devices/:device/owner', {
+    schema: {
+      tags: ['auth'], summary: 'Move a device to another edge of its site; until then only its owner may report it (admin)',
+      params: Type.Object({ site: Id, device: Id }, { additionalProperties: false }),
+      body: Type.Object({ edge: Id }, { additionalProperties: false }),
+    },
+  }, async (req) => {
+    const actor = actorOf(req);
+    const { site, device } = req.params as { site: string; device: string };
+    const { edge } = req.body as { edge: string };
+    requireManages(actor, [site], `site ${site}`);
+    const target = await edges.identity(edge);
+    if (!target || target.site !== site) throw new CodedError('ERR_VALIDATION', `edge ${edge} is not a registered edge of site ${site}`);
+    await db.query(
+      `INSERT INTO device_owners (site, device, edge, moved_by) VALUES ($1, $2, $3, $4)
+       ON CONFLICT (site, device) DO UPDATE SET edge = EXCLUDED.edge, moved_by = EXCLUDED.moved_by, claimed_at = now()`,
+      [site, device, edge, actor.user]);
+    return { site, device, edge };
   });
 }

@@ -6,7 +6,7 @@
  */
 import type { FastifyInstance } from 'fastify';
 import { Type } from '@sinclair/typebox';
-import { actorOf, requirePermission, scopeSites, type Db } from '../auth/index.js';
+import { actorOf, requireManages, scopeSites, type Db } from '../auth/index.js';
 import { Id, Timestamp } from './schemas.js';
 import { iso } from './sql.js';
 
@@ -32,10 +32,11 @@ export function rulesRoutes(app: FastifyInstance, db: Db, rules: RulesPort): voi
   });
 
   app.put('/rules', {
-    schema: { tags: ['rules'], summary: 'Load a new rule set version (admin); validated by the rule engine', body: Type.Object({ version: Type.Integer({ minimum: 1 }) }, { additionalProperties: true }) },
+    schema: { tags: ['rules'], summary: 'Load a new rule set version (global admin); validated by the rule engine', body: Type.Object({ version: Type.Integer({ minimum: 1 }) }, { additionalProperties: true }) },
   }, async (req) => {
     const actor = actorOf(req);
-    requirePermission(actor, 'admin');
+    // One rule set covers every site, so only the global admin may replace it (issue 12, item 5).
+    requireManages(actor, '*', 'the cloud rule set (it covers every site)');
     // The body is the rule set itself; its full schema (four rule types) is the engine's to check.
     await rules.setRules(req.body as never, `user:${actor.user}`);
     return { version: (req.body as { version: number }).version };

@@ -1,12 +1,12 @@
 /**
- * Users and edge credentials, stored with hashed secrets (api_users, edge_credentials, migration 0030).
+ * Users, stored with hashed tokens (api_users, migration 0030). Edge credentials are in edges.ts.
  *
  * Bootstrap without a CLI: when `adminToken` is set (ADMIN_TOKEN in the environment), start() makes sure a
  * user `adminUser` with role admin on every site holds exactly that token. Changing ADMIN_TOKEN and
  * restarting rotates it; removing it leaves the stored user as it was.
  */
 import { CodedError, createLogger, type Logger } from '@safe-community/runtime';
-import { hashToken, matchesHash, newToken } from './tokens.js';
+import { hashToken, newToken } from './tokens.js';
 import { ROLES, type Actor, type Db, type Role } from './types.js';
 
 export interface DirectoryOptions {
@@ -135,27 +135,13 @@ export class UserDirectory {
     return toRecord(row);
   }
 
+  async getUser(id: string): Promise<UserRecord | null> {
+    const rows = await this.db.query<UserRow>(`SELECT ${COLUMNS} FROM api_users WHERE id = $1`, [id]);
+    return rows[0] ? toRecord(rows[0]) : null;
+  }
+
   async listUsers(): Promise<UserRecord[]> {
     const rows = await this.db.query<UserRow>(`SELECT ${COLUMNS} FROM api_users ORDER BY id`);
     return rows.map(toRecord);
-  }
-
-  /** Issues (or replaces) the secret an edge uses for the HTTP ingest; returned once. */
-  async issueEdgeSecret(edge: string, site: string): Promise<string> {
-    const secret = newToken('edge');
-    await this.db.query(
-      `INSERT INTO edge_credentials (edge, site, secret_hash) VALUES ($1, $2, $3)
-       ON CONFLICT (edge) DO UPDATE SET site = EXCLUDED.site, secret_hash = EXCLUDED.secret_hash, created_at = now()`,
-      [edge, site, hashToken(secret)],
-    );
-    return secret;
-  }
-
-  /** The edge's site when the secret is right; null otherwise (unknown edge or wrong secret look the same). */
-  async authenticateEdge(edge: string, secret: string): Promise<{ edge: string; site: string } | null> {
-    const rows = await this.db.query<{ site: string; secret_hash: string }>('SELECT site, secret_hash FROM edge_credentials WHERE edge = $1', [edge]);
-    const row = rows[0];
-    if (!row || !matchesHash(secret, row.secret_hash)) return null;
-    return { edge, site: row.site };
   }
 }

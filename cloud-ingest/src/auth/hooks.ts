@@ -7,6 +7,7 @@ import type { FastifyReply, FastifyRequest } from 'fastify';
 import { CodedError } from '@safe-community/runtime';
 import { bearerToken } from './tokens.js';
 import type { UserDirectory } from './directory.js';
+import type { EdgeDirectory } from './edges.js';
 import type { Actor } from './types.js';
 
 declare module 'fastify' {
@@ -39,14 +40,15 @@ export function userAuthHook(users: UserDirectory) {
 }
 
 /** For the edges' HTTP ingest: Basic auth with the edge id as user name and its secret as password. */
-export function edgeAuthHook(users: UserDirectory) {
+export function edgeAuthHook(edges: EdgeDirectory, onRefused?: (claimedEdge: string | null, reason: string) => void) {
   return async function authenticateEdge(req: FastifyRequest, reply: FastifyReply): Promise<FastifyReply | undefined> {
     const header = req.headers.authorization ?? '';
     const m = /^Basic\s+([A-Za-z0-9+/=]+)\s*$/i.exec(header);
     const decoded = m ? Buffer.from(m[1]!, 'base64').toString('utf8') : '';
     const colon = decoded.indexOf(':');
-    const who = colon > 0 ? await users.authenticateEdge(decoded.slice(0, colon), decoded.slice(colon + 1)) : null;
+    const who = colon > 0 ? await edges.authenticate(decoded.slice(0, colon), decoded.slice(colon + 1)) : null;
     if (!who) {
+      onRefused?.(colon > 0 ? decoded.slice(0, Math.min(colon, 64)) : null, m ? 'unknown edge or wrong secret' : 'no edge credentials');
       // Answered here rather than thrown: this hook runs on the ingest's routes, outside the API's error handler.
       return reply.code(401).header('www-authenticate', 'Basic realm="edge"')
         .send({ code: 'ERR_UNAUTHENTICATED', message: 'edge credentials are required' });

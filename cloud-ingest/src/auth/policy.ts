@@ -1,6 +1,8 @@
 /**
  * The role policy, in one place (issue 6): viewers read; installers read and comment; security staff and
- * admins act on alarms and devices; only admins manage users and edge credentials.
+ * admins act on alarms and devices; only admins manage users and edge credentials. An admin on a list of
+ * sites (a site admin) manages only what lies wholly inside those sites; an admin on every site ('*') is the
+ * operator's global admin (issue 12, item 5).
  */
 import { CodedError } from '@safe-community/runtime';
 import type { Actor, Role } from './types.js';
@@ -37,4 +39,29 @@ export function siteAllowed(actor: Actor, site: string): boolean {
 export function scopeSites(actor: Actor, site?: string): readonly string[] | '*' {
   if (site === undefined) return actor.sites;
   return siteAllowed(actor, site) ? [site] : [];
+}
+
+/** True when the actor is an admin on every site: the operator's global admin. */
+export function isGlobalAdmin(actor: Actor): boolean {
+  return actor.role === 'admin' && actor.sites === '*';
+}
+
+/**
+ * Whether an admin may manage a principal (user, edge) whose sites are `sites`: a global admin manages every
+ * one; a site admin only those whose every site is one of its own (never an all-sites principal).
+ */
+export function managesSites(actor: Actor, sites: readonly string[] | '*'): boolean {
+  if (actor.role !== 'admin') return false;
+  if (actor.sites === '*') return true;
+  if (sites === '*') return false;
+  const own = actor.sites;
+  return sites.every((s) => own.includes(s));
+}
+
+/** Throws ERR_FORBIDDEN unless the admin manages `sites` (see managesSites). */
+export function requireManages(actor: Actor, sites: readonly string[] | '*', what: string): void {
+  requirePermission(actor, 'admin');
+  if (!managesSites(actor, sites)) {
+    throw new CodedError('ERR_FORBIDDEN', `${what} lies outside the sites of admin ${actor.user}`);
+  }
 }

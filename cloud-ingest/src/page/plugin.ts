@@ -18,7 +18,7 @@ export interface AlarmPageDeps {
   alarms: AlarmService;
   /** Where the API is mounted, e.g. /api/v1. */
   apiBase: string;
-  /** The edge snapshot folder (FileSnapshotStore's dir, synced to the cloud); snapshots answer 404 without it. */
+  /** The edges' snapshots, one folder per site (`<dir>/<site>/<camera>/<file>.jpg`); snapshots answer 404 without it. */
   snapshotsDir?: string | undefined;
 }
 
@@ -48,7 +48,7 @@ export async function alarmPagePlugin(app: FastifyInstance, deps: AlarmPageDeps)
       const alarm = await deps.alarms.get((req.params as { id: string }).id, actor);
       const ref = alarm.evidence.snapshots[0];
       if (ref === undefined) return reply.code(404).send({ code: 'ERR_SNAPSHOT_NOT_FOUND', message: 'this alarm has no snapshot', requestId: req.id });
-      const jpeg = await readSnapshot(deps.snapshotsDir, ref);
+      const jpeg = await readSnapshot(deps.snapshotsDir, alarm.site, ref);
       return reply.type('image/jpeg').header('cache-control', 'private, max-age=300').send(jpeg);
     });
   });

@@ -47,6 +47,8 @@ export interface WriteResult {
   deadLettered: number;
   /** Records after a hole inside the batch: not written, the edge resends them. */
   deferred: number;
+  /** Records refused because they reach beyond the edge (store/confine.ts), in the edge's numbering. */
+  refused?: Array<{ seq: number; code: string; reason: string }>;
   /**
    * 'new': the edge's outbox started a new epoch (wiped or replaced) and this batch continues after the old
    * one's rows; 'stale': the batch belongs to an epoch the edge has left, and was dead-lettered whole.

@@ -5,6 +5,7 @@
  * ingest instances that receive the same edge's batches from writing anything twice.
  */
 import type { UplinkMessage } from '@safe-community/contracts';
+import { confine } from './confine.js';
 import { emptyWritten, type BatchItem, type IngestBatch, type WriteResult } from './types.js';
 
 export interface Tx {
@@ -103,7 +104,10 @@ export async function writeBatchTx(tx: Tx, batch: IngestBatch, opts: WriteOption
   // Stored in the edge's global numbering: the epoch's offset added (0 for an edge's first outbox).
   const stored = cur.offset === 0 ? take : take.map((i) => shift(i, cur.offset));
   const dead: Array<Extract<BatchItem, { ok: false }>> = stored.filter((i): i is Extract<BatchItem, { ok: false }> => !i.ok);
-  const good = stored.filter((i): i is Extract<BatchItem, { ok: true }> => i.ok);
+  // Records that reach beyond this edge's own devices, alarms or commands are refused in their place.
+  const { good, refused } = await confine(tx, batch.edge, batch.site, stored.filter((i): i is Extract<BatchItem, { ok: true }> => i.ok));
+  dead.push(...refused);
+  if (refused.length > 0) result.refused = refused.map((r) => ({ seq: r.seq - cur.offset, code: r.code, reason: r.reason }));
   if (opts.isolate) {
     for (const it of good) {
       await tx.query('SAVEPOINT rec');
@@ -241,10 +245,11 @@ async function upsertAlarm(tx: Tx, edge: string, m: Of<'alarm'>): Promise<void> 
   const closing = a.state === 'resolved' || a.state === 'false_alarm';
   if (closing) {
     const upd = await tx.query(
+      // Only an alarm this edge raised (issue 12, item 4): never one of another edge or of the cloud's rules.
       `UPDATE alarms SET state = $5, resolved_at = $6, last_seen_at = GREATEST(last_seen_at, $6)
-        WHERE id = $1 OR (site = $2 AND device = $3 AND type = $4 AND state NOT IN ('resolved','false_alarm'))
+        WHERE edge = $7 AND (id = $1 OR (site = $2 AND device = $3 AND type = $4 AND state NOT IN ('resolved','false_alarm')))
         RETURNING id`,
-      [a.id, a.site, a.device, a.type, a.state, a.raisedAt],
+      [a.id, a.site, a.device, a.type, a.state, a.raisedAt, edge],
     );
     if (upd.rows.length > 0) return;
   } else {

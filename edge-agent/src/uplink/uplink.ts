@@ -15,6 +15,7 @@ import { edgeDownTopic, edgeUplinkTopic, type Command } from '@safe-community/co
 import { Backoff, createLogger, systemClock, type BackoffOptions, type Clock, type Logger } from '@safe-community/runtime';
 import type { OutboxRecord, OutboxStats } from '../outbox/index.js';
 import { envelopeJson, parseDown } from './down.js';
+import { DownVerifier, type DownRefusalCode } from './down-verify.js';
 
 /** What the uplink needs from the outbox. */
 export interface UplinkSource {
@@ -37,6 +38,18 @@ export interface UplinkOptions {
   clientId?: string;
   username?: string;
   password?: string;
+  /**
+   * This edge's own secret (issue 12): its login on the cloud broker (user name = edge id, unless
+   * `username` says otherwise) and the key that every down message must be signed with. Unset: a
+   * development edge that accepts unsigned down messages.
+   */
+  secret?: string;
+  /** Largest clock difference accepted on a signed down message. Default 120 s. */
+  maxDownSkewMs?: number;
+  /** A down message refused by the signature check (recorded by the agent as a dead letter). */
+  onDownRefused?: (refusal: { code: DownRefusalCode; reason: string; payload: Buffer }) => void;
+  /** An ack beyond the highest seq this edge has sent: ignored, and raised by the agent as `uplink.ack_invalid`. */
+  onInvalidAck?: (info: { upTo: number; highestSent: number }) => void;
   /** Most records per Envelope. Default 1000. */
   maxBatchMessages?: number;
   /** Most record bytes per Envelope (one record may exceed it alone). Default 512 KiB. */
@@ -74,8 +87,10 @@ export interface UplinkMetrics {
   reconnects: number;
   commands: number;
   invalidDown: number;
-  /** Acks beyond the outbox's durable seq: the edge lost history the cloud has (see README). */
-  cloudAhead: number;
+  /** Down messages refused by the signature check (unsigned, wrong MAC, another edge's, stale, replayed). */
+  downRefused: number;
+  /** Acks beyond the highest seq this edge has sent: ignored, never advancing the outbox. */
+  ackInvalid: number;
 }
 
 interface Batch {
@@ -121,12 +136,19 @@ export class Uplink {
   private pumpAgain = false;
   private unsettled = 0;
   private settledWaiters: (() => void)[] = [];
-  private readonly m = { lagMs: 0, batchesSent: 0, messagesSent: 0, goBacks: 0, reconnects: 0, commands: 0, invalidDown: 0, cloudAhead: 0 };
+  private readonly m = { lagMs: 0, batchesSent: 0, messagesSent: 0, goBacks: 0, reconnects: 0, commands: 0, invalidDown: 0, downRefused: 0, ackInvalid: 0 };
+  private readonly verifier: DownVerifier;
+  /**
+   * The highest seq this edge may have sent: everything durable at start (an earlier run may have sent it),
+   * then each batch sent. An ack beyond it cannot be the cloud's (issue 12, item 3).
+   */
+  private highestSent = 0;
 
   constructor(private readonly opts: UplinkOptions) {
     this.clock = opts.clock ?? systemClock;
     this.log = opts.logger ?? createLogger({ name: 'uplink' });
     this.backoff = new Backoff(opts.backoff ?? { initialMs: 500, maxMs: 30_000, jitter: 0.5 });
+    this.verifier = new DownVerifier({ edge: opts.edge, secret: opts.secret, ...(opts.maxDownSkewMs ? { maxSkewMs: opts.maxDownSkewMs } : {}), clock: this.clock });
   }
 
   async start(): Promise<void> {
@@ -137,6 +159,8 @@ export class Uplink {
     this.running = true;
     this.cloudUpTo = this.opts.source.ackedSeq;
     this.sendNext = this.cloudUpTo + 1;
+    this.highestSent = this.opts.source.durableSeq;
+    if (!this.verifier.enforcing) this.log.warn({ edge: this.opts.edge }, 'uplink has no edge secret: down messages (commands, acks) are NOT authenticated; development only');
     this.unsubscribeDurable = this.opts.source.onDurable(() => this.pump());
     this.connect();
   }
@@ -181,8 +205,8 @@ export class Uplink {
       clientId: opts.clientId ?? `edge-${opts.edge}`,
       connectTimeout: opts.connectTimeoutMs ?? 10_000,
       keepalive: opts.keepaliveSec ?? 30,
-      ...(opts.username !== undefined ? { username: opts.username } : {}),
-      ...(opts.password !== undefined ? { password: opts.password } : {}),
+      ...(opts.username !== undefined ? { username: opts.username } : opts.secret !== undefined ? { username: opts.edge } : {}),
+      ...(opts.password !== undefined ? { password: opts.password } : opts.secret !== undefined ? { password: opts.secret } : {}),
     });
     // Batches and acks are small request/answer writes: turn Nagle off so an ack never waits ~40 ms.
     client.on('connect', () => (client.stream as { setNoDelay?: (v: boolean) => void }).setNoDelay?.(true));
@@ -232,7 +256,14 @@ export class Uplink {
   }
 
   private onDown(payload: Buffer): void {
-    const msg = parseDown(payload, this.opts.edge);
+    const verdict = this.verifier.check(payload.toString('utf8'));
+    if (verdict.kind === 'refused') {
+      this.m.downRefused++;
+      this.log.warn({ code: verdict.code, reason: verdict.reason }, 'down message refused: not authenticated by the cloud');
+      this.opts.onDownRefused?.({ code: verdict.code, reason: verdict.reason, payload });
+      return;
+    }
+    const msg = parseDown(Buffer.from(verdict.body), this.opts.edge);
     if (msg.kind === 'invalid') {
       this.m.invalidDown++;
       this.log.warn({ reason: msg.reason }, 'invalid down message ignored');
@@ -251,6 +282,14 @@ export class Uplink {
   }
 
   private onAck(upTo: number): void {
+    if (upTo > this.highestSent) {
+      // Nothing this edge sent can be acked that far: a forged or broken ack. Acting on it would mark records
+      // delivered that the cloud never had (a fire alarm stuck for good); it is ignored and raised.
+      this.m.ackInvalid++;
+      this.log.error({ upTo, highestSent: this.highestSent }, 'ERR_UPLINK_ACK_INVALID: ack beyond the highest seq sent; ignored');
+      this.opts.onInvalidAck?.({ upTo, highestSent: this.highestSent });
+      return;
+    }
     const stale = this.staleAnswers > 0;
     if (stale) this.staleAnswers--;
     if (upTo > this.cloudUpTo) {
@@ -261,14 +300,8 @@ export class Uplink {
       const head = this.inflight[0];
       if (head && head.first <= upTo) head.first = upTo + 1; // acked part-way (the cloud's batches differ)
       if (acked) this.m.lagMs = Math.max(0, this.clock.now() - acked.lastAppendedAt);
-      // The cloud may be ahead of us (after a restart from an older checkpoint): skip what it has.
+      // The cloud may be ahead of this run (after a restart from an older checkpoint): skip what it has.
       if (this.sendNext <= upTo) this.sendNext = upTo + 1;
-      if (upTo > this.opts.source.durableSeq) {
-        // The cloud holds seqs this edge never wrote: its outbox history was lost (folder wiped, disk
-        // that dropped synced data). New records would reuse those seqs and be skipped as duplicates.
-        this.m.cloudAhead++;
-        this.log.error({ upTo, durableSeq: this.opts.source.durableSeq }, 'ERR_UPLINK_CLOUD_AHEAD: the cloud acked seqs this edge does not have');
-      }
       this.opts.source.ackUpTo(upTo).catch((err) => this.log.error({ err }, 'outbox ack failed'));
       this.armAckTimer(true);
       this.pump();
@@ -360,6 +393,7 @@ export class Uplink {
       this.publish(this.client, payload);
       this.inflight.push({ first: first.seq, last: last.seq, sentAt: this.clock.now(), lastAppendedAt: last.appendedAt });
       this.sendNext = last.seq + 1;
+      if (last.seq > this.highestSent) this.highestSent = last.seq;
       this.m.batchesSent++;
       this.m.messagesSent += records.length;
       this.armAckTimer(false);
