@@ -7,7 +7,8 @@ import { Backoff, CodedError, errorCode, systemClock, type Clock, type Logger } 
 import { OnvifSession, type CameraEndpoint, type MediaProfile } from './onvif-session.js';
 import { mapNotification } from './event-mapper.js';
 import { SignalState, type SignalChange } from './signal-state.js';
-import { CAMERA_OFFLINE, CAMERA_PROTOCOL } from './errors.js';
+import { CAMERA_OFFLINE, CAMERA_PROTOCOL, CAMERA_TIMEOUT } from './errors.js';
+import type { EventsState } from './camera-state.js';
 
 export interface CameraConfig extends CameraEndpoint {
   /** Device id (matches the device directory). */
@@ -37,6 +38,8 @@ export interface CameraLinkDeps {
   heartbeatMs?: number;
   onSignal: (camera: string, change: SignalChange) => void;
   onStatus: (camera: string, status: LinkStatus) => void;
+  /** Whether PullPoint events are subscribed, off, or found unsupported (then a heartbeat watches the camera). */
+  onEvents?: (camera: string, state: EventsState) => void;
 }
 
 /** Renew the subscription when less than this remains. */
@@ -56,6 +59,12 @@ export class CameraLink {
   private generation = 0;
   private profileList: MediaProfile[] = [];
   private snapshotUriCache: string | undefined;
+  /**
+   * Set once the camera showed it has no usable PullPoint (no events service, a fault, or a connection
+   * reset on CreatePullPointSubscription while the device service still answers). Kept for the life of the
+   * link: asking again on every reconnect is what made such a camera flap online/offline (issue #14).
+   */
+  private eventsUnsupported = false;
 
   constructor(
     readonly config: CameraConfig,
@@ -86,6 +95,8 @@ export class CameraLink {
   async stop(): Promise<void> {
     if (this.stopped) return;
     this.stopped = true;
+    // Leave no subscription behind on the camera: firmwares hold a handful and refuse more until they expire.
+    await this.unsubscribeQuietly();
     this.session.close();
     this.signals.clear();
     this.interruptSleep();
@@ -154,22 +165,42 @@ export class CameraLink {
     const gen = ++this.generation;
     // Loops of an earlier session see the generation move on and end instead of touching the new session.
     const alive = () => !this.stopped && this.generation === gen;
-    if (this.config.events !== false) {
+    if (this.config.events === false || this.eventsUnsupported) {
+      this.deps.onEvents?.(this.config.id, this.config.events === false ? 'off' : 'unsupported');
+      return this.heartbeat(alive);
+    }
+    if (!(await this.subscribe())) return this.heartbeat(alive);
+    try {
+      await Promise.race([this.pullLoop(alive), this.heartbeat(alive)]);
+    } finally {
+      this.generation++;
+    }
+  }
+
+  /**
+   * Creates the PullPoint; false (and events marked unsupported, once) when the camera has none. A camera
+   * without an events service may just cut the connection on CreatePullPointSubscription: when the device
+   * service still answers right after, that is the events service's answer, not an outage.
+   */
+  private async subscribe(): Promise<boolean> {
+    let failure: unknown;
+    if (this.session.hasEventsService) {
       try {
         await this.session.createPullPoint();
+        this.deps.onEvents?.(this.config.id, 'subscribed');
+        return true;
       } catch (err) {
-        if (errorCode(err) !== CAMERA_PROTOCOL) throw err;
-        this.deps.log?.warn({ camera: this.config.id, err }, 'camera has no PullPoint events; heartbeat only');
-        return this.heartbeat(alive);
+        const code = errorCode(err);
+        if (code !== CAMERA_PROTOCOL && code !== CAMERA_OFFLINE && code !== CAMERA_TIMEOUT) throw err;
+        // Still reachable? If not, this was an outage and the link reconnects as usual.
+        if (code !== CAMERA_PROTOCOL) await this.session.deviceInformation().catch(() => Promise.reject(err));
+        failure = err;
       }
-      try {
-        await Promise.race([this.pullLoop(alive), this.heartbeat(alive)]);
-      } finally {
-        this.generation++;
-      }
-      return;
     }
-    return this.heartbeat(alive);
+    this.eventsUnsupported = true;
+    this.deps.log?.warn({ camera: this.config.id, err: failure }, 'camera events unsupported (no PullPoint); watching it by heartbeat');
+    this.deps.onEvents?.(this.config.id, 'unsupported');
+    return false;
   }
 
   private async pullLoop(alive: () => boolean): Promise<void> {
@@ -185,7 +216,7 @@ export class CameraLink {
           if (signal) this.signals.apply(signal);
         }
         const ends = this.session.subscriptionEnds;
-        if (ends && ends.getTime() - Date.now() < RENEW_MARGIN_MS) await this.session.renew();
+        if (ends && ends.getTime() - Date.now() < RENEW_MARGIN_MS) await this.renewOrResubscribe();
       } catch (err) {
         if (!alive()) return;
         // A fault on the event channel (expired subscription, camera rebooted its event service) is fixed by
@@ -194,6 +225,31 @@ export class CameraLink {
         this.deps.log?.info({ camera: this.config.id, err }, 'event subscription lost; subscribing again');
         await this.session.createPullPoint();
       }
+    }
+  }
+
+  /**
+   * Renew per spec; a camera whose Renew faults (seen in the field with "error -8" on every Renew) gets a
+   * fresh subscription instead. Signal state is kept across it: the new subscription's Initialized
+   * messages repeat what is on, and SignalState reports only changes (issue #14).
+   */
+  private async renewOrResubscribe(): Promise<void> {
+    try {
+      await this.session.renew();
+    } catch (err) {
+      if (errorCode(err) !== CAMERA_PROTOCOL) throw err;
+      this.deps.log?.info({ camera: this.config.id, err }, 'Renew refused; replacing the subscription');
+      await this.unsubscribeQuietly();
+      await this.session.createPullPoint();
+    }
+  }
+
+  private async unsubscribeQuietly(): Promise<void> {
+    if (!this.session.subscribed) return;
+    try {
+      await this.session.unsubscribe();
+    } catch (err) {
+      this.deps.log?.debug({ camera: this.config.id, err }, 'unsubscribe not answered');
     }
   }
 

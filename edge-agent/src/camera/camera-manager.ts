@@ -12,6 +12,7 @@ import type { SignalChange } from './signal-state.js';
 import type { SnapshotStore } from './snapshot-store.js';
 import { CAMERA_UNKNOWN, classifyCameraError } from './errors.js';
 import type { DeviceInformation, MediaProfile, Preset } from './onvif-session.js';
+import type { CameraStateBoard } from './camera-state.js';
 
 export interface CameraManagerOptions {
   site: string;
@@ -25,6 +26,14 @@ export interface CameraManagerOptions {
   /** Per-request timeout; default 5 s. */
   timeoutMs?: number;
   heartbeatMs?: number;
+  /** Where each camera's link and events state is recorded for health and the admin endpoint. */
+  board?: CameraStateBoard;
+  /**
+   * Hysteresis on camera.online: after a camera.offline, camera.online is reported only once the link has
+   * stayed up this long (default 30 s); a camera that drops again sooner stays reported offline, so a
+   * flaky camera costs at most one offline/online pair per hold instead of one per flap (issue #14).
+   */
+  onlineHoldMs?: number;
 }
 
 const SEVERITY: Readonly<Record<string, Severity>> = { motion: 'info', tamper: 'major', analytics: 'minor' };
@@ -32,8 +41,10 @@ const SEVERITY: Readonly<Record<string, Severity>> = { motion: 'info', tamper: '
 export class CameraManager implements CameraPort, EventSource {
   private readonly links = new Map<string, CameraLink>();
   private readonly listeners = new Set<(e: Event) => void>();
-  /** Last reported reachability per camera, so retries do not repeat camera.offline. */
-  private readonly reported = new Map<string, string>();
+  /** Last reported reachability per camera ('online' | 'offline'), so retries do not repeat camera.offline. */
+  private readonly reported = new Map<string, 'online' | 'offline'>();
+  /** Pending camera.online reports, waiting out the hold. */
+  private readonly holds = new Map<string, unknown>();
   private readonly clock: Clock;
 
   constructor(private readonly opts: CameraManagerOptions) {
@@ -53,6 +64,7 @@ export class CameraManager implements CameraPort, EventSource {
           ...(this.opts.heartbeatMs ? { heartbeatMs: this.opts.heartbeatMs } : {}),
           onSignal: (camera, change) => this.onSignal(camera, change),
           onStatus: (camera, status) => this.onStatus(camera, status),
+          onEvents: (camera, state) => this.opts.board?.setEvents(camera, state),
         }),
       );
     }
@@ -61,6 +73,8 @@ export class CameraManager implements CameraPort, EventSource {
   }
 
   async stop(): Promise<void> {
+    for (const h of this.holds.values()) this.clock.clearTimeout(h);
+    this.holds.clear();
     await Promise.all([...this.links.values()].map((l) => l.stop()));
     this.links.clear();
     this.reported.clear();
@@ -96,8 +110,10 @@ export class CameraManager implements CameraPort, EventSource {
   async authenticatedStreamUri(camera: string): Promise<string> {
     const l = this.link(camera);
     const url = new URL(await this.streamUri(camera));
-    url.username = encodeURIComponent(l.config.username);
-    url.password = encodeURIComponent(l.config.password);
+    if (l.config.username) {
+      url.username = encodeURIComponent(l.config.username);
+      url.password = encodeURIComponent(l.config.password ?? '');
+    }
     return url.toString();
   }
 
@@ -142,19 +158,32 @@ export class CameraManager implements CameraPort, EventSource {
   }
 
   private onStatus(camera: string, status: LinkStatus): void {
-    if (status.state !== 'online' && status.state !== 'offline') return;
-    const key = status.state === 'online' ? 'online' : `offline:${status.error?.code ?? ''}`;
-    const prev = this.reported.get(camera);
-    if (prev === key || (prev === undefined && key === 'online')) {
-      this.reported.set(camera, key);
+    this.opts.board?.setLink(camera, status);
+    if (status.state === 'online') {
+      // The first online after start is not news; one after an offline waits out the hold.
+      if (this.reported.get(camera) !== 'offline') {
+        this.reported.set(camera, 'online');
+        return;
+      }
+      if (this.holds.has(camera)) return;
+      this.holds.set(camera, this.clock.setTimeout(() => {
+        this.holds.delete(camera);
+        if (this.links.get(camera)?.status.state !== 'online') return;
+        this.reported.set(camera, 'online');
+        this.publish(camera, 'camera.online', 'info', {});
+      }, this.opts.onlineHoldMs ?? 30_000));
       return;
     }
-    this.reported.set(camera, key);
-    if (status.state === 'online') {
-      this.publish(camera, 'camera.online', 'info', {});
-    } else {
-      this.publish(camera, 'camera.offline', 'major', { code: status.error?.code ?? 'CAMERA_OFFLINE', message: status.error?.message ?? '' });
+    if (status.state !== 'offline') return;
+    const hold = this.holds.get(camera);
+    if (hold !== undefined) {
+      this.clock.clearTimeout(hold);
+      this.holds.delete(camera);
     }
+    // Reported once per outage, whatever the retries' errors: the state board keeps the latest reason.
+    if (this.reported.get(camera) === 'offline') return;
+    this.reported.set(camera, 'offline');
+    this.publish(camera, 'camera.offline', 'major', { code: status.error?.code ?? 'CAMERA_OFFLINE', message: status.error?.message ?? '' });
   }
 
   private publish(camera: string, kind: string, severity: Severity, payload: Record<string, unknown>, deviceTime?: Date): void {

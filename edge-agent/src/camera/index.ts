@@ -10,3 +10,4 @@ export { mapNotification, type CameraSignal, type SignalKind } from './event-map
 export { SignalState, type SignalChange } from './signal-state.js';
 export { FileSnapshotStore, type SnapshotStore, type FileSnapshotStoreOptions } from './snapshot-store.js';
 export * from './errors.js';
+export { CameraStateBoard, type CameraState, type CameraHealth, type StreamState, type EventsState } from './camera-state.js';
