@@ -59,6 +59,7 @@ export function buildCameraParts(deps: CameraPartsDeps): CameraParts {
   const analysed = cfg.cameras.filter((c) => c.analytics);
   const video = analysed.length === 0 ? null : new VideoAnalytics({
     site: cfg.edge.site, edge: cfg.edge.id, model: cfg.video.model, hub, sink, snapshots, privacy, log,
+    streamLostAfterMs: cfg.video.streamLostSec * 1000,
     onFrame: (camera, result) => deps.metrics().observeFrame(camera, result),
     onDropped: (camera, count) => deps.metrics().videoDropped(camera, count),
     onStreamState: (camera, state, why) => {

@@ -127,6 +127,7 @@ export const EdgeConfigSchema = Type.Object(
       {
         model: Type.Union([Type.Literal('yolox'), Type.Literal('fastestdet')], { default: 'yolox', description: 'object detector' }),
         modelsDir: Type.Optional(Type.String({ minLength: 1, description: 'ONNX models, checked against their manifests (env MODELS_DIR)' })),
+        streamLostSec: Type.Number({ minimum: 1, maximum: 600, default: 10, description: 'no frame from an analysed camera for this long raises camera.stream_lost' }),
       },
       { additionalProperties: false, default: {} },
     ),
