@@ -55,7 +55,8 @@ export class CameraStateBoard {
     const entry: Entry = { derived: { state: 'connecting', reason: 'starting', since: this.clock.now() } };
     if (has.link) {
       entry.link = { state: 'connecting', since: this.clock.now() };
-      entry.events = has.events === false ? 'off' : 'subscribed';
+      // Unknown until the link has asked the camera (then subscribed or unsupported).
+      if (has.events === false) entry.events = 'off';
     }
     if (has.stream) entry.stream = { state: 'starting' };
     this.entries.set(camera, entry);
