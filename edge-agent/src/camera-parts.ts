@@ -49,6 +49,7 @@ export function buildCameraParts(deps: CameraPartsDeps): CameraParts {
     cameras: onvif.map((c) => ({
       id: c.id, hostname: c.hostname!, port: c.port, path: c.path, username: c.username, password: c.password,
       events: c.events, tags: { ...c.tags }, ...(c.profileToken ? { profileToken: c.profileToken } : {}),
+      ...(c.profiles ? { profiles: { ...c.profiles } } : {}),
     })),
   });
   if (cameras) {

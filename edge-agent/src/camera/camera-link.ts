@@ -9,12 +9,15 @@ import { mapNotification } from './event-mapper.js';
 import { SignalState, type SignalChange } from './signal-state.js';
 import { CAMERA_OFFLINE, CAMERA_PROTOCOL, CAMERA_TIMEOUT } from './errors.js';
 import type { EventsState } from './camera-state.js';
+import { chooseProfile, type ProfileRole } from './profile-roles.js';
 
 export interface CameraConfig extends CameraEndpoint {
   /** Device id (matches the device directory). */
   id: string;
-  /** Media profile for stream/snapshot/PTZ; default the camera's first. */
+  /** Media profile for every role unless `profiles` names one; default per role (profile-roles.ts). */
   profileToken?: string;
+  /** Media profile token per role: analytics stream, snapshots (and recording), PTZ. */
+  profiles?: { analytics?: string; snapshot?: string; ptz?: string };
   /** Motion with no "stopped" from the camera ends after this; default 30 s. */
   motionStopTimeoutMs?: number;
   /** Subscribe to events; default true. Without events a device-information heartbeat detects outages. */
@@ -121,12 +124,13 @@ export class CameraLink {
     return this.session;
   }
 
-  get profileToken(): string | undefined {
-    return this.config.profileToken ?? this.profileList[0]?.token;
+  /** The media profile token serving a role (configured, else the role's default). */
+  profileFor(role: ProfileRole): string | undefined {
+    return chooseProfile(this.profileList, role, { ...this.config.profiles, ...(this.config.profileToken ? { profileToken: this.config.profileToken } : {}) }, this.config.id);
   }
 
   async snapshotUri(): Promise<string> {
-    this.snapshotUriCache ??= await this.online().snapshotUri(this.profileToken);
+    this.snapshotUriCache ??= await this.online().snapshotUri(this.profileFor('snapshot'));
     return this.snapshotUriCache;
   }
 

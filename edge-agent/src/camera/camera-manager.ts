@@ -13,6 +13,7 @@ import type { SnapshotStore } from './snapshot-store.js';
 import { CAMERA_UNKNOWN, classifyCameraError } from './errors.js';
 import type { DeviceInformation, MediaProfile, Preset } from './onvif-session.js';
 import type { CameraStateBoard } from './camera-state.js';
+import type { ProfileRole } from './profile-roles.js';
 
 export interface CameraManagerOptions {
   site: string;
@@ -98,18 +99,19 @@ export class CameraManager implements CameraPort, EventSource {
     return this.link(camera).profiles;
   }
 
-  async streamUri(camera: string): Promise<string> {
+  /** The RTSP URI of the profile serving `role` (default the analytics profile). */
+  async streamUri(camera: string, role: ProfileRole = 'analytics'): Promise<string> {
     const l = this.link(camera);
-    return l.online().streamUri(l.profileToken);
+    return l.online().streamUri(l.profileFor(role));
   }
 
   /**
    * The stream URI with the camera's credentials in it, for the frame source (ffmpeg). Cameras hand out
    * RTSP URIs without credentials and then challenge; the logger redacts `user:password@` in URLs.
    */
-  async authenticatedStreamUri(camera: string): Promise<string> {
+  async authenticatedStreamUri(camera: string, role: ProfileRole = 'analytics'): Promise<string> {
     const l = this.link(camera);
-    const url = new URL(await this.streamUri(camera));
+    const url = new URL(await this.streamUri(camera, role));
     if (l.config.username) {
       url.username = encodeURIComponent(l.config.username);
       url.password = encodeURIComponent(l.config.password ?? '');
@@ -123,13 +125,13 @@ export class CameraManager implements CameraPort, EventSource {
 
   async presets(camera: string): Promise<Preset[]> {
     const l = this.link(camera);
-    return l.online().presets(l.profileToken);
+    return l.online().presets(l.profileFor('ptz'));
   }
 
   /** CameraPort: moves the camera to a preset named by token or name; fails fast when the camera is offline. */
   async gotoPreset(camera: string, preset: string): Promise<void> {
     const l = this.link(camera);
-    await l.online().gotoPreset(preset, l.profileToken);
+    await l.online().gotoPreset(preset, l.profileFor('ptz'));
   }
 
   /** CameraPort: takes a snapshot, redacts and stores it, and returns the stored reference. */

@@ -11,3 +11,4 @@ export { SignalState, type SignalChange } from './signal-state.js';
 export { FileSnapshotStore, type SnapshotStore, type FileSnapshotStoreOptions } from './snapshot-store.js';
 export * from './errors.js';
 export { CameraStateBoard, type CameraState, type CameraHealth, type StreamState, type EventsState } from './camera-state.js';
+export { chooseProfile, ANALYTICS_INPUT, type ProfileRole, type ProfileChoice } from './profile-roles.js';
