@@ -125,7 +125,8 @@ t.test('URIs wrapped in whitespace and newlines, and an H.265 profile', async (t
     ],
   });
   const { m } = await manager(t, [cfg(cam)]);
-  t.equal(await m.streamUri('cam-1'), 'rtsp://127.0.0.1:8554/main');
+  t.equal(await m.streamUri('cam-1', 'snapshot'), 'rtsp://127.0.0.1:8554/main');
+  t.equal(await m.streamUri('cam-1'), 'rtsp://127.0.0.1:8554/sub', 'analytics takes the H.264 sub-stream');
   t.equal(await m.snapshotUri('cam-1'), `http://127.0.0.1:${cam.port}/onvif/snapshot.jpg`);
   t.match(m.profiles('cam-1'), [{ token: 'main265', encoding: 'H265', width: 2560 }, { token: 'sub264', encoding: 'H264', width: 640 }]);
 });
@@ -143,4 +144,17 @@ t.test('a camera that flaps reports one offline and, once stable, one online', a
   t.same(events.map((e) => e.kind), ['camera.offline'], 'four outages in a row: one camera.offline, no online yet');
   await waitFor(() => events.some((e) => e.kind === 'camera.online'), { what: 'online after the hold', timeoutMs: 5000 });
   t.same(events.map((e) => e.kind), ['camera.offline', 'camera.online']);
+});
+
+t.test('goto-preset is confirmed by reading the PTZ position back', async (t) => {
+  const good = await sim(t, {}, { ptzMoveMs: 300 });
+  const stuck = await sim(t, { ptz: 'stuck' });
+  const blind = await sim(t, { ptz: 'none' });
+  const { m } = await manager(t, [cfg(good), cfg(stuck, { id: 'cam-stuck' }), cfg(blind, { id: 'cam-blind' })], { ptzConfirmMs: 800 });
+  const t0 = performance.now();
+  t.equal(await m.gotoPreset('cam-1', 'carpark'), 'position', 'confirmed by position');
+  t.ok(performance.now() - t0 >= 250, 'only once the head had arrived, not when the SOAP call returned');
+  await t.rejects(m.gotoPreset('cam-stuck', 'gate'), { code: 'CAMERA_PTZ_NOT_CONFIRMED', message: /camera cam-stuck: preset "gate" not reached within 800 ms \(at pan 0, tilt 0, zoom 0; preset pan -0.25/ },
+    'a camera that answers GotoPreset but does not move is caught');
+  t.equal(await m.gotoPreset('cam-blind', 'gate'), 'answer', 'a camera without GetStatus: its answer is all there is, and the result says so');
 });

@@ -4,7 +4,7 @@
  * online/offline transitions and signal changes to its owner; it never throws out of its loop.
  */
 import { Backoff, CodedError, errorCode, systemClock, type Clock, type Logger } from '@safe-community/runtime';
-import { OnvifSession, type CameraEndpoint, type MediaProfile } from './onvif-session.js';
+import { OnvifSession, type CameraEndpoint, type MediaProfile, type Preset } from './onvif-session.js';
 import { mapNotification } from './event-mapper.js';
 import { SignalState, type SignalChange } from './signal-state.js';
 import { CAMERA_OFFLINE, CAMERA_PROTOCOL, CAMERA_TIMEOUT } from './errors.js';
@@ -61,6 +61,7 @@ export class CameraLink {
   private readonly sleepers = new Set<{ timer: unknown; resolve: () => void }>();
   private generation = 0;
   private profileList: MediaProfile[] = [];
+  private presetList: Preset[] | undefined;
   private snapshotUriCache: string | undefined;
   /**
    * Set once the camera showed it has no usable PullPoint (no events service, a fault, or a connection
@@ -115,6 +116,11 @@ export class CameraLink {
     return this.profileList;
   }
 
+  /** Presets as last read from the camera; undefined before the first connection or without PTZ. */
+  get presets(): readonly Preset[] | undefined {
+    return this.presetList;
+  }
+
   /** The connected session, or CAMERA_OFFLINE with the reason of the last failure. */
   online(): OnvifSession {
     if (this.current.state !== 'online') {
@@ -141,6 +147,13 @@ export class CameraLink {
         await this.session.connect();
         this.profileList = await this.session.profiles();
         this.snapshotUriCache = undefined;
+        // Read once per connection so a drill can check the presets rules name before any alarm needs them.
+        if (this.profileList.some((p) => p.ptz)) {
+          this.presetList = await this.session.presets(this.profileFor('ptz')).catch((err: unknown) => {
+            this.deps.log?.warn({ camera: this.config.id, err }, 'presets not readable');
+            return this.presetList;
+          });
+        }
         this.backoff.reset();
         this.setStatus({ state: 'online', since: this.clock.now() });
         firstAttemptDone();

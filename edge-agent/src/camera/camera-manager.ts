@@ -14,6 +14,7 @@ import { CAMERA_UNKNOWN, classifyCameraError } from './errors.js';
 import type { DeviceInformation, MediaProfile, Preset } from './onvif-session.js';
 import type { CameraStateBoard } from './camera-state.js';
 import type { ProfileRole } from './profile-roles.js';
+import { confirmPreset, type GotoConfirmation } from './ptz-readback.js';
 
 export interface CameraManagerOptions {
   site: string;
@@ -27,6 +28,8 @@ export interface CameraManagerOptions {
   /** Per-request timeout; default 5 s. */
   timeoutMs?: number;
   heartbeatMs?: number;
+  /** How long a goto-preset may take to arrive, read back by PTZ GetStatus; default 4 s. */
+  ptzConfirmMs?: number;
   /** Where each camera's link and events state is recorded for health and the admin endpoint. */
   board?: CameraStateBoard;
   /**
@@ -128,10 +131,22 @@ export class CameraManager implements CameraPort, EventSource {
     return l.online().presets(l.profileFor('ptz'));
   }
 
-  /** CameraPort: moves the camera to a preset named by token or name; fails fast when the camera is offline. */
-  async gotoPreset(camera: string, preset: string): Promise<void> {
+  /** CameraPort: the presets last read from the camera (kept while it is offline), for the drill. */
+  knownPresets(camera: string): ReadonlyArray<Preset> | undefined {
+    return this.links.get(camera)?.presets;
+  }
+
+  /**
+   * CameraPort: moves the camera to a preset named by token or name and, where the camera offers PTZ
+   * GetStatus, waits until the head is there (CAMERA_PTZ_NOT_CONFIRMED otherwise); fails fast when the
+   * camera is offline. Resolves with how the move was confirmed.
+   */
+  async gotoPreset(camera: string, preset: string): Promise<GotoConfirmation> {
     const l = this.link(camera);
-    await l.online().gotoPreset(preset, l.profileFor('ptz'));
+    const session = l.online();
+    const token = l.profileFor('ptz');
+    const hit = await session.gotoPreset(preset, token);
+    return confirmPreset(session, camera, hit, token, { timeoutMs: this.opts.ptzConfirmMs ?? 4000, clock: this.clock });
   }
 
   /** CameraPort: takes a snapshot, redacts and stores it, and returns the stored reference. */

@@ -40,9 +40,23 @@ export interface MediaProfile {
   ptz: boolean;
 }
 
+export interface PtzPosition {
+  x: number;
+  y: number;
+  zoom: number;
+}
+
 export interface Preset {
   token: string;
   name: string;
+  /** Where the preset points, when the camera says (PTZPosition); the goto read-back compares against it. */
+  position?: PtzPosition;
+}
+
+export interface PtzStatus {
+  position: PtzPosition;
+  /** Pan/tilt or zoom still moving (MoveStatus MOVING). */
+  moving: boolean;
 }
 
 /** Raw PullPoint answer after the package's XML flattening. */
@@ -61,6 +75,7 @@ interface PromiseCam {
   getSnapshotUri(options: { profileToken?: string }): Promise<{ uri?: unknown }>;
   getPresets(options: { profileToken?: string }): Promise<Record<string, unknown>>;
   gotoPreset(options: { profileToken?: string; preset: string }): Promise<unknown>;
+  getStatus(options: { profileToken?: string }): Promise<{ position?: { x?: unknown; y?: unknown; zoom?: unknown }; moveStatus?: unknown }>;
   createPullPointSubscription(): Promise<unknown>;
   pullMessages(options: { messageLimit?: number }): Promise<PullResult>;
   renew(options: Record<string, never>): Promise<{ terminationTime?: Date; currentTime?: Date }>;
@@ -152,8 +167,11 @@ export class OnvifSession {
   async presets(profileToken?: string): Promise<Preset[]> {
     const raw = await this.call('GetPresets', (c) => c.getPresets(profileToken ? { profileToken } : {}));
     const list = Object.entries(raw).map(([name, p]) => {
-      const token = (p as { $?: { token?: unknown } })?.$?.token;
-      return { token: String(token ?? name), name: String(name) };
+      const o = p as { $?: { token?: unknown }; PTZPosition?: { panTilt?: { $?: Record<string, unknown> }; zoom?: { $?: Record<string, unknown> } } };
+      const pan = o?.PTZPosition?.panTilt?.$;
+      const position = pan && Number.isFinite(Number(pan.x)) && Number.isFinite(Number(pan.y))
+        ? { x: Number(pan.x), y: Number(pan.y), zoom: Number(o.PTZPosition?.zoom?.$?.x ?? 0) || 0 } : undefined;
+      return { token: String(o?.$?.token ?? name), name: String(name), ...(position ? { position } : {}) };
     });
     this.presetCache = list;
     return list;
@@ -166,6 +184,19 @@ export class OnvifSession {
     if (!hit) throw new CodedError(CAMERA_NO_PRESET, `camera ${this.opts.camera}: no preset "${preset}" (has ${list.map((p) => p.name).join(', ') || 'none'})`);
     await this.call('GotoPreset', (c) => c.gotoPreset({ preset: hit.token, ...(profileToken ? { profileToken } : {}) }));
     return hit;
+  }
+
+  /** PTZ GetStatus: where the head is and whether it is still moving. */
+  async ptzStatus(profileToken?: string): Promise<PtzStatus> {
+    const r = await this.call('GetStatus', (c) => c.getStatus(profileToken ? { profileToken } : {}));
+    const num = (v: unknown) => (Number.isFinite(Number(v)) ? Number(v) : 0);
+    const move = r?.moveStatus;
+    // MoveStatus is { panTilt, zoom } on most cameras, a bare string on some.
+    const states = typeof move === 'string' ? [move] : move && typeof move === 'object' ? Object.values(move as Record<string, unknown>).map(String) : [];
+    return {
+      position: { x: num(r?.position?.x), y: num(r?.position?.y), zoom: num(r?.position?.zoom) },
+      moving: states.some((s) => s.toUpperCase() === 'MOVING'),
+    };
   }
 
   /** Fetches the JPEG behind the snapshot URI, answering a Digest (or Basic) challenge with the camera's credentials. */

@@ -33,6 +33,8 @@ export interface SimulatedCameraOptions {
   motionStop?: 'normal' | 'never';
   /** Upper bound on how long a PullMessages is held open, whatever the client asks; default 60 s (ONVIF's usual). */
   maxPullWaitMs?: number;
+  /** How long a GotoPreset takes to arrive (GetStatus says MOVING meanwhile); default 300 ms. */
+  ptzMoveMs?: number;
   /** Longest subscription the camera grants, whatever the client asks (ONVIF lets the device choose); default no limit. */
   subscriptionTtlMs?: number;
   /** Field behaviours of real firmwares (quirks.ts); default a well-behaved camera. */
@@ -63,6 +65,9 @@ export class SimulatedOnvifCamera {
   private readonly httpAuth: HttpAuthenticator;
   private readonly now: () => number;
   private current: string | undefined;
+  /** Head position, and the move under way: GetStatus reports MOVING until `arriveAt`. */
+  private position: R.PtzPosition = { x: 0, y: 0, zoom: 0 };
+  private move: { to: R.PtzPosition; arriveAt: number } | undefined;
   private frozen = false;
   private readonly stats = { requests: 0, refused: 0, subscriptions: 0, renewals: 0, renewalsRefused: 0, unsubscribes: 0 };
   private readonly quirks: Required<CameraQuirks>;
@@ -267,9 +272,19 @@ export class SimulatedOnvifCamera {
         return profileFor() ? ok(R.presets(presets)) : bad('ter:NoProfile', 'no such profile');
       case 'GotoPreset': {
         const token = textOf(xml, 'PresetToken');
-        if (!presets.some((p) => p.token === token)) return bad('ter:NoToken', `no preset ${token ?? ''}`);
+        const index = presets.findIndex((p) => p.token === token);
+        if (index < 0) return bad('ter:NoToken', `no preset ${token ?? ''}`);
         this.current = token;
+        if (this.quirks.ptz !== 'stuck') this.move = { to: R.presetPosition(index), arriveAt: this.now() + (this.opts.ptzMoveMs ?? 300) };
         return ok('<tptz:GotoPresetResponse/>');
+      }
+      case 'GetStatus': {
+        if (this.quirks.ptz === 'none') return { status: 400, body: fault('Receiver', 'ter:ActionNotSupported', 'GetStatus is not supported by this camera') };
+        if (this.move && this.now() >= this.move.arriveAt) {
+          this.position = this.move.to;
+          this.move = undefined;
+        }
+        return ok(R.ptzStatus(this.position, this.move !== undefined, now));
       }
       case 'CreatePullPointSubscription': {
         const ttl = Math.min(durationMs(textOf(xml, 'InitialTerminationTime'), 60_000), this.opts.subscriptionTtlMs ?? Infinity);

@@ -25,6 +25,11 @@ export interface CameraQuirks {
   wsSecurity?: 'required' | 'refused';
   /** Stream and snapshot URIs pretty-printed inside <tt:Uri>, with newlines and indentation around them. */
   uriWhitespace?: boolean;
+  /**
+   * 'normal': GotoPreset moves the head (taking `ptzMoveMs`) and GetStatus reports where it is. 'none': no
+   * GetStatus (ActionNotSupported). 'stuck': GotoPreset is answered but the head never moves (a failed motor).
+   */
+  ptz?: 'normal' | 'none' | 'stuck';
 }
 
 export const NORMAL_CAMERA: Required<CameraQuirks> = Object.freeze({
@@ -33,4 +38,5 @@ export const NORMAL_CAMERA: Required<CameraQuirks> = Object.freeze({
   motionTopics: 'one',
   wsSecurity: 'required',
   uriWhitespace: false,
+  ptz: 'normal',
 });

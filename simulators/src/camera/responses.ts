@@ -129,12 +129,34 @@ export function snapshotUri(uri: string, padded = false): string {
   return `<trt:GetSnapshotUriResponse>${mediaUri(uri, padded)}</trt:GetSnapshotUriResponse>`;
 }
 
+export interface PtzPosition {
+  x: number;
+  y: number;
+  zoom: number;
+}
+
+/** Where the camera's i-th preset points (generic position space, −1..1). */
+export function presetPosition(i: number): PtzPosition {
+  return { x: Number((i * 0.25 - 0.5).toFixed(2)), y: 0, zoom: 0 };
+}
+
+function positionXml(p: PtzPosition): string {
+  return `<tt:PanTilt x="${p.x}" y="${p.y}" space="http://www.onvif.org/ver10/tptz/PanTiltSpaces/PositionGenericSpace"/>` +
+    `<tt:Zoom x="${p.zoom}" space="http://www.onvif.org/ver10/tptz/ZoomSpaces/PositionGenericSpace"/>`;
+}
+
 export function presets(list: readonly SimPreset[]): string {
   const one = (p: SimPreset, i: number) =>
-    `<tptz:Preset token="${x(p.token)}"><tt:Name>${x(p.name)}</tt:Name><tt:PTZPosition>` +
-    `<tt:PanTilt x="${(i * 0.25 - 0.5).toFixed(2)}" y="0" space="http://www.onvif.org/ver10/tptz/PanTiltSpaces/PositionGenericSpace"/>` +
-    '<tt:Zoom x="0" space="http://www.onvif.org/ver10/tptz/ZoomSpaces/PositionGenericSpace"/></tt:PTZPosition></tptz:Preset>';
+    `<tptz:Preset token="${x(p.token)}"><tt:Name>${x(p.name)}</tt:Name><tt:PTZPosition>${positionXml(presetPosition(i))}</tt:PTZPosition></tptz:Preset>`;
   return `<tptz:GetPresetsResponse>${list.map(one).join('')}</tptz:GetPresetsResponse>`;
+}
+
+/** PTZ GetStatus (ONVIF PTZ §5.3.1): position and whether pan/tilt and zoom are moving. */
+export function ptzStatus(p: PtzPosition, moving: boolean, now: Date): string {
+  const state = moving ? 'MOVING' : 'IDLE';
+  return `<tptz:GetStatusResponse><tptz:PTZStatus><tt:Position>${positionXml(p)}</tt:Position>` +
+    `<tt:MoveStatus><tt:PanTilt>${state}</tt:PanTilt><tt:Zoom>${state}</tt:Zoom></tt:MoveStatus><tt:UtcTime>${now.toISOString()}</tt:UtcTime>` +
+    '</tptz:PTZStatus></tptz:GetStatusResponse>';
 }
 
 export function createPullPoint(address: string, now: Date, termination: Date): string {
