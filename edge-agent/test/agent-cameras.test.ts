@@ -119,3 +119,32 @@ t.test('a stream whose server dies is reported lost (event, health, gauge) and r
   t.ok(Number(restored.data.payload?.downMs) > 0);
   t.equal(agent.cameraStates.get('CAM1')?.state, 'online');
 });
+
+t.test('drill resolves each camera action against the camera\'s real presets', async (t) => {
+  const dir = await mkdtemp(join(tmpdir(), 'agent-drill-cam-'));
+  const { SimulatedOnvifCamera } = await import('@safe-community/simulators/camera');
+  const sim = new SimulatedOnvifCamera({ credentials: CREDS, snapshotFile: join(MEDIA_DIR, 'person.jpg'), rtspBase: 'rtsp://127.0.0.1:8554' });
+  await sim.start();
+  const agent = new EdgeAgent({
+    config: loadEdgeConfig({
+      edge: { id: 'hub-drill', site: 'site-k' }, dataDir: dir, broker: { port: 0 }, admin: { enabled: false },
+      devices: [{ id: 'FP1', kind: 'fire_panel', profile: 'fire_panel.nova-json', tags: { building: 'B1' } }],
+      cameras: [
+        { id: 'CAM-OK', hostname: '127.0.0.1', port: sim.port, ...CREDS, tags: { covers: 'B1', fire_preset: 'gate' } },
+        { id: 'CAM-TYPO', hostname: '127.0.0.1', port: sim.port, ...CREDS, tags: { covers: 'B1', fire_preset: 'FireExti' } },
+      ],
+    }),
+    logger: createLogger({ level: 'fatal' }),
+  });
+  await agent.start();
+  t.teardown(async () => {
+    await agent.stop();
+    await sim.stop();
+    await rm(dir, { recursive: true, force: true });
+  });
+  const report = agent.linkage.drill('B1');
+  const row = (camera: string) => report.actions.find((a) => a.device === camera && a.action.startsWith('goto_preset'));
+  t.match(row('CAM-OK'), { online: true, note: '' });
+  t.match(row('CAM-TYPO'), { online: true, note: /^ERROR: camera has no preset "FireExti" \(has home, gate, carpark\)/ }, 'the typo shows at drill time, not at alarm time');
+  t.same(report.errors, [{ rule: 'fire-evacuation', device: 'CAM-TYPO', what: 'camera has no preset "FireExti" (has home, gate, carpark)' }]);
+});
