@@ -248,21 +248,12 @@ export class OnvifSession {
   }
 
   /**
-   * Renew as WS-BaseNotification §6.1.1 asks: sent to the subscription manager with the WS-Addressing
-   * Action, MessageID and To headers (the package sends To alone, which some firmwares refuse), and the
-   * subscription's reference parameters echoed. Updates the local end time, which the package leaves as it
-   * was at subscription, so a renewed subscription is not renewed again on every pull.
+   * Renew per WS-BaseNotification (see subscriptionRequest). Updates the local end time, which the package
+   * leaves as it was at subscription, so a renewed subscription is not renewed again on every pull.
    */
   async renew(ttl = 'PT2M'): Promise<Date | undefined> {
-    const sub = this.cam?.events.subscription?.subscriptionReference;
-    const address = sub?.address as { href?: string } | undefined;
-    if (!address?.href) throw new CodedError(CAMERA_PROTOCOL, `camera ${this.opts.camera}: Renew without a subscription`);
-    const action = 'http://docs.oasis-open.org/wsn/bw-2/SubscriptionManager/RenewRequest';
-    const header = `${this.security()}<a:Action s:mustUnderstand="1">${action}</a:Action>` +
-      `<a:MessageID>urn:uuid:${randomUUID()}</a:MessageID><a:To s:mustUnderstand="1">${xmlText(address.href)}</a:To>${referenceParameters(sub?.referenceParameters)}`;
-    const body = `<s:Envelope xmlns:s="http://www.w3.org/2003/05/soap-envelope" xmlns:a="http://www.w3.org/2005/08/addressing">` +
-      `<s:Header>${header}</s:Header><s:Body><Renew xmlns="http://docs.oasis-open.org/wsn/b-2"><TerminationTime>${ttl}</TerminationTime></Renew></s:Body></s:Envelope>`;
-    const res = await this.call('Renew', (c) => c._request({ url: address, body, action }));
+    const res = await this.subscriptionRequest('Renew', 'http://docs.oasis-open.org/wsn/bw-2/SubscriptionManager/RenewRequest',
+      `<Renew xmlns="http://docs.oasis-open.org/wsn/b-2"><TerminationTime>${ttl}</TerminationTime></Renew>`);
     const answer = objectOf(objectOf(res)?.renewResponse);
     const term = Date.parse(textOfElement(answer?.terminationTime));
     const now = Date.parse(textOfElement(answer?.currentTime));
@@ -271,6 +262,34 @@ export class OnvifSession {
     const ends = new Date(Date.now() + term - (Number.isFinite(now) ? now : Date.now()));
     if (this.cam) this.cam.events.terminationTime = ends;
     return ends;
+  }
+
+  /**
+   * One PullMessages with a short wait (the package always asks the camera to hold a pull for a minute):
+   * for doctor's "pull once". Resolves with how many notifications came.
+   */
+  async pullOnce(waitSeconds = 1): Promise<number> {
+    const res = await this.subscriptionRequest('PullMessages', 'http://www.onvif.org/ver10/events/wsdl/PullPointSubscription/PullMessagesRequest',
+      `<PullMessages xmlns="http://www.onvif.org/ver10/events/wsdl"><Timeout>PT${waitSeconds}S</Timeout><MessageLimit>10</MessageLimit></PullMessages>`);
+    const answer = objectOf(objectOf(res)?.pullMessagesResponse);
+    const msgs = answer?.notificationMessage;
+    return Array.isArray(msgs) ? msgs.length : msgs === undefined ? 0 : 1;
+  }
+
+  /**
+   * A request to the subscription manager as the WS-BaseNotification binding asks (§6.1.1): the
+   * WS-Addressing Action, MessageID and To headers, and the subscription's reference parameters echoed
+   * (the package sends To alone, which some firmwares refuse).
+   */
+  private async subscriptionRequest(what: string, action: string, bodyXml: string): Promise<unknown> {
+    const sub = this.cam?.events.subscription?.subscriptionReference;
+    const address = sub?.address as { href?: string } | undefined;
+    if (!address?.href) throw new CodedError(CAMERA_PROTOCOL, `camera ${this.opts.camera}: ${what} without a subscription`);
+    const header = `${this.security()}<a:Action s:mustUnderstand="1">${action}</a:Action>` +
+      `<a:MessageID>urn:uuid:${randomUUID()}</a:MessageID><a:To s:mustUnderstand="1">${xmlText(address.href)}</a:To>${referenceParameters(sub?.referenceParameters)}`;
+    const body = '<s:Envelope xmlns:s="http://www.w3.org/2003/05/soap-envelope" xmlns:a="http://www.w3.org/2005/08/addressing">' +
+      `<s:Header>${header}</s:Header><s:Body>${bodyXml}</s:Body></s:Envelope>`;
+    return this.call(what, (c) => c._request({ url: address, body, action }));
   }
 
   /** WS-Security UsernameToken with PasswordDigest (OASIS UsernameToken Profile 1.0 §3.1); empty without a username. */

@@ -127,6 +127,29 @@ function presetCheck(known: ReadonlyArray<{ token: string; name: string }> | und
   return { error: `camera has no preset "${preset}" (has ${known.map((p) => p.name).join(', ') || 'none'})`, note: '' };
 }
 
+/**
+ * The presets the rules may send one camera to, without a trigger: a camera action whose selector could
+ * pick this camera ($trigger values count as "any value of that tag") names `preset`, or the camera's own
+ * `presetTag` tag. For doctor, which checks them against the camera before any alarm does.
+ */
+export function presetsNamedFor(rules: readonly Rule[], camera: { id: string; tags: Readonly<Record<string, string>> }): Array<{ rule: string; preset: string }> {
+  const out: Array<{ rule: string; preset: string }> = [];
+  const could = (want: string | undefined, have: string | undefined) => want === undefined || (want.startsWith('$') ? have !== undefined : want === have);
+  for (const rule of rules) {
+    for (const action of rule.actions) {
+      if (!('camera' in action)) continue;
+      const sel = action.camera.select;
+      if (sel.kind !== undefined && sel.kind !== 'camera') continue;
+      if (sel.ids && !sel.ids.some((id) => id === camera.id || id.startsWith('$'))) continue;
+      if (!could(sel.group, camera.tags.group)) continue;
+      if (!Object.entries(sel.tags ?? {}).every(([k, v]) => could(String(v), camera.tags[k]))) continue;
+      const preset = action.camera.preset ?? (action.camera.presetTag ? camera.tags[action.camera.presetTag] : undefined);
+      if (preset && !out.some((o) => o.preset === preset && o.rule === rule.id)) out.push({ rule: rule.id, preset });
+    }
+  }
+  return out;
+}
+
 function holdNote(holds: readonly Latch[], device: string, action: string): string {
   for (const l of holds) {
     const h = l.holds[device];
