@@ -5,7 +5,7 @@
 export { CameraManager, type CameraManagerOptions } from './camera-manager.js';
 export { CameraLink, type CameraConfig, type LinkStatus, type CameraLinkDeps } from './camera-link.js';
 export { OnvifSession, type OnvifSessionOptions, type CameraEndpoint, type DeviceInformation, type MediaProfile, type Preset, type PtzPosition, type PtzStatus } from './onvif-session.js';
-export { probe, parseProbeMatch, WS_DISCOVERY_GROUP, WS_DISCOVERY_PORT, type ProbeOptions, type DiscoveredCamera } from './discovery.js';
+export { probe, parseProbeMatch, parseProbeMatches, WS_DISCOVERY_GROUP, WS_DISCOVERY_PORT, type ProbeOptions, type DiscoveredCamera } from './discovery.js';
 export { mapNotification, type CameraSignal, type SignalKind } from './event-mapper.js';
 export { SignalState, type SignalChange } from './signal-state.js';
 export { FileSnapshotStore, type SnapshotStore, type FileSnapshotStoreOptions } from './snapshot-store.js';
