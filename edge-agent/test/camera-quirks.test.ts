@@ -68,6 +68,21 @@ t.test('a camera that resets the connection on CreatePullPointSubscription is no
   t.ok(cam.requestCount - before <= 8, `only heartbeats afterwards (${cam.requestCount - before} requests in 0.5 s), no subscribe retries`);
 });
 
+t.test('a camera found without events is asked again only after eventsRetryMs, and takes events once it has them', async (t) => {
+  const cam = await sim(t, { events: 'reset-on-subscribe' });
+  const { events, board } = await manager(t, [cfg(cam)], { eventsRetryMs: 600 });
+  await settle(1500);
+  const attempts = cam.requestCount;
+  t.equal(board.get('cam-1')?.events, 'unsupported');
+  t.same(events, [], 'still no flapping');
+  // The firmware is fixed in place: the next retry subscribes.
+  cam.setQuirks({ events: 'normal' });
+  await waitFor(() => board.get('cam-1')?.events === 'subscribed', { what: 'events taken up after the retry interval', timeoutMs: 3000 });
+  t.ok(attempts < 40, `bounded requests while unsupported (${attempts} in 1.5 s with a 100 ms heartbeat)`);
+  cam.setMotion(true);
+  await waitFor(() => events.find((e) => e.kind === 'camera.motion'), { what: 'motion events flow' });
+});
+
 t.test('Renew carries the WS-Addressing headers the spec asks for', async (t) => {
   const cam = await sim(t, { renew: 'needs-addressing' }, { subscriptionTtlMs: 2000, maxPullWaitMs: 200 });
   await manager(t, [cfg(cam)]);

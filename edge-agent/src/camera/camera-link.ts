@@ -41,6 +41,8 @@ export interface CameraLinkDeps {
   heartbeatMs?: number;
   onSignal: (camera: string, change: SignalChange) => void;
   onStatus: (camera: string, status: LinkStatus) => void;
+  /** How long a camera found without usable events is watched by heartbeat before it is asked again; default 15 min. */
+  eventsRetryMs?: number;
   /** Whether PullPoint events are subscribed, off, or found unsupported (then a heartbeat watches the camera). */
   onEvents?: (camera: string, state: EventsState) => void;
 }
@@ -69,6 +71,8 @@ export class CameraLink {
    * link: asking again on every reconnect is what made such a camera flap online/offline (issue #14).
    */
   private eventsUnsupported = false;
+  private eventsUnsupportedAt = 0;
+  private readonly eventsRetryMs: number;
 
   constructor(
     readonly config: CameraConfig,
@@ -84,6 +88,7 @@ export class CameraLink {
     });
     this.signals = new SignalState(this.clock, config.motionStopTimeoutMs ?? 30_000, (c) => deps.onSignal(config.id, c));
     this.current = { state: 'stopped', since: this.clock.now() };
+    this.eventsRetryMs = deps.eventsRetryMs ?? 15 * 60_000;
   }
 
   /** Starts the link; resolves after the first connection attempt, whatever its outcome. */
@@ -182,11 +187,18 @@ export class CameraLink {
     const gen = ++this.generation;
     // Loops of an earlier session see the generation move on and end instead of touching the new session.
     const alive = () => !this.stopped && this.generation === gen;
-    if (this.config.events === false || this.eventsUnsupported) {
-      this.deps.onEvents?.(this.config.id, this.config.events === false ? 'off' : 'unsupported');
+    if (this.config.events === false) {
+      this.deps.onEvents?.(this.config.id, 'off');
       return this.heartbeat(alive);
     }
-    if (!(await this.subscribe())) return this.heartbeat(alive);
+    // Without usable events: heartbeat, and ask again now and then (a firmware update, or a one-off fault
+    // that looked like "unsupported"), never on every reconnect.
+    for (;;) {
+      const due = !this.eventsUnsupported || this.clock.now() >= this.eventsUnsupportedAt + this.eventsRetryMs;
+      if (due && (await this.subscribe())) break;
+      await this.heartbeat(alive, this.eventsUnsupportedAt + this.eventsRetryMs);
+      if (!alive()) return;
+    }
     try {
       await Promise.race([this.pullLoop(alive), this.heartbeat(alive)]);
     } finally {
@@ -195,7 +207,7 @@ export class CameraLink {
   }
 
   /**
-   * Creates the PullPoint; false (and events marked unsupported, once) when the camera has none. A camera
+   * Creates the PullPoint; false (and events marked unsupported until eventsRetryMs has passed) when the camera has none. A camera
    * without an events service may just cut the connection on CreatePullPointSubscription: when the device
    * service still answers right after, that is the events service's answer, not an outage.
    */
@@ -204,6 +216,7 @@ export class CameraLink {
     if (this.session.hasEventsService) {
       try {
         await this.session.createPullPoint();
+        this.eventsUnsupported = false;
         this.deps.onEvents?.(this.config.id, 'subscribed');
         return true;
       } catch (err) {
@@ -215,6 +228,7 @@ export class CameraLink {
       }
     }
     this.eventsUnsupported = true;
+    this.eventsUnsupportedAt = this.clock.now();
     this.deps.log?.warn({ camera: this.config.id, err: failure }, 'camera events unsupported (no PullPoint); watching it by heartbeat');
     this.deps.onEvents?.(this.config.id, 'unsupported');
     return false;
@@ -270,8 +284,9 @@ export class CameraLink {
     }
   }
 
-  private async heartbeat(alive: () => boolean): Promise<void> {
-    while (alive()) {
+  /** Device-information requests every heartbeatMs until something fails, the link ends, or `untilMs` (clock time) passes. */
+  private async heartbeat(alive: () => boolean, untilMs = Infinity): Promise<void> {
+    while (alive() && this.clock.now() < untilMs) {
       await this.sleep(this.deps.heartbeatMs ?? 30_000);
       if (!alive()) return;
       await this.session.deviceInformation();

@@ -28,6 +28,8 @@ export interface CameraManagerOptions {
   /** Per-request timeout; default 5 s. */
   timeoutMs?: number;
   heartbeatMs?: number;
+  /** A camera found without usable events is asked again after this; default 15 min. */
+  eventsRetryMs?: number;
   /** How long a goto-preset may take to arrive, read back by PTZ GetStatus; default 4 s. */
   ptzConfirmMs?: number;
   /** Where each camera's link and events state is recorded for health and the admin endpoint. */
@@ -66,6 +68,7 @@ export class CameraManager implements CameraPort, EventSource {
           ...(this.opts.backoff ? { backoff: this.opts.backoff } : {}),
           ...(this.opts.timeoutMs ? { timeoutMs: this.opts.timeoutMs } : {}),
           ...(this.opts.heartbeatMs ? { heartbeatMs: this.opts.heartbeatMs } : {}),
+          ...(this.opts.eventsRetryMs ? { eventsRetryMs: this.opts.eventsRetryMs } : {}),
           onSignal: (camera, change) => this.onSignal(camera, change),
           onStatus: (camera, status) => this.onStatus(camera, status),
           onEvents: (camera, state) => this.opts.board?.setEvents(camera, state),

@@ -70,7 +70,7 @@ export class SimulatedOnvifCamera {
   private move: { to: R.PtzPosition; arriveAt: number } | undefined;
   private frozen = false;
   private readonly stats = { requests: 0, refused: 0, subscriptions: 0, renewals: 0, renewalsRefused: 0, unsubscribes: 0 };
-  private readonly quirks: Required<CameraQuirks>;
+  private quirks: Required<CameraQuirks>;
   /** Current state of each property event (topic + source), replayed as Initialized to a new subscription. */
   private readonly properties = new Map<string, CameraNotification>();
 
@@ -152,6 +152,11 @@ export class SimulatedOnvifCamera {
    */
   setFrozen(frozen: boolean): void {
     this.frozen = frozen;
+  }
+
+  /** Changes quirks while running, as a firmware update in place would. */
+  setQuirks(quirks: CameraQuirks): void {
+    this.quirks = { ...this.quirks, ...quirks };
   }
 
   /** Raises motion start (true) or stop (false) on the video source; in 'never' mode stops are swallowed. */
