@@ -210,7 +210,12 @@ export class VideoAnalytics {
     this.lastStatsAt = now;
     const time = new Date(now).toISOString();
     for (const r of this.running) {
-      if (!r.pipeline || !r.source) continue;
+      if (!r.pipeline || !r.source) {
+        // No stream yet (its address is still unknown): the camera analyses nothing, and says so.
+        await this.opts.sink.append({ type: 'telemetry', data: { site: this.opts.site, edge: this.opts.edge, device: r.camera.id, metric: 'edge.fps', value: 0, unit: 'fps', time } })
+          .catch((err: unknown) => this.opts.log.warn({ err }, 'video stats not recorded'));
+        continue;
+      }
       const s = r.pipeline.stats();
       const dropped = r.source.stats().dropped;
       const points: Array<[string, number, string]> = [
