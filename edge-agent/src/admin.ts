@@ -1,6 +1,6 @@
 /**
- * The agent's local admin endpoint (loopback by default): GET /health, GET /devices, GET /drill?building=B,
- * GET /metrics (Prometheus text). The CLI's `drill` and `devices` ask a running agent here, so an installer
+ * The agent's local admin endpoint (loopback by default): GET /health, GET /devices (cameras included),
+ * GET /cameras (each camera's state, reason and since when), GET /drill?building=B, GET /metrics (Prometheus text). The CLI's `drill` and `devices` ask a running agent here, so an installer
  * sees live online state without touching the device broker.
  */
 import { createServer, type Server, type IncomingMessage, type ServerResponse } from 'node:http';
@@ -10,7 +10,8 @@ import type { DrillReport } from './linkage/index.js';
 export interface AdminSources {
   devices: DeviceDirectory;
   drill(building: string, zone?: string): DrillReport;
-  health(): { ok: boolean; parts: Record<string, string> };
+  health(): { ok: boolean; parts: Record<string, string>; cameras?: unknown[] };
+  cameras?(): unknown[];
   metrics?(): Promise<{ contentType: string; body: string }>;
 }
 
@@ -53,8 +54,10 @@ export class AdminServer {
     switch (url.pathname) {
       case '/health': {
         const h = sources.health();
-        return send(res, h.ok ? 200 : 503, { status: h.ok ? 'ok' : 'degraded', parts: h.parts });
+        return send(res, h.ok ? 200 : 503, { status: h.ok ? 'ok' : 'degraded', parts: h.parts, ...(h.cameras ? { cameras: h.cameras } : {}) });
       }
+      case '/cameras':
+        return send(res, 200, sources.cameras?.() ?? []);
       case '/devices':
         return send(res, 200, sources.devices.list().map((d) => ({ ...d, online: sources.devices.online(d.id), state: sources.devices.state(d.id) })));
       case '/drill': {

@@ -1,11 +1,17 @@
 /**
- * The edge agent: one object that starts its parts in a written order and stops them in reverse
- * (after Frigate's app.py and Zigbee2MQTT's controller).
+ * The edge agent: one object that builds every part first, then starts them in a written order and stops
+ * them in reverse (after Frigate's app.py and Zigbee2MQTT's controller, which build every extension before
+ * starting any):
  *
- *   outbox → broker → devices → linkage → uplink → cloud commands
+ *   outbox → care → broker → devices → linkage → privacy → cameras → video → uplink → cloud commands
+ *     → health report → admin
  *
- * The outbox comes first because the broker's PUBACK waits on it; the uplink comes last because nothing
- * must be lost if the cloud is unreachable at start (everything waits in the outbox).
+ * The outbox comes first because the broker's PUBACK waits on it. The care monitor exists from the first
+ * instant and listens before the broker takes a message, so an enrolled resident's SOS during start-up is
+ * its to raise (issue #18: the linkage engine used to ask about enrolment before the monitor existed). The
+ * camera side comes after the linkage and never fails the start: a camera that is unreachable or refuses
+ * the password is retried in the background and its actions fail fast (issue #14). The uplink comes last
+ * because nothing must be lost if the cloud is unreachable at start (everything waits in the outbox).
  */
 import { randomUUID } from 'node:crypto';
 import { mkdir } from 'node:fs/promises';
@@ -24,11 +30,11 @@ import { EdgeMetrics } from './metrics.js';
 import { mergeDevices, readRegistry } from './registry.js';
 import { EventHub } from './event-hub.js';
 import { CompositeDirectory } from './directory.js';
-import { CameraManager, FileSnapshotStore } from './camera/index.js';
-import { VideoAnalytics } from './video/video-analytics.js';
+import type { CameraHealth, CameraManager, CameraStateBoard } from './camera/index.js';
+import type { VideoAnalytics } from './video/video-analytics.js';
 import { CareMonitor, consentFilter, loadResidents } from './care/index.js';
 import { HealthReporter } from './health-report.js';
-import { createPrivacyFilter, type PrivacyFilter } from '@safe-community/analytics';
+import { buildCameraParts } from './camera-parts.js';
 import type { EdgeConfig } from './config.js';
 import type { CameraPort } from './ports.js';
 
@@ -60,6 +66,8 @@ export class EdgeAgent {
   cameras: CameraManager | null = null;
   video: VideoAnalytics | null = null;
   care: CareMonitor | null = null;
+  /** Every camera's state (connecting, online, degraded, offline, unauthorized) with its reason. */
+  cameraStates!: CameraStateBoard;
   healthReport!: HealthReporter;
   /** Prometheus series served on the admin /metrics; the video pipeline reports through its video* functions. */
   metrics!: EdgeMetrics;
@@ -72,6 +80,13 @@ export class EdgeAgent {
   }
 
   async start(): Promise<void> {
+    const parts = await this.build();
+    for (const part of parts) await this.startPart(part);
+    this.log.info({ edge: this.config.edge.id, port: this.broker.port, devices: this.devices.list().length, cameras: this.cameraStates.list().length, admin: this.admin?.port }, 'edge agent started');
+  }
+
+  /** Builds every part and wires the ports; returns the parts in start order. Starts nothing. */
+  private async build(): Promise<Part[]> {
     const { config: cfg } = this;
     const clock = this.opts.clock ?? systemClock;
     const dataDir = resolve(cfg.dataDir);
@@ -79,6 +94,8 @@ export class EdgeAgent {
     const log = this.log.child({ edge: cfg.edge.id });
     // Read before the devices start: the residents' consent decides what their wearables may send.
     const residents = cfg.care.residentsFile ? await loadResidents(cfg.care.residentsFile) : null;
+    const parts: Part[] = [];
+    const part = (name: string, p: { start(): Promise<void>; stop(): Promise<void> }) => parts.push({ name, start: () => p.start(), stop: () => p.stop() });
 
     this.outbox = new Outbox({
       dir: join(dataDir, 'outbox'),
@@ -120,93 +137,54 @@ export class EdgeAgent {
     this.broker.use(this.devices);
     this.events = new EventHub(log);
     this.events.add(this.devices);
-    let privacy: PrivacyFilter | null = null;
-    let snapshots: FileSnapshotStore | null = null;
-    if (cfg.cameras.length > 0) {
-      // Every stored snapshot passes through the face blur first (DESIGN: faces are detected only to blur them).
-      const filter = createPrivacyFilter(cfg.video.modelsDir ? { modelsDir: cfg.video.modelsDir } : {});
-      privacy = filter;
-      snapshots = new FileSnapshotStore({ dir: join(dataDir, 'snapshots'), redact: async (jpeg) => (await filter.snapshot(jpeg)).jpeg });
-    }
-    const onvifCameras = cfg.cameras.filter((c) => c.hostname);
-    if (onvifCameras.length > 0 && snapshots) {
-      this.cameras = new CameraManager({
-        site: cfg.edge.site, edge: cfg.edge.id, snapshots, clock, log,
-        cameras: onvifCameras.map((c) => ({
-          id: c.id, hostname: c.hostname!, port: c.port, path: c.path, username: c.username, password: c.password,
-          events: c.events, tags: { ...c.tags }, ...(c.profileToken ? { profileToken: c.profileToken } : {}),
-        })),
+    this.metrics = new EdgeMetrics({ edge: cfg.edge.id, site: cfg.edge.site });
+    this.metrics.attach({ outbox: this.outbox, broker: this.broker, devices: this.devices, consent: this.devices });
+    if (residents) {
+      // Elderly care works offline like the linkage: its alarms go through the same outbox.
+      this.care = new CareMonitor({
+        site: cfg.edge.site, edge: cfg.edge.id, residents,
+        events: this.devices, telemetry: this.devices, devices: this.devices, sink: this.outbox,
+        stateFile: join(dataDir, 'care-state.json'), clock, logger: log,
       });
-      this.events.add(this.cameras);
-      this.cameras.onEvent((e) => void this.outbox.append({ type: 'event', data: e }).catch((err: unknown) => log.error({ err }, 'camera event not stored')));
+      this.metrics.attach({ care: this.care });
     }
-    const analysed = cfg.cameras.filter((c) => c.analytics);
-    if (analysed.length > 0 && snapshots && privacy) {
-      const manager = this.cameras;
-      this.video = new VideoAnalytics({
-        site: cfg.edge.site, edge: cfg.edge.id, model: cfg.video.model, hub: this.events, sink: this.outbox, snapshots, privacy, log,
-        onFrame: (camera, result) => this.metrics.observeFrame(camera, result),
-        onDropped: (camera, count) => this.metrics.videoDropped(camera, count),
-        ...(cfg.video.modelsDir ? { modelsDir: cfg.video.modelsDir } : {}),
-        cameras: analysed.map((c) => ({
-          id: c.id, tags: { ...c.tags }, fps: c.analytics!.fps, motion: c.analytics!.motion, loop: c.loop,
-          ...(c.analytics!.plates ? { plates: { ...c.analytics!.plates } } : {}),
-          rules: { lines: c.analytics!.lines, zones: c.analytics!.zones, crowds: c.analytics!.crowds } as never,
-          input: async () => c.stream ?? (await manager!.authenticatedStreamUri(c.id)),
-        })),
-      });
-    }
-    const cameraManager = this.cameras;
+
+    const cams = buildCameraParts({ config: cfg, dataDir, hub: this.events, sink: this.outbox, metrics: () => this.metrics, clock, log });
+    this.cameraStates = cams.board;
+    this.cameras = cams.cameras;
+    this.video = cams.video;
+    const board = cams.board;
+    // Camera actions need the ONVIF link; a stream-only camera is usable while its stream flows.
     const directory = new CompositeDirectory(this.devices, cfg.cameras.map((c) => ({ id: c.id, tags: { ...c.tags } })),
-      (id) => (cameraManager && cfg.cameras.find((c) => c.id === id)?.hostname ? cameraManager.status(id).state === 'online' : this.video !== null));
+      (id) => (board.get(id)?.link !== undefined ? board.controllable(id) : board.get(id)?.state === 'online'));
+    const cameraPort = this.opts.cameras ?? cams.cameras;
+    const care = this.care;
     this.linkage = new LinkageEngine({
       events: this.events,
       devices: directory,
       commands: this.devices,
-      ...(this.opts.cameras ?? this.cameras ? { cameras: (this.opts.cameras ?? this.cameras)! } : {}),
+      ...(cameraPort ? { cameras: cameraPort } : {}),
       sink: this.outbox,
       log,
       clock,
       stateFile: join(dataDir, 'linkage-holds.json'),
       ruleFiles: [...(cfg.linkage.builtinRules ? [BUILTIN_RULES_FILE] : []), ...cfg.linkage.ruleFiles],
       ...(cfg.linkage.timeZone ? { timeZone: cfg.linkage.timeZone } : {}),
-      handledBy: { care: (device) => this.care?.enrolled(device) ?? false },
+      handledBy: { care: (device) => care?.enrolled(device) ?? false },
     });
-
-    this.metrics = new EdgeMetrics({ edge: cfg.edge.id, site: cfg.edge.site });
-    this.metrics.attach({ outbox: this.outbox, broker: this.broker, devices: this.devices, consent: this.devices });
     this.linkage.onExecution((report) => this.metrics.observeLinkage(report.execution));
 
-    await this.startPart({ name: 'outbox', start: () => this.outbox.start(), stop: () => this.outbox.stop() });
-    await this.startPart({ name: 'broker', start: () => this.broker.start(), stop: () => this.broker.stop() });
-    await this.startPart({ name: 'devices', start: () => this.devices.start(), stop: () => this.devices.stop() });
-    if (privacy) {
-      const p = privacy;
-      await this.startPart({ name: 'privacy', start: () => p.start(), stop: () => p.stop() });
-    }
-    if (this.cameras) {
-      const c = this.cameras;
-      await this.startPart({ name: 'cameras', start: () => c.start(), stop: () => c.stop() });
-    }
-    await this.startPart({ name: 'linkage', start: () => this.linkage.start(), stop: () => this.linkage.stop() });
-    if (this.video) {
-      const v = this.video;
-      await this.startPart({ name: 'video', start: () => v.start(), stop: () => v.stop() });
-    }
-    if (residents) {
-      // Elderly care works offline like the linkage: its alarms go through the same outbox.
-      const care = new CareMonitor({
-        site: cfg.edge.site, edge: cfg.edge.id, residents,
-        events: this.devices, telemetry: this.devices, devices: this.devices, sink: this.outbox,
-        stateFile: join(dataDir, 'care-state.json'), clock, logger: log,
-      });
-      this.care = care;
-      this.metrics.attach({ care });
-      await this.startPart({ name: 'care', start: () => care.start(), stop: () => care.stop() });
-    }
+    part('outbox', this.outbox);
+    if (care) part('care', care);
+    part('broker', this.broker);
+    part('devices', this.devices);
+    part('linkage', this.linkage);
+    if (cams.privacy) part('privacy', cams.privacy);
+    if (cams.cameras) part('cameras', cams.cameras);
+    if (cams.video) part('video', cams.video);
     if (cfg.uplink.url) {
       const commands = new CloudCommands({ edge: cfg.edge.id, devices: this.devices, guard: this.linkage, sink: this.outbox, logger: log });
-      const uplink = new Uplink({
+      this.uplink = new Uplink({
         url: cfg.uplink.url,
         edge: cfg.edge.id,
         site: cfg.edge.site,
@@ -225,10 +203,9 @@ export class EdgeAgent {
         logger: log,
         onCommand: (cmd) => commands.run(cmd),
       });
-      this.uplink = uplink;
-      this.metrics.attach({ uplink });
-      await this.startPart({ name: 'uplink', start: () => uplink.start(), stop: () => uplink.stop() });
-      await this.startPart({ name: 'cloud commands', start: async () => {}, stop: () => commands.stop() });
+      this.metrics.attach({ uplink: this.uplink });
+      part('uplink', this.uplink);
+      parts.push({ name: 'cloud commands', start: async () => {}, stop: () => commands.stop() });
     } else {
       log.warn('uplink.url is not set: events stay in the outbox until an uplink is configured');
     }
@@ -236,35 +213,40 @@ export class EdgeAgent {
       site: cfg.edge.site, edge: cfg.edge.id, sink: this.outbox, everyMs: cfg.healthReportSec * 1000, log,
       sources: { outbox: () => this.outbox.stats(), uplinkLagMs: () => this.uplink?.metrics().lagMs ?? null },
     });
-    const reporter = this.healthReport;
-    await this.startPart({ name: 'health report', start: () => reporter.start(), stop: () => reporter.stop() });
+    part('health report', this.healthReport);
     if (cfg.admin.enabled) {
-      const admin = new AdminServer({
+      this.admin = new AdminServer({
         host: cfg.admin.host,
         port: cfg.admin.port,
         sources: {
-          devices: this.devices,
+          devices: directory,
           drill: (building, zone) => this.linkage.drill(building, zone ? { zone } : {}),
           health: () => this.health(),
+          cameras: () => board.list(),
           metrics: () => this.metrics.render(),
         },
       });
-      this.admin = admin;
-      await this.startPart({ name: 'admin', start: () => admin.start(), stop: () => admin.stop() });
+      part('admin', this.admin);
     }
-    log.info({ port: this.broker.port, devices: this.devices.list().length, admin: this.admin?.port }, 'edge agent started');
+    return parts;
   }
 
-  /** Up when every started part is; the uplink counts as up while the outbox holds what it cannot send. */
-  health(): { ok: boolean; parts: Record<string, string> } {
+  /**
+   * Up when every core part is; the uplink counts as up while the outbox holds what it cannot send. Each
+   * camera reports its own state (`camera:<id>`), which never makes the edge unhealthy: a dead camera
+   * degrades only itself.
+   */
+  health(): { ok: boolean; parts: Record<string, string>; cameras: CameraHealth[] } {
     const parts: Record<string, string> = {};
     for (const p of this.started) parts[p.name] = 'up';
     if (this.uplink) {
       const m = this.uplink.metrics();
       parts.uplink = !m.connected ? 'reconnecting' : m.ackInvalid > 0 ? 'up, invalid acks ignored' : 'up';
     }
+    const cameras = this.cameraStates?.list() ?? [];
+    for (const c of cameras) parts[`camera:${c.camera}`] = c.state;
     const ok = ['outbox', 'broker', 'devices', 'linkage'].every((n) => parts[n] === 'up');
-    return { ok, parts };
+    return { ok, parts, cameras };
   }
 
   /** Stops what started, in reverse order; keeps going past a part that fails to stop. */

@@ -42,7 +42,7 @@ export async function capacityCommand(args: readonly string[], io: CliIo): Promi
     io.out(`asking camera ${cam.id} for its stream…`);
     const c = await checkCamera(cam, (line) => io.out(line));
     if (!c.streamUri || !c.frame) {
-      io.err(`camera ${cam.id}: ${c.result.detail}`);
+      io.err(`camera ${cam.id}: ${c.results[0]?.detail ?? 'no stream'}`);
       return EXIT.failed;
     }
     video = c.streamUri;

@@ -175,5 +175,5 @@ async function drillCommand(args: readonly string[], io: CliIo): Promise<number>
     return EXIT.unreachable;
   }
   io.out(formatDrill(report));
-  return report.missing.length > 0 || report.offline.length > 0 ? EXIT.failed : EXIT.ok;
+  return report.missing.length > 0 || report.offline.length > 0 || (report.errors?.length ?? 0) > 0 ? EXIT.failed : EXIT.ok;
 }

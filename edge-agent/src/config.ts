@@ -32,7 +32,12 @@ const CameraSchema = Type.Object(
     path: Type.String({ minLength: 1, default: '/onvif/device_service' }),
     username: Type.String({ default: '', description: 'ONVIF/RTSP user' }),
     password: Type.String({ default: '', description: 'ONVIF/RTSP password; never logged' }),
-    profileToken: Type.Optional(Type.String({ description: 'media profile; default the camera\'s first' })),
+    profileToken: Type.Optional(Type.String({ description: 'media profile for every role not named in profiles' })),
+    profiles: Type.Optional(Type.Object({
+      analytics: Type.Optional(Type.String({ minLength: 1, description: 'profile analysed on the edge; default the smallest that reaches the detector input' })),
+      snapshot: Type.Optional(Type.String({ minLength: 1, description: 'profile for snapshots and recording; default the largest (main)' })),
+      ptz: Type.Optional(Type.String({ minLength: 1, description: 'profile for PTZ presets; default the main one with PTZ' })),
+    }, { additionalProperties: false, description: 'media profile token per role' })),
     events: Type.Boolean({ default: true, description: 'subscribe to the camera\'s own events (PullPoint)' }),
     tags: Type.Record(Type.String(), Type.String(), { default: {}, description: 'building, covers=<building>, fire_preset=<preset>… for rules' }),
     stream: Type.Optional(Type.String({ minLength: 1, description: 'RTSP/HTTP URL or file; overrides the ONVIF stream URI' })),
@@ -129,6 +134,7 @@ export const EdgeConfigSchema = Type.Object(
       {
         model: Type.Union([Type.Literal('yolox'), Type.Literal('fastestdet')], { default: 'yolox', description: 'object detector' }),
         modelsDir: Type.Optional(Type.String({ minLength: 1, description: 'ONNX models, checked against their manifests (env MODELS_DIR)' })),
+        streamLostSec: Type.Number({ minimum: 1, maximum: 600, default: 10, description: 'no frame from an analysed camera for this long raises camera.stream_lost' }),
       },
       { additionalProperties: false, default: {} },
     ),

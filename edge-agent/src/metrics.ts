@@ -176,6 +176,12 @@ export class EdgeMetrics {
     this.fps.set({ camera }, fps);
   }
 
+  /** The camera's stream stopped delivering: its rate is 0 until frames come back, and the rate starts afresh then. */
+  videoStalled(camera: string): void {
+    this.fps.set({ camera }, 0);
+    this.rate.delete(camera);
+  }
+
   videoDropped(camera: string, count = 1): void {
     this.dropped.inc({ camera }, count);
   }

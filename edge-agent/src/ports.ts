@@ -57,9 +57,12 @@ export interface EventSource {
 
 /** Camera actions the linkage engine can call; the camera part implements it over ONVIF. */
 export interface CameraPort {
-  gotoPreset(camera: string, preset: string): Promise<void>;
+  /** Resolves once the camera is at the preset ('position': read back; 'answer': the camera cannot say where it is). */
+  gotoPreset(camera: string, preset: string): Promise<unknown>;
   /** Takes a snapshot and returns a reference to the stored (face-blurred) image. */
   snapshot(camera: string): Promise<{ ref: string }>;
+  /** The camera's presets as last read from it; undefined while it has not been reached (or has no PTZ). */
+  knownPresets?(camera: string): ReadonlyArray<{ token: string; name: string }> | undefined;
 }
 
 export type { Command, CommandResult, Alarm };

@@ -8,7 +8,7 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { waitFor } from '@safe-community/testkit';
+import { MEDIA_DIR, waitFor } from '@safe-community/testkit';
 import { SimulatedWearable } from '@safe-community/simulators';
 import { EdgeAgent, loadEdgeConfig } from '@safe-community/edge-agent';
 import { createLogger } from '@safe-community/runtime';
@@ -103,4 +103,43 @@ t.test('consent is applied at the edge: a resident\'s unconsented measurements a
   const metrics = await agent.metrics.registry.metrics();
   t.match(metrics, /^edge_telemetry_withheld_total(\{[^}]*\})? 5$/m, 'and exported for Prometheus');
   t.match(metrics, /^edge_care_residents(\{[^}]*\})? 2$/m);
+});
+
+t.test('an enrolled resident\'s SOS during start-up is the care monitor\'s: care.sos, no wearable.sos', async (t) => {
+  const dir = await mkdtemp(join(tmpdir(), 'agent-care-start-'));
+  t.teardown(() => rm(dir, { recursive: true, force: true }));
+  const config = loadEdgeConfig({
+    edge: { id: 'hub-care', site: 'site-c' }, dataDir: dir, broker: { port: 0 }, admin: { enabled: false },
+    care: { residentsFile: fileURLToPath(new URL('../src/care/residents.example.yaml', import.meta.url)) },
+    devices: [{ id: 'W-1702', kind: 'wearable', profile: 'wearable.carelink-json', tags: { building: 'B' } }],
+    // The video part loads its detector after the broker and the linkage are up: start-up lasts seconds.
+    cameras: [{ id: 'CAM-V', stream: join(MEDIA_DIR, 'vtest_20s_h264.mp4'), loop: true, tags: {}, analytics: { fps: 1 } }],
+  });
+  // Credentials made by a first run, so the band can connect as soon as the broker listens.
+  const first = new EdgeAgent({ config: { ...config, cameras: [] }, logger: createLogger({ level: 'error' }) });
+  await first.start();
+  const { password } = await first.broker.credentials.provision('W-1702');
+  await first.stop();
+
+  const agent = new EdgeAgent({ config, logger: createLogger({ level: 'error' }) });
+  let started = false;
+  const starting = agent.start().then(() => { started = true; });
+  t.teardown(async () => {
+    await starting.catch(() => {});
+    await agent.stop();
+  });
+  await waitFor(() => (agent.broker?.port ?? 0) > 0, { what: 'broker listening', intervalMs: 5 });
+  const band = new SimulatedWearable({ url: `mqtt://127.0.0.1:${agent.broker.port}`, id: 'W-1702', password });
+  await band.start();
+  t.teardown(() => band.stop());
+  await band.sos({ lat: 31.2304, lon: 121.4737 });
+  t.notOk(started, 'the SOS went in while the agent was still starting');
+  await starting;
+  const sos = await waitFor(async () => {
+    const records = await agent.outbox.readFrom(1, 1000, 1 << 20);
+    const alarms = records.filter((r) => r.type === 'alarm').map((r) => (JSON.parse(r.json) as { data: { type: string; device: string } }).data);
+    return alarms.some((a) => a.type === 'care.sos') ? alarms : null;
+  }, { what: 'care.sos alarm' });
+  await agent.linkage.idle();
+  t.same(sos.filter((a) => a.device === 'W-1702' && a.type.endsWith('.sos')).map((a) => a.type), ['care.sos'], 'one alarm, raised by the care monitor');
 });

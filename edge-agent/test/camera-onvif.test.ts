@@ -34,7 +34,7 @@ async function manager(t: Test, cams: CameraConfig[], redacted: string[] = []) {
       return jpeg;
     },
   });
-  const m = new CameraManager({ site: 'site-1', edge: 'edge-1', cameras: cams, snapshots: store, backoff: { initialMs: 50, maxMs: 300 }, timeoutMs: 2000 });
+  const m = new CameraManager({ site: 'site-1', edge: 'edge-1', cameras: cams, snapshots: store, backoff: { initialMs: 50, maxMs: 300 }, timeoutMs: 2000, onlineHoldMs: 100 });
   const events: Event[] = [];
   m.onEvent((e) => events.push(e));
   await m.start();
@@ -257,6 +257,7 @@ t.test('a camera that hangs without closing the connection is caught by the hear
     backoff: { initialMs: 50, maxMs: 200 },
     heartbeatMs: 150,
     timeoutMs: 300,
+    onlineHoldMs: 100,
   });
   const events: Event[] = [];
   m.onEvent((e) => events.push(e));

@@ -83,3 +83,43 @@ t.test('discover exits 1 when nothing answers', async (t) => {
   t.equal(await runCli(['discover', '--target', '127.0.0.1', '--port', String(silent), '--interface', '127.0.0.1', '--timeout', '200'], { ...c.io, env: { EDGE_ADMIN_PORT: '0' } }), EXIT.failed);
   t.match(c.out.join('\n'), /no ONVIF camera answered/);
 });
+
+t.test('discover lists every device with its real address, and --details shows profiles, PTZ and events', async (t) => {
+  const { SimulatedOnvifCamera, DiscoveryResponder } = await import('@safe-community/simulators/camera');
+  const creds = { username: 'installer', password: 'pw-2' };
+  const a = new SimulatedOnvifCamera({ credentials: creds, snapshotFile: join(MEDIA_DIR, 'vtest_t12.jpg'), rtspBase: 'rtsp://127.0.0.1:8554' });
+  const b = new SimulatedOnvifCamera({
+    credentials: creds, snapshotFile: join(MEDIA_DIR, 'vtest_t12.jpg'), rtspBase: 'rtsp://127.0.0.1:8554', presets: [], quirks: { events: 'none' },
+    profiles: [{ token: 'main265', name: 'main', width: 2560, height: 1440, fps: 20, streamPath: '/main', encoding: 'H265' }],
+  });
+  await a.start();
+  await b.start();
+  // Two cameras of one firmware answering the same probe, each reply with a ReplyTo of the anonymous role
+  // in its header before the device's own EndpointReference.
+  const responder = new DiscoveryResponder({
+    address: '127.0.0.1', port: 0, replyToHeader: true, xaddrs: () => [a.deviceServiceUrl],
+    others: () => [{ endpoint: 'urn:uuid:0b5e0e00-0000-4000-8000-00000000000b', xaddrs: [b.deviceServiceUrl] }],
+  });
+  await responder.start();
+  t.teardown(async () => {
+    await responder.stop();
+    await a.stop();
+    await b.stop();
+  });
+  const c = capture();
+  const args = ['discover', '--target', '127.0.0.1', '--interface', '127.0.0.1', '--port', String(responder.port), '--timeout', '400', '--details', '--username', creds.username, '--password', creds.password];
+  t.equal(await runCli([...args, '--json'], { ...c.io, env: { EDGE_ADMIN_PORT: '0' } }), EXIT.ok, c.err.join('\n'));
+  const json = JSON.parse(c.out.at(-1)!) as { cameras: Array<{ urn: string; xaddrs: string[]; details: { profiles: Array<{ token: string; width: number; encoding: string; ptz: boolean }>; events: boolean; ptz: boolean } }> };
+  t.equal(json.cameras.length, 2, 'both cameras listed, not collapsed into one');
+  t.same(json.cameras.map((x) => x.xaddrs[0]).sort(), [a.deviceServiceUrl, b.deviceServiceUrl].sort());
+  t.notOk(json.cameras.some((x) => x.urn.includes('role/anonymous')), 'the endpoint is the device\'s, not the WS-Addressing anonymous role');
+  const of = (url: string) => json.cameras.find((x) => x.xaddrs[0] === url)!.details;
+  t.match(of(a.deviceServiceUrl), { events: true, ptz: true, profiles: [{ token: 'profile_main', width: 768, encoding: 'H264' }, { token: 'profile_sub' }] });
+  t.match(of(b.deviceServiceUrl), { events: false, ptz: false, profiles: [{ token: 'main265', width: 2560, encoding: 'H265', ptz: false }] });
+
+  const plain = capture();
+  t.equal(await runCli(args, { ...plain.io, env: { EDGE_ADMIN_PORT: '0' } }), EXIT.ok);
+  const text = plain.out.join('\n');
+  t.match(text, /main265\s+2560×1440\s+H265\s+20\s+no\s+no/, 'the table shows each profile with size, codec, fps, PTZ and events');
+  t.notMatch(text, /pw-2/, 'the password is never printed');
+});

@@ -10,7 +10,7 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { MEDIA_DIR, freePort } from '@safe-community/testkit';
-import { CameraRig } from '@safe-community/simulators/camera';
+import { CameraRig, SimulatedOnvifCamera } from '@safe-community/simulators/camera';
 import { runCli, EXIT, type CliIo, type DoctorReport } from '@safe-community/edge-agent';
 import { TestBroker } from './uplink-fixtures.js';
 
@@ -48,7 +48,7 @@ t.test('doctor on a healthy box: every check ok, figures measured', async (t) =>
     `cloud: { url: "http://127.0.0.1:${cloudPort}/" }`,
     'outbox: { capacityBytes: 16777216 }',
     'cameras:',
-    `  - { id: lobby, hostname: 127.0.0.1, port: ${rig.camera.port}, username: ${creds.username}, password: ${creds.password} }`,
+    `  - { id: lobby, hostname: 127.0.0.1, port: ${rig.camera.port}, username: ${creds.username}, password: ${creds.password}, tags: { covers: B1, fire_preset: gate } }`,
     `  - { id: replay, stream: ${join(MEDIA_DIR, 'vtest_20s_h264.mp4')} }`,
   ].join('\n'));
 
@@ -65,8 +65,14 @@ t.test('doctor on a healthy box: every check ok, figures measured', async (t) =>
   const report = JSON.parse(c.out.at(-1)!) as DoctorReport;
   const get = (name: string) => report.checks.find((x) => x.name === name)!;
   t.equal(report.ok, true);
-  t.same(report.checks.map((x) => x.name), ['camera lobby', 'camera replay', 'model', 'device broker port', 'uplink broker', 'disk for outbox', 'clock drift']);
-  t.same(report.checks.map((x) => x.status), ['ok', 'ok', 'ok', 'ok', 'ok', 'ok', 'ok']);
+  t.same(report.checks.map((x) => x.name), ['camera lobby', 'camera lobby profiles', 'camera lobby snapshot', 'camera lobby events', 'camera lobby presets',
+    'camera replay', 'model', 'device broker port', 'uplink broker', 'disk for outbox', 'clock drift']);
+  t.same(report.checks.map((x) => x.status), ['ok', 'ok', 'ok', 'ok', 'ok', 'ok', 'ok', 'ok', 'ok', 'ok', 'ok']);
+  t.match(get('camera lobby profiles').detail, /^analytics → profile_main, snapshot → profile_main, ptz → profile_main; profile_main 768×576 H264 10 fps PTZ/);
+  t.match(get('camera lobby snapshot').detail, /^JPEG of \d+ bytes/, 'snapshot fetched with Digest');
+  t.match(get('camera lobby events').detail, /^subscribed, pulled once \(\d+ notifications?\), unsubscribed$/);
+  t.equal(rig.camera.subscriptionCount, 0, 'doctor leaves no subscription on the camera');
+  t.equal(get('camera lobby presets').detail, 'gate present', 'the preset the fire rule names is on the camera');
   t.match(get('camera replay').detail, /stream only, no ONVIF; stream decodes/, 'a stream-only camera is decoded without ONVIF');
   t.match(get('camera lobby').detail, /stream decodes \(rtsp:\/\/installer:\*\*\*@127\.0\.0\.1/, 'stream URI shown with the password redacted');
   t.ok(get('camera lobby').figures!.firstFrameMs! > 0 && get('camera lobby').figures!.frameBytes! > 1000, 'a real JPEG frame was pulled');
@@ -76,6 +82,7 @@ t.test('doctor on a healthy box: every check ok, figures measured', async (t) =>
   t.ok(model.figures!.medianMs! > 0 && model.figures!.p90Ms! >= model.figures!.minMs!, 'inference ms measured');
   t.equal(model.figures!.runs, 3);
   t.ok(model.figures!.detections! >= 1, 'people in the corridor video are detected');
+  t.match(model.detail, /detections with score ≥ 0\.5 \(person/, 'only boxes the agent would act on are counted');
   t.ok(get('disk for outbox').figures!.freeBytes! > 0);
   t.ok(Math.abs(get('clock drift').figures!.driftMs!) < 2000, 'same machine, same clock (within the Date header\'s second)');
   t.ok(get('uplink broker').figures!.connectMs! >= 0);
@@ -92,6 +99,10 @@ t.test('doctor reports each failure with its check and exits 1', async (t) => {
   await new Promise<void>((r) => busy.listen(0, '127.0.0.1', () => r()));
   t.teardown(() => new Promise<void>((r) => busy.close(() => r())));
   const busyPort = (busy.address() as { port: number }).port;
+  // A camera that cuts the connection on CreatePullPointSubscription: it made the agent flap in the field.
+  const resetting = new SimulatedOnvifCamera({ credentials: creds, snapshotFile: join(MEDIA_DIR, 'vtest_t12.jpg'), rtspBase: rig.rtsp.baseUrl, quirks: { events: 'reset-on-subscribe' } });
+  await resetting.start();
+  t.teardown(() => resetting.stop());
   const config = join(dir, 'edge.yaml');
   await writeFile(config, [
     'edge: { id: hub-bad, site: site-doc }',
@@ -101,6 +112,8 @@ t.test('doctor reports each failure with its check and exits 1', async (t) => {
     `uplink: { url: "mqtt://127.0.0.1:${await freePort()}" }`,
     'cameras:',
     `  - { id: gate-cam, hostname: 127.0.0.1, port: ${rig.camera.port}, username: installer, password: wrong }`,
+    `  - { id: typo-cam, hostname: 127.0.0.1, port: ${rig.camera.port}, username: installer, password: doctor-pw, tags: { covers: B1, fire_preset: FireExti } }`,
+    `  - { id: noev-cam, hostname: 127.0.0.1, port: ${resetting.port}, username: installer, password: doctor-pw }`,
   ].join('\n'));
   const c = capture();
   const code = await runCli(['doctor', '--config', config, '--models-dir', dir, '--image', join(MEDIA_DIR, 'person.jpg'), '--json', '--timeout-ms', '2000'], c.io);
@@ -111,13 +124,18 @@ t.test('doctor reports each failure with its check and exits 1', async (t) => {
   t.equal(report.ok, false);
   t.equal(get('camera gate-cam').status, 'fail', 'refused credentials');
   t.match(get('camera gate-cam').detail, /^ONVIF: /);
+  t.equal(get('camera typo-cam').status, 'ok', 'the camera itself works');
+  t.equal(get('camera typo-cam presets').status, 'fail', 'but the fire rule would send it to a preset it does not have');
+  t.match(get('camera typo-cam presets').detail, /"FireExti" \(rule fire-evacuation\) not on the camera \(has home, gate, carpark\)/);
+  t.equal(get('camera noev-cam events').status, 'warn', 'a camera without usable events is flagged');
+  t.match(get('camera noev-cam events').detail, /watches it by heartbeat/);
   t.equal(get('model').status, 'fail');
   t.equal(get('model').code, 'ERR_MODEL_MISSING', 'no weights in the given models dir');
   t.equal(get('device broker port').status, 'fail');
   t.equal(get('device broker port').code, 'EADDRINUSE');
   t.equal(get('uplink broker').status, 'fail', 'nothing listens at the uplink URL');
   t.equal(get('clock drift').status, 'not checked', 'no cloud URL configured');
-  t.match(c.out.join('\n'), /4 checks failed/);
+  t.match(c.out.join('\n'), /5 checks failed \(1 warning/);
 });
 
 t.test('doctor exits 2 on a bad config', async (t) => {

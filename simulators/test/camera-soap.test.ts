@@ -161,3 +161,31 @@ t.test('UsernameToken and duration helpers', async (t) => {
   t.equal(durationMs('P1DT1H', 0), 25 * 3_600_000);
   t.equal(durationMs('garbage', 7), 7);
 });
+
+t.test('quirks at the wire: no events service, refused WS-Security, padded URIs, Renew refusals, Initialized state', async (t) => {
+  const noEvents = await started(t, { quirks: { events: 'none' } });
+  const caps = await post(noEvents.device, soap(security('admin', CREDS.password), '<GetCapabilities xmlns="http://www.onvif.org/ver10/device/wsdl"/>'));
+  t.notMatch(caps.text, /<tt:Events>/, 'no events service announced');
+  const sub = await post(noEvents.device, soap(security('admin', CREDS.password), '<CreatePullPointSubscription xmlns="http://www.onvif.org/ver10/events/wsdl"/>'));
+  t.match(sub.text, /ter:ActionNotSupported/);
+
+  const open = await started(t, { quirks: { wsSecurity: 'refused', uriWhitespace: true } });
+  const refused = await post(open.device, soap(security('admin', CREDS.password), '<GetDeviceInformation xmlns="http://www.onvif.org/ver10/device/wsdl"/>'));
+  t.equal(refused.status, 500);
+  t.match(refused.text, /s:MustUnderstand/, 'a Security header is a fault that never mentions credentials, as the field firmware did');
+  t.equal((await post(open.device, soap('', '<GetDeviceInformation xmlns="http://www.onvif.org/ver10/device/wsdl"/>'))).status, 200, 'no header: served');
+  const uri = await post(open.device, soap('', '<GetStreamUri xmlns="http://www.onvif.org/ver10/media/wsdl"/>'));
+  t.match(uri.text, /<tt:Uri>\n\s+rtsp:\/\/127\.0\.0\.1:8554\/main\n\s+<\/tt:Uri>/, 'URI wrapped in newlines and indentation');
+
+  const renewing = await started(t, { quirks: { renew: 'needs-addressing' } });
+  renewing.cam.setMotion(true);
+  const created = await post(renewing.device, soap(security('admin', CREDS.password), '<CreatePullPointSubscription xmlns="http://www.onvif.org/ver10/events/wsdl"/>'));
+  const address = /<wsa5:Address>([^<]+)<\/wsa5:Address>/.exec(created.text)![1]!;
+  const pulled = await post(address, soap(security('admin', CREDS.password), '<PullMessages xmlns="http://www.onvif.org/ver10/events/wsdl"><Timeout>PT1S</Timeout><MessageLimit>5</MessageLimit></PullMessages>'));
+  t.match(pulled.text, /PropertyOperation="Initialized"[\s\S]*MotionAlarm|MotionAlarm[\s\S]*Initialized/, 'a new subscription starts with the current motion state');
+  const renew = '<Renew xmlns="http://docs.oasis-open.org/wsn/b-2"><TerminationTime>PT1M</TerminationTime></Renew>';
+  t.match((await post(address, soap(security('admin', CREDS.password), renew))).text, /s:Fault/, 'Renew without WS-Addressing refused');
+  const addressing = `<a:Action xmlns:a="http://www.w3.org/2005/08/addressing">http://docs.oasis-open.org/wsn/bw-2/SubscriptionManager/RenewRequest</a:Action><a:To xmlns:a="http://www.w3.org/2005/08/addressing">${address}</a:To>`;
+  t.match((await post(address, soap(security('admin', CREDS.password) + addressing, renew))).text, /RenewResponse/, 'with Action and To: renewed');
+  t.same(renewing.cam.eventStats, { subscriptions: 1, renewals: 1, renewalsRefused: 1, unsubscribes: 0 });
+});

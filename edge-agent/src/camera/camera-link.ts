@@ -4,16 +4,20 @@
  * online/offline transitions and signal changes to its owner; it never throws out of its loop.
  */
 import { Backoff, CodedError, errorCode, systemClock, type Clock, type Logger } from '@safe-community/runtime';
-import { OnvifSession, type CameraEndpoint, type MediaProfile } from './onvif-session.js';
+import { OnvifSession, type CameraEndpoint, type MediaProfile, type Preset } from './onvif-session.js';
 import { mapNotification } from './event-mapper.js';
 import { SignalState, type SignalChange } from './signal-state.js';
-import { CAMERA_OFFLINE, CAMERA_PROTOCOL } from './errors.js';
+import { CAMERA_OFFLINE, CAMERA_PROTOCOL, CAMERA_TIMEOUT } from './errors.js';
+import type { EventsState } from './camera-state.js';
+import { chooseProfile, type ProfileRole } from './profile-roles.js';
 
 export interface CameraConfig extends CameraEndpoint {
   /** Device id (matches the device directory). */
   id: string;
-  /** Media profile for stream/snapshot/PTZ; default the camera's first. */
+  /** Media profile for every role unless `profiles` names one; default per role (profile-roles.ts). */
   profileToken?: string;
+  /** Media profile token per role: analytics stream, snapshots (and recording), PTZ. */
+  profiles?: { analytics?: string; snapshot?: string; ptz?: string };
   /** Motion with no "stopped" from the camera ends after this; default 30 s. */
   motionStopTimeoutMs?: number;
   /** Subscribe to events; default true. Without events a device-information heartbeat detects outages. */
@@ -37,6 +41,10 @@ export interface CameraLinkDeps {
   heartbeatMs?: number;
   onSignal: (camera: string, change: SignalChange) => void;
   onStatus: (camera: string, status: LinkStatus) => void;
+  /** How long a camera found without usable events is watched by heartbeat before it is asked again; default 15 min. */
+  eventsRetryMs?: number;
+  /** Whether PullPoint events are subscribed, off, or found unsupported (then a heartbeat watches the camera). */
+  onEvents?: (camera: string, state: EventsState) => void;
 }
 
 /** Renew the subscription when less than this remains. */
@@ -55,7 +63,16 @@ export class CameraLink {
   private readonly sleepers = new Set<{ timer: unknown; resolve: () => void }>();
   private generation = 0;
   private profileList: MediaProfile[] = [];
+  private presetList: Preset[] | undefined;
   private snapshotUriCache: string | undefined;
+  /**
+   * Set once the camera showed it has no usable PullPoint (no events service, a fault, or a connection
+   * reset on CreatePullPointSubscription while the device service still answers). Kept for the life of the
+   * link: asking again on every reconnect is what made such a camera flap online/offline (issue #14).
+   */
+  private eventsUnsupported = false;
+  private eventsUnsupportedAt = 0;
+  private readonly eventsRetryMs: number;
 
   constructor(
     readonly config: CameraConfig,
@@ -71,6 +88,7 @@ export class CameraLink {
     });
     this.signals = new SignalState(this.clock, config.motionStopTimeoutMs ?? 30_000, (c) => deps.onSignal(config.id, c));
     this.current = { state: 'stopped', since: this.clock.now() };
+    this.eventsRetryMs = deps.eventsRetryMs ?? 15 * 60_000;
   }
 
   /** Starts the link; resolves after the first connection attempt, whatever its outcome. */
@@ -86,6 +104,8 @@ export class CameraLink {
   async stop(): Promise<void> {
     if (this.stopped) return;
     this.stopped = true;
+    // Leave no subscription behind on the camera: firmwares hold a handful and refuse more until they expire.
+    await this.unsubscribeQuietly();
     this.session.close();
     this.signals.clear();
     this.interruptSleep();
@@ -101,6 +121,11 @@ export class CameraLink {
     return this.profileList;
   }
 
+  /** Presets as last read from the camera; undefined before the first connection or without PTZ. */
+  get presets(): readonly Preset[] | undefined {
+    return this.presetList;
+  }
+
   /** The connected session, or CAMERA_OFFLINE with the reason of the last failure. */
   online(): OnvifSession {
     if (this.current.state !== 'online') {
@@ -110,12 +135,13 @@ export class CameraLink {
     return this.session;
   }
 
-  get profileToken(): string | undefined {
-    return this.config.profileToken ?? this.profileList[0]?.token;
+  /** The media profile token serving a role (configured, else the role's default). */
+  profileFor(role: ProfileRole): string | undefined {
+    return chooseProfile(this.profileList, role, { ...this.config.profiles, ...(this.config.profileToken ? { profileToken: this.config.profileToken } : {}) }, this.config.id);
   }
 
   async snapshotUri(): Promise<string> {
-    this.snapshotUriCache ??= await this.online().snapshotUri(this.profileToken);
+    this.snapshotUriCache ??= await this.online().snapshotUri(this.profileFor('snapshot'));
     return this.snapshotUriCache;
   }
 
@@ -126,6 +152,13 @@ export class CameraLink {
         await this.session.connect();
         this.profileList = await this.session.profiles();
         this.snapshotUriCache = undefined;
+        // Read once per connection so a drill can check the presets rules name before any alarm needs them.
+        if (this.profileList.some((p) => p.ptz)) {
+          this.presetList = await this.session.presets(this.profileFor('ptz')).catch((err: unknown) => {
+            this.deps.log?.warn({ camera: this.config.id, err }, 'presets not readable');
+            return this.presetList;
+          });
+        }
         this.backoff.reset();
         this.setStatus({ state: 'online', since: this.clock.now() });
         firstAttemptDone();
@@ -154,22 +187,51 @@ export class CameraLink {
     const gen = ++this.generation;
     // Loops of an earlier session see the generation move on and end instead of touching the new session.
     const alive = () => !this.stopped && this.generation === gen;
-    if (this.config.events !== false) {
+    if (this.config.events === false) {
+      this.deps.onEvents?.(this.config.id, 'off');
+      return this.heartbeat(alive);
+    }
+    // Without usable events: heartbeat, and ask again now and then (a firmware update, or a one-off fault
+    // that looked like "unsupported"), never on every reconnect.
+    for (;;) {
+      const due = !this.eventsUnsupported || this.clock.now() >= this.eventsUnsupportedAt + this.eventsRetryMs;
+      if (due && (await this.subscribe())) break;
+      await this.heartbeat(alive, this.eventsUnsupportedAt + this.eventsRetryMs);
+      if (!alive()) return;
+    }
+    try {
+      await Promise.race([this.pullLoop(alive), this.heartbeat(alive)]);
+    } finally {
+      this.generation++;
+    }
+  }
+
+  /**
+   * Creates the PullPoint; false (and events marked unsupported until eventsRetryMs has passed) when the camera has none. A camera
+   * without an events service may just cut the connection on CreatePullPointSubscription: when the device
+   * service still answers right after, that is the events service's answer, not an outage.
+   */
+  private async subscribe(): Promise<boolean> {
+    let failure: unknown;
+    if (this.session.hasEventsService) {
       try {
         await this.session.createPullPoint();
+        this.eventsUnsupported = false;
+        this.deps.onEvents?.(this.config.id, 'subscribed');
+        return true;
       } catch (err) {
-        if (errorCode(err) !== CAMERA_PROTOCOL) throw err;
-        this.deps.log?.warn({ camera: this.config.id, err }, 'camera has no PullPoint events; heartbeat only');
-        return this.heartbeat(alive);
+        const code = errorCode(err);
+        if (code !== CAMERA_PROTOCOL && code !== CAMERA_OFFLINE && code !== CAMERA_TIMEOUT) throw err;
+        // Still reachable? If not, this was an outage and the link reconnects as usual.
+        if (code !== CAMERA_PROTOCOL) await this.session.deviceInformation().catch(() => Promise.reject(err));
+        failure = err;
       }
-      try {
-        await Promise.race([this.pullLoop(alive), this.heartbeat(alive)]);
-      } finally {
-        this.generation++;
-      }
-      return;
     }
-    return this.heartbeat(alive);
+    this.eventsUnsupported = true;
+    this.eventsUnsupportedAt = this.clock.now();
+    this.deps.log?.warn({ camera: this.config.id, err: failure }, 'camera events unsupported (no PullPoint); watching it by heartbeat');
+    this.deps.onEvents?.(this.config.id, 'unsupported');
+    return false;
   }
 
   private async pullLoop(alive: () => boolean): Promise<void> {
@@ -185,7 +247,7 @@ export class CameraLink {
           if (signal) this.signals.apply(signal);
         }
         const ends = this.session.subscriptionEnds;
-        if (ends && ends.getTime() - Date.now() < RENEW_MARGIN_MS) await this.session.renew();
+        if (ends && ends.getTime() - Date.now() < RENEW_MARGIN_MS) await this.renewOrResubscribe();
       } catch (err) {
         if (!alive()) return;
         // A fault on the event channel (expired subscription, camera rebooted its event service) is fixed by
@@ -197,8 +259,34 @@ export class CameraLink {
     }
   }
 
-  private async heartbeat(alive: () => boolean): Promise<void> {
-    while (alive()) {
+  /**
+   * Renew per spec; a camera whose Renew faults (seen in the field with "error -8" on every Renew) gets a
+   * fresh subscription instead. Signal state is kept across it: the new subscription's Initialized
+   * messages repeat what is on, and SignalState reports only changes (issue #14).
+   */
+  private async renewOrResubscribe(): Promise<void> {
+    try {
+      await this.session.renew();
+    } catch (err) {
+      if (errorCode(err) !== CAMERA_PROTOCOL) throw err;
+      this.deps.log?.info({ camera: this.config.id, err }, 'Renew refused; replacing the subscription');
+      await this.unsubscribeQuietly();
+      await this.session.createPullPoint();
+    }
+  }
+
+  private async unsubscribeQuietly(): Promise<void> {
+    if (!this.session.subscribed) return;
+    try {
+      await this.session.unsubscribe();
+    } catch (err) {
+      this.deps.log?.debug({ camera: this.config.id, err }, 'unsubscribe not answered');
+    }
+  }
+
+  /** Device-information requests every heartbeatMs until something fails, the link ends, or `untilMs` (clock time) passes. */
+  private async heartbeat(alive: () => boolean, untilMs = Infinity): Promise<void> {
+    while (alive() && this.clock.now() < untilMs) {
       await this.sleep(this.deps.heartbeatMs ?? 30_000);
       if (!alive()) return;
       await this.session.deviceInformation();

@@ -12,6 +12,9 @@ import type { SignalChange } from './signal-state.js';
 import type { SnapshotStore } from './snapshot-store.js';
 import { CAMERA_UNKNOWN, classifyCameraError } from './errors.js';
 import type { DeviceInformation, MediaProfile, Preset } from './onvif-session.js';
+import type { CameraStateBoard } from './camera-state.js';
+import type { ProfileRole } from './profile-roles.js';
+import { confirmPreset, type GotoConfirmation } from './ptz-readback.js';
 
 export interface CameraManagerOptions {
   site: string;
@@ -25,6 +28,18 @@ export interface CameraManagerOptions {
   /** Per-request timeout; default 5 s. */
   timeoutMs?: number;
   heartbeatMs?: number;
+  /** A camera found without usable events is asked again after this; default 15 min. */
+  eventsRetryMs?: number;
+  /** How long a goto-preset may take to arrive, read back by PTZ GetStatus; default 4 s. */
+  ptzConfirmMs?: number;
+  /** Where each camera's link and events state is recorded for health and the admin endpoint. */
+  board?: CameraStateBoard;
+  /**
+   * Hysteresis on camera.online: after a camera.offline, camera.online is reported only once the link has
+   * stayed up this long (default 30 s); a camera that drops again sooner stays reported offline, so a
+   * flaky camera costs at most one offline/online pair per hold instead of one per flap (issue #14).
+   */
+  onlineHoldMs?: number;
 }
 
 const SEVERITY: Readonly<Record<string, Severity>> = { motion: 'info', tamper: 'major', analytics: 'minor' };
@@ -32,8 +47,10 @@ const SEVERITY: Readonly<Record<string, Severity>> = { motion: 'info', tamper: '
 export class CameraManager implements CameraPort, EventSource {
   private readonly links = new Map<string, CameraLink>();
   private readonly listeners = new Set<(e: Event) => void>();
-  /** Last reported reachability per camera, so retries do not repeat camera.offline. */
-  private readonly reported = new Map<string, string>();
+  /** Last reported reachability per camera ('online' | 'offline'), so retries do not repeat camera.offline. */
+  private readonly reported = new Map<string, 'online' | 'offline'>();
+  /** Pending camera.online reports, waiting out the hold. */
+  private readonly holds = new Map<string, unknown>();
   private readonly clock: Clock;
 
   constructor(private readonly opts: CameraManagerOptions) {
@@ -51,8 +68,10 @@ export class CameraManager implements CameraPort, EventSource {
           ...(this.opts.backoff ? { backoff: this.opts.backoff } : {}),
           ...(this.opts.timeoutMs ? { timeoutMs: this.opts.timeoutMs } : {}),
           ...(this.opts.heartbeatMs ? { heartbeatMs: this.opts.heartbeatMs } : {}),
+          ...(this.opts.eventsRetryMs ? { eventsRetryMs: this.opts.eventsRetryMs } : {}),
           onSignal: (camera, change) => this.onSignal(camera, change),
           onStatus: (camera, status) => this.onStatus(camera, status),
+          onEvents: (camera, state) => this.opts.board?.setEvents(camera, state),
         }),
       );
     }
@@ -61,6 +80,8 @@ export class CameraManager implements CameraPort, EventSource {
   }
 
   async stop(): Promise<void> {
+    for (const h of this.holds.values()) this.clock.clearTimeout(h);
+    this.holds.clear();
     await Promise.all([...this.links.values()].map((l) => l.stop()));
     this.links.clear();
     this.reported.clear();
@@ -84,20 +105,23 @@ export class CameraManager implements CameraPort, EventSource {
     return this.link(camera).profiles;
   }
 
-  async streamUri(camera: string): Promise<string> {
+  /** The RTSP URI of the profile serving `role` (default the analytics profile). */
+  async streamUri(camera: string, role: ProfileRole = 'analytics'): Promise<string> {
     const l = this.link(camera);
-    return l.online().streamUri(l.profileToken);
+    return l.online().streamUri(l.profileFor(role));
   }
 
   /**
    * The stream URI with the camera's credentials in it, for the frame source (ffmpeg). Cameras hand out
    * RTSP URIs without credentials and then challenge; the logger redacts `user:password@` in URLs.
    */
-  async authenticatedStreamUri(camera: string): Promise<string> {
+  async authenticatedStreamUri(camera: string, role: ProfileRole = 'analytics'): Promise<string> {
     const l = this.link(camera);
-    const url = new URL(await this.streamUri(camera));
-    url.username = encodeURIComponent(l.config.username);
-    url.password = encodeURIComponent(l.config.password);
+    const url = new URL(await this.streamUri(camera, role));
+    if (l.config.username) {
+      url.username = encodeURIComponent(l.config.username);
+      url.password = encodeURIComponent(l.config.password ?? '');
+    }
     return url.toString();
   }
 
@@ -107,13 +131,25 @@ export class CameraManager implements CameraPort, EventSource {
 
   async presets(camera: string): Promise<Preset[]> {
     const l = this.link(camera);
-    return l.online().presets(l.profileToken);
+    return l.online().presets(l.profileFor('ptz'));
   }
 
-  /** CameraPort: moves the camera to a preset named by token or name; fails fast when the camera is offline. */
-  async gotoPreset(camera: string, preset: string): Promise<void> {
+  /** CameraPort: the presets last read from the camera (kept while it is offline), for the drill. */
+  knownPresets(camera: string): ReadonlyArray<Preset> | undefined {
+    return this.links.get(camera)?.presets;
+  }
+
+  /**
+   * CameraPort: moves the camera to a preset named by token or name and, where the camera offers PTZ
+   * GetStatus, waits until the head is there (CAMERA_PTZ_NOT_CONFIRMED otherwise); fails fast when the
+   * camera is offline. Resolves with how the move was confirmed.
+   */
+  async gotoPreset(camera: string, preset: string): Promise<GotoConfirmation> {
     const l = this.link(camera);
-    await l.online().gotoPreset(preset, l.profileToken);
+    const session = l.online();
+    const token = l.profileFor('ptz');
+    const hit = await session.gotoPreset(preset, token);
+    return confirmPreset(session, camera, hit, token, { timeoutMs: this.opts.ptzConfirmMs ?? 4000, clock: this.clock });
   }
 
   /** CameraPort: takes a snapshot, redacts and stores it, and returns the stored reference. */
@@ -142,19 +178,32 @@ export class CameraManager implements CameraPort, EventSource {
   }
 
   private onStatus(camera: string, status: LinkStatus): void {
-    if (status.state !== 'online' && status.state !== 'offline') return;
-    const key = status.state === 'online' ? 'online' : `offline:${status.error?.code ?? ''}`;
-    const prev = this.reported.get(camera);
-    if (prev === key || (prev === undefined && key === 'online')) {
-      this.reported.set(camera, key);
+    this.opts.board?.setLink(camera, status);
+    if (status.state === 'online') {
+      // The first online after start is not news; one after an offline waits out the hold.
+      if (this.reported.get(camera) !== 'offline') {
+        this.reported.set(camera, 'online');
+        return;
+      }
+      if (this.holds.has(camera)) return;
+      this.holds.set(camera, this.clock.setTimeout(() => {
+        this.holds.delete(camera);
+        if (this.links.get(camera)?.status.state !== 'online') return;
+        this.reported.set(camera, 'online');
+        this.publish(camera, 'camera.online', 'info', {});
+      }, this.opts.onlineHoldMs ?? 30_000));
       return;
     }
-    this.reported.set(camera, key);
-    if (status.state === 'online') {
-      this.publish(camera, 'camera.online', 'info', {});
-    } else {
-      this.publish(camera, 'camera.offline', 'major', { code: status.error?.code ?? 'CAMERA_OFFLINE', message: status.error?.message ?? '' });
+    if (status.state !== 'offline') return;
+    const hold = this.holds.get(camera);
+    if (hold !== undefined) {
+      this.clock.clearTimeout(hold);
+      this.holds.delete(camera);
     }
+    // Reported once per outage, whatever the retries' errors: the state board keeps the latest reason.
+    if (this.reported.get(camera) === 'offline') return;
+    this.reported.set(camera, 'offline');
+    this.publish(camera, 'camera.offline', 'major', { code: status.error?.code ?? 'CAMERA_OFFLINE', message: status.error?.message ?? '' });
   }
 
   private publish(camera: string, kind: string, severity: Severity, payload: Record<string, unknown>, deviceTime?: Date): void {

@@ -55,8 +55,12 @@ export async function probe(opts: ProbeOptions = {}): Promise<DiscoveredCamera[]
       if (opts.interfaceAddress) socket.setMulticastInterface(opts.interfaceAddress);
     }
     socket.on('message', (msg, rinfo) => {
-      const cam = parseProbeMatch(msg.toString('utf8'), messageId, rinfo.address);
-      if (cam && !found.has(cam.urn)) found.set(cam.urn, cam);
+      // One entry per device: endpoint reference and device service address together, since cloned
+      // firmwares are known to share one UUID (issue #14: two cameras collapsed into one entry).
+      for (const cam of parseProbeMatches(msg.toString('utf8'), messageId, rinfo.address)) {
+        const key = `${cam.urn}|${cam.xaddrs.join(' ')}`;
+        if (!found.has(key)) found.set(key, cam);
+      }
     });
     const request = probeMessage(messageId);
     await new Promise<void>((resolve, reject) => socket.send(request, opts.port ?? WS_DISCOVERY_PORT, target, (err) => (err ? reject(err) : resolve())));
@@ -80,22 +84,38 @@ function probeMessage(messageId: string): string {
   );
 }
 
-/** Reads one ProbeMatches answer; answers to other probes (RelatesTo differs) are ignored. */
-export function parseProbeMatch(xml: string, messageId: string, from: string): DiscoveredCamera | undefined {
-  if (!/ProbeMatch\b/.test(xml)) return undefined;
+/** Reads a ProbeMatches answer: every ProbeMatch in it; answers to other probes (RelatesTo differs) are ignored. */
+export function parseProbeMatches(xml: string, messageId: string, from: string): DiscoveredCamera[] {
   const relatesTo = text(xml, 'RelatesTo');
-  if (relatesTo !== undefined && relatesTo !== messageId) return undefined;
-  const urn = text(xml, 'Address');
-  const xaddrs = words(text(xml, 'XAddrs'));
+  if (relatesTo !== undefined && relatesTo !== messageId) return [];
+  const out: DiscoveredCamera[] = [];
+  for (const m of xml.matchAll(/<(?:[\w.-]+:)?ProbeMatch(?:\s[^>]*)?>([\s\S]*?)<\/(?:[\w.-]+:)?ProbeMatch>/g)) {
+    const cam = readMatch(m[1] ?? '', from);
+    if (cam) out.push(cam);
+  }
+  return out;
+}
+
+/** The first device of a ProbeMatches answer (see parseProbeMatches). */
+export function parseProbeMatch(xml: string, messageId: string, from: string): DiscoveredCamera | undefined {
+  return parseProbeMatches(xml, messageId, from)[0];
+}
+
+function readMatch(match: string, from: string): DiscoveredCamera | undefined {
+  // The device's address is the one inside EndpointReference: headers may carry other Address elements
+  // (ReplyTo with the WS-Addressing anonymous role), which are no device's identity.
+  const epr = /<(?:[\w.-]+:)?EndpointReference(?:\s[^>]*)?>([\s\S]*?)<\/(?:[\w.-]+:)?EndpointReference>/.exec(match)?.[1] ?? '';
+  const urn = text(epr, 'Address');
+  const xaddrs = words(text(match, 'XAddrs'));
   if (!urn || xaddrs.length === 0) return undefined;
-  const scopes = words(text(xml, 'Scopes'));
+  const scopes = words(text(match, 'Scopes'));
   const scope = (kind: string) => {
     const s = scopes.find((x) => x.startsWith(`onvif://www.onvif.org/${kind}/`));
     return s ? decodeURIComponent(s.slice(`onvif://www.onvif.org/${kind}/`.length)) : undefined;
   };
   const name = scope('name');
   const hardware = scope('hardware');
-  return { urn, xaddrs, scopes, types: words(text(xml, 'Types')), from, ...(name ? { name } : {}), ...(hardware ? { hardware } : {}) };
+  return { urn, xaddrs, scopes, types: words(text(match, 'Types')), from, ...(name ? { name } : {}), ...(hardware ? { hardware } : {}) };
 }
 
 function text(xml: string, local: string): string | undefined {

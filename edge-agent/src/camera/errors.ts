@@ -22,6 +22,10 @@ export function classifyCameraError(camera: string, what: string, err: unknown):
   const e = err as { code?: unknown; message?: unknown } | undefined;
   const code = typeof e?.code === 'string' ? e.code : '';
   const message = typeof e?.message === 'string' ? e.message : String(err);
+  if (/Security.{0,40}must be understood|MustUnderstand/i.test(message)) {
+    // A camera without authentication that cannot process a WS-Security header at all (issue #14, gSOAP).
+    return new CodedError(CAMERA_AUTH_FAILED, `camera ${camera}: ${what} refused: the camera does not accept WS-Security credentials; if it has no authentication, leave username empty`, { cause: err });
+  }
   if (/not ?authori[sz]ed|unauthori[sz]ed|authentication failed|sender not authorized/i.test(message)) {
     return new CodedError(CAMERA_AUTH_FAILED, `camera ${camera}: ${what} refused: authentication failed (check username and password)`, { cause: err });
   }

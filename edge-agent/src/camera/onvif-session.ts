@@ -5,6 +5,7 @@
  * signatures, in `PromiseCam`, and the loosely typed answers are narrowed into plain records.
  */
 import { Agent } from 'node:http';
+import { createHash, randomBytes, randomUUID } from 'node:crypto';
 import onvif from 'onvif/promises/index.js';
 import { CodedError } from '@safe-community/runtime';
 import { authorization, parseChallenge } from './http-auth.js';
@@ -16,8 +17,9 @@ export interface CameraEndpoint {
   port?: number;
   /** Device service path; default /onvif/device_service. */
   path?: string;
-  username: string;
-  password: string;
+  /** Empty or absent: the camera has no authentication and gets no WS-Security header at all. */
+  username?: string;
+  password?: string;
 }
 
 export interface DeviceInformation {
@@ -38,9 +40,23 @@ export interface MediaProfile {
   ptz: boolean;
 }
 
+export interface PtzPosition {
+  x: number;
+  y: number;
+  zoom: number;
+}
+
 export interface Preset {
   token: string;
   name: string;
+  /** Where the preset points, when the camera says (PTZPosition); the goto read-back compares against it. */
+  position?: PtzPosition;
+}
+
+export interface PtzStatus {
+  position: PtzPosition;
+  /** Pan/tilt or zoom still moving (MoveStatus MOVING). */
+  moving: boolean;
 }
 
 /** Raw PullPoint answer after the package's XML flattening. */
@@ -59,13 +75,18 @@ interface PromiseCam {
   getSnapshotUri(options: { profileToken?: string }): Promise<{ uri?: unknown }>;
   getPresets(options: { profileToken?: string }): Promise<Record<string, unknown>>;
   gotoPreset(options: { profileToken?: string; preset: string }): Promise<unknown>;
+  getStatus(options: { profileToken?: string }): Promise<{ position?: { x?: unknown; y?: unknown; zoom?: unknown }; moveStatus?: unknown }>;
   createPullPointSubscription(): Promise<unknown>;
   pullMessages(options: { messageLimit?: number }): Promise<PullResult>;
   renew(options: Record<string, never>): Promise<{ terminationTime?: Date; currentTime?: Date }>;
   unsubscribe(): Promise<unknown>;
+  /** The package's raw SOAP request: resolves with the parsed Body (arrays of elements, prefixes stripped). */
+  _request(options: { url: unknown; body: string; action: string }): Promise<unknown>;
   // The promise wrapper is a Proxy onto the callback Cam: EventEmitter methods and plain fields pass through.
   on(event: string, fn: (...args: unknown[]) => void): void;
-  events: { terminationTime?: Date; subscription?: { subscriptionReference?: { address?: unknown } } };
+  events: { terminationTime?: Date; subscription?: { subscriptionReference?: { address?: unknown; referenceParameters?: unknown } } };
+  /** Service addresses from GetCapabilities/GetServices, by lower-case service name (device, media, events, ptz…). */
+  uri?: Record<string, unknown>;
 }
 
 export interface OnvifSessionOptions {
@@ -95,8 +116,10 @@ export class OnvifSession {
       hostname: endpoint.hostname,
       port: endpoint.port ?? 80,
       path: endpoint.path ?? '/onvif/device_service',
-      username: endpoint.username,
-      password: endpoint.password,
+      // No username, no WS-Security header (the package adds one only with both): cameras without
+      // authentication refuse requests that carry one (issue #14, gSOAP firmware).
+      username: endpoint.username ?? '',
+      password: endpoint.password ?? '',
       timeout: this.opts.timeoutMs ?? 5000,
       agent: this.agent,
       // Service addresses a camera reports behind NAT are often unreachable; keep the configured host.
@@ -144,8 +167,11 @@ export class OnvifSession {
   async presets(profileToken?: string): Promise<Preset[]> {
     const raw = await this.call('GetPresets', (c) => c.getPresets(profileToken ? { profileToken } : {}));
     const list = Object.entries(raw).map(([name, p]) => {
-      const token = (p as { $?: { token?: unknown } })?.$?.token;
-      return { token: String(token ?? name), name: String(name) };
+      const o = p as { $?: { token?: unknown }; PTZPosition?: { panTilt?: { $?: Record<string, unknown> }; zoom?: { $?: Record<string, unknown> } } };
+      const pan = o?.PTZPosition?.panTilt?.$;
+      const position = pan && Number.isFinite(Number(pan.x)) && Number.isFinite(Number(pan.y))
+        ? { x: Number(pan.x), y: Number(pan.y), zoom: Number(o.PTZPosition?.zoom?.$?.x ?? 0) || 0 } : undefined;
+      return { token: String(o?.$?.token ?? name), name: String(name), ...(position ? { position } : {}) };
     });
     this.presetCache = list;
     return list;
@@ -160,9 +186,22 @@ export class OnvifSession {
     return hit;
   }
 
+  /** PTZ GetStatus: where the head is and whether it is still moving. */
+  async ptzStatus(profileToken?: string): Promise<PtzStatus> {
+    const r = await this.call('GetStatus', (c) => c.getStatus(profileToken ? { profileToken } : {}));
+    const num = (v: unknown) => (Number.isFinite(Number(v)) ? Number(v) : 0);
+    const move = r?.moveStatus;
+    // MoveStatus is { panTilt, zoom } on most cameras, a bare string on some.
+    const states = typeof move === 'string' ? [move] : move && typeof move === 'object' ? Object.values(move as Record<string, unknown>).map(String) : [];
+    return {
+      position: { x: num(r?.position?.x), y: num(r?.position?.y), zoom: num(r?.position?.zoom) },
+      moving: states.some((s) => s.toUpperCase() === 'MOVING'),
+    };
+  }
+
   /** Fetches the JPEG behind the snapshot URI, answering a Digest (or Basic) challenge with the camera's credentials. */
   async fetchSnapshot(uri: string, timeoutMs = 5000): Promise<Buffer> {
-    const { username, password } = this.opts.endpoint;
+    const { username = '', password = '' } = this.opts.endpoint;
     const signal = AbortSignal.timeout(timeoutMs);
     const get = async (authorization?: string): Promise<Response> => {
       try {
@@ -203,9 +242,73 @@ export class OnvifSession {
     return (await this.call('PullMessages', (c) => c.pullMessages({ messageLimit }))) ?? {};
   }
 
-  async renew(): Promise<Date | undefined> {
-    const r = await this.call('Renew', (c) => c.renew({}));
-    return r?.terminationTime instanceof Date ? r.terminationTime : undefined;
+  /** True when the camera announced an events service (GetCapabilities/GetServices); false: no PullPoint to ask for. */
+  get hasEventsService(): boolean {
+    return this.cam?.uri?.events !== undefined;
+  }
+
+  /**
+   * Renew per WS-BaseNotification (see subscriptionRequest). Updates the local end time, which the package
+   * leaves as it was at subscription, so a renewed subscription is not renewed again on every pull.
+   */
+  async renew(ttl = 'PT2M'): Promise<Date | undefined> {
+    const res = await this.subscriptionRequest('Renew', 'http://docs.oasis-open.org/wsn/bw-2/SubscriptionManager/RenewRequest',
+      `<Renew xmlns="http://docs.oasis-open.org/wsn/b-2"><TerminationTime>${ttl}</TerminationTime></Renew>`);
+    const answer = objectOf(objectOf(res)?.renewResponse);
+    const term = Date.parse(textOfElement(answer?.terminationTime));
+    const now = Date.parse(textOfElement(answer?.currentTime));
+    if (!Number.isFinite(term)) return undefined;
+    // The camera's clock may differ from ours: keep the length it granted, not its wall time.
+    const ends = new Date(Date.now() + term - (Number.isFinite(now) ? now : Date.now()));
+    if (this.cam) this.cam.events.terminationTime = ends;
+    return ends;
+  }
+
+  /**
+   * One PullMessages with a short wait (the package always asks the camera to hold a pull for a minute):
+   * for doctor's "pull once". Resolves with how many notifications came.
+   */
+  async pullOnce(waitSeconds = 1): Promise<number> {
+    const res = await this.subscriptionRequest('PullMessages', 'http://www.onvif.org/ver10/events/wsdl/PullPointSubscription/PullMessagesRequest',
+      `<PullMessages xmlns="http://www.onvif.org/ver10/events/wsdl"><Timeout>PT${waitSeconds}S</Timeout><MessageLimit>10</MessageLimit></PullMessages>`);
+    const answer = objectOf(objectOf(res)?.pullMessagesResponse);
+    const msgs = answer?.notificationMessage;
+    return Array.isArray(msgs) ? msgs.length : msgs === undefined ? 0 : 1;
+  }
+
+  /**
+   * A request to the subscription manager as the WS-BaseNotification binding asks (§6.1.1): the
+   * WS-Addressing Action, MessageID and To headers, and the subscription's reference parameters echoed
+   * (the package sends To alone, which some firmwares refuse).
+   */
+  private async subscriptionRequest(what: string, action: string, bodyXml: string): Promise<unknown> {
+    const sub = this.cam?.events.subscription?.subscriptionReference;
+    const address = sub?.address as { href?: string } | undefined;
+    if (!address?.href) throw new CodedError(CAMERA_PROTOCOL, `camera ${this.opts.camera}: ${what} without a subscription`);
+    const header = `${this.security()}<a:Action s:mustUnderstand="1">${action}</a:Action>` +
+      `<a:MessageID>urn:uuid:${randomUUID()}</a:MessageID><a:To s:mustUnderstand="1">${xmlText(address.href)}</a:To>${referenceParameters(sub?.referenceParameters)}`;
+    const body = '<s:Envelope xmlns:s="http://www.w3.org/2003/05/soap-envelope" xmlns:a="http://www.w3.org/2005/08/addressing">' +
+      `<s:Header>${header}</s:Header><s:Body>${bodyXml}</s:Body></s:Envelope>`;
+    return this.call(what, (c) => c._request({ url: address, body, action }));
+  }
+
+  /** WS-Security UsernameToken with PasswordDigest (OASIS UsernameToken Profile 1.0 §3.1); empty without a username. */
+  private security(): string {
+    const { username = '', password = '' } = this.opts.endpoint;
+    if (!username) return '';
+    const nonce = randomBytes(16);
+    const created = new Date().toISOString();
+    const digest = createHash('sha1').update(Buffer.concat([nonce, Buffer.from(created), Buffer.from(password)])).digest('base64');
+    return '<Security s:mustUnderstand="1" xmlns="http://docs.oasis-open.org/wss/2004/01/oasis-200401-wss-wssecurity-secext-1.0.xsd"><UsernameToken>' +
+      `<Username>${xmlText(username)}</Username>` +
+      `<Password Type="http://docs.oasis-open.org/wss/2004/01/oasis-200401-wss-username-token-profile-1.0#PasswordDigest">${digest}</Password>` +
+      `<Nonce EncodingType="http://docs.oasis-open.org/wss/2004/01/oasis-200401-wss-soap-message-security-1.0#Base64Binary">${nonce.toString('base64')}</Nonce>` +
+      `<Created xmlns="http://docs.oasis-open.org/wss/2004/01/oasis-200401-wss-wssecurity-utility-1.0.xsd">${created}</Created></UsernameToken></Security>`;
+  }
+
+  /** Whether a PullPoint subscription is open on this session. */
+  get subscribed(): boolean {
+    return this.cam?.events.subscription !== undefined;
   }
 
   /** Local time at which the current subscription ends, as the package computed it. */
@@ -249,6 +352,34 @@ function toProfile(p: unknown): MediaProfile {
 }
 
 function requireUri(camera: string, what: string, uri: unknown): string {
-  if (typeof uri !== 'string' || uri.length === 0) throw new CodedError(CAMERA_PROTOCOL, `camera ${camera}: ${what} returned no URI`);
-  return uri;
+  // Some firmwares wrap the URI in whitespace and newlines inside <tt:Uri>; a URL has none of its own.
+  const text = typeof uri === 'string' ? uri.replace(/\s+/g, '') : '';
+  if (text.length === 0) throw new CodedError(CAMERA_PROTOCOL, `camera ${camera}: ${what} returned no URI`);
+  return text;
+}
+
+function xmlText(s: string): string {
+  return s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
+}
+
+/** The first element of an xml2js array (or the value itself) as an object. */
+function objectOf(v: unknown): Record<string, unknown> | undefined {
+  const x = Array.isArray(v) ? v[0] : v;
+  return x !== null && typeof x === 'object' ? (x as Record<string, unknown>) : undefined;
+}
+
+/** The text of the first element of an xml2js array: a plain string, or `_` beside attributes. */
+function textOfElement(v: unknown): string {
+  const x = Array.isArray(v) ? v[0] : v;
+  if (typeof x === 'string') return x.trim();
+  const o = objectOf(x);
+  return typeof o?._ === 'string' ? o._.trim() : '';
+}
+
+/** Reference parameters of the subscription (e.g. a subscription id) go back as headers (WS-Addressing §3.3). */
+function referenceParameters(params: unknown): string {
+  if (!params || typeof params !== 'object') return '';
+  return Object.entries(params as Record<string, unknown>)
+    .filter(([k, v]) => !k.startsWith('$') && (typeof v === 'string' || typeof v === 'number'))
+    .map(([k, v]) => `<${k} a:IsReferenceParameter="true">${xmlText(String(v))}</${k}>`).join('');
 }

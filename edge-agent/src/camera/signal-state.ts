@@ -73,7 +73,12 @@ export class SignalState {
   }
 }
 
+/**
+ * One state per topic and source. Firmwares that publish both VideoSource/MotionAlarm and
+ * RuleEngine/CellMotionDetector/Motion for the same picture would otherwise share one motion state, and
+ * each topic's Initialized message on a new subscription would turn the other's "on" off (issue #14).
+ */
 function keyOf(s: CameraSignal): string {
   const src = Object.entries(s.source).sort(([a], [b]) => a.localeCompare(b)).map(([k, v]) => `${k}=${v}`).join('&');
-  return `${s.kind}|${s.kind === 'analytics' ? s.topic : ''}|${src}`;
+  return `${s.kind}|${s.topic}|${src}`;
 }

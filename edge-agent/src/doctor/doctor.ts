@@ -6,6 +6,7 @@
 import { readFile } from 'node:fs/promises';
 import { errorCode } from '@safe-community/runtime';
 import type { EdgeConfig } from '../config.js';
+import { BUILTIN_RULES_FILE, loadRulePack, presetsNamedFor, type Rule } from '../linkage/index.js';
 import { checkCamera } from './camera-check.js';
 import { measureInference } from './inference.js';
 import { checkBrokerPort, checkClock, checkDisk, checkUplink } from './system-checks.js';
@@ -38,9 +39,13 @@ export async function runDoctor(cfg: EdgeConfig, opts: DoctorOptions, progress: 
   let frame: Buffer | undefined;
   let frameFrom = '';
   if (cfg.cameras.length === 0) record({ name: 'cameras', status: 'not checked', detail: 'no cameras in the config (run edge-agent discover)' });
+  const rules = cfg.cameras.length > 0 ? await linkageRules(cfg, record) : [];
   for (const cam of cfg.cameras) {
-    const c = await checkCamera(cam, progress, opts.timeoutMs);
-    record(c.result);
+    const c = await checkCamera(cam, progress, {
+      ...(opts.timeoutMs !== undefined ? { timeoutMs: opts.timeoutMs } : {}),
+      presets: presetsNamedFor(rules, { id: cam.id, tags: cam.tags }),
+    });
+    for (const r of c.results) record(r);
     if (c.frame && !frame) {
       frame = c.frame;
       frameFrom = `a frame of camera ${cam.id}`;
@@ -60,6 +65,16 @@ export async function runDoctor(cfg: EdgeConfig, opts: DoctorOptions, progress: 
   record(await checkClock(cfg, opts.maxDriftMs, opts.timeoutMs));
 
   return { ok: checks.every((c) => c.status !== 'fail'), checks };
+}
+
+/** The rule pack the agent would run, for the presets it names; a broken pack is its own failure. */
+async function linkageRules(cfg: EdgeConfig, record: (r: CheckResult) => void): Promise<Rule[]> {
+  try {
+    return await loadRulePack([...(cfg.linkage.builtinRules ? [BUILTIN_RULES_FILE] : []), ...cfg.linkage.ruleFiles]);
+  } catch (err) {
+    record({ name: 'linkage rules', status: 'fail', code: errorCode(err), detail: (err as Error).message });
+    return [];
+  }
 }
 
 async function modelCheck(opts: DoctorOptions, cameraFrame: Buffer | undefined, cameraFrom: string, progress: Progress): Promise<CheckResult> {
@@ -89,7 +104,7 @@ async function modelCheck(opts: DoctorOptions, cameraFrame: Buffer | undefined, 
     });
     return {
       name, status: 'ok',
-      detail: `${f.model} (sha256 ${f.sha256}… verified) ${f.medianMs} ms median, ${f.p90Ms} ms p90 over ${f.runs} runs on ${from}; ${f.detections} detections${f.labels.length ? ` (${f.labels.join(', ')})` : ''}`,
+      detail: `${f.model} (sha256 ${f.sha256}… verified) ${f.medianMs} ms median, ${f.p90Ms} ms p90 over ${f.runs} runs on ${from}; ${f.detections} detections with score ≥ ${f.countScore}${f.labels.length ? ` (${f.labels.join(', ')})` : ''}${f.belowScore ? `, ${f.belowScore} weaker not counted` : ''}`,
       figures: { medianMs: f.medianMs, p90Ms: f.p90Ms, minMs: f.minMs, runs: f.runs, detections: f.detections },
     };
   } catch (err) {

@@ -16,9 +16,12 @@ export interface InferenceFigures {
   medianMs: number;
   p90Ms: number;
   minMs: number;
-  /** Detections on the image in the last run (a sanity figure: a street scene should find something). */
+  /** Detections at or above `countScore` in the last run (a sanity figure: a street scene should find something). */
   detections: number;
   labels: string[];
+  /** The score the count uses, and how many weaker boxes were left out of it. */
+  countScore: number;
+  belowScore: number;
 }
 
 export interface MeasureInferenceOptions {
@@ -29,6 +32,11 @@ export interface MeasureInferenceOptions {
   warmup?: number;
   /** Called after each timed run (progress lines). */
   onRun?: (i: number, ms: number) => void;
+  /**
+   * Only boxes this confident are counted in the summary; default 0.5, the tracker's high score, below which
+   * the agent never starts a track (issue #14: doctor reported "sports ball" on a pedestrian scene).
+   */
+  countScore?: number;
 }
 
 /** The detector's full per-frame path (prepare → session.run in a worker → decode) timed `runs` times. */
@@ -49,6 +57,8 @@ export async function measureInference(image: ImageInput, opts: MeasureInference
       opts.onRun?.(i + 1, ms);
     }
     times.sort((a, b) => a - b);
+    const countScore = opts.countScore ?? 0.5;
+    const counted = last.filter((d) => d.score >= countScore);
     return {
       model: m.id,
       sha256: m.sha256.slice(0, 12),
@@ -59,8 +69,10 @@ export async function measureInference(image: ImageInput, opts: MeasureInference
       medianMs: round(quantile(times, 0.5)),
       p90Ms: round(quantile(times, 0.9)),
       minMs: round(times[0] ?? 0),
-      detections: last.length,
-      labels: [...new Set(last.map((d) => d.label))],
+      detections: counted.length,
+      labels: [...new Set(counted.map((d) => d.label))],
+      countScore,
+      belowScore: last.length - counted.length,
     };
   } finally {
     await det.stop();

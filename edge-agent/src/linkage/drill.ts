@@ -39,6 +39,8 @@ export interface DrillReport {
   rules: Array<{ id: string; priority: number; runs: boolean; reason?: string }>;
   actions: DrillRow[];
   missing: Array<{ rule: string; what: string }>;
+  /** Actions that would fail whatever the devices' state, e.g. a preset the camera does not have. */
+  errors: Array<{ rule: string; device: string; what: string }>;
   offline: string[];
   activeHolds: Array<{ latch: string; devices: string[] }>;
 }
@@ -49,12 +51,14 @@ interface DrillDeps {
   holds: readonly Latch[];
   timeZone: string;
   now: number;
+  /** A camera's presets as read from it; undefined while unknown. */
+  presets?: (camera: string) => ReadonlyArray<{ token: string; name: string }> | undefined;
 }
 
 export function drill(deps: DrillDeps, opts: DrillOptions): DrillReport {
   const { devices } = deps;
   const panel = opts.device ?? devices.list({ kind: 'fire_panel' }).find((d) => d.tags.building === opts.building)?.id ?? 'drill';
-  const report: DrillReport = { building: opts.building, trigger: [], rules: [], actions: [], missing: [], offline: [], activeHolds: deps.holds.map((l) => ({ latch: l.key, devices: Object.keys(l.holds) })) };
+  const report: DrillReport = { building: opts.building, trigger: [], rules: [], actions: [], missing: [], errors: [], offline: [], activeHolds: deps.holds.map((l) => ({ latch: l.key, devices: Object.keys(l.holds) })) };
   for (const kind of opts.kinds ?? ['fire.alarm']) {
     const event: Event = {
       id: randomUUID(),
@@ -91,7 +95,11 @@ export function drill(deps: DrillDeps, opts: DrillOptions): DrillReport {
           if (!sel.devices.length && !sel.missing.length) report.missing.push({ rule: rule.id, what: `no camera matches ${describeSelector(action.camera.select, ctx)}` });
           for (const d of sel.devices) {
             const preset = action.camera.preset ?? (action.camera.presetTag ? d.tags[action.camera.presetTag] : undefined);
-            if (preset) row(d.id, `goto_preset ${preset}`);
+            if (preset) {
+              const check = presetCheck(deps.presets?.(d.id), preset);
+              if (check.error) report.errors.push({ rule: rule.id, device: d.id, what: check.error });
+              row(d.id, `goto_preset ${preset}`, check.error ? `ERROR: ${check.error}` : check.note);
+            }
             if (action.camera.snapshot) row(d.id, 'snapshot');
             if (!preset && !action.camera.snapshot) row(d.id, 'none', 'no preset configured');
           }
@@ -107,6 +115,39 @@ export function drill(deps: DrillDeps, opts: DrillOptions): DrillReport {
   }
   report.offline = [...new Set(report.actions.filter((a) => a.online === false).map((a) => a.device))];
   return report;
+}
+
+/**
+ * A typo'd preset used to show as "online yes" and fail only at alarm time (issue #14): the preset is
+ * resolved against the camera's own list, by name or token, as goto does.
+ */
+function presetCheck(known: ReadonlyArray<{ token: string; name: string }> | undefined, preset: string): { error?: string; note: string } {
+  if (!known) return { note: 'presets not read yet (camera not reached)' };
+  if (known.some((p) => p.name === preset || p.token === preset)) return { note: '' };
+  return { error: `camera has no preset "${preset}" (has ${known.map((p) => p.name).join(', ') || 'none'})`, note: '' };
+}
+
+/**
+ * The presets the rules may send one camera to, without a trigger: a camera action whose selector could
+ * pick this camera ($trigger values count as "any value of that tag") names `preset`, or the camera's own
+ * `presetTag` tag. For doctor, which checks them against the camera before any alarm does.
+ */
+export function presetsNamedFor(rules: readonly Rule[], camera: { id: string; tags: Readonly<Record<string, string>> }): Array<{ rule: string; preset: string }> {
+  const out: Array<{ rule: string; preset: string }> = [];
+  const could = (want: string | undefined, have: string | undefined) => want === undefined || (want.startsWith('$') ? have !== undefined : want === have);
+  for (const rule of rules) {
+    for (const action of rule.actions) {
+      if (!('camera' in action)) continue;
+      const sel = action.camera.select;
+      if (sel.kind !== undefined && sel.kind !== 'camera') continue;
+      if (sel.ids && !sel.ids.some((id) => id === camera.id || id.startsWith('$'))) continue;
+      if (!could(sel.group, camera.tags.group)) continue;
+      if (!Object.entries(sel.tags ?? {}).every(([k, v]) => could(String(v), camera.tags[k]))) continue;
+      const preset = action.camera.preset ?? (action.camera.presetTag ? camera.tags[action.camera.presetTag] : undefined);
+      if (preset && !out.some((o) => o.preset === preset && o.rule === rule.id)) out.push({ rule: rule.id, preset });
+    }
+  }
+  return out;
 }
 
 function holdNote(holds: readonly Latch[], device: string, action: string): string {
@@ -138,6 +179,8 @@ export function formatDrill(r: DrillReport): string {
   lines.push('', fmt(head), fmt(widths.map((w) => '-'.repeat(w))), ...body.map(fmt));
   lines.push('', `missing: ${r.missing.length ? '' : 'none'}`);
   for (const m of r.missing) lines.push(`  ${m.rule}: ${m.what}`);
+  lines.push(`errors: ${r.errors.length ? '' : 'none'}`);
+  for (const e of r.errors) lines.push(`  ${e.rule}: ${e.device}: ${e.what}`);
   lines.push(`offline: ${r.offline.length ? r.offline.join(', ') : 'none'}`);
   if (r.activeHolds.length) lines.push(`active holds: ${r.activeHolds.map((h) => `${h.latch} → ${h.devices.join(',')}`).join('; ')}`);
   return lines.join('\n');

@@ -198,7 +198,11 @@ export class LinkageEngine {
 
   /** What a fire alarm in `building` would actuate, and what is missing or offline. Sends nothing. */
   drill(building: string, options: Omit<DrillOptions, 'building'> = {}): DrillReport {
-    return drill({ rules: this.rules, devices: this.opts.devices, holds: this.activeHolds(), timeZone: this.timeZone(), now: (this.opts.clock ?? systemClock).now() }, { building, ...options });
+    const cameras = this.opts.cameras;
+    return drill({
+      rules: this.rules, devices: this.opts.devices, holds: this.activeHolds(), timeZone: this.timeZone(), now: (this.opts.clock ?? systemClock).now(),
+      ...(cameras?.knownPresets ? { presets: (camera: string) => cameras.knownPresets!(camera) } : {}),
+    }, { building, ...options });
   }
 
   private handle(raw: unknown, hr: () => number, clock: Clock, log: Logger): void {

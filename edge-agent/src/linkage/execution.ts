@@ -216,9 +216,12 @@ export class ExecutionRunner {
     const steps: Array<{ action: string; run: () => Promise<unknown> }> = [];
     if (preset) steps.push({ action: 'goto_preset', run: () => (cameras ? cameras.gotoPreset(cam.id, preset) : Promise.reject(new Error('no camera interface configured'))) });
     if (snapshot) steps.push({ action: 'snapshot', run: () => (cameras ? cameras.snapshot(cam.id) : Promise.reject(new Error('no camera interface configured'))) });
+    // A camera known to be offline is tried once, not through the retry budget: its linkage.failed (naming
+    // the camera and why) comes at once instead of after every backoff (issue #14).
+    const settings = this.d.devices.online(cam.id) ? retrySettings(retry) : { ...retrySettings(retry), attempts: 1 };
     for (const step of steps) {
       const id = randomUUID();
-      const res = await this.d.actuator.call(step.run, { startHr, retry: retrySettings(retry), signal });
+      const res = await this.d.actuator.call(step.run, { startHr, retry: settings, signal });
       out.push(toAction(cam.id, step.action, id, res));
       if (res.detail) notes.details[id] = res.detail;
       if (res.status !== 'confirmed') {

@@ -24,6 +24,16 @@ export interface DiscoveryResponderOptions {
   /** Stable endpoint reference of the device. */
   endpoint?: string;
   scopes?: string[];
+  /**
+   * More devices answering from the same place (each with its own ProbeMatches reply), e.g. two cameras of
+   * one firmware behind the same responder in a test.
+   */
+  others?: () => Array<{ endpoint: string; xaddrs: string[]; scopes?: string[] }>;
+  /**
+   * Field quirk: the reply's header carries <a:ReplyTo><a:Address>…/role/anonymous</a:Address></a:ReplyTo>
+   * before the body's EndpointReference, so "the first Address element" is not the device's.
+   */
+  replyToHeader?: boolean;
 }
 
 export class DiscoveryResponder {
@@ -77,18 +87,23 @@ export class DiscoveryResponder {
     this.probes++;
     const relatesTo = textOf(xml, 'MessageID') ?? '';
     const scopes = this.opts.scopes ?? ['onvif://www.onvif.org/type/video_encoder', 'onvif://www.onvif.org/Profile/Streaming', 'onvif://www.onvif.org/name/SimCam'];
-    const reply =
-      '<?xml version="1.0" encoding="UTF-8"?><s:Envelope xmlns:s="http://www.w3.org/2003/05/soap-envelope" ' +
-      'xmlns:a="http://schemas.xmlsoap.org/ws/2004/08/addressing" xmlns:d="http://schemas.xmlsoap.org/ws/2005/04/discovery" ' +
-      'xmlns:dn="http://www.onvif.org/ver10/network/wsdl"><s:Header>' +
-      `<a:MessageID>urn:uuid:${randomUUID()}</a:MessageID><a:RelatesTo>${x(relatesTo)}</a:RelatesTo>` +
-      '<a:To>http://schemas.xmlsoap.org/ws/2004/08/addressing/role/anonymous</a:To>' +
-      '<a:Action>http://schemas.xmlsoap.org/ws/2005/04/discovery/ProbeMatches</a:Action></s:Header><s:Body>' +
-      `<d:ProbeMatches><d:ProbeMatch><a:EndpointReference><a:Address>${x(this.endpoint)}</a:Address></a:EndpointReference>` +
-      `<d:Types>dn:NetworkVideoTransmitter</d:Types><d:Scopes>${x(scopes.join(' '))}</d:Scopes>` +
-      `<d:XAddrs>${x(this.opts.xaddrs().join(' '))}</d:XAddrs><d:MetadataVersion>1</d:MetadataVersion>` +
-      '</d:ProbeMatch></d:ProbeMatches></s:Body></s:Envelope>';
-    // Replies are unicast to the prober (WS-Discovery §5.3), so they never reach the group.
-    this.socket?.send(reply, port, host);
+    const devices = [{ endpoint: this.endpoint, xaddrs: this.opts.xaddrs(), scopes }, ...(this.opts.others?.() ?? [])];
+    const anonymous = 'http://schemas.xmlsoap.org/ws/2004/08/addressing/role/anonymous';
+    for (const d of devices) {
+      const reply =
+        '<?xml version="1.0" encoding="UTF-8"?><s:Envelope xmlns:s="http://www.w3.org/2003/05/soap-envelope" ' +
+        'xmlns:a="http://schemas.xmlsoap.org/ws/2004/08/addressing" xmlns:d="http://schemas.xmlsoap.org/ws/2005/04/discovery" ' +
+        'xmlns:dn="http://www.onvif.org/ver10/network/wsdl"><s:Header>' +
+        `<a:MessageID>urn:uuid:${randomUUID()}</a:MessageID><a:RelatesTo>${x(relatesTo)}</a:RelatesTo>` +
+        (this.opts.replyToHeader ? `<a:ReplyTo><a:Address>${anonymous}</a:Address></a:ReplyTo>` : '') +
+        `<a:To>${anonymous}</a:To>` +
+        '<a:Action>http://schemas.xmlsoap.org/ws/2005/04/discovery/ProbeMatches</a:Action></s:Header><s:Body>' +
+        `<d:ProbeMatches><d:ProbeMatch><a:EndpointReference><a:Address>${x(d.endpoint)}</a:Address></a:EndpointReference>` +
+        `<d:Types>dn:NetworkVideoTransmitter</d:Types><d:Scopes>${x((d.scopes ?? scopes).join(' '))}</d:Scopes>` +
+        `<d:XAddrs>${x(d.xaddrs.join(' '))}</d:XAddrs><d:MetadataVersion>1</d:MetadataVersion>` +
+        '</d:ProbeMatch></d:ProbeMatches></s:Body></s:Envelope>';
+      // Replies are unicast to the prober (WS-Discovery §5.3), so they never reach the group.
+      this.socket?.send(reply, port, host);
+    }
   }
 }

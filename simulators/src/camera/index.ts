@@ -8,4 +8,5 @@ export { RtspLoopSource, rewriteSdp, type RtspSourceOptions } from './rtsp-sourc
 export { UsernameTokenVerifier, durationMs, type Credentials } from './soap.js';
 export type { DeviceIdentity, SimProfile, SimPreset } from './responses.js';
 export type { CameraNotification } from './pull-point.js';
+export { NORMAL_CAMERA, type CameraQuirks } from './quirks.js';
 export { CameraRig, type CameraRigOptions } from './rig.js';

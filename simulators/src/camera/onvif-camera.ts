@@ -12,6 +12,7 @@ import { durationMs, envelope, fault, operationOf, textOf, UsernameTokenVerifier
 import { HttpAuthenticator } from './http-digest.js';
 import { PullPointRegistry, type CameraNotification } from './pull-point.js';
 import * as R from './responses.js';
+import { NORMAL_CAMERA, type CameraQuirks } from './quirks.js';
 
 export interface SimulatedCameraOptions {
   /** Interface to listen on; loopback unless a demo says otherwise. */
@@ -32,6 +33,12 @@ export interface SimulatedCameraOptions {
   motionStop?: 'normal' | 'never';
   /** Upper bound on how long a PullMessages is held open, whatever the client asks; default 60 s (ONVIF's usual). */
   maxPullWaitMs?: number;
+  /** How long a GotoPreset takes to arrive (GetStatus says MOVING meanwhile); default 300 ms. */
+  ptzMoveMs?: number;
+  /** Longest subscription the camera grants, whatever the client asks (ONVIF lets the device choose); default no limit. */
+  subscriptionTtlMs?: number;
+  /** Field behaviours of real firmwares (quirks.ts); default a well-behaved camera. */
+  quirks?: CameraQuirks;
   now?: () => number;
 }
 
@@ -47,6 +54,8 @@ const DEFAULT_PRESETS: R.SimPreset[] = [
 
 /** Operations a client may call before it knows the camera clock (ONVIF Core §5.9.4). */
 const UNAUTHENTICATED = new Set(['GetSystemDateAndTime']);
+/** Operations of the events service and its subscription managers. */
+const EVENT_OPS = new Set(['CreatePullPointSubscription', 'PullMessages', 'Renew', 'Unsubscribe', 'GetEventProperties', 'SetSynchronizationPoint']);
 
 export class SimulatedOnvifCamera {
   private server: Server | undefined;
@@ -56,11 +65,18 @@ export class SimulatedOnvifCamera {
   private readonly httpAuth: HttpAuthenticator;
   private readonly now: () => number;
   private current: string | undefined;
+  /** Head position, and the move under way: GetStatus reports MOVING until `arriveAt`. */
+  private position: R.PtzPosition = { x: 0, y: 0, zoom: 0 };
+  private move: { to: R.PtzPosition; arriveAt: number } | undefined;
   private frozen = false;
-  private readonly stats = { requests: 0, refused: 0 };
+  private readonly stats = { requests: 0, refused: 0, subscriptions: 0, renewals: 0, renewalsRefused: 0, unsubscribes: 0 };
+  private quirks: Required<CameraQuirks>;
+  /** Current state of each property event (topic + source), replayed as Initialized to a new subscription. */
+  private readonly properties = new Map<string, CameraNotification>();
 
   constructor(private readonly opts: SimulatedCameraOptions) {
     this.now = opts.now ?? Date.now;
+    this.quirks = { ...NORMAL_CAMERA, ...opts.quirks };
     this.pullPoints = new PullPointRegistry(this.now);
     this.verifier = new UsernameTokenVerifier(opts.credentials, this.now);
     this.httpAuth = new HttpAuthenticator(opts.snapshotAuth ?? 'digest', opts.credentials, this.now);
@@ -124,6 +140,12 @@ export class SimulatedOnvifCamera {
     return this.pullPoints.size;
   }
 
+  /** Subscriptions created, Renews answered and refused, and Unsubscribes, since start. */
+  get eventStats(): { subscriptions: number; renewals: number; renewalsRefused: number; unsubscribes: number } {
+    const { subscriptions, renewals, renewalsRefused, unsubscribes } = this.stats;
+    return { subscriptions, renewals, renewalsRefused, unsubscribes };
+  }
+
   /**
    * Frozen: the camera keeps its connections but answers nothing, like a hung firmware or a pulled cable
    * with no TCP reset. Held pulls stay held; new requests get no answer until unfrozen or stopped.
@@ -132,10 +154,22 @@ export class SimulatedOnvifCamera {
     this.frozen = frozen;
   }
 
+  /** Changes quirks while running, as a firmware update in place would. */
+  setQuirks(quirks: CameraQuirks): void {
+    this.quirks = { ...this.quirks, ...quirks };
+  }
+
   /** Raises motion start (true) or stop (false) on the video source; in 'never' mode stops are swallowed. */
   setMotion(active: boolean): void {
     if (!active && this.opts.motionStop === 'never') return;
     this.notify('tns1:VideoSource/MotionAlarm', { Source: R.VIDEO_SOURCE_TOKEN }, { State: String(active) });
+    if (this.quirks.motionTopics === 'both') {
+      this.notify(
+        'tns1:RuleEngine/CellMotionDetector/Motion',
+        { VideoSourceConfigurationToken: 'vsc_profile_main', VideoAnalyticsConfigurationToken: 'vac_1', Rule: 'MyMotionDetectorRule' },
+        { IsMotion: String(active) },
+      );
+    }
   }
 
   /** Raises or clears the tamper (global scene change) alarm. */
@@ -154,6 +188,7 @@ export class SimulatedOnvifCamera {
 
   private notify(topic: string, source: Record<string, string>, data: Record<string, string>): void {
     const msg: CameraNotification = { topic, utcTime: new Date(this.now()).toISOString(), operation: 'Changed', source, data };
+    this.properties.set(`${topic}|${JSON.stringify(source)}`, msg);
     this.pullPoints.publish(msg);
   }
 
@@ -163,7 +198,10 @@ export class SimulatedOnvifCamera {
 
   private addrs(): R.ServiceAddrs {
     const b = this.base();
-    return { device: `${b}/onvif/device_service`, media: `${b}/onvif/media_service`, ptz: `${b}/onvif/ptz_service`, events: `${b}/onvif/events_service` };
+    return {
+      device: `${b}/onvif/device_service`, media: `${b}/onvif/media_service`, ptz: `${b}/onvif/ptz_service`,
+      ...(this.quirks.events === 'none' ? {} : { events: `${b}/onvif/events_service` }),
+    };
   }
 
   private async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
@@ -182,13 +220,20 @@ export class SimulatedOnvifCamera {
       res.end(body);
     };
     if (!op) return send(400, fault('Sender', 'ter:WellFormed', 'no operation in SOAP body'));
-    if (!UNAUTHENTICATED.has(op)) {
+    if (this.quirks.wsSecurity === 'refused') {
+      // A server without WS-Security cannot honour mustUnderstand="1" on the Security header (SOAP 1.2 §5.4.8).
+      if (/<(?:[\w.-]+:)?Security\b/.test(xml)) return send(500, mustUnderstandFault());
+    } else if (!UNAUTHENTICATED.has(op)) {
       const auth = this.verifier.verify(xml);
       if (!auth.ok) {
         this.stats.refused++;
         // ONVIF Core §5.12.2.1: a refused WS-Security token is HTTP 400 with the ter:NotAuthorized subcode.
         return send(400, fault('Sender', 'ter:NotAuthorized', 'Sender not Authorized'));
       }
+    }
+    if (op === 'CreatePullPointSubscription' && this.quirks.events === 'reset-on-subscribe') {
+      req.socket.destroy();
+      return;
     }
     const sub = /^\/onvif\/subscription\/([\w-]+)$/.exec(url.pathname)?.[1];
     const answer = await this.dispatch(op, xml, sub);
@@ -205,6 +250,10 @@ export class SimulatedOnvifCamera {
       const token = textOf(xml, 'ProfileToken');
       return token === undefined ? profiles[0] : profiles.find((p) => p.token === token);
     };
+    if (EVENT_OPS.has(op) && this.quirks.events === 'none') {
+      return { status: 400, body: fault('Receiver', 'ter:ActionNotSupported', `${op} is not supported by this camera`) };
+    }
+    const padded = this.quirks.uriWhitespace;
     switch (op) {
       case 'GetSystemDateAndTime':
         return ok(R.systemDateAndTime(now));
@@ -220,21 +269,32 @@ export class SimulatedOnvifCamera {
         return profiles[0] ? ok(R.videoSources(profiles[0])) : bad('ter:NoSource', 'no video source');
       case 'GetStreamUri': {
         const p = profileFor();
-        return p ? ok(R.streamUri(`${this.opts.rtspBase}${p.streamPath}`)) : bad('ter:NoProfile', 'no such profile');
+        return p ? ok(R.streamUri(`${this.opts.rtspBase}${p.streamPath}`, padded)) : bad('ter:NoProfile', 'no such profile');
       }
       case 'GetSnapshotUri':
-        return profileFor() ? ok(R.snapshotUri(`${this.base()}/onvif/snapshot.jpg`)) : bad('ter:NoProfile', 'no such profile');
+        return profileFor() ? ok(R.snapshotUri(`${this.base()}/onvif/snapshot.jpg`, padded)) : bad('ter:NoProfile', 'no such profile');
       case 'GetPresets':
         return profileFor() ? ok(R.presets(presets)) : bad('ter:NoProfile', 'no such profile');
       case 'GotoPreset': {
         const token = textOf(xml, 'PresetToken');
-        if (!presets.some((p) => p.token === token)) return bad('ter:NoToken', `no preset ${token ?? ''}`);
+        const index = presets.findIndex((p) => p.token === token);
+        if (index < 0) return bad('ter:NoToken', `no preset ${token ?? ''}`);
         this.current = token;
+        if (this.quirks.ptz !== 'stuck') this.move = { to: R.presetPosition(index), arriveAt: this.now() + (this.opts.ptzMoveMs ?? 300) };
         return ok('<tptz:GotoPresetResponse/>');
       }
+      case 'GetStatus': {
+        if (this.quirks.ptz === 'none') return { status: 400, body: fault('Receiver', 'ter:ActionNotSupported', 'GetStatus is not supported by this camera') };
+        if (this.move && this.now() >= this.move.arriveAt) {
+          this.position = this.move.to;
+          this.move = undefined;
+        }
+        return ok(R.ptzStatus(this.position, this.move !== undefined, now));
+      }
       case 'CreatePullPointSubscription': {
-        const ttl = durationMs(textOf(xml, 'InitialTerminationTime'), 60_000);
-        const s = this.pullPoints.create(ttl);
+        const ttl = Math.min(durationMs(textOf(xml, 'InitialTerminationTime'), 60_000), this.opts.subscriptionTtlMs ?? Infinity);
+        const s = this.pullPoints.create(ttl, [...this.properties.values()]);
+        this.stats.subscriptions++;
         return ok(R.createPullPoint(`${this.base()}/onvif/subscription/${s.id}`, now, new Date(s.terminationAt)));
       }
       case 'PullMessages': {
@@ -247,19 +307,38 @@ export class SimulatedOnvifCamera {
         return ok(R.pullMessages(new Date(this.now()), new Date(term), msgs));
       }
       case 'Renew': {
-        const term = sub ? this.pullPoints.renew(sub, durationMs(textOf(xml, 'TerminationTime'), 60_000)) : undefined;
+        const refusal = this.renewRefusal(xml);
+        if (refusal) {
+          this.stats.renewalsRefused++;
+          return { status: 400, body: fault('Receiver', 'ter:Action', refusal) };
+        }
+        this.stats.renewals++;
+        const ttl = Math.min(durationMs(textOf(xml, 'TerminationTime'), 60_000), this.opts.subscriptionTtlMs ?? Infinity);
+        const term = sub ? this.pullPoints.renew(sub, ttl) : undefined;
         return term === undefined ? bad('ter:InvalidArgVal', 'unknown or expired subscription') : ok(R.renew(now, new Date(term)));
       }
       case 'Unsubscribe':
+        this.stats.unsubscribes++;
         return sub && this.pullPoints.unsubscribe(sub) ? ok('<wsnt:UnsubscribeResponse/>') : bad('ter:InvalidArgVal', 'unknown subscription');
       default:
         return { status: 400, body: fault('Receiver', 'ter:ActionNotSupported', `${op} is not supported by this camera`) };
     }
   }
 
+  /** Why this Renew is refused under the camera's quirks, or undefined to accept it. */
+  private renewRefusal(xml: string): string | undefined {
+    if (this.quirks.renew === 'fault') return 'error -8';
+    if (this.quirks.renew === 'needs-addressing') {
+      const action = textOf(xml, 'Action') ?? '';
+      if (!action.endsWith('/RenewRequest') || textOf(xml, 'To') === undefined) return 'missing WS-Addressing Action or To';
+    }
+    return undefined;
+  }
+
   /** Snapshot JPEG behind HTTP Digest or Basic with the camera's credentials. */
   private async snapshot(req: IncomingMessage, res: ServerResponse): Promise<void> {
-    if (!this.httpAuth.verify(req.headers.authorization, req.method ?? 'GET')) {
+    // A camera without authentication (wsSecurity 'refused') serves its snapshot openly too.
+    if (this.quirks.wsSecurity !== 'refused' && !this.httpAuth.verify(req.headers.authorization, req.method ?? 'GET')) {
       if (req.headers.authorization) this.stats.refused++;
       res.writeHead(401, { 'www-authenticate': this.httpAuth.challenge() }).end();
       return;
@@ -267,6 +346,14 @@ export class SimulatedOnvifCamera {
     const jpeg = await readFile(this.opts.snapshotFile);
     res.writeHead(200, { 'content-type': 'image/jpeg', 'content-length': jpeg.length }).end(jpeg);
   }
+}
+
+/** SOAP 1.2 MustUnderstand fault for a header the camera cannot process (here: WS-Security). */
+function mustUnderstandFault(): string {
+  return envelope(
+    '<s:Fault><s:Code><s:Value>s:MustUnderstand</s:Value></s:Code>' +
+      '<s:Reason><s:Text xml:lang="en">The data in element \'Security\' must be understood but cannot be handled</s:Text></s:Reason></s:Fault>',
+  );
 }
 
 const DEFAULT_IDENTITY: R.DeviceIdentity = {

@@ -36,11 +36,12 @@ export class PullPointRegistry {
 
   constructor(private readonly now: () => number) {}
 
-  create(ttlMs: number): { id: string; terminationAt: number } {
+  /** `initial`: the current state of the camera's properties, queued first (ONVIF Core §9.2.1, "Initialized"). */
+  create(ttlMs: number, initial: readonly CameraNotification[] = []): { id: string; terminationAt: number } {
     this.sweep();
     const id = randomUUID();
     const terminationAt = this.now() + ttlMs;
-    this.subs.set(id, { id, queue: [], terminationAt });
+    this.subs.set(id, { id, queue: initial.map((m) => ({ ...m, operation: 'Initialized' as const })), terminationAt });
     return { id, terminationAt };
   }
 

@@ -21,6 +21,8 @@ export interface SimProfile {
   fps: number;
   /** Path on the RTSP source, e.g. /main. */
   streamPath: string;
+  /** Codec announced for the profile; default H264 (the RTSP source plays what its file holds). */
+  encoding?: 'H264' | 'H265';
 }
 
 export interface SimPreset {
@@ -53,15 +55,16 @@ export interface ServiceAddrs {
   device: string;
   media: string;
   ptz: string;
-  events: string;
+  /** Absent: the camera has no events service. */
+  events?: string;
 }
 
 export function capabilities(a: ServiceAddrs): string {
   return (
     '<tds:GetCapabilitiesResponse><tds:Capabilities>' +
     `<tt:Device><tt:XAddr>${a.device}</tt:XAddr></tt:Device>` +
-    `<tt:Events><tt:XAddr>${a.events}</tt:XAddr><tt:WSSubscriptionPolicySupport>false</tt:WSSubscriptionPolicySupport>` +
-    '<tt:WSPullPointSupport>true</tt:WSPullPointSupport><tt:WSPausableSubscriptionManagerInterfaceSupport>false</tt:WSPausableSubscriptionManagerInterfaceSupport></tt:Events>' +
+    (a.events ? `<tt:Events><tt:XAddr>${a.events}</tt:XAddr><tt:WSSubscriptionPolicySupport>false</tt:WSSubscriptionPolicySupport>` +
+    '<tt:WSPullPointSupport>true</tt:WSPullPointSupport><tt:WSPausableSubscriptionManagerInterfaceSupport>false</tt:WSPausableSubscriptionManagerInterfaceSupport></tt:Events>' : '') +
     `<tt:Media><tt:XAddr>${a.media}</tt:XAddr><tt:StreamingCapabilities><tt:RTPMulticast>false</tt:RTPMulticast>` +
     '<tt:RTP_TCP>true</tt:RTP_TCP><tt:RTP_RTSP_TCP>true</tt:RTP_RTSP_TCP></tt:StreamingCapabilities></tt:Media>' +
     `<tt:PTZ><tt:XAddr>${a.ptz}</tt:XAddr></tt:PTZ>` +
@@ -78,7 +81,7 @@ export function services(a: ServiceAddrs): string {
     svc('http://www.onvif.org/ver10/device/wsdl', a.device, 2, 60) +
     svc('http://www.onvif.org/ver10/media/wsdl', a.media, 2, 60) +
     svc('http://www.onvif.org/ver20/ptz/wsdl', a.ptz, 2, 60) +
-    svc('http://www.onvif.org/ver10/events/wsdl', a.events, 2, 60) +
+    (a.events ? svc('http://www.onvif.org/ver10/events/wsdl', a.events, 2, 60) : '') +
     '</tds:GetServicesResponse>'
   );
 }
@@ -88,10 +91,11 @@ function profileXml(p: SimProfile, withPtz: boolean): string {
     `<trt:Profiles token="${x(p.token)}" fixed="true"><tt:Name>${x(p.name)}</tt:Name>` +
     `<tt:VideoSourceConfiguration token="vsc_${x(p.token)}"><tt:Name>source</tt:Name><tt:UseCount>1</tt:UseCount>` +
     `<tt:SourceToken>${VIDEO_SOURCE_TOKEN}</tt:SourceToken><tt:Bounds x="0" y="0" width="${p.width}" height="${p.height}"/></tt:VideoSourceConfiguration>` +
-    `<tt:VideoEncoderConfiguration token="vec_${x(p.token)}"><tt:Name>${x(p.name)}</tt:Name><tt:UseCount>1</tt:UseCount><tt:Encoding>H264</tt:Encoding>` +
+    `<tt:VideoEncoderConfiguration token="vec_${x(p.token)}"><tt:Name>${x(p.name)}</tt:Name><tt:UseCount>1</tt:UseCount><tt:Encoding>${p.encoding ?? 'H264'}</tt:Encoding>` +
     `<tt:Resolution><tt:Width>${p.width}</tt:Width><tt:Height>${p.height}</tt:Height></tt:Resolution><tt:Quality>5</tt:Quality>` +
     `<tt:RateControl><tt:FrameRateLimit>${p.fps}</tt:FrameRateLimit><tt:EncodingInterval>1</tt:EncodingInterval><tt:BitrateLimit>1024</tt:BitrateLimit></tt:RateControl>` +
-    `<tt:H264><tt:GovLength>${p.fps * 2}</tt:GovLength><tt:H264Profile>High</tt:H264Profile></tt:H264><tt:SessionTimeout>PT60S</tt:SessionTimeout></tt:VideoEncoderConfiguration>` +
+    ((p.encoding ?? 'H264') === 'H264' ? `<tt:H264><tt:GovLength>${p.fps * 2}</tt:GovLength><tt:H264Profile>High</tt:H264Profile></tt:H264>` : '') +
+    '<tt:SessionTimeout>PT60S</tt:SessionTimeout></tt:VideoEncoderConfiguration>' +
     (withPtz ? '<tt:PTZConfiguration token="ptz_cfg_1"><tt:Name>ptz</tt:Name><tt:UseCount>1</tt:UseCount><tt:NodeToken>ptz_node_1</tt:NodeToken></tt:PTZConfiguration>' : '') +
     '</trt:Profiles>'
   );
@@ -108,27 +112,51 @@ export function videoSources(p: SimProfile): string {
   );
 }
 
-function mediaUri(uri: string): string {
+function mediaUri(uri: string, padded = false): string {
+  // Some firmwares pretty-print the answer, so the URI arrives wrapped in newlines and indentation.
+  const text = padded ? `\n        ${x(uri)}\n      ` : x(uri);
   return (
-    `<trt:MediaUri><tt:Uri>${x(uri)}</tt:Uri><tt:InvalidAfterConnect>false</tt:InvalidAfterConnect>` +
+    `<trt:MediaUri><tt:Uri>${text}</tt:Uri><tt:InvalidAfterConnect>false</tt:InvalidAfterConnect>` +
     '<tt:InvalidAfterReboot>false</tt:InvalidAfterReboot><tt:Timeout>PT0S</tt:Timeout></trt:MediaUri>'
   );
 }
 
-export function streamUri(uri: string): string {
-  return `<trt:GetStreamUriResponse>${mediaUri(uri)}</trt:GetStreamUriResponse>`;
+export function streamUri(uri: string, padded = false): string {
+  return `<trt:GetStreamUriResponse>${mediaUri(uri, padded)}</trt:GetStreamUriResponse>`;
 }
 
-export function snapshotUri(uri: string): string {
-  return `<trt:GetSnapshotUriResponse>${mediaUri(uri)}</trt:GetSnapshotUriResponse>`;
+export function snapshotUri(uri: string, padded = false): string {
+  return `<trt:GetSnapshotUriResponse>${mediaUri(uri, padded)}</trt:GetSnapshotUriResponse>`;
+}
+
+export interface PtzPosition {
+  x: number;
+  y: number;
+  zoom: number;
+}
+
+/** Where the camera's i-th preset points (generic position space, −1..1). */
+export function presetPosition(i: number): PtzPosition {
+  return { x: Number((i * 0.25 - 0.5).toFixed(2)), y: 0, zoom: 0 };
+}
+
+function positionXml(p: PtzPosition): string {
+  return `<tt:PanTilt x="${p.x}" y="${p.y}" space="http://www.onvif.org/ver10/tptz/PanTiltSpaces/PositionGenericSpace"/>` +
+    `<tt:Zoom x="${p.zoom}" space="http://www.onvif.org/ver10/tptz/ZoomSpaces/PositionGenericSpace"/>`;
 }
 
 export function presets(list: readonly SimPreset[]): string {
   const one = (p: SimPreset, i: number) =>
-    `<tptz:Preset token="${x(p.token)}"><tt:Name>${x(p.name)}</tt:Name><tt:PTZPosition>` +
-    `<tt:PanTilt x="${(i * 0.25 - 0.5).toFixed(2)}" y="0" space="http://www.onvif.org/ver10/tptz/PanTiltSpaces/PositionGenericSpace"/>` +
-    '<tt:Zoom x="0" space="http://www.onvif.org/ver10/tptz/ZoomSpaces/PositionGenericSpace"/></tt:PTZPosition></tptz:Preset>';
+    `<tptz:Preset token="${x(p.token)}"><tt:Name>${x(p.name)}</tt:Name><tt:PTZPosition>${positionXml(presetPosition(i))}</tt:PTZPosition></tptz:Preset>`;
   return `<tptz:GetPresetsResponse>${list.map(one).join('')}</tptz:GetPresetsResponse>`;
+}
+
+/** PTZ GetStatus (ONVIF PTZ §5.3.1): position and whether pan/tilt and zoom are moving. */
+export function ptzStatus(p: PtzPosition, moving: boolean, now: Date): string {
+  const state = moving ? 'MOVING' : 'IDLE';
+  return `<tptz:GetStatusResponse><tptz:PTZStatus><tt:Position>${positionXml(p)}</tt:Position>` +
+    `<tt:MoveStatus><tt:PanTilt>${state}</tt:PanTilt><tt:Zoom>${state}</tt:Zoom></tt:MoveStatus><tt:UtcTime>${now.toISOString()}</tt:UtcTime>` +
+    '</tptz:PTZStatus></tptz:GetStatusResponse>';
 }
 
 export function createPullPoint(address: string, now: Date, termination: Date): string {

@@ -56,6 +56,8 @@ export class RtspLoopSource {
   private packets = 0;
   private refused = 0;
   private readonly auth: HttpAuthenticator | undefined;
+  /** The port of the first start: a source stopped and started again (a stream that dies and returns) keeps it. */
+  private boundPort = 0;
 
   constructor(private readonly opts: RtspSourceOptions) {
     this.auth = opts.credentials ? new HttpAuthenticator(opts.auth ?? 'digest', opts.credentials, Date.now) : undefined;
@@ -76,8 +78,9 @@ export class RtspLoopSource {
       this.server = server;
       await new Promise<void>((resolve, reject) => {
         server.once('error', (err) => reject(new CodedError('SIM_RTSP_LISTEN', 'RTSP source cannot listen', { cause: err })));
-        server.listen(this.opts.port ?? 0, this.opts.host ?? '127.0.0.1', () => resolve());
+        server.listen(this.opts.port ?? this.boundPort, this.opts.host ?? '127.0.0.1', () => resolve());
       });
+      this.boundPort = (server.address() as AddressInfo).port;
     } catch (err) {
       // Leave nothing behind (ffmpeg, sockets, temp dir) when the source cannot come up.
       await this.stop();
@@ -115,9 +118,9 @@ export class RtspLoopSource {
     return this.server?.listening ? (this.server.address() as AddressInfo).port : 0;
   }
 
-  /** rtsp://host:port — append a path such as /main. */
+  /** rtsp://host:port — append a path such as /main. Stays the same while the source is stopped and after it returns. */
   get baseUrl(): string {
-    return `rtsp://${this.opts.host ?? '127.0.0.1'}:${this.port}`;
+    return `rtsp://${this.opts.host ?? '127.0.0.1'}:${this.port || this.boundPort}`;
   }
 
   get playingClients(): number {
