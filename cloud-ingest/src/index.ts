@@ -15,5 +15,8 @@ export { registerApi, CommandDesk, statusForCode, type ApiDeps, type ApiHandle, 
 // Role and Actor come from the alarms module (the same shapes); the auth module adds the rest.
 export { UserDirectory, ROLES, can, requirePermission, siteAllowed, scopeSites, newToken, hashToken, bearerToken, userAuthHook, edgeAuthHook, actorOf, type Db, type DirectoryOptions, type UserRecord, type Permission } from './auth/index.js';
 export { alarmPagePlugin, type AlarmPageDeps } from './page/index.js';
+export { SessionStore, sessionOrBearerHook, SESSION_COOKIE, type Session, type SignedIn, type SessionOptions } from './auth/index.js';
+export { AlarmFeed, type AlarmFeedOptions } from './api/alarm-feed.js';
+export { alarmContext, kindInWords, type AlarmContext } from './api/alarm-context.js';
 export * from './care/index.js';
 export { isTransientDbError } from './store/transient.js';

@@ -4,3 +4,5 @@ export { UserDirectory, type DirectoryOptions, type UserRecord } from './directo
 export { can, requirePermission, siteAllowed, scopeSites, type Permission } from './policy.js';
 export { newToken, hashToken, bearerToken } from './tokens.js';
 export { userAuthHook, edgeAuthHook, actorOf } from './hooks.js';
+export { SessionStore, type Session, type SignedIn, type SessionOptions } from './sessions.js';
+export { sessionOrBearerHook, SESSION_COOKIE } from './session-hooks.js';

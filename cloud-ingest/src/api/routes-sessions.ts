@@ -1,0 +1,45 @@
+/** Sign-in for people, the admin side (issue 15): passwords, one-time sign-in links, ending a user's sessions. */
+import type { FastifyInstance, FastifyRequest } from 'fastify';
+import { Type } from '@sinclair/typebox';
+import { actorOf, requirePermission } from '../auth/index.js';
+import type { SessionStore } from '../auth/sessions.js';
+import { Id } from './schemas.js';
+
+const UserParams = Type.Object({ user: Id }, { additionalProperties: false });
+
+/** Where a person's browser reaches this service: the configured public URL, else the request's own host. */
+export function publicBase(req: FastifyRequest, publicUrl: string | undefined): string {
+  return (publicUrl ?? `${req.protocol}://${req.headers.host ?? 'localhost'}`).replace(/\/+$/, '');
+}
+
+export function sessionAdminRoutes(app: FastifyInstance, sessions: SessionStore, publicUrl: string | undefined): void {
+  app.put('/users/:user/password', {
+    schema: { tags: ['auth'], summary: 'Set a user\'s sign-in password (admin)', params: UserParams, body: Type.Object({ password: Type.String({ minLength: 12, maxLength: 256 }) }, { additionalProperties: false }) },
+  }, async (req, reply) => {
+    requirePermission(actorOf(req), 'admin');
+    await sessions.setPassword((req.params as { user: string }).user, (req.body as { password: string }).password);
+    return reply.code(204).send();
+  });
+
+  app.post('/users/:user/sign-in-link', {
+    schema: {
+      tags: ['auth'], summary: 'A one-time sign-in link for a user, shown once (admin)', params: UserParams,
+      body: Type.Object({ ttlMinutes: Type.Optional(Type.Integer({ minimum: 1, maximum: 7 * 24 * 60 })), next: Type.Optional(Type.String({ pattern: '^/[^/\\\\]', maxLength: 512 })) }, { additionalProperties: false }),
+    },
+  }, async (req, reply) => {
+    const actor = actorOf(req);
+    requirePermission(actor, 'admin');
+    const b = (req.body ?? {}) as { ttlMinutes?: number; next?: string };
+    const link = await sessions.issueLink((req.params as { user: string }).user, actor.user, b.ttlMinutes !== undefined ? b.ttlMinutes * 60 : undefined);
+    // The token rides in the fragment: browsers never send it to a server, so it stays out of access logs and referrers.
+    const next = b.next ? `?next=${encodeURIComponent(b.next)}` : '';
+    return reply.code(201).send({ url: `${publicBase(req, publicUrl)}/sign-in${next}#link=${link.token}`, expiresAt: link.expiresAt });
+  });
+
+  app.delete('/users/:user/sessions', {
+    schema: { tags: ['auth'], summary: 'End every browser session of a user (admin)', params: UserParams },
+  }, async (req) => {
+    requirePermission(actorOf(req), 'admin');
+    return { revoked: await sessions.revokeUser((req.params as { user: string }).user) };
+  });
+}
