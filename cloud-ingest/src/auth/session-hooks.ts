@@ -41,9 +41,10 @@ export function sessionOrBearerHook(users: UserDirectory, sessions: SessionStore
     if (!secret) return bearer(req, reply);
     const session = await sessions.lookup(secret);
     if (!session) throw new CodedError('ERR_UNAUTHENTICATED', 'the session has ended; sign in again');
+    // Set before the CSRF check: a refused write is audited under the person it came in the name of.
+    req.actor = session.actor;
     if (!SAFE_METHODS.has(req.method) && !csrfMatches(req.headers['x-csrf-token'], session.csrf)) {
       throw new CodedError('ERR_FORBIDDEN', 'a write from a signed-in page needs its x-csrf-token');
     }
-    req.actor = session.actor;
   };
 }
