@@ -81,7 +81,8 @@ export async function alarmContext(db: Db, a: AlarmDetail): Promise<AlarmContext
     device: String(x.device), deviceKind: kinds.get(String(x.device)) ?? null, action: String(x.action), status: String(x.status),
     attempts: Number(x.attempts ?? 1), confirmedAfterMs: typeof x.confirmedAfterMs === 'number' ? Math.round(x.confirmedAfterMs) : null, rule: l.rule,
   })));
-  const calls = a.audit.filter((e) => e.action === 'notified' || e.action === 'escalated').map((e) => {
+  // The first call of an alarm outside elderly care is named in its 'raised' entry; later ones have their own.
+  const calls = a.audit.filter((e) => e.action === 'notified' || e.action === 'escalated' || (e.action === 'raised' && typeof e.detail?.channel === 'string')).map((e) => {
     const d = e.detail ?? {};
     const channels = Array.isArray(d.channels) ? d.channels.map(String) : typeof d.channel === 'string' ? [d.channel] : [];
     return { at: e.at, level: Number(d.level ?? 0), channels };
