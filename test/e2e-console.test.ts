@@ -115,12 +115,19 @@ t.test('a guard acts on a fire alarm from the console; a guard of another site s
   await page.locator('#state').getByText('dispatched').waitFor();
   await page.locator('#dispatches').getByText('guards-b1 by guard-1', { exact: false }).waitFor();
   await page.locator('#calls').getByText('acknowledged by guard-1', { exact: false }).waitFor();
-  await page.screenshot({ path: join(SHOTS, 'alarm-page.png'), fullPage: true });
   t.equal(await timer(), 0, 'the escalation calls stop: no timer left for the alarm');
   const stored = await sys.ingest.store.query(`SELECT state, acknowledged_by FROM alarms WHERE id = $1`, [alarmId]);
   t.match(stored[0], { state: 'dispatched', acknowledged_by: 'guard-1' });
   const dispatched = await sys.ingest.store.query(`SELECT terminal, sent_by FROM alarm_dispatches WHERE alarm_id = $1`, [alarmId]);
   t.same(dispatched, [{ terminal: 'guards-b1', sent_by: 'guard-1' }]);
+
+  // The panel is reset: the page shows it and the holds the linkage released.
+  await sys.sims.panels.FP1.reset();
+  await page.locator('#resets').getByText('Panel reset at', { exact: false }).waitFor({ timeout: 30_000 });
+  await page.locator('#linkage tr', { hasText: 'release' }).first().waitFor();
+  t.equal(await page.locator('#linkage tr', { hasText: /release/ }).filter({ hasText: 'confirmed' }).count(), 3, 'G1, G2 and BR1 released, confirmed');
+
+  await page.screenshot({ path: join(SHOTS, 'alarm-page.png'), fullPage: true });
 
   // Back on the console, the alarm shows its new state (live, no reload).
   await page.goBack();

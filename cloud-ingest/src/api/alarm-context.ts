@@ -9,7 +9,7 @@ import type { Db } from '../auth/index.js';
 import type { AlarmDetail } from '../alarms/types.js';
 
 export const KIND_WORDS: Readonly<Record<string, string>> = Object.freeze({
-  'fire.alarm': 'Fire alarm', 'fire.fault': 'Fire panel fault', 'fire.supervisory': 'Fire panel supervisory',
+  'fire.alarm': 'Fire alarm', 'fire.reset': 'Panel reset', 'fire.restore': 'Panel restored', 'fire.fault': 'Fire panel fault', 'fire.supervisory': 'Fire panel supervisory',
   'care.sos': 'SOS', 'care.fall': 'Fall', 'care.wandering': 'Left the safe area', 'care.inactivity': 'No activity',
   'care.vitals': 'Vital signs', 'care.low_battery': 'Wearable battery low', 'care.no_contact': 'Wearable not heard from',
   'door.forced': 'Door forced', 'door.held': 'Door held open', 'linkage.failed': 'Linkage did not confirm',
@@ -50,6 +50,8 @@ export interface AlarmContext {
   linkage: LinkageStep[];
   /** False for alarms that can never carry a picture (no camera near them): the page shows no picture panel. */
   picturesPossible: boolean;
+  /** The device's own reset after the alarm (a fire panel reset), with what the linkage then released. */
+  resets: Array<{ at: string; kind: string }>;
 }
 
 const text = (v: unknown): string | null => (typeof v === 'string' && v.length > 0 ? v : typeof v === 'number' ? String(v) : null);
@@ -58,7 +60,15 @@ export async function alarmContext(db: Db, a: AlarmDetail): Promise<AlarmContext
   const [source] = a.sourceEventId
     ? await db.query<{ payload: Record<string, unknown> | null; tags: Record<string, string> | null }>('SELECT payload, tags FROM events WHERE id = $1 LIMIT 1', [a.sourceEventId])
     : [];
-  const linkDevices = [...new Set(a.evidence.linkages.flatMap((l) => (l.actions as Array<{ device?: string }>).map((x) => x.device).filter((d): d is string => typeof d === 'string')))];
+  // A reset of the alarm's device since it was raised, and the linkage it set off (holds released).
+  const resets = await db.query<{ id: string; kind: string; time: Date | string }>(
+    `SELECT id, kind, time FROM events WHERE site = $1 AND device = $2 AND kind LIKE '%.reset' AND time >= $3 ORDER BY time LIMIT 5`,
+    [a.site, a.device, a.raisedAt]);
+  const released = resets.length
+    ? await db.query<{ rule: string; actions: unknown[] }>('SELECT rule, actions FROM linkage_executions WHERE trigger_event_id = ANY($1::uuid[]) ORDER BY time', [resets.map((r) => r.id)])
+    : [];
+  const executions = [...a.evidence.linkages, ...released];
+  const linkDevices = [...new Set(executions.flatMap((l) => (l.actions as Array<{ device?: string }>).map((x) => x.device).filter((d): d is string => typeof d === 'string')))];
   const kinds = new Map<string, string>();
   for (const r of await db.query<{ device: string; kind: string | null }>('SELECT device, kind FROM device_status WHERE site = $1 AND device = ANY($2::text[])', [a.site, [a.device, ...linkDevices]])) {
     if (r.kind) kinds.set(r.device, r.kind);
@@ -77,7 +87,7 @@ export async function alarmContext(db: Db, a: AlarmDetail): Promise<AlarmContext
     unit: text(t.unit) ?? res?.unit ?? null,
   };
   const deviceKind = kinds.get(a.device) ?? null;
-  const linkage: LinkageStep[] = a.evidence.linkages.flatMap((l) => (l.actions as Array<Record<string, unknown>>).map((x) => ({
+  const linkage: LinkageStep[] = executions.flatMap((l) => (l.actions as Array<Record<string, unknown>>).map((x) => ({
     device: String(x.device), deviceKind: kinds.get(String(x.device)) ?? null, action: String(x.action), status: String(x.status),
     attempts: Number(x.attempts ?? 1), confirmedAfterMs: typeof x.confirmedAfterMs === 'number' ? Math.round(x.confirmedAfterMs) : null, rule: l.rule,
   })));
@@ -98,5 +108,6 @@ export async function alarmContext(db: Db, a: AlarmDetail): Promise<AlarmContext
     device: { id: a.device, kind: deviceKind },
     resident: res ? { id: res.id, name: res.name, building: res.building, unit: res.unit } : null,
     place, calls, linkage, picturesPossible,
+    resets: resets.map((r) => ({ at: new Date(r.time).toISOString(), kind: kindInWords(r.kind) })),
   };
 }

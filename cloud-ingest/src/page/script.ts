@@ -53,7 +53,8 @@ export const ALARM_PAGE_SCRIPT = String.raw`(function () {
       return SC.when(d.sentAt) + ' · ' + d.terminal + ' by ' + d.sentBy + ' · ' + d.status + (d.note ? ': ' + d.note : '') + (d.feedback ? ' · "' + d.feedback + '"' : '');
     }));
 
-    SC.show('linkage-box', c.linkage.length > 0);
+    SC.show('linkage-box', c.linkage.length > 0 || c.resets.length > 0);
+    SC.text('resets', c.resets.map(function (r) { return r.kind + ' at ' + SC.when(r.at); }).join('; '));
     var lb = $('linkage'); lb.textContent = '';
     c.linkage.forEach(function (s) {
       var tr = SC.el('tr');
@@ -79,12 +80,12 @@ export const ALARM_PAGE_SCRIPT = String.raw`(function () {
       SC.text('pictures-note', snaps.length === 0 ? 'No picture yet: it appears here when the camera\'s snapshot arrives.' : '');
     }
 
-    // Evidence the edge sends after the alarm (the linkage's record, the camera's picture) writes no alarm
-    // history, so the live feed does not announce it: a young alarm still missing it is read again shortly.
+    // Evidence the edge sends after the alarm (the linkage's record, the camera's picture, the panel's reset)
+    // writes no alarm history, so the live feed does not announce it: a young alarm still missing some is
+    // read again shortly, any other active one every 15 s.
     var young = Date.now() - Date.parse(a.raisedAt) < 120000;
-    if (!waiting && young && ((c.picturesPossible && snaps.length === 0) || c.linkage.length === 0)) {
-      waiting = setTimeout(function () { waiting = null; load(); }, 3000);
-    }
+    var missing = (c.picturesPossible && snaps.length === 0) || c.linkage.length === 0;
+    if (!waiting && ACTIVE[a.state]) waiting = setTimeout(function () { waiting = null; load(); }, young && missing ? 3000 : 15000);
 
     var active = !!ACTIVE[a.state];
     var acts = me && (me.role === 'security' || me.role === 'admin');
