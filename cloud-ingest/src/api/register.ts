@@ -93,6 +93,11 @@ export async function registerApi(app: FastifyInstance, deps: ApiDeps): Promise<
   app.addHook('onReady', async () => {
     await users.start();
     await sessions.purge();
+    // The dashboards' alarm links read this (dashboards: Board.alarmPageVariable); unset leaves what is stored.
+    if (deps.publicUrl) {
+      await deps.db.query(`INSERT INTO service_settings (key, value) VALUES ('public_url', $1)
+        ON CONFLICT (key) DO UPDATE SET value = EXCLUDED.value, updated_at = now()`, [deps.publicUrl.replace(/\/+$/, '')]);
+    }
     await commands.start();
   });
   app.addHook('onClose', async () => {
