@@ -26,6 +26,8 @@ export interface AlarmFeedOptions {
   logger?: Logger;
 }
 
+const MAX_BUFFERED_BYTES = 1024 * 1024;
+
 interface Subscriber {
   actor: Actor;
   reply: FastifyReply;
@@ -111,17 +113,23 @@ export class AlarmFeed {
 
   private async poll(): Promise<void> {
     if (this.cursor === null || this.subs.size === 0) return;
-    const changed = await this.opts.db.query<{ alarm_id: string; last: string | number }>(
-      'SELECT alarm_id, max(id) AS last FROM alarm_audit WHERE id > $1 GROUP BY alarm_id LIMIT 500', [this.cursor]);
-    if (changed.length === 0) return;
-    this.cursor = Math.max(this.cursor, ...changed.map((c) => Number(c.last)));
-    const alarms = (await this.opts.db.query<Record<string, unknown>>(`SELECT ${ALARM_COLUMNS} FROM alarms WHERE id = ANY($1::uuid[])`,
-      [changed.map((c) => c.alarm_id)])).map(toAlarmView);
+    // A bounded page of audit rows in id order: the cursor moves to the last row read, so a burst larger
+    // than one page is sent over the next polls instead of being skipped.
+    const rows = await this.opts.db.query<{ id: string | number; alarm_id: string }>(
+      'SELECT id, alarm_id FROM alarm_audit WHERE id > $1 ORDER BY id LIMIT 2000', [this.cursor]);
+    if (rows.length === 0) return;
+    const last = Number(rows[rows.length - 1]!.id);
+    const ids = [...new Set(rows.map((r) => r.alarm_id))];
+    const alarms = (await this.opts.db.query<Record<string, unknown>>(`SELECT ${ALARM_COLUMNS} FROM alarms WHERE id = ANY($1::uuid[])`, [ids])).map(toAlarmView);
     for (const sub of [...this.subs]) {
       const visible = alarms.filter((a) => siteAllowed(sub.actor, a.site));
       if (visible.length === 0) continue;
       const scoped: AlarmView[] = await scopeAlarms(this.opts.db, sub.actor, visible);
-      for (const a of scoped) sub.reply.raw.write(`event: alarm\nid: ${this.cursor}\ndata: ${JSON.stringify(a)}\n\n`);
+      for (const a of scoped) sub.reply.raw.write(`event: alarm\nid: ${last}\ndata: ${JSON.stringify(a)}\n\n`);
+      // A reader that does not keep up is let go (it reconnects and reloads) rather than buffered without end.
+      if (sub.reply.raw.writableLength > MAX_BUFFERED_BYTES) this.drop(sub);
     }
+    // Moved only once every subscriber was served: a failed read is tried again on the next poll.
+    if (this.cursor !== null) this.cursor = Math.max(this.cursor, last);
   }
 }

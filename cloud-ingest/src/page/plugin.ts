@@ -15,11 +15,10 @@ import type { SessionStore } from '../auth/sessions.js';
 import type { AlarmService } from '../alarms/types.js';
 import { installErrorHandling } from '../api/errors.js';
 import { typeboxCompiler } from '../api/validation.js';
-import { COMMON_SCRIPT } from './common-script.js';
 import { CONSOLE_SCRIPT } from './console-script.js';
 import { alarmPageHtml, consoleHtml } from './html.js';
 import { ALARM_PAGE_SCRIPT } from './script.js';
-import { COMMON_SCRIPT_URL, PAGE_CSP } from './shell.js';
+import { PAGE_CSP } from './shell.js';
 import { readSnapshot } from './snapshots.js';
 
 export interface AlarmPageDeps {
@@ -32,7 +31,8 @@ export interface AlarmPageDeps {
   snapshotsDir?: string | undefined;
 }
 
-const SCRIPTS: ReadonlyArray<[string, string]> = [[COMMON_SCRIPT_URL, COMMON_SCRIPT], ['/alarm-page.js', ALARM_PAGE_SCRIPT], ['/console.js', CONSOLE_SCRIPT]];
+// The common script (/staff-common.js) is served by the sign-in plugin, which is there even without alarms.
+const SCRIPTS: ReadonlyArray<[string, string]> = [['/alarm-page.js', ALARM_PAGE_SCRIPT], ['/console.js', CONSOLE_SCRIPT]];
 
 const html = (reply: FastifyReply, body: string): FastifyReply =>
   reply.type('text/html; charset=utf-8').header('content-security-policy', PAGE_CSP).header('cache-control', 'no-store').send(body);

@@ -11,7 +11,8 @@ import { installErrorHandling } from '../api/errors.js';
 import { typeboxCompiler } from '../api/validation.js';
 import { SESSION_COOKIE, clearedSessionCookie, cookieValue, sessionCookie } from '../auth/session-hooks.js';
 import type { SessionStore, SignedIn } from '../auth/sessions.js';
-import { PAGE_CSP, pageShell } from './shell.js';
+import { COMMON_SCRIPT } from './common-script.js';
+import { COMMON_SCRIPT_URL, PAGE_CSP, pageShell } from './shell.js';
 import { SIGN_IN_SCRIPT } from './sign-in-script.js';
 
 export interface SignInDeps {
@@ -35,8 +36,9 @@ export async function signInPlugin(app: FastifyInstance, deps: SignInDeps): Prom
   app.get('/sign-in', { schema: { hide: true } }, async (_req, reply) =>
     reply.type('text/html; charset=utf-8').header('content-security-policy', PAGE_CSP).header('cache-control', 'no-store')
       .send(pageShell({ title: 'Sign in', script: '/sign-in.js', body: SIGN_IN_BODY })));
-  app.get('/sign-in.js', { schema: { hide: true } }, async (_req, reply) =>
-    reply.type('text/javascript; charset=utf-8').header('cache-control', 'no-cache').send(SIGN_IN_SCRIPT));
+  for (const [url, source] of [['/sign-in.js', SIGN_IN_SCRIPT], [COMMON_SCRIPT_URL, COMMON_SCRIPT]] as const) {
+    app.get(url, { schema: { hide: true } }, async (_req, reply) => reply.type('text/javascript; charset=utf-8').header('cache-control', 'no-cache').send(source));
+  }
 
   app.post('/auth/sign-in', { schema: { hide: true, body: SignInBody } }, async (req, reply) => {
     const b = req.body as { user?: string; password?: string; link?: string };
