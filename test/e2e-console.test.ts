@@ -10,9 +10,10 @@ import t from 'tap';
 import { join } from 'node:path';
 import { tmpdir } from 'node:os';
 import { fileURLToPath } from 'node:url';
-import { chromium, type Browser, type Page } from 'playwright-core';
+import type { Browser, Page } from 'playwright-core';
 import { SessionStore, UserDirectory, type AlarmView } from '@safe-community/cloud-ingest';
 import { freshDatabase, waitFor } from '@safe-community/testkit';
+import { launchChromium } from '../cloud-ingest/test/helpers/browser.js';
 import { startSystem } from '../demo/system.js';
 
 const SHOTS = process.env.UPDATE_SCREENSHOTS === '1' ? fileURLToPath(new URL('../docs/images/', import.meta.url)) : tmpdir();
@@ -22,10 +23,7 @@ const sys = await startSystem({
   port: 0, databaseUrl: db.url, camera: true,
   notifier: { notify: async (alarm: AlarmView, _level: number, channel: string) => { calls.push({ alarm: alarm.id, channel }); } },
 });
-const browser: Browser = await chromium.launch({
-  executablePath: '/usr/bin/chromium',
-  args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--autoplay-policy=no-user-gesture-required'],
-});
+const browser: Browser = await launchChromium();
 t.teardown(async () => {
   await browser.close();
   await sys.stop();

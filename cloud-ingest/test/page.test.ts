@@ -10,9 +10,10 @@ import t, { type Test } from 'tap';
 import { mkdtemp, mkdir, copyFile, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { chromium, type Browser } from 'playwright-core';
+import type { Browser } from 'playwright-core';
 import { MEDIA_DIR } from '@safe-community/testkit';
 import { harness, ADMIN_TOKEN } from './api-harness.js';
+import { launchChromium, signInWithLink } from './helpers/browser.js';
 
 const snapshots = await mkdtemp(join(tmpdir(), 'snapshots-'));
 await mkdir(join(snapshots, 'cam-1'));
@@ -20,10 +21,7 @@ const SNAP_FILE = '2026-11-29T09-00-00-000Z-abc123.jpg';
 await copyFile(join(MEDIA_DIR, 'bus.jpg'), join(snapshots, 'cam-1', SNAP_FILE));
 
 const h = await harness({ backend: 'pglite', api: { snapshotsDir: snapshots } });
-const browser: Browser = await chromium.launch({
-  executablePath: '/usr/bin/chromium',
-  args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking'],
-});
+const browser: Browser = await launchChromium();
 t.teardown(async () => {
   await browser.close();
   await h.close();
@@ -64,21 +62,7 @@ t.test('a snapshot reference that points outside the folder is refused', async (
   t.equal(((await r.json()) as { code: string }).code, 'ERR_SNAPSHOT_NOT_FOUND');
 });
 
-/** A browser context signed in through a one-time link the admin issued, landed on `next`. */
-async function signedIn(t: Test, user: string, next: string) {
-  const issued = await h.call('POST', `/api/v1/users/${user}/sign-in-link`, ADMIN_TOKEN, { next });
-  if (issued.status !== 201) throw new Error(`no link for ${user}: ${issued.status}`);
-  const context = await browser.newContext({ viewport: { width: 1100, height: 900 } });
-  t.teardown(() => context.close());
-  const page = await context.newPage();
-  const errors: string[] = [];
-  page.on('pageerror', (e) => errors.push(e.message));
-  page.on('console', (m) => { if (m.type() === 'error' && !/status of 40[34]/.test(m.text())) errors.push(m.text()); });
-  await page.goto(String(issued.body.url));
-  await page.click('#use-link');
-  await page.waitForURL(`${h.base}${next}`);
-  return { context, page, errors };
-}
+const signedIn = (t: Test, user: string, next: string) => signInWithLink(t, h, browser, user, next);
 
 t.test('in Chromium: the page link leads to sign-in and back; see the alarm and picture, acknowledge, resolve', async (t) => {
   const context = await browser.newContext({ viewport: { width: 1100, height: 900 } });
