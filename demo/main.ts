@@ -5,6 +5,7 @@
  * care monitor raises it, the cloud calls her guard team every minute until someone acknowledges, and her
  * family from the third minute), and the stored rows are counted. Runs until Ctrl-C.
  */
+import { configFromEnv } from '@safe-community/cloud-ingest';
 import { describeExecution } from '@safe-community/edge-agent';
 import { startSystem, type RunningSystem } from './system.js';
 
@@ -36,7 +37,12 @@ async function countRows(sys: RunningSystem): Promise<string> {
 async function main(): Promise<void> {
   const started = Date.now();
   say('starting: cloud broker, cloud ingest, edge agent, simulated devices…');
+  // ADMIN_TOKEN, SNAPSHOTS_DIR, NOTIFY_WEBHOOK_*, PGLITE_DATA_DIR, PUBLIC_URL… as the ingest reads them.
+  const settings = configFromEnv(process.env);
+  let pages = 'http://127.0.0.1:8080';
   const sys = await startSystem({
+    ingestSettings: settings,
+    ...(process.env.DEMO_PASSWORD ? { staffPassword: process.env.DEMO_PASSWORD } : {}),
     databaseUrl: process.env.DATABASE_URL || null,
     mqttUrl: process.env.MQTT_URL || null,
     port: intEnv('PORT', 8080),
@@ -46,7 +52,7 @@ async function main(): Promise<void> {
     ...(process.env.DATA_DIR ? { dataDir: process.env.DATA_DIR } : {}),
     // The cloud's calls (no phone or SMS channel here): printed, so the escalation can be watched.
     notifier: {
-      notify: async (alarm, level, channel) => say(`cloud: calling ${channel} (level ${level}) about ${alarm.type}${alarm.tags.resident ? ` of resident ${alarm.tags.resident}` : ` at ${alarm.device}`}, unacknowledged`),
+      notify: async (alarm, level, channel) => say(`cloud: calling ${channel} (level ${level}) about ${alarm.type}${alarm.tags.resident ? ` of resident ${alarm.tags.resident}` : ` at ${alarm.device}`}, unacknowledged · ${pages}/alarms/${alarm.id}`),
     },
   });
   let stopping = false;
@@ -63,8 +69,16 @@ async function main(): Promise<void> {
   process.on('SIGINT', () => void shutdown());
   process.on('SIGTERM', () => void shutdown());
 
-  say(`cloud API ${sys.apiUrl} (GET /health) · store: ${process.env.DATABASE_URL ? 'PostgreSQL (DATABASE_URL)' : 'embedded PGlite'} · cloud broker ${sys.cloudMqttUrl}`);
+  pages = (settings.api?.publicUrl ?? sys.apiUrl).replace(/\/+$/, '');
+  const store = process.env.DATABASE_URL ? 'PostgreSQL (DATABASE_URL)' : settings.pgliteDataDir ? `embedded PGlite in ${settings.pgliteDataDir}` : 'embedded PGlite in memory (set PGLITE_DATA_DIR to keep it)';
+  say(`cloud API ${sys.apiUrl} (GET /health) · store: ${store} · cloud broker ${sys.cloudMqttUrl}`);
   say(`cloud broker ${sys.cloudMqttUrl}: no anonymous logins; edge ${sys.agent.config.edge.id} logs in with its own credential and takes only signed commands`);
+  say(`alarm console: ${pages}/console`);
+  for (const l of sys.logins) {
+    say(`sign in as ${l.user} (${l.role}): open ${l.link} (one-time link)${l.password ? ` or use password ${l.password} at ${pages}/sign-in` : ''}`);
+  }
+  if (settings.api?.adminToken) say('admin: the bearer token in ADMIN_TOKEN; POST /api/v1/users/<id>/sign-in-link issues a sign-in link for anyone');
+  if (settings.notify?.webhookUrl) say('alarm calls also go to NOTIFY_WEBHOOK_URL');
   say(`edge ${sys.agent.config.edge.id}: device broker on 127.0.0.1:${sys.agent.broker.port}, ${sys.agent.linkage.ruleList().length} linkage rules`);
   const online = sys.agent.config.devices.filter((d) => sys.agent.devices.online(d.id));
   const byKind = new Map<string, number>();

@@ -13,6 +13,8 @@ export const DEMO_SITE = 'sunrise-gardens';
 /** The residents enrolled for elderly care (edge and cloud read the same file). */
 export const DEMO_RESIDENTS_FILE = fileURLToPath(new URL('./residents.yaml', import.meta.url));
 export const DEMO_EDGE = 'hub-b1';
+/** The guard team of the demo's resident (residents.yaml: contacts[].team); the demo guard is in it. */
+export const DEMO_GUARD_TEAM = 'guards-b2';
 
 export const DEMO_DEVICES: EdgeDevice[] = [
   { id: 'FP1', kind: 'fire_panel', profile: 'fire_panel.nova-json', tags: { building: 'B1' } },

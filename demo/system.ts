@@ -3,10 +3,10 @@
  * simulated devices. `npm start` runs it with a story on top (main.ts); the end-to-end test drives it.
  * Started in that order, stopped in reverse.
  */
-import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { mkdir, mkdtemp, readFile, rm, symlink } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { boundedDeadLetters, createIngestService, saveResidents, type IngestService, type Notifier } from '@safe-community/cloud-ingest';
+import { boundedDeadLetters, createIngestService, saveResidents, WebhookNotifier, type IngestConfigInput, type IngestService, type Notifier } from '@safe-community/cloud-ingest';
 import { EdgeAgent, loadEdgeConfig } from '@safe-community/edge-agent';
 import { createLogger, type Logger } from '@safe-community/runtime';
 import {
@@ -15,7 +15,8 @@ import {
 import { CameraRig } from '@safe-community/simulators/camera';
 import { parse as parseYaml } from 'yaml';
 import { CloudBroker, type BrokerRefusal } from './cloud-broker.js';
-import { DEMO_DEVICES, DEMO_EDGE, DEMO_RESIDENTS_FILE, DEMO_SITE, demoCamera, MEDIA_DIR } from './site.js';
+import { ensureDemoStaff, type DemoLogin } from './staff.js';
+import { DEMO_DEVICES, DEMO_EDGE, DEMO_GUARD_TEAM, DEMO_RESIDENTS_FILE, DEMO_SITE, demoCamera, MEDIA_DIR } from './site.js';
 
 export interface SystemOptions {
   /** PostgreSQL URL; unset → embedded PGlite. */
@@ -32,8 +33,17 @@ export interface SystemOptions {
   logger?: Logger;
   /** Run the simulated ONVIF camera (RTSP playing a real video) with on-edge analytics. Default true. */
   camera?: boolean;
-  /** Who the cloud calls about alarms (guard team, family…); default none. */
+  /** Who the cloud calls about alarms (guard team, family…); default none. Calls also go to a configured webhook. */
   notifier?: Notifier;
+  /**
+   * Further ingest settings, as configFromEnv() reads them (ADMIN_TOKEN, SNAPSHOTS_DIR, NOTIFY_WEBHOOK_*,
+   * PGLITE_DATA_DIR, PUBLIC_URL…); the options above win where both say something.
+   */
+  ingestSettings?: IngestConfigInput;
+  /** Create the demo guard (and admin, without ADMIN_TOKEN) with sign-in links. Default true. */
+  staff?: boolean;
+  /** Their password when created; default a random one (printed once). */
+  staffPassword?: string;
   /** Port of the embedded cloud broker (CLOUD_BROKER_PORT); unset or 0 picks a free one. */
   cloudBrokerPort?: number;
 }
@@ -70,6 +80,8 @@ export interface RunningSystem {
   cameraRig: CameraRig | null;
   cloudMqttUrl: string;
   apiUrl: string;
+  /** How the demo's people sign in (empty when `staff` is false). */
+  logins: DemoLogin[];
   stop(): Promise<void>;
 }
 
@@ -103,7 +115,32 @@ export async function startSystem(opts: SystemOptions = {}): Promise<RunningSyst
       ingestMqttUrl = broker.ingestUrl;
     }
 
+    let dataDir = opts.dataDir;
+    if (!dataDir) {
+      const tmp = await mkdtemp(join(tmpdir(), 'safe-community-edge-'));
+      stops.push(() => rm(tmp, { recursive: true, force: true }));
+      dataDir = tmp;
+    }
+    const settings = opts.ingestSettings ?? {};
+    // Calls go to the demo's printer and, when NOTIFY_WEBHOOK_URL is set, to the webhook as well (the service
+    // itself takes one notifier: an injected one would silently replace the webhook).
+    const webhook = settings.notify?.webhookUrl
+      ? new WebhookNotifier({ url: settings.notify.webhookUrl, token: settings.notify.webhookToken ?? null, logger: log.child({ part: 'notify' }) })
+      : undefined;
+    const notifier = tee([opts.notifier, webhook]);
+    // One machine: the cloud reads the pictures the edge took straight from the edge's snapshot folder, which
+    // stands as the demo site's folder of the cloud's per-site snapshot store (`<dir>/<site>/<camera>/…`).
+    const cloudSnapshots = join(dataDir, 'cloud-snapshots');
+    if (!settings.api?.snapshotsDir) {
+      await mkdir(join(dataDir, 'snapshots'), { recursive: true });
+      await mkdir(cloudSnapshots, { recursive: true });
+      await symlink(join(dataDir, 'snapshots'), join(cloudSnapshots, DEMO_SITE)).catch((err: NodeJS.ErrnoException) => {
+        if (err.code !== 'EEXIST') throw err;
+      });
+    }
     const ingest = createIngestService({
+      ...settings,
+      api: { snapshotsDir: cloudSnapshots, ...settings.api },
       databaseUrl: opts.databaseUrl ?? null,
       mqttUrl: ingestMqttUrl,
       // The embedded Aedes broker speaks MQTT 3.1.1; an external broker gets MQTT 5 and the share group.
@@ -111,7 +148,7 @@ export async function startSystem(opts: SystemOptions = {}): Promise<RunningSyst
       port: opts.port ?? 8080,
       host: opts.host ?? '127.0.0.1',
       clientId: `ingest-${DEMO_EDGE}-${process.pid}`,
-    }, { logger: log, ...(opts.notifier ? { notifier: opts.notifier } : {}) });
+    }, { logger: log, ...(notifier ? { notifier } : {}) });
     ingestRef = ingest;
     await ingest.start();
     stops.push(() => ingest.stop());
@@ -120,13 +157,10 @@ export async function startSystem(opts: SystemOptions = {}): Promise<RunningSyst
     // Elderly care: the cloud keeps the same residents file as the edge, to call each resident's own contacts.
     await saveResidents(ingest.store, DEMO_SITE, parseYaml(await readFile(DEMO_RESIDENTS_FILE, 'utf8')), 'demo');
     const { host, port } = ingest.address();
-
-    let dataDir = opts.dataDir;
-    if (!dataDir) {
-      const tmp = await mkdtemp(join(tmpdir(), 'safe-community-edge-'));
-      stops.push(() => rm(tmp, { recursive: true, force: true }));
-      dataDir = tmp;
-    }
+    const apiUrl = `http://${host}:${port}`;
+    const logins = (opts.staff ?? true)
+      ? await ensureDemoStaff(ingest.store, { site: DEMO_SITE, team: DEMO_GUARD_TEAM, baseUrl: settings.api?.publicUrl ?? apiUrl, adminTokenGiven: Boolean(settings.api?.adminToken), password: opts.staffPassword })
+      : [];
     // A camera as a real one would be: ONVIF SOAP over HTTP, an RTSP stream playing a real video.
     let cameraRig: CameraRig | null = null;
     if (opts.camera ?? true) {
@@ -177,9 +211,21 @@ export async function startSystem(opts: SystemOptions = {}): Promise<RunningSyst
       await d.start();
       stops.push(() => d.stop());
     }
-    return { ingest, agent, sims, cameraRig, cloudMqttUrl, apiUrl: `http://${host}:${port}`, stop };
+    return { ingest, agent, sims, cameraRig, cloudMqttUrl, apiUrl, logins, stop };
   } catch (err) {
     await stop();
     throw err;
   }
+}
+
+/** One notifier that calls each of the given ones; a failure of one does not keep the others from calling. */
+function tee(parts: Array<Notifier | undefined>): Notifier | undefined {
+  const all = parts.filter((p): p is Notifier => p !== undefined);
+  if (all.length <= 1) return all[0];
+  return {
+    notify: async (alarm, level, channel) => {
+      const failed = (await Promise.allSettled(all.map((n) => n.notify(alarm, level, channel)))).filter((r): r is PromiseRejectedResult => r.status === 'rejected');
+      if (failed.length) throw new Error(`${failed.length} of ${all.length} notifiers failed: ${failed.map((f) => (f.reason as Error)?.message).join('; ')}`);
+    },
+  };
 }

@@ -57,6 +57,8 @@ const ApiSchema = Type.Object(
     snapshotsDir: Nullable(Type.String({ minLength: 1 }), "folder of the edges' snapshots, one sub-folder per site (<dir>/<site>/<camera>/<file>.jpg), for GET /alarms/:id/snapshot (env SNAPSHOTS_DIR)"),
     rateLimitMax: Type.Integer({ minimum: 1, default: 600, description: 'API requests per token per window' }),
     rateLimitWindowMs: Type.Integer({ minimum: 1000, default: 60_000, description: 'API rate-limit window' }),
+    publicUrl: Nullable(Type.String({ pattern: '^https?://[^\\s]+$', maxLength: 512 }), "where people's browsers reach this service, e.g. https://safety.example.org (env PUBLIC_URL): sign-in links point there, and an https URL marks the session cookie Secure; null: the request's own host"),
+    sessionTtlSec: Type.Integer({ minimum: 300, maximum: 7 * 86_400, default: 12 * 3600, description: 'how long a browser sign-in lasts, seconds (default one 12 h shift)' }),
     edgeAuth: Type.Boolean({ default: true, description: "require each edge's own credential (Basic auth, edge id + secret) on POST /ingest/v1/envelopes, and a registered edge on MQTT; false (env INGEST_EDGE_AUTH=0) is a development setting, logged loudly at start" }),
   },
   { additionalProperties: false, default: {} },
@@ -105,7 +107,7 @@ export function loadConfig(input: unknown = {}): IngestConfig {
   return cfg;
 }
 
-/** DATABASE_URL, STORE_TIMESCALE, MQTT_URL, PORT, HOST, INGEST_SHARE_GROUP, MQTT_CLIENT_ID, PGLITE_DATA_DIR, LOG_LEVEL, ADMIN_TOKEN, SNAPSHOTS_DIR, INGEST_EDGE_AUTH. */
+/** DATABASE_URL, STORE_TIMESCALE, MQTT_URL, PORT, HOST, INGEST_SHARE_GROUP, MQTT_CLIENT_ID, PGLITE_DATA_DIR, LOG_LEVEL, ADMIN_TOKEN, SNAPSHOTS_DIR, PUBLIC_URL, INGEST_EDGE_AUTH, NOTIFY_WEBHOOK_URL, NOTIFY_WEBHOOK_TOKEN. */
 export function configFromEnv(env: NodeJS.ProcessEnv = process.env): IngestConfigInput {
   const out: IngestConfigInput = {};
   if (env.DATABASE_URL) out.databaseUrl = env.DATABASE_URL;
@@ -124,6 +126,7 @@ export function configFromEnv(env: NodeJS.ProcessEnv = process.env): IngestConfi
   const api: Record<string, unknown> = {};
   if (env.ADMIN_TOKEN) api.adminToken = env.ADMIN_TOKEN;
   if (env.SNAPSHOTS_DIR) api.snapshotsDir = env.SNAPSHOTS_DIR;
+  if (env.PUBLIC_URL) api.publicUrl = env.PUBLIC_URL;
   if (env.INGEST_EDGE_AUTH) {
     const v = env.INGEST_EDGE_AUTH;
     if (!['0', '1', 'true', 'false'].includes(v)) throw new CodedError('ERR_CONFIG', `invalid ingest config: api.edgeAuth (env INGEST_EDGE_AUTH="${v}") must be one of 1, true, 0, false`);

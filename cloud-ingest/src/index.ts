@@ -19,5 +19,8 @@ export { INGEST_PRINCIPAL, mayPublish, maySubscribe, edgeStatusTopic, type Broke
 export { originRefusal, DownSigner, boundedDeadLetters } from './edge-trust.js';
 export { mosquittoPasswordLine, upsertPasswordFile } from './mosquitto-passwd.js';
 export { alarmPagePlugin, type AlarmPageDeps } from './page/index.js';
+export { SessionStore, sessionOrBearerHook, SESSION_COOKIE, type Session, type SignedIn, type SessionOptions } from './auth/index.js';
+export { AlarmFeed, type AlarmFeedOptions } from './api/alarm-feed.js';
+export { alarmContext, kindInWords, type AlarmContext } from './api/alarm-context.js';
 export * from './care/index.js';
 export { isTransientDbError } from './store/transient.js';

@@ -8,6 +8,7 @@
  * (plate text; residents' positions, issue 8) is removed from rows that otherwise stay.
  */
 import { systemClock, type Clock, type Logger } from '@safe-community/runtime';
+import { SessionStore } from './auth/sessions.js';
 import { FIX_TAGS, LOCATION_METRICS } from './care/positions.js';
 import type { Store } from './store/types.js';
 
@@ -82,6 +83,8 @@ export class Maintenance {
     if (this.opts.plateRetentionDays > 0) await this.scrubPlates();
     if ((this.opts.locationRetentionDays ?? 0) > 0) await this.scrubLocations();
     if ((this.opts.auditRetentionDays ?? 0) > 0) await this.pruneAudit();
+    // Browser sessions and sign-in links that can no longer be used (expired, revoked, spent).
+    await new SessionStore(this.store).purge();
     return { created: made, dropped };
   }
 

@@ -149,7 +149,7 @@ export function createIngestService(input: unknown = {}, deps: IngestDeps = {}):
     // Before the ingest routes, so OpenAPI (registered by the API) lists them too.
     const api = config.api.enabled && alarms ? await registerApi(server, {
       db: store, edges, alarms, ...(rules ? { rules } : {}), publish: publishDown, logger: log.child({ part: 'api' }), adminToken: config.api.adminToken ?? undefined,
-      snapshotsDir: config.api.snapshotsDir ?? undefined, rateLimit: { max: config.api.rateLimitMax, timeWindowMs: config.api.rateLimitWindowMs },
+      snapshotsDir: config.api.snapshotsDir ?? undefined, publicUrl: config.api.publicUrl ?? undefined, sessionTtlSec: config.api.sessionTtlSec, rateLimit: { max: config.api.rateLimitMax, timeWindowMs: config.api.rateLimitWindowMs },
       care: { locationRetentionDays: config.care.locationRetentionDays },
       ...(deps.clock ? { clock: deps.clock } : {}),
     }) : undefined;

@@ -1,16 +1,19 @@
 /**
- * The alarm page in a real headless Chromium (Debian `chromium` driven by playwright-core): sign in with a
- * token, see the alarm and its snapshot, acknowledge and resolve, and see the state change; a care alarm's
- * last position shown to the resident's team, withheld from other security staff. The snapshot route is
- * checked over HTTP as well (auth, scoping, bytes).
+ * The alarm page in a real headless Chromium (Debian `chromium` driven by playwright-core): a link to the page
+ * without a session leads to sign-in and back; see the alarm in words and its picture, acknowledge and
+ * resolve, and see the state change; a viewer gets no action buttons and a write without the CSRF token is
+ * refused; a care alarm's place (resident, building, unit) is shown to every guard of the site, its exact
+ * position only to the resident's team, and it has no picture panel. The snapshot route is checked over
+ * HTTP as well (auth, scoping, bytes).
  */
-import t from 'tap';
+import t, { type Test } from 'tap';
 import { mkdtemp, mkdir, copyFile, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { chromium, type Browser } from 'playwright-core';
+import type { Browser } from 'playwright-core';
 import { MEDIA_DIR } from '@safe-community/testkit';
 import { harness, ADMIN_TOKEN } from './api-harness.js';
+import { launchChromium, signInWithLink } from './helpers/browser.js';
 
 const snapshots = await mkdtemp(join(tmpdir(), 'snapshots-'));
 // One folder per site: an alarm is served only its own site's pictures.
@@ -19,10 +22,7 @@ const SNAP_FILE = '2026-11-29T09-00-00-000Z-abc123.jpg';
 await copyFile(join(MEDIA_DIR, 'bus.jpg'), join(snapshots, 'site-a', 'cam-1', SNAP_FILE));
 
 const h = await harness({ backend: 'pglite', api: { snapshotsDir: snapshots } });
-const browser: Browser = await chromium.launch({
-  executablePath: '/usr/bin/chromium',
-  args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking'],
-});
+const browser: Browser = await launchChromium();
 t.teardown(async () => {
   await browser.close();
   await h.close();
@@ -63,77 +63,85 @@ t.test('a snapshot reference that points outside the folder is refused', async (
   t.equal(((await r.json()) as { code: string }).code, 'ERR_SNAPSHOT_NOT_FOUND');
 });
 
-t.test('in Chromium: sign in, see the alarm and snapshot, acknowledge, resolve', async (t) => {
+const signedIn = (t: Test, user: string, next: string) => signInWithLink(t, h, browser, user, next);
+
+t.test('in Chromium: the page link leads to sign-in and back; see the alarm and picture, acknowledge, resolve', async (t) => {
   const context = await browser.newContext({ viewport: { width: 1100, height: 900 } });
   t.teardown(() => context.close());
   const page = await context.newPage();
   const errors: string[] = [];
   page.on('pageerror', (e) => errors.push(e.message));
-  page.on('console', (m) => { if (m.type() === 'error') errors.push(m.text()); });
-
   const res = await page.goto(`${h.base}/alarms/${alarm.id}`);
   t.equal(res?.status(), 200);
   t.match(res?.headers()['content-security-policy'] ?? '', /script-src 'self'/);
-  await page.locator('#login').waitFor({ state: 'visible' });
-  t.notOk(await page.locator('#summary').isVisible(), 'no alarm data before a token is given');
-
-  await page.fill('#token', security);
-  await page.click('#token-form button[type=submit]');
+  await page.waitForURL(/\/sign-in\?next=/);
+  t.equal(new URL(page.url()).searchParams.get('next'), `/alarms/${alarm.id}`, 'sent to sign in, with the way back');
+  const pw = await h.call('PUT', '/api/v1/users/duty-1/password', ADMIN_TOKEN, { password: 'duty-one-password' });
+  t.equal(pw.status, 204);
+  await page.fill('#user', 'duty-1');
+  await page.fill('#password', 'wrong-password-here');
+  await page.click('#password-form button[type=submit]');
+  await page.locator('#error').getByText('did not work', { exact: false }).waitFor();
+  await page.fill('#password', 'duty-one-password');
+  await page.click('#password-form button[type=submit]');
+  await page.waitForURL(`${h.base}/alarms/${alarm.id}`);
   await page.locator('#state').getByText('open').waitFor();
-  t.equal(await page.textContent('#title'), 'intrusion.zone at cam-1');
+  t.equal(await page.textContent('#title'), 'Intrusion · cam-1', 'the kind in words and the device');
   t.equal(await page.textContent('#message'), 'Person in the pool area after hours');
   t.equal(await page.textContent('#who'), 'duty-1 (security)');
-  const img = page.locator('#snapshot-img');
+  t.equal(await page.evaluate(() => (globalThis as unknown as { document: { cookie: string } }).document.cookie), '', 'the session cookie is not readable by scripts (HttpOnly)');
+  const img = page.locator('#pictures img.picture').first();
   await img.waitFor();
   // The callbacks run in the browser; the DOM types are not in this package's lib, hence the narrow casts.
-  t.ok(await img.evaluate((el) => { const i = el as unknown as { complete: boolean; naturalWidth: number }; return i.complete && i.naturalWidth > 0; }), 'the snapshot image decoded');
-  t.equal(await page.evaluate(() => (globalThis as unknown as { sessionStorage: { getItem(k: string): string | null } }).sessionStorage.getItem('safe-community.token')), security, 'the token is kept in sessionStorage');
+  await page.waitForFunction(() => {
+    const i = (globalThis as unknown as { document: { querySelector(s: string): { complete: boolean; naturalWidth: number } | null } }).document.querySelector('#pictures img.picture');
+    return i !== null && i.complete && i.naturalWidth > 0;
+  });
+  t.pass('the picture decoded (read with the session cookie)');
 
   await page.fill('#note', 'Guard Li on the way');
   await page.click('#ack');
   await page.locator('#state').getByText('acknowledged').waitFor();
   t.equal((await h.alarms.get(alarm.id, { user: 'test', role: 'admin', sites: '*' })).state, 'acknowledged', 'stored');
   t.ok(await page.isDisabled('#ack'), 'acknowledge is no longer offered');
+  await page.locator('#calls').getByText('acknowledged by duty-1', { exact: false }).waitFor();
   t.match(await page.textContent('#audit'), /duty-1/);
-  await page.screenshot({ path: join(tmpdir(), 'alarm-page.png'), fullPage: true });
 
   await page.reload();
   await page.locator('#state').getByText('acknowledged').waitFor();
-  t.pass('after a reload the page signs in again from sessionStorage');
+  t.pass('after a reload the session still holds');
 
   await page.click('#resolve');
   await page.locator('#state').getByText('resolved').waitFor();
   t.equal((await h.alarms.get(alarm.id, { user: 'test', role: 'admin', sites: '*' })).state, 'resolved');
   t.same(errors, [], 'no script errors in the page');
-});
-
-t.test('in Chromium: a viewer sees the alarm but acknowledging shows the refusal; a bad token asks again', async (t) => {
-  const context = await browser.newContext();
-  t.teardown(() => context.close());
-  const page = await context.newPage();
-  await page.goto(`${h.base}/alarms/${plain.id}`);
-  await page.fill('#token', viewer);
-  await page.click('#token-form button[type=submit]');
-  await page.locator('#state').getByText('open').waitFor();
-  await page.click('#ack');
-  await page.locator('#error').getByText('ERR_FORBIDDEN', { exact: false }).waitFor();
-  t.equal((await h.alarms.get(plain.id, { user: 'test', role: 'admin', sites: '*' })).state, 'open', 'nothing changed');
-  t.equal(await page.textContent('#state'), 'open');
 
   await page.click('#signout');
-  await page.fill('#token', 'sc_wrong-token');
-  await page.click('#token-form button[type=submit]');
-  await page.locator('#error').getByText('not accepted', { exact: false }).waitFor();
-  t.ok(await page.isVisible('#login'), 'the token form is shown again');
-  t.equal(await page.evaluate(() => (globalThis as unknown as { sessionStorage: { getItem(k: string): string | null } }).sessionStorage.getItem('safe-community.token')), null, 'the bad token is forgotten');
+  await page.waitForURL(/\/sign-in$/);
+  await page.goto(`${h.base}/alarms/${alarm.id}`);
+  await page.waitForURL(/\/sign-in\?next=/);
+  t.pass('signed out: the page sends to sign-in again');
 });
 
-t.test('in Chromium: a care alarm shows the last position to the resident\'s team only', async (t) => {
+t.test('in Chromium: a viewer sees the alarm without action buttons; a write without the CSRF token is refused', async (t) => {
+  const { page } = await signedIn(t, 'view-1', `/alarms/${plain.id}`);
+  await page.locator('#state').getByText('open').waitFor();
+  t.equal(await page.textContent('#title'), 'Door held open · G1');
+  for (const b of ['#ack', '#dispatch', '#resolve', '#false-alarm']) t.ok(await page.isDisabled(b), `${b} not offered to a viewer`);
+  t.notOk(await page.isVisible('#pictures-box'), 'no picture panel for a door alarm without a camera');
+  // A forged write from inside the page: the cookie goes along, the CSRF token does not.
+  const status = await page.evaluate(async (id) => (await fetch(`/api/v1/alarms/${id}/ack`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{}' })).status, plain.id);
+  t.equal(status, 403);
+  t.equal((await h.alarms.get(plain.id, { user: 'test', role: 'admin', sites: '*' })).state, 'open', 'nothing changed');
+});
+
+t.test('in Chromium: a care alarm shows the place to every guard, the exact position to the resident\'s team only, and no picture panel', async (t) => {
   const teamUser = await h.call('POST', '/api/v1/users', ADMIN_TOKEN, { id: 'guard-t1', role: 'security', sites: ['site-a'], teams: ['team-1'] });
+  t.equal(teamUser.status, 201);
   const saved = await h.call('PUT', '/api/v1/sites/site-a/residents', ADMIN_TOKEN, {
     version: 1, timeZone: 'Asia/Shanghai',
     residents: [{
-      id: 'R1', name: 'Resident R1', wearable: 'W-1',
+      id: 'R1', name: 'Resident R1', wearable: 'W-1', building: 'B2', unit: '101',
       consent: { givenAt: new Date(Date.now() - 86_400_000).toISOString(), givenBy: 'Resident R1', scope: ['alerts', 'location'] },
       contacts: [{ name: 'Guard lead', role: 'guard_team', phone: '+86-755-0000-0001', team: 'team-1' }],
       geofence: { polygon: [{ lat: 22.543, lon: 114.057 }, { lat: 22.544, lon: 114.057 }, { lat: 22.544, lon: 114.058 }] },
@@ -142,24 +150,22 @@ t.test('in Chromium: a care alarm shows the last position to the resident\'s tea
   });
   t.equal(saved.status, 200);
   const care = await h.alarms.raise({
-    site: 'site-a', device: 'W-1', type: 'care.wandering', severity: 'major', message: 'Resident R1 left the geofence at night',
+    site: 'site-a', device: 'W-1', type: 'care.sos', severity: 'critical', message: 'SOS from Resident R1',
     tags: { resident: 'R1', last_lat: '22.543500', last_lon: '114.057500', last_fix_at: new Date().toISOString() },
   });
-  const facts = async (token: string): Promise<string> => {
-    const context = await browser.newContext();
-    t.teardown(() => context.close());
-    const page = await context.newPage();
-    await page.goto(`${h.base}/alarms/${care.id}`);
-    await page.fill('#token', token);
-    await page.click('#token-form button[type=submit]');
+  const view = async (user: string): Promise<{ title: string; place: string; pictures: boolean }> => {
+    const { page } = await signedIn(t, user, `/alarms/${care.id}`);
     await page.locator('#state').getByText('open').waitFor();
-    t.equal(await page.textContent('#message'), 'Resident R1 left the geofence at night');
-    return (await page.textContent('#facts')) ?? '';
+    return { title: (await page.textContent('#title')) ?? '', place: (await page.textContent('#place')) ?? '', pictures: await page.isVisible('#pictures-box') };
   };
-  const outside = await facts(security);
-  t.match(outside, /ResidentR1/, 'security outside the team: the resident');
-  t.match(outside, /Last positionwithheld/, 'but the position is withheld');
-  t.notMatch(outside, /22\.5435/);
-  const mine = await facts(String(teamUser.body.token));
-  t.match(mine, /Last position22\.543500, 114\.057500 at /, 'the resident\'s team sees it');
+  const outside = await view('duty-1');
+  t.equal(outside.title, 'SOS · Resident R1 · building B2, unit 101', 'what and where, in words');
+  t.match(outside.place, /BuildingB2/);
+  t.match(outside.place, /Unit101/);
+  t.match(outside.place, /ResidentResident R1/);
+  t.match(outside.place, /Exact positiononly the resident's guard team/, 'the exact position is withheld from a guard outside the team');
+  t.notMatch(outside.place, /22\.5435/);
+  t.notOk(outside.pictures, 'no empty picture panel on an SOS');
+  const mine = await view('guard-t1');
+  t.match(mine.place, /Exact position22\.543500, 114\.057500 at /, 'the resident\'s team sees it');
 });

@@ -7,7 +7,6 @@ import type { Builder, Dataquery } from '@grafana/grafana-foundation-sdk/cog';
 import {
   AnnotationQueryBuilder,
   QueryVariableBuilder,
-  TextBoxVariableBuilder,
   VariableHide,
   VariableRefresh,
   VariableSort,
@@ -17,7 +16,7 @@ import {
 import type { DataSourceRef } from '@grafana/grafana-foundation-sdk/common';
 import { CodedError } from '@safe-community/runtime';
 import { ALL_VALUE, inVar, timeFilter } from './macros.js';
-import { col, Query } from './sql.js';
+import { col, lit, Query } from './sql.js';
 
 /** Fixed so dashboards, alert rules and the datasource provisioning agree without lookups. */
 export const DATASOURCE_UID = 'safe-community-pg';
@@ -116,6 +115,27 @@ export class Board {
     return [this.queryVariable('site', 'Site', sites), this.queryVariable('building', 'Building', buildings)];
   }
 
+  /**
+   * The alarm pages' base URL, read from the deployment rather than baked into this JSON (issue 15): the
+   * cloud ingest publishes its PUBLIC_URL to `service_settings` at start, and this hidden variable reads it
+   * on dashboard load; `fallback` serves until an ingest with PUBLIC_URL has started.
+   */
+  alarmPageVariable(fallback: string): QueryVariableBuilder {
+    if (!/^https?:\/\/[^\s'"]+$/.test(fallback)) throw new CodedError('ERR_CONFIG', `alarm page URL must be an http(s) URL: ${fallback}`);
+    const query = Query.from(`(SELECT COALESCE((SELECT value FROM service_settings WHERE key = 'public_url'), ${lit(fallback)}) AS url) u`)
+      .select(col.text('u.url', '__text'), col.text('u.url', '__value'));
+    this.queries.push({ dashboard: this.uid, panel: 'variable ALARM_PAGE_URL', refId: 'ALARM_PAGE_URL', format: 'table', query, minRows: 1 });
+    return new QueryVariableBuilder('ALARM_PAGE_URL')
+      .label('Alarm page URL')
+      .description("Base URL of the cloud alarm pages: the ingest's PUBLIC_URL (service_settings.public_url)")
+      .datasource(datasource)
+      .query(query.toSql())
+      .definition(query.toSql())
+      .current({ selected: true, text: fallback, value: fallback })
+      .refresh(VariableRefresh.OnDashboardLoad)
+      .hide(VariableHide.HideVariable);
+  }
+
   private queryVariable(name: string, label: string, query: Query): QueryVariableBuilder {
     this.queries.push({ dashboard: this.uid, panel: `variable ${name}`, refId: name, format: 'table', query, minRows: 1 });
     return new QueryVariableBuilder(name)
@@ -149,16 +169,6 @@ export class Board {
       .iconColor('red')
       .target(this.target('annotation Alarms', query, 'table', { refId: 'Anno', minRows: 1 }));
   }
-}
-
-/** A hidden text variable holding the alarm page's base URL, used by data links. */
-export function alarmPageVariable(baseUrl: string): Builder<VariableModel> {
-  return new TextBoxVariableBuilder('ALARM_PAGE_URL')
-    .label('Alarm page URL')
-    .description('Base URL of the cloud alarm pages; override with ?var-ALARM_PAGE_URL=')
-    .defaultValue(baseUrl)
-    .current({ selected: true, text: baseUrl, value: baseUrl })
-    .hide(VariableHide.HideVariable);
 }
 
 /** A field-config `links` property: each cell of the field links to `url` (Grafana data link syntax). */

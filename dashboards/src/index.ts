@@ -10,7 +10,6 @@ export {
   datasource,
   checkShape,
   links,
-  alarmPageVariable,
   type PanelQuery,
   type PostgresQuery,
   type QueryFormat,

@@ -88,7 +88,7 @@ t.test('the alert rules file is valid provisioning YAML on the fixed datasource'
   tt.ok(rules.some((r) => r.uid === 'sc-critical-unacknowledged'), 'critical alarm unacknowledged rule');
 });
 
-t.test('the generator writes every file, honours the alarm page URL and removes stale dashboards', async (tt) => {
+t.test('the generator writes every file, takes the alarm page URL as the fallback and removes stale dashboards', async (tt) => {
   const dir = await mkdtemp(join(tmpdir(), 'dash-'));
   tt.teardown(() => rm(dir, { recursive: true, force: true }));
   await mkdir(join(dir, GENERATED_DIR), { recursive: true });
@@ -97,6 +97,7 @@ t.test('the generator writes every file, honours the alarm page URL and removes 
   tt.same(result.removed, [`${GENERATED_DIR}/sc-retired.json`]);
   tt.equal(result.written.length, generatedFiles().size);
   const console_ = JSON.parse(await readFile(join(dir, GENERATED_DIR, 'sc-alarm-console.json'), 'utf8')) as { templating: { list: { name: string; query?: string }[] }; panels: { id: number }[] };
-  tt.equal(console_.templating.list.find((v) => v.name === 'ALARM_PAGE_URL')?.query, 'https://alarms.example');
+  const variable = console_.templating.list.find((v) => v.name === 'ALARM_PAGE_URL');
+  tt.match(variable?.query, /FROM service_settings WHERE key = 'public_url'\), 'https:\/\/alarms\.example'\)/, 'the deployment\'s URL first, the given one as fallback');
   tt.same(console_.panels.map((p) => p.id), console_.panels.map((_p, i) => i + 1), 'panels numbered in order');
 });

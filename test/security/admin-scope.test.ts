@@ -38,6 +38,10 @@ t.test("a site admin cannot reach beyond its sites; the global admin can", async
     ["disable site B's edge", 'POST', '/edges/edge-b1/disable'],
     ["move a site-B device", 'PUT', '/sites/site-b/devices/G1/owner', { edge: 'edge-b1' }],
     ['replace the cloud rule set, which covers every site', 'PUT', '/rules', { version: 99, rules: [] }],
+    // Browser sign-in (issue 15): taking over a site-B person through a password or a one-time link.
+    ["set a site-B user's sign-in password", 'PUT', '/users/sec-b/password', { password: 'correct horse battery' }],
+    ['issue a sign-in link for a site-B user', 'POST', '/users/sec-b/sign-in-link', {}],
+    ["end a site-B user's browser sessions", 'DELETE', '/users/sec-b/sessions'],
   ];
   for (const [what, method, path, body] of refusals) {
     const r = await api(ingest, method, path, adminA, body);

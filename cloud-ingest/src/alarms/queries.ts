@@ -75,6 +75,13 @@ export async function loadDetail(db: Db | Tx, id: string): Promise<AlarmDetail |
   if (evIds.length) {
     const snaps = (await db.query(`SELECT payload->>'snapshot' AS s FROM events WHERE id = ANY($1::uuid[]) AND site = $2 AND payload ? 'snapshot'`, [evIds, view.site])).rows;
     for (const s of snaps) if (s.s && !snapshots.includes(String(s.s))) snapshots.push(String(s.s));
+    // The pictures the linkage took for this trigger (fire rule: cameras to preset, snapshot) arrive as
+    // linkage.snapshot events naming the trigger; before issue 15 only the source event's own was read.
+    const taken = (await db.query(
+      `SELECT payload->>'ref' AS s FROM events WHERE kind = 'linkage.snapshot' AND site = $1 AND payload->>'triggerEventId' = ANY($2::text[]) ORDER BY time`,
+      [view.site, evIds],
+    )).rows;
+    for (const s of taken) if (s.s && !snapshots.includes(String(s.s))) snapshots.push(String(s.s));
   }
   const linkIds = refs('linkage').filter((x) => UUID_RE.test(x));
   const linkages = (await db.query(

@@ -322,9 +322,13 @@ export class AlarmLifecycle implements AlarmService {
    */
   private async takeIn(tx: Tx, a: AlarmView, by: string, at: string): Promise<After | undefined> {
     const incidentId = await attachToIncident(tx, { id: a.id, site: a.site, device: a.device, severity: a.severity, tags: a.tags, at: a.raisedAt }, this.windowMs);
-    await audit(tx, a.id, at, by, 'raised', null, a.state, { severity: a.severity, incidentId });
     const resident = await this.care.residentOf(tx, a);
-    if (resident) return this.care.takeIn(tx, { ...a, incidentId }, incidentId, resident);
+    if (resident) {
+      await audit(tx, a.id, at, by, 'raised', null, a.state, { severity: a.severity, incidentId });
+      return this.care.takeIn(tx, { ...a, incidentId }, incidentId, resident);
+    }
+    // The first call is named in the raise's own entry, so the alarm page can say who was called and when.
+    await audit(tx, a.id, at, by, 'raised', null, a.state, { severity: a.severity, incidentId, channel: channelFor(this.esc, 0) });
     await tx.query('UPDATE alarms SET notifications = notifications + 1 WHERE id = $1', [a.id]);
     await scheduleEscalation(tx, this.esc, a, this.clock.now());
     const view: AlarmView = { ...a, incidentId };

@@ -31,7 +31,8 @@ export function statusForCode(code: string): number | undefined {
   return STATUS_BY_CODE[code];
 }
 
-export function installErrorHandling(app: FastifyInstance): void {
+/** `notFound: false` for a second plugin on the same prefix (Fastify allows one not-found handler per prefix). */
+export function installErrorHandling(app: FastifyInstance, opts: { notFound?: boolean } = {}): void {
   app.setErrorHandler(async (err: FastifyError & { issues?: unknown }, req: FastifyRequest, reply: FastifyReply) => {
     const code = errorCode(err);
     let status = statusForCode(code);
@@ -54,6 +55,7 @@ export function installErrorHandling(app: FastifyInstance): void {
     if (Array.isArray(err.issues)) body.issues = err.issues;
     return reply.code(status).send(body);
   });
+  if (opts.notFound === false) return;
   app.setNotFoundHandler(async (req, reply) =>
     reply.code(404).send({ code: 'ERR_ROUTE_NOT_FOUND', message: `no route ${req.method} ${req.url.split('?')[0]}`, requestId: req.id }));
 }

@@ -11,11 +11,15 @@ import type { FastifyInstance } from 'fastify';
 import swagger from '@fastify/swagger';
 import rateLimit from '@fastify/rate-limit';
 import { createLogger, type Clock, type Logger } from '@safe-community/runtime';
-import { EdgeDirectory, UserDirectory, actorOf, hashToken, bearerToken, userAuthHook, edgeAuthHook, type Db } from '../auth/index.js';
+import { EdgeDirectory, UserDirectory, actorOf, hashToken, bearerToken, edgeAuthHook, type Db } from '../auth/index.js';
+import { SESSION_COOKIE, cookieValue, sessionOrBearerHook } from '../auth/session-hooks.js';
+import { SessionStore } from '../auth/sessions.js';
 import type { AlarmService } from '../alarms/types.js';
 import { Db as TxDb } from '../alarms/db.js';
 import type { SqlRunner } from '../migrate.js';
 import { alarmPagePlugin } from '../page/index.js';
+import { signInPlugin } from '../page/sign-in.js';
+import { AlarmFeed } from './alarm-feed.js';
 import { terminalRoutes, type TerminalRoutesOptions } from '../alarms/terminal-routes.js';
 import { installAudit } from './audit.js';
 import { CommandDesk, type Publish } from './commands.js';
@@ -27,6 +31,7 @@ import { alarmRoutes } from './routes-alarms.js';
 import { commandRoutes } from './routes-commands.js';
 import { inventoryRoutes } from './routes-inventory.js';
 import { rulesRoutes, slaRoutes, type RulesPort, type SlaPort } from './routes-rules.js';
+import { sessionAdminRoutes } from './routes-sessions.js';
 import { seriesRoutes } from './routes-series.js';
 import { ErrorBody } from './schemas.js';
 import { typeboxCompiler } from './validation.js';
@@ -56,11 +61,21 @@ export interface ApiDeps {
   commandGraceMs?: number;
   /** Elderly care: how far back a resident's location history may be read (config care.locationRetentionDays; default 30, 0: no bound). */
   care?: { locationRetentionDays?: number };
+  /** Where people's browsers reach this service (sign-in links; https marks the session cookie Secure). */
+  publicUrl?: string | undefined;
+  /** How long a browser session lasts, seconds (default 12 h). */
+  sessionTtlSec?: number;
+  /** How often the live alarm feed looks for changes, ms (default 1000). */
+  feedPollMs?: number;
 }
 
 export interface ApiHandle {
   users: UserDirectory;
   edges: EdgeDirectory;
+  /** Browser sessions of people (sign-in page, one-time links). */
+  sessions: SessionStore;
+  /** The live alarm feed (SSE); `streams` counts open ones. */
+  feed: AlarmFeed;
   commands: CommandDesk;
   /** An onRequest hook for the edges' HTTP ingest: Basic auth with the edge id and its secret. */
   edgeAuth: ReturnType<typeof edgeAuthHook>;
@@ -71,6 +86,8 @@ export async function registerApi(app: FastifyInstance, deps: ApiDeps): Promise<
   const prefix = deps.prefix ?? '/api/v1';
   const edges = deps.edges ?? new EdgeDirectory(deps.db, deps.clock ? { clock: deps.clock } : {});
   const users = new UserDirectory(deps.db, { adminToken: deps.adminToken, adminUser: deps.adminUser ?? 'admin', logger: log.child({ part: 'auth' }) });
+  const sessions = new SessionStore(deps.db, { ...(deps.sessionTtlSec !== undefined ? { ttlSec: deps.sessionTtlSec } : {}), ...(deps.clock ? { clock: deps.clock } : {}) });
+  const feed = new AlarmFeed({ db: deps.db, logger: log.child({ part: 'feed' }), ...(deps.feedPollMs !== undefined ? { pollMs: deps.feedPollMs } : {}) });
   const commands = new CommandDesk({
     db: deps.db, publish: deps.publish,
     ...(deps.clock ? { clock: deps.clock } : {}),
@@ -79,9 +96,16 @@ export async function registerApi(app: FastifyInstance, deps: ApiDeps): Promise<
   });
   app.addHook('onReady', async () => {
     await users.start();
+    await sessions.purge();
+    // The dashboards' alarm links read this (dashboards: Board.alarmPageVariable); unset leaves what is stored.
+    if (deps.publicUrl) {
+      await deps.db.query(`INSERT INTO service_settings (key, value) VALUES ('public_url', $1)
+        ON CONFLICT (key) DO UPDATE SET value = EXCLUDED.value, updated_at = now()`, [deps.publicUrl.replace(/\/+$/, '')]);
+    }
     await commands.start();
   });
   app.addHook('onClose', async () => {
+    await feed.stop();
     await commands.stop();
     await users.stop();
   });
@@ -112,7 +136,7 @@ export async function registerApi(app: FastifyInstance, deps: ApiDeps): Promise<
       timeWindow: deps.rateLimit?.timeWindowMs ?? 60_000,
       // Per token, so one noisy client cannot starve the others behind the same proxy address.
       keyGenerator: (req) => {
-        const t = bearerToken(req.headers.authorization);
+        const t = bearerToken(req.headers.authorization) ?? cookieValue(req.headers.cookie, SESSION_COOKIE);
         return t ? `t:${hashToken(t).slice(0, 32)}` : `a:${req.ip}`;
       },
       errorResponseBuilder: (req, ctx) => ({
@@ -120,9 +144,11 @@ export async function registerApi(app: FastifyInstance, deps: ApiDeps): Promise<
         message: `rate limit of ${ctx.max} requests per ${ctx.after} reached; retry later`, requestId: req.id,
       }),
     });
-    api.addHook('onRequest', userAuthHook(users));
+    // People in a browser come with the session cookie (and a CSRF token on writes); machines with a bearer token.
+    api.addHook('onRequest', sessionOrBearerHook(users, sessions));
     installAudit(api, deps.db, log.child({ part: 'audit' }));
     adminRoutes(api, users, edges, deps.db);
+    sessionAdminRoutes(api, users, sessions, deps.publicUrl);
     inventoryRoutes(api, deps.db);
     seriesRoutes(api, deps.db);
     commandRoutes(api, commands);
@@ -136,7 +162,10 @@ export async function registerApi(app: FastifyInstance, deps: ApiDeps): Promise<
         logger: log.child({ part: 'care' }), ...(deps.clock ? { clock: deps.clock } : {}),
       }));
     }
-    if (deps.alarms) alarmRoutes(api, deps.alarms, deps.db);
+    if (deps.alarms) {
+      feed.register(api);
+      alarmRoutes(api, deps.alarms, deps.db);
+    }
     // SLA figures come with the lifecycle implementation (AlarmLifecycle.sla), not the AlarmService interface.
     if (deps.alarms && typeof (deps.alarms as Partial<SlaPort>).sla === 'function') slaRoutes(api, deps.alarms as unknown as SlaPort);
     if (deps.rules) rulesRoutes(api, deps.db, deps.rules);
@@ -154,9 +183,10 @@ export async function registerApi(app: FastifyInstance, deps: ApiDeps): Promise<
     }
   }, { prefix });
 
+  await app.register(async (signIn) => signInPlugin(signIn, { sessions, publicUrl: deps.publicUrl }));
   if (deps.alarms) {
     const alarms = deps.alarms;
-    await app.register(async (page) => alarmPagePlugin(page, { users, alarms, apiBase: prefix, snapshotsDir: deps.snapshotsDir }));
+    await app.register(async (page) => alarmPagePlugin(page, { users, sessions, alarms, apiBase: prefix, snapshotsDir: deps.snapshotsDir }));
   }
-  return { users, edges, commands, edgeAuth: edgeAuthHook(edges) };
+  return { users, edges, sessions, feed, commands, edgeAuth: edgeAuthHook(edges) };
 }

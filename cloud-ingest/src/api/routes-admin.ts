@@ -16,16 +16,18 @@ const Teams = Type.Array(Type.String({ minLength: 1, maxLength: 64 }), {
   maxItems: 100, uniqueItems: true, description: 'guard teams (elderly care): members read the location history of their team\'s residents',
 });
 
+/** Loads the user a route names (`:user`) and checks the caller is an admin who manages it (issue 12, item 5). */
+export async function managedUserOf(users: UserDirectory, req: { params: unknown }, actor: ReturnType<typeof actorOf>): Promise<string> {
+  const id = (req.params as { user: string }).user;
+  requirePermission(actor, 'admin');
+  const target = await users.getUser(id);
+  if (!target) throw new CodedError('ERR_NOT_FOUND', `no user ${id}`);
+  requireManages(actor, target.sites, `user ${id}`);
+  return id;
+}
+
 export function adminRoutes(app: FastifyInstance, users: UserDirectory, edges: EdgeDirectory, db: Db): void {
-  /** Loads the target user and checks the caller manages it; an unmanaged user answers like a missing one. */
-  const managedUser = async (req: { params: unknown }, actor: ReturnType<typeof actorOf>): Promise<string> => {
-    const id = (req.params as { user: string }).user;
-    requirePermission(actor, 'admin');
-    const target = await users.getUser(id);
-    if (!target) throw new CodedError('ERR_NOT_FOUND', `no user ${id}`);
-    requireManages(actor, target.sites, `user ${id}`);
-    return id;
-  };
+  const managedUser = (req: { params: unknown }, actor: ReturnType<typeof actorOf>): Promise<string> => managedUserOf(users, req, actor);
 
   app.get('/me', { schema: { tags: ['auth'], summary: 'The caller: user, role, sites and guard teams' } }, async (req) => actorOf(req));
 

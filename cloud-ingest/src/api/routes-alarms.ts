@@ -10,6 +10,7 @@ import { Type } from '@sinclair/typebox';
 import { CodedError } from '@safe-community/runtime';
 import { actorOf, requirePermission, type Db } from '../auth/index.js';
 import type { AlarmFilter, AlarmService, AlarmState } from '../alarms/types.js';
+import { alarmContext } from './alarm-context.js';
 import { scopeAlarm, scopeAlarms } from './location-scope.js';
 import { CsvList, Id, IdParams, Severity, Timestamp } from './schemas.js';
 import { RequestValidationError } from './validation.js';
@@ -65,10 +66,11 @@ export function alarmRoutes(app: FastifyInstance, alarms: AlarmService, db: Db):
     return { alarms: await scopeAlarms(db, actor, await alarms.list(filter)) };
   });
 
-  app.get('/alarms/:id', { schema: { tags: ['alarms'], summary: 'One alarm with comments, audit trail, evidence and dispatches', params: IdParams } },
+  app.get('/alarms/:id', { schema: { tags: ['alarms'], summary: 'One alarm with comments, audit trail, evidence, dispatches, and its context in words (place, resident, calls, linkage steps)', params: IdParams } },
     async (req) => {
       const actor = actorOf(req);
-      return scopeAlarm(db, actor, await alarms.get((req.params as { id: string }).id, actor));
+      const alarm = await scopeAlarm(db, actor, await alarms.get((req.params as { id: string }).id, actor));
+      return { ...alarm, context: await alarmContext(db, alarm) };
     });
 
   const id = (req: { params: unknown }): string => (req.params as { id: string }).id;

@@ -5,3 +5,5 @@ export { can, requirePermission, siteAllowed, scopeSites, isGlobalAdmin, manages
 export { EdgeDirectory, RESERVED_EDGE_IDS, type EdgeIdentity, type EdgeRecord, type IssueOptions } from './edges.js';
 export { newToken, hashToken, bearerToken } from './tokens.js';
 export { userAuthHook, edgeAuthHook, actorOf } from './hooks.js';
+export { SessionStore, type Session, type SignedIn, type SessionOptions } from './sessions.js';
+export { sessionOrBearerHook, SESSION_COOKIE } from './session-hooks.js';

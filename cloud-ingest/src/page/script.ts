@@ -1,118 +1,141 @@
 /**
- * The alarm page's browser script, served as a static file (so the page can run under a CSP without
- * inline scripts). Plain ES2017 in a string: there is no bundler and the page needs no framework. All
- * text is set through textContent, never innerHTML, since alarm messages and comments are user input.
+ * The alarm page's script (/alarm-page.js): what happened, where, who was called and who responded, what
+ * the linkage did with each device, the pictures; Acknowledge, Dispatch, Resolve, False alarm; kept up to
+ * date by the live feed. The exact position is shown only when the API gives it (the resident's team and
+ * admins); the place in words (building, floor, zone, unit) is for every staff member of the site.
  */
 export const ALARM_PAGE_SCRIPT = String.raw`(function () {
   'use strict';
-  var KEY = 'safe-community.token';
-  var body = document.body;
-  var id = body.getAttribute('data-alarm-id');
-  var api = body.getAttribute('data-api-base');
-  var $ = function (s) { return document.getElementById(s); };
+  var $ = SC.$;
+  var id = document.body.getAttribute('data-alarm-id');
+  var api = document.body.getAttribute('data-api-base');
+  var ACTIVE = { open: true, acknowledged: true, dispatched: true };
+  var me = null;
   var current = null;
-
-  function token() { return sessionStorage.getItem(KEY); }
-  function show(el, on) { $(el).hidden = !on; }
-  function text(el, v) { $(el).textContent = v == null ? '' : String(v); }
-  function error(msg) { text('error', msg || ''); }
-
-  function call(method, path, payload) {
-    var init = { method: method, headers: { authorization: 'Bearer ' + token() } };
-    if (payload !== undefined) { init.headers['content-type'] = 'application/json'; init.body = JSON.stringify(payload); }
-    return fetch(path, init).then(function (r) {
-      if (r.status === 401) { sessionStorage.removeItem(KEY); signedOut('Your token was not accepted. Enter it again.'); throw new Error('unauthenticated'); }
-      if (!r.ok) return r.json().then(function (e) { throw new Error(e.code + ': ' + e.message); });
-      return r;
-    });
-  }
-
-  function signedOut(msg) {
-    ['summary', 'details', 'snapshot', 'history'].forEach(function (s) { show(s, false); });
-    show('login', true);
-    text('who', '');
-    error(msg);
-  }
-
-  function when(iso) { return iso ? new Date(iso).toLocaleString() : '—'; }
-
-  function render(a) {
-    current = a;
-    show('login', false);
-    ['summary', 'details', 'snapshot', 'history'].forEach(function (s) { show(s, true); });
-    document.title = a.type + ' · ' + a.state;
-    text('title', a.type + ' at ' + a.device);
-    var sev = $('severity'); sev.className = 'badge sev-' + a.severity; sev.textContent = a.severity;
-    var st = $('state'); st.className = 'badge st-' + a.state; st.textContent = a.state.replace('_', ' ');
-    text('message', a.message);
-    var facts = $('facts'); facts.textContent = '';
-    var rows = [['Site', a.site], ['Device', a.device], ['Raised', when(a.raisedAt)], ['Last seen', when(a.lastSeenAt)], ['Occurrences', a.count],
-     ['Acknowledged', a.acknowledgedAt ? when(a.acknowledgedAt) + ' by ' + a.acknowledgedBy : '—'], ['Assignee', a.assignee || '—'],
-     ['Resolved', a.resolvedAt ? when(a.resolvedAt) + ' by ' + a.resolvedBy : '—'], ['Incident', a.incidentId || '—']];
-    // Care alarms: the resident, and their last fix as the API gives it to this user (the resident's guard
-    // team and admins; for anyone else the API removes it and sets tags.location_hidden).
-    var tags = a.tags || {};
-    if (tags.resident) rows.push(['Resident', tags.resident]);
-    if (tags.last_lat && tags.last_lon) rows.push(['Last position', tags.last_lat + ', ' + tags.last_lon + (tags.last_fix_at ? ' at ' + when(tags.last_fix_at) : '')]);
-    else if (tags.location_hidden === 'true') rows.push(['Last position', "withheld (only the resident's guard team and admins see it)"]);
-    rows.forEach(function (f) { var dt = document.createElement('dt'); dt.textContent = f[0]; var dd = document.createElement('dd'); dd.textContent = String(f[1]); facts.appendChild(dt); facts.appendChild(dd); });
-    var active = a.state === 'open' || a.state === 'acknowledged' || a.state === 'dispatched';
-    $('ack').disabled = a.state !== 'open';
-    $('resolve').disabled = !active;
-    $('false-alarm').disabled = !active;
-    list('audit', (a.audit || []).map(function (e) {
-      var change = e.from && e.to && e.from !== e.to ? ' (' + e.from + ' → ' + e.to + ')' : '';
-      var note = e.detail && typeof e.detail.note === 'string' ? ': ' + e.detail.note : '';
-      return when(e.at) + ' · ' + e.actor + ' · ' + e.action + change + note;
-    }));
-    list('comments', (a.comments || []).map(function (c) { return when(c.at) + ' · ' + c.author + ': ' + c.text; }));
-  }
+  var shownPictures = '';
+  var waiting = null;
 
   function list(el, items) {
     var ul = $(el); ul.textContent = '';
-    if (items.length === 0) { var li = document.createElement('li'); li.className = 'muted'; li.textContent = 'none'; ul.appendChild(li); }
-    items.forEach(function (t) { var li = document.createElement('li'); li.textContent = t; ul.appendChild(li); });
+    if (items.length === 0) ul.appendChild(SC.el('li', 'none', 'muted'));
+    items.forEach(function (t) { ul.appendChild(SC.el('li', t)); });
   }
 
-  function loadSnapshot(a) {
-    var has = a.evidence && a.evidence.snapshots && a.evidence.snapshots.length > 0;
-    if (!has) return;
-    call('GET', '/alarms/' + id + '/snapshot').then(function (r) { return r.blob(); }).then(function (b) {
-      var img = document.createElement('img'); img.alt = 'snapshot'; img.id = 'snapshot-img';
-      img.src = URL.createObjectURL(b);
-      $('snapshot-note').replaceWith(img);
-    }).catch(function (e) { text('snapshot-note', 'Snapshot not available (' + e.message + ')'); });
+  function facts(el, rows) {
+    var dl = $(el); dl.textContent = '';
+    rows.forEach(function (f) { if (f[1] == null || f[1] === '') return; dl.appendChild(SC.el('dt', f[0])); dl.appendChild(SC.el('dd', f[1])); });
+  }
+
+  function render(a) {
+    current = a;
+    var c = a.context;
+    ['summary', 'where', 'response', 'history'].forEach(function (s) { SC.show(s, true); });
+    document.title = c.kind + ' · ' + a.state.replace('_', ' ');
+    SC.text('title', c.title);
+    var sev = $('severity'); sev.className = 'badge sev-' + a.severity; sev.textContent = a.severity;
+    var st = $('state'); st.className = 'badge st-' + a.state; st.textContent = a.state.replace('_', ' ');
+    SC.text('raised', 'raised ' + SC.when(a.raisedAt) + (a.count > 1 ? ' · ' + a.count + ' times' : ''));
+    SC.text('message', a.message);
+
+    var t = a.tags || {};
+    var position = null;
+    if (t.last_lat && t.last_lon) position = t.last_lat + ', ' + t.last_lon + (t.last_fix_at ? ' at ' + SC.when(t.last_fix_at) : '');
+    else if (t.location_hidden === 'true') position = "only the resident's guard team and admins see the exact position";
+    facts('place', [['Site', c.place.site], ['Building', c.place.building], ['Floor', c.place.floor], ['Zone', c.place.zone], ['Unit', c.place.unit],
+      ['Resident', c.resident ? c.resident.name : null], ['Device', a.device + (c.device.kind ? ' (' + c.device.kind.replace('_', ' ') + ')' : '')],
+      ['Exact position', position]]);
+
+    var calls = c.calls.map(function (k) { return SC.when(k.at) + ' · called ' + (k.channels.join(', ') || 'duty') + (k.level > 0 ? ' (level ' + k.level + ')' : ''); });
+    if (a.acknowledgedAt) calls.push(SC.when(a.acknowledgedAt) + ' · acknowledged by ' + a.acknowledgedBy);
+    if (a.resolvedAt) calls.push(SC.when(a.resolvedAt) + ' · ' + (a.state === 'false_alarm' ? 'closed as a false alarm' : 'resolved') + ' by ' + a.resolvedBy);
+    list('calls', calls);
+    list('dispatches', (a.dispatches || []).map(function (d) {
+      return SC.when(d.sentAt) + ' · ' + d.terminal + ' by ' + d.sentBy + ' · ' + d.status + (d.note ? ': ' + d.note : '') + (d.feedback ? ' · "' + d.feedback + '"' : '');
+    }));
+
+    SC.show('linkage-box', c.linkage.length > 0 || c.resets.length > 0);
+    SC.text('resets', c.resets.map(function (r) { return r.kind + ' at ' + SC.when(r.at); }).join('; '));
+    var lb = $('linkage'); lb.textContent = '';
+    c.linkage.forEach(function (s) {
+      var tr = SC.el('tr');
+      tr.appendChild(SC.el('td', s.device + (s.deviceKind ? ' (' + s.deviceKind.replace('_', ' ') + ')' : '')));
+      tr.appendChild(SC.el('td', s.action.replace(/_/g, ' ')));
+      tr.appendChild(SC.el('td', s.status + (s.attempts > 1 ? ' after ' + s.attempts + ' tries' : ''), s.status === 'confirmed' ? 'ok' : 'bad'));
+      tr.appendChild(SC.el('td', s.confirmedAfterMs != null ? s.confirmedAfterMs + ' ms' : '—'));
+      lb.appendChild(tr);
+    });
+
+    // No picture panel for alarms that can never have one (an SOS from a wearable).
+    var snaps = (a.evidence && a.evidence.snapshots) || [];
+    SC.show('pictures-box', c.picturesPossible);
+    if (c.picturesPossible && snaps.join('|') !== shownPictures) {
+      shownPictures = snaps.join('|');
+      var box = $('pictures'); box.textContent = '';
+      snaps.forEach(function (ref, i) {
+        var img = SC.el('img'); img.alt = ref; img.className = 'picture';
+        img.onerror = function () { img.replaceWith(SC.el('p', 'Picture ' + (i + 1) + ' is not available (expired or not uploaded).', 'muted')); };
+        img.src = '/alarms/' + id + '/snapshots/' + i;
+        box.appendChild(img);
+      });
+      SC.text('pictures-note', snaps.length === 0 ? 'No picture yet: it appears here when the camera\'s snapshot arrives.' : '');
+    }
+
+    // Evidence the edge sends after the alarm (the linkage's record, the camera's picture, the panel's reset)
+    // writes no alarm history, so the live feed does not announce it: a young alarm still missing some is
+    // read again shortly, any other active one every 15 s.
+    var young = Date.now() - Date.parse(a.raisedAt) < 120000;
+    var missing = (c.picturesPossible && snaps.length === 0) || c.linkage.length === 0;
+    if (!waiting && ACTIVE[a.state]) waiting = setTimeout(function () { waiting = null; load(); }, young && missing ? 3000 : 15000);
+
+    var active = !!ACTIVE[a.state];
+    var acts = me && (me.role === 'security' || me.role === 'admin');
+    $('ack').disabled = !acts || a.state !== 'open';
+    $('dispatch').disabled = !acts || !active;
+    $('resolve').disabled = !acts || !active || a.state === 'open';
+    $('false-alarm').disabled = !acts || !active || a.state === 'open';
+    var dl = $('dispatch-targets'); dl.textContent = '';
+    var seen = {};
+    ((me && me.teams) || []).concat((a.dispatches || []).map(function (d) { return d.terminal; })).forEach(function (v) {
+      if (seen[v]) return; seen[v] = true; var o = SC.el('option'); o.value = v; dl.appendChild(o);
+    });
+    list('audit', (a.audit || []).map(function (e) {
+      var change = e.from && e.to && e.from !== e.to ? ' (' + e.from + ' → ' + e.to + ')' : '';
+      var d = e.detail || {};
+      var extra = typeof d.note === 'string' ? ': ' + d.note : d.terminal ? ' → ' + d.terminal : d.channels ? ' → ' + d.channels.join(', ') : d.channel ? ' → ' + d.channel : '';
+      return SC.when(e.at) + ' · ' + e.actor + ' · ' + e.action + change + extra;
+    }));
+    list('comments', (a.comments || []).map(function (k) { return SC.when(k.at) + ' · ' + k.author + ': ' + k.text; }));
   }
 
   function load() {
-    return call('GET', api + '/me').then(function (r) { return r.json(); }).then(function (me) {
-      text('who', me.user + ' (' + me.role + ')');
-      return call('GET', api + '/alarms/' + id);
-    }).then(function (r) { return r.json(); }).then(function (a) { render(a); loadSnapshot(a); error(''); })
-      .catch(function (e) { if (e.message !== 'unauthenticated') error(e.message); });
+    return SC.call('GET', api + '/alarms/' + id).then(function (r) { return r.json(); })
+      .then(function (a) { render(a); SC.error(''); })
+      .catch(function (e) { SC.error(e.message); });
   }
 
   function act(path, payload) {
-    error('');
-    ['ack', 'resolve', 'false-alarm'].forEach(function (b) { $(b).disabled = true; });
-    return call('POST', api + '/alarms/' + id + path, payload).then(function (r) { return r.json(); })
-      .then(function (a) { $('note').value = ''; render(a); })
-      .catch(function (e) { if (current) render(current); error(e.message); });
+    SC.error('');
+    ['ack', 'dispatch', 'resolve', 'false-alarm'].forEach(function (b) { $(b).disabled = true; });
+    return SC.call('POST', api + '/alarms/' + id + path, payload)
+      .then(function () { $('note').value = ''; return load(); })
+      .catch(function (e) { if (current) render(current); SC.error(e.message); });
   }
 
   function note() { var n = $('note').value.trim(); return n ? { note: n } : {}; }
 
-  $('token-form').addEventListener('submit', function (ev) {
-    ev.preventDefault();
-    sessionStorage.setItem(KEY, $('token').value.trim());
-    $('token').value = '';
-    load();
-  });
   $('ack').addEventListener('click', function () { act('/ack', note()); });
+  $('dispatch').addEventListener('click', function () {
+    var to = $('dispatch-to').value.trim();
+    if (!to) { SC.error('Name the guard team or terminal to dispatch to.'); return; }
+    var b = note(); b.terminal = to; act('/dispatch', b);
+  });
   $('resolve').addEventListener('click', function () { act('/resolve', note()); });
   $('false-alarm').addEventListener('click', function () { var b = note(); b.falseAlarm = true; act('/resolve', b); });
-  $('signout').addEventListener('click', function () { sessionStorage.removeItem(KEY); signedOut(''); });
 
-  if (token()) load(); else signedOut('');
+  SC.session().then(function (user) {
+    me = user;
+    // Changes by anyone (another guard, an escalation call, a terminal's report) redraw the page.
+    SC.live(function (a) { if (a.id === id) load(); }, load);
+  }).catch(function (e) { SC.error(e.message); });
 })();
 `;

@@ -1,9 +1,9 @@
 /** What every board shares: options, the built result and the dashboard frame (variables, annotation). */
 import { DashboardBuilder, type Dashboard } from '@grafana/grafana-foundation-sdk/dashboard';
-import { alarmPageVariable, type Board, type PanelQuery } from '../grafana.js';
+import type { Board, PanelQuery } from '../grafana.js';
 
 export interface BoardOptions {
-  /** Base URL of the cloud alarm pages, the default of the ALARM_PAGE_URL variable. */
+  /** Base URL of the alarm pages until an ingest publishes its PUBLIC_URL (see Board.alarmPageVariable). */
   alarmPageUrl: string;
 }
 
@@ -25,7 +25,7 @@ export function frame(board: Board, title: string, opts: BoardOptions, extraTags
     .timezone('browser')
     .refresh('30s')
     .readonly()
-    .variables([...board.variables(), alarmPageVariable(opts.alarmPageUrl)])
+    .variables([...board.variables(), board.alarmPageVariable(opts.alarmPageUrl)])
     .annotation(board.alarmAnnotation());
 }
 
