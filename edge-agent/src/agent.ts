@@ -38,6 +38,8 @@ export interface EdgeAgentOptions {
   cameras?: CameraPort;
 }
 
+const LIFE_SAFETY_KINDS = new Set(['fire_panel', 'access_gate', 'car_barrier']);
+
 interface Part {
   name: string;
   start(): Promise<void>;
@@ -99,6 +101,14 @@ export class EdgeAgent {
       rateLimit: cfg.broker.ratePerSecond > 0 ? { perSecond: cfg.broker.ratePerSecond, burst: cfg.broker.rateBurst } : false,
       // A fire panel in an alarm storm reports every detector of a loop at once: none of it may be refused.
       rateLimitExempt: (id) => this.devices?.get(id)?.kind === 'fire_panel',
+      maxPacketBytes: cfg.broker.maxPacketBytes,
+      auth: {
+        concurrency: cfg.broker.authConcurrency,
+        maxQueue: cfg.broker.authQueue,
+        perSource: cfg.broker.connectRatePerSecond > 0 ? { perSecond: cfg.broker.connectRatePerSecond, burst: cfg.broker.connectBurst } : false,
+      },
+      // The devices a fire linkage reads and drives authenticate first when many connect at once.
+      authPriority: (id) => LIFE_SAFETY_KINDS.has(this.devices?.get(id)?.kind ?? ''),
       logger: log,
       clock,
     });

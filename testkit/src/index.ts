@@ -87,3 +87,5 @@ export async function waitFor<T>(check: () => T | Promise<T>, opts: { timeoutMs?
 /** Paths to the shared real models and media (never committed). */
 export const MODELS_DIR = process.env.MODELS_DIR ?? new URL('../../../shared/models', import.meta.url).pathname;
 export const MEDIA_DIR = process.env.MEDIA_DIR ?? new URL('../../../shared/media', import.meta.url).pathname;
+
+export { rawConnect, connectPacket, openSocket, remainingLength } from './mqtt-raw.js';
