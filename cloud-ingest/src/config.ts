@@ -62,6 +62,14 @@ const ApiSchema = Type.Object(
   { additionalProperties: false, default: {} },
 );
 
+const ClockSchema = Type.Object(
+  {
+    maxFutureSec: Type.Integer({ minimum: 1, default: 3600, description: 'a record dated further ahead of the ingest clock is stored at the ingest time (events keep the original in tag clock_skew); keep it well under maintenance.partitionsAheadDays' }),
+    maxPastDays: Type.Integer({ minimum: 0, default: 0, description: 'a record older than this is stored at the ingest time; 0 accepts any age (replays after long outages)' }),
+  },
+  { additionalProperties: false, default: {} },
+);
+
 export const IngestConfigSchema = Type.Object(
   {
     host: Type.String({ default: '127.0.0.1', description: 'HTTP listen address (env HOST)' }),
@@ -80,6 +88,7 @@ export const IngestConfigSchema = Type.Object(
     keepaliveSec: Type.Integer({ minimum: 1, default: 60, description: 'MQTT keepalive' }),
     maxEnvelopeBytes: Type.Integer({ minimum: 1024, default: 16 * 1024 * 1024, description: 'largest accepted envelope (HTTP body limit too)' }),
     retry: RetrySchema,
+    clock: ClockSchema,
     maintenance: MaintenanceSchema,
     care: CareSchema,
     notify: NotifySchema,

@@ -7,6 +7,7 @@ import type { FastifyInstance, onRequestAsyncHookHandler } from 'fastify';
 import { errorCode } from '@safe-community/runtime';
 import { prepareEnvelope } from './prepare.js';
 import type { Pipeline } from './pipeline.js';
+import type { TimeWindow } from './time-sanity.js';
 
 export interface HealthParts {
   store: 'up' | 'down';
@@ -17,6 +18,8 @@ export interface RouteDeps {
   pipeline: Pipeline;
   health(): Promise<HealthParts>;
   maxEnvelopeBytes: number;
+  /** The accepted record times, now (time-sanity.ts). */
+  timeWindow: () => TimeWindow;
   /** When given, edges must authenticate (see auth/hooks.ts edgeAuthHook); the envelope must then be their own. */
   edgeAuth?: onRequestAsyncHookHandler;
 }
@@ -33,7 +36,8 @@ export function registerRoutes(app: FastifyInstance, deps: RouteDeps): void {
   app.post('/ingest/v1/envelopes', deps.edgeAuth ? { onRequest: deps.edgeAuth } : {}, async (req, reply) => {
     // An authenticated edge may only send its own envelopes: another edge id is refused like a topic mismatch.
     const who = deps.edgeAuth ? req.edgeIdentity : null;
-    const prepared = prepareEnvelope(typeof req.body === 'string' ? req.body : '', 'http', who?.edge);
+    const prepared = prepareEnvelope(typeof req.body === 'string' ? req.body : '', 'http', who?.edge, { time: deps.timeWindow() });
+    if (prepared.kind === 'batch') deps.pipeline.counters.clockAdjusted += prepared.clockAdjusted;
     if (who && prepared.kind === 'batch' && prepared.batch.site !== who.site) {
       return reply.code(403).send({ code: 'ERR_FORBIDDEN', message: `edge ${who.edge} belongs to site ${who.site}, not ${prepared.batch.site}` });
     }
@@ -48,9 +52,10 @@ export function registerRoutes(app: FastifyInstance, deps: RouteDeps): void {
         return await reply.code(409).send({ code: 'ERR_SEQ_GAP', message: `batch starts past ${r.upTo + 1}; resend from there`, upTo: r.upTo });
       }
       // Rejected records are stored as dead letters and counted as delivered; the edge learns why here.
-      const rejected = batch.items
-        .filter((i) => !i.ok && i.seq <= r.upTo)
-        .map((i) => (i.ok ? null : { seq: i.seq, code: i.code, reason: i.reason }));
+      const rejected = [
+        ...batch.items.filter((i) => !i.ok && i.seq <= r.upTo).map((i) => (i.ok ? null : { seq: i.seq, code: i.code, reason: i.reason })),
+        ...r.isolated,
+      ];
       return await reply.send({ upTo: r.upTo, duplicates: r.duplicates, deadLettered: r.deadLettered, rejected });
     } catch (err) {
       const code = errorCode(err);

@@ -4,7 +4,7 @@
  */
 import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
 import { edgeDownTopic, parseEdgeTopic, type DownMessage } from '@safe-community/contracts';
-import { CodedError, createLogger, type Clock, type Logger } from '@safe-community/runtime';
+import { CodedError, createLogger, systemClock, type Clock, type Logger } from '@safe-community/runtime';
 import { AlarmLifecycle, WebhookNotifier, createAlarmService, type AlarmService, type Notifier } from './alarms/index.js';
 import { RuleEngine, committedFromBatch, type RuleSet } from './rules/index.js';
 import { registerApi } from './api/index.js';
@@ -19,6 +19,7 @@ import { prepareEnvelope } from './prepare.js';
 import { PgStore } from './store/pg-store.js';
 import { PgliteStore } from './store/pglite-store.js';
 import type { Store } from './store/types.js';
+import type { TimeWindow } from './time-sanity.js';
 
 export interface IngestDeps {
   /** A store owned by the caller (started and stopped by the service all the same). */
@@ -82,6 +83,9 @@ export function createIngestService(input: unknown = {}, deps: IngestDeps = {}):
     ? new WebhookNotifier({ url: config.notify.webhookUrl, token: config.notify.webhookToken, timeoutMs: config.notify.timeoutMs, attempts: config.notify.attempts, logger: log.child({ part: 'notify' }) })
     : undefined);
 
+  const clock = deps.clock ?? systemClock;
+  const timeWindow = (): TimeWindow => ({ now: clock.now(), maxFutureMs: config.clock.maxFutureSec * 1000, maxPastMs: config.clock.maxPastDays * 86_400_000 });
+
   const health = async (): Promise<HealthParts> => ({
     store: (await store.health()).ok ? 'up' : 'down',
     mqtt: !consumer ? 'disabled' : consumer.connected ? 'up' : 'down',
@@ -98,12 +102,13 @@ export function createIngestService(input: unknown = {}, deps: IngestDeps = {}):
       await pipeline.deadLetter([{ source, edge: parsed.edge, seq: null, code: 'ERR_TOO_LARGE', reason: `envelope of ${payload.length} bytes exceeds ${config.maxEnvelopeBytes}`, payload: clip(payload.toString('utf8')) }], { retry: true });
       return;
     }
-    const prepared = prepareEnvelope(payload, source, parsed.edge);
+    const prepared = prepareEnvelope(payload, source, parsed.edge, { time: timeWindow() });
     if (prepared.kind === 'dead') {
       log.warn({ edge: parsed.edge, code: prepared.record.code, reason: prepared.record.reason }, 'envelope rejected');
       await pipeline.deadLetter([prepared.record], { retry: true });
       return;
     }
+    pipeline.counters.clockAdjusted += prepared.clockAdjusted;
     const r = await pipeline.write(prepared.batch, { retry: true });
     // The edge's outbox advances on this receipt only; it goes out before the PUBACK (same connection, in order).
     const ack: DownMessage = { v: 1, type: 'ack', edge: parsed.edge, upTo: r.upTo };
@@ -137,7 +142,7 @@ export function createIngestService(input: unknown = {}, deps: IngestDeps = {}):
       care: { locationRetentionDays: config.care.locationRetentionDays },
       ...(deps.clock ? { clock: deps.clock } : {}),
     }) : undefined;
-    registerRoutes(server, { pipeline, health, maxEnvelopeBytes: config.maxEnvelopeBytes, ...(api && config.api.edgeAuth ? { edgeAuth: api.edgeAuth } : {}) });
+    registerRoutes(server, { pipeline, health, timeWindow, maxEnvelopeBytes: config.maxEnvelopeBytes, ...(api && config.api.edgeAuth ? { edgeAuth: api.edgeAuth } : {}) });
     registerMetrics(server, createIngestMetrics({ counters: () => pipeline.counters, store }));
     await server.listen({ host: config.host, port: config.port });
     const addr = server.server.address();

@@ -7,3 +7,4 @@ export * from './validate.js';
 export * from './down.js';
 export * from './validators.js';
 export * from './residents.js';
+export * from './limits.js';
