@@ -88,6 +88,7 @@ export const IngestConfigSchema = Type.Object(
     keepaliveSec: Type.Integer({ minimum: 1, default: 60, description: 'MQTT keepalive' }),
     maxEnvelopeBytes: Type.Integer({ minimum: 1024, default: 16 * 1024 * 1024, description: 'largest accepted envelope (HTTP body limit too)' }),
     retry: RetrySchema,
+    stuckAfterSec: Type.Integer({ minimum: 1, default: 30, description: '/health reports ingest degraded when an envelope has waited this long for its commit' }),
     clock: ClockSchema,
     maintenance: MaintenanceSchema,
     care: CareSchema,

@@ -4,15 +4,13 @@
  * rejected input, and answered with the same error shape.
  */
 import type { FastifyInstance, onRequestAsyncHookHandler } from 'fastify';
-import { errorCode } from '@safe-community/runtime';
+import { errorCode, healthHttpStatus, type HealthReport } from '@safe-community/runtime';
 import { prepareEnvelope } from './prepare.js';
 import type { Pipeline } from './pipeline.js';
 import type { TimeWindow } from './time-sanity.js';
 
-export interface HealthParts {
-  store: 'up' | 'down';
-  mqtt: 'up' | 'down' | 'disabled';
-}
+/** Parts: store, mqtt (when configured), ingest, maintenance; each up / degraded / down with its reason. */
+export type HealthParts = HealthReport;
 
 export interface RouteDeps {
   pipeline: Pipeline;
@@ -28,9 +26,8 @@ export function registerRoutes(app: FastifyInstance, deps: RouteDeps): void {
   app.addContentTypeParser('application/json', { parseAs: 'string', bodyLimit: deps.maxEnvelopeBytes }, (_req, body, done) => done(null, body));
 
   app.get('/health', async (_req, reply) => {
-    const parts = await deps.health();
-    const ok = parts.store === 'up' && parts.mqtt !== 'down';
-    return reply.code(ok ? 200 : 503).send({ status: ok ? 'ok' : 'unavailable', parts });
+    const report = await deps.health();
+    return reply.code(healthHttpStatus(report)).send(report);
   });
 
   app.post('/ingest/v1/envelopes', deps.edgeAuth ? { onRequest: deps.edgeAuth } : {}, async (req, reply) => {

@@ -48,6 +48,15 @@ export interface PipelineState {
   lastError: string | null;
 }
 
+/** Ingest health from its state: degraded when envelopes wait past `stuckMs` or commits keep failing. */
+export function ingestHealth(s: PipelineState, stuckMs: number): { state: 'up' | 'degraded'; reason?: string } {
+  if (s.oldestPendingMs > stuckMs) {
+    return { state: 'degraded', reason: `oldest envelope waiting ${Math.round(s.oldestPendingMs / 1000)} s; ${s.consecutiveFailures} commit failures in a row${s.lastError ? `; last: ${s.lastError}` : ''}` };
+  }
+  if (s.consecutiveFailures >= 3) return { state: 'degraded', reason: `${s.consecutiveFailures} commit failures in a row; last: ${s.lastError}` };
+  return { state: 'up' };
+}
+
 export interface PipelineOptions {
   retry: { initialMs: number; maxMs: number };
   /** Tries of an envelope failing while the store is healthy before its records are isolated. Default 3. */

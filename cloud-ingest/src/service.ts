@@ -4,7 +4,7 @@
  */
 import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
 import { edgeDownTopic, parseEdgeTopic, type DownMessage } from '@safe-community/contracts';
-import { CodedError, createLogger, systemClock, type Clock, type Logger } from '@safe-community/runtime';
+import { CodedError, HealthBoard, createLogger, systemClock, type Clock, type Logger } from '@safe-community/runtime';
 import { AlarmLifecycle, WebhookNotifier, createAlarmService, type AlarmService, type Notifier } from './alarms/index.js';
 import { RuleEngine, committedFromBatch, type RuleSet } from './rules/index.js';
 import { registerApi } from './api/index.js';
@@ -13,7 +13,7 @@ import { registerRoutes, type HealthParts } from './http.js';
 import { createIngestMetrics, registerMetrics } from './metrics.js';
 import { Maintenance } from './maintenance.js';
 import { MqttConsumer } from './mqtt-consumer.js';
-import { Pipeline, type IngestCounters } from './pipeline.js';
+import { Pipeline, ingestHealth, type IngestCounters } from './pipeline.js';
 import { clip } from './prepare.js';
 import { prepareEnvelope } from './prepare.js';
 import { PgStore } from './store/pg-store.js';
@@ -86,10 +86,20 @@ export function createIngestService(input: unknown = {}, deps: IngestDeps = {}):
   const clock = deps.clock ?? systemClock;
   const timeWindow = (): TimeWindow => ({ now: clock.now(), maxFutureMs: config.clock.maxFutureSec * 1000, maxPastMs: config.clock.maxPastDays * 86_400_000 });
 
-  const health = async (): Promise<HealthParts> => ({
-    store: (await store.health()).ok ? 'up' : 'down',
-    mqtt: !consumer ? 'disabled' : consumer.connected ? 'up' : 'down',
+  let maintenanceFailing: () => Record<string, string> = () => ({});
+  const board = new HealthBoard();
+  board.register('store', async () => {
+    const h = await store.health();
+    return h.ok ? { state: 'up' } : { state: 'down', reason: h.detail ?? 'store not available' };
   });
+  board.register('mqtt', () => (!config.mqttUrl ? { state: 'up', reason: 'not configured' }
+    : consumer?.connected ? { state: 'up' } : { state: 'down', reason: 'not connected to the cloud broker' }));
+  board.register('ingest', () => ingestHealth(pipeline.state(), config.stuckAfterSec * 1000));
+  board.register('maintenance', () => {
+    const failing = Object.entries(maintenanceFailing());
+    return failing.length === 0 ? { state: 'up' } : { state: 'degraded', reason: failing.map(([k, v]) => `${k}: ${v}`).join('; ').slice(0, 500) };
+  });
+  const health = (): Promise<HealthParts> => board.report();
 
   const onMessage = async (topic: string, payload: Buffer, publish: (t: string, body: string) => void): Promise<void> => {
     const source = `mqtt:${topic}`;
@@ -156,7 +166,14 @@ export function createIngestService(input: unknown = {}, deps: IngestDeps = {}):
       await consumer.start();
     }
     if (config.maintenance.enabled) {
-      maintenance = new Maintenance(store, { ...config.maintenance, locationRetentionDays: config.care.locationRetentionDays, logger: log.child({ part: 'maintenance' }), ...(deps.clock ? { clock: deps.clock } : {}) });
+      const raiseFailure = (step: string, reason: string): void => {
+        // A step that starts failing raises one alarm for staff (issue 13: failing upkeep must not be silent).
+        alarms?.raise({ site: 'cloud', device: 'ingest', type: 'ingest.maintenance_failed', severity: 'major', message: `storage maintenance step "${step}" failed: ${reason}`.slice(0, 512), raisedBy: 'system:maintenance', tags: { step } })
+          .catch((err: unknown) => log.warn({ err: (err as Error).message, step }, 'maintenance alarm not raised'));
+      };
+      maintenance = new Maintenance(store, { ...config.maintenance, locationRetentionDays: config.care.locationRetentionDays, logger: log.child({ part: 'maintenance' }), onStepFailed: raiseFailure, ...(deps.clock ? { clock: deps.clock } : {}) });
+      const m = maintenance;
+      maintenanceFailing = () => m.failing();
       await maintenance.start();
     }
     log.info({ http: `${bound.host}:${bound.port}`, store: store.kind, mqtt: config.mqttUrl ?? 'off' }, 'cloud ingest started');
