@@ -62,6 +62,18 @@ const ApiSchema = Type.Object(
   { additionalProperties: false, default: {} },
 );
 
+const FloodSchema = Type.Object(
+  {
+    authFailuresPerMinute: Type.Number({ minimum: 0.1, default: 30, description: 'failed API authentications per source address; past it the address gets 429 before its token is looked at' }),
+    authFailureBurst: Type.Integer({ minimum: 1, default: 30 }),
+    ingestPerSecond: Type.Number({ minimum: 0.1, default: 50, description: 'HTTP ingest requests per source address, checked before credentials and body' }),
+    ingestBurst: Type.Integer({ minimum: 1, default: 200 }),
+    junkPerMinute: Type.Number({ minimum: 0.1, default: 60, description: 'invalid envelopes per source address recorded in dead_letters; past it they are answered 400 and only counted' }),
+    junkBurst: Type.Integer({ minimum: 1, default: 20 }),
+  },
+  { additionalProperties: false, default: {} },
+);
+
 const ClockSchema = Type.Object(
   {
     maxFutureSec: Type.Integer({ minimum: 1, default: 3600, description: 'a record dated further ahead of the ingest clock is stored at the ingest time (events keep the original in tag clock_skew); keep it well under maintenance.partitionsAheadDays' }),
@@ -90,6 +102,7 @@ export const IngestConfigSchema = Type.Object(
     retry: RetrySchema,
     stuckAfterSec: Type.Integer({ minimum: 1, default: 30, description: '/health reports ingest degraded when an envelope has waited this long for its commit' }),
     clock: ClockSchema,
+    flood: FloodSchema,
     maintenance: MaintenanceSchema,
     care: CareSchema,
     notify: NotifySchema,

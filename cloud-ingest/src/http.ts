@@ -8,6 +8,7 @@ import { errorCode, healthHttpStatus, type HealthReport } from '@safe-community/
 import { prepareEnvelope } from './prepare.js';
 import type { Pipeline } from './pipeline.js';
 import type { TimeWindow } from './time-sanity.js';
+import type { FloodGuard } from './flood.js';
 
 /** Parts: store, mqtt (when configured), ingest, maintenance; each up / degraded / down with its reason. */
 export type HealthParts = HealthReport;
@@ -16,6 +17,8 @@ export interface RouteDeps {
   pipeline: Pipeline;
   health(): Promise<HealthParts>;
   maxEnvelopeBytes: number;
+  /** Per-address limits before authentication (flood.ts). */
+  flood: FloodGuard;
   /** The accepted record times, now (time-sanity.ts). */
   timeWindow: () => TimeWindow;
   /** When given, edges must authenticate (see auth/hooks.ts edgeAuthHook); the envelope must then be their own. */
@@ -30,7 +33,8 @@ export function registerRoutes(app: FastifyInstance, deps: RouteDeps): void {
     return reply.code(healthHttpStatus(report)).send(report);
   });
 
-  app.post('/ingest/v1/envelopes', deps.edgeAuth ? { onRequest: deps.edgeAuth } : {}, async (req, reply) => {
+  // The rate limit comes first: a flood is refused before credentials are checked or a body is read.
+  app.post('/ingest/v1/envelopes', { onRequest: deps.edgeAuth ? [deps.flood.ingestBefore, deps.edgeAuth] : [deps.flood.ingestBefore] }, async (req, reply) => {
     // An authenticated edge may only send its own envelopes: another edge id is refused like a topic mismatch.
     const who = deps.edgeAuth ? req.edgeIdentity : null;
     const prepared = prepareEnvelope(typeof req.body === 'string' ? req.body : '', 'http', who?.edge, { time: deps.timeWindow() });
@@ -40,7 +44,7 @@ export function registerRoutes(app: FastifyInstance, deps: RouteDeps): void {
     }
     try {
       if (prepared.kind === 'dead') {
-        await deps.pipeline.deadLetter([prepared.record], { retry: false });
+        if (deps.flood.recordJunk(req.ip)) await deps.pipeline.deadLetter([prepared.record], { retry: false });
         return await reply.code(400).send({ code: prepared.record.code, message: prepared.record.reason, issues: prepared.issues });
       }
       const { batch } = prepared;

@@ -12,6 +12,7 @@ import { loadConfig, type IngestConfig } from './config.js';
 import { registerRoutes, type HealthParts } from './http.js';
 import { createIngestMetrics, registerMetrics } from './metrics.js';
 import { Maintenance } from './maintenance.js';
+import { FloodGuard } from './flood.js';
 import { MqttConsumer } from './mqtt-consumer.js';
 import { Pipeline, ingestHealth, type IngestCounters } from './pipeline.js';
 import { clip } from './prepare.js';
@@ -84,6 +85,13 @@ export function createIngestService(input: unknown = {}, deps: IngestDeps = {}):
     : undefined);
 
   const clock = deps.clock ?? systemClock;
+  const f = config.flood;
+  const flood = new FloodGuard({
+    authFailures: { perSecond: f.authFailuresPerMinute / 60, burst: f.authFailureBurst },
+    ingest: { perSecond: f.ingestPerSecond, burst: f.ingestBurst },
+    junk: { perSecond: f.junkPerMinute / 60, burst: f.junkBurst },
+    clock,
+  });
   const timeWindow = (): TimeWindow => ({ now: clock.now(), maxFutureMs: config.clock.maxFutureSec * 1000, maxPastMs: config.clock.maxPastDays * 86_400_000 });
 
   let maintenanceFailing: () => Record<string, string> = () => ({});
@@ -149,11 +157,11 @@ export function createIngestService(input: unknown = {}, deps: IngestDeps = {}):
     const api = config.api.enabled && alarms ? await registerApi(server, {
       db: store, alarms, ...(rules ? { rules } : {}), publish: publishDown, logger: log.child({ part: 'api' }), adminToken: config.api.adminToken ?? undefined,
       snapshotsDir: config.api.snapshotsDir ?? undefined, rateLimit: { max: config.api.rateLimitMax, timeWindowMs: config.api.rateLimitWindowMs },
-      care: { locationRetentionDays: config.care.locationRetentionDays },
+      care: { locationRetentionDays: config.care.locationRetentionDays }, flood,
       ...(deps.clock ? { clock: deps.clock } : {}),
     }) : undefined;
-    registerRoutes(server, { pipeline, health, timeWindow, maxEnvelopeBytes: config.maxEnvelopeBytes, ...(api && config.api.edgeAuth ? { edgeAuth: api.edgeAuth } : {}) });
-    registerMetrics(server, createIngestMetrics({ counters: () => pipeline.counters, store }));
+    registerRoutes(server, { pipeline, health, timeWindow, flood, maxEnvelopeBytes: config.maxEnvelopeBytes, ...(api && config.api.edgeAuth ? { edgeAuth: api.edgeAuth } : {}) });
+    registerMetrics(server, createIngestMetrics({ counters: () => pipeline.counters, store, flood: () => flood.counts }));
     await server.listen({ host: config.host, port: config.port });
     const addr = server.server.address();
     if (addr && typeof addr === 'object') bound = { host: addr.address, port: addr.port };

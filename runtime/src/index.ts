@@ -5,3 +5,4 @@ export * from './logger.js';
 export * from './config.js';
 export * from './files.js';
 export * from './health.js';
+export * from './rate-limit.js';

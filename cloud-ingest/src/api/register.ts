@@ -19,7 +19,7 @@ import { alarmPagePlugin } from '../page/index.js';
 import { terminalRoutes, type TerminalRoutesOptions } from '../alarms/terminal-routes.js';
 import { installAudit } from './audit.js';
 import { CommandDesk, type Publish } from './commands.js';
-import { installErrorHandling } from './errors.js';
+import { installErrorHandling, statusForCode } from './errors.js';
 import { scopeAlarms } from './location-scope.js';
 import { adminRoutes } from './routes-admin.js';
 import { careRoutes } from './routes-care.js';
@@ -30,6 +30,7 @@ import { rulesRoutes, slaRoutes, type RulesPort, type SlaPort } from './routes-r
 import { seriesRoutes } from './routes-series.js';
 import { ErrorBody } from './schemas.js';
 import { typeboxCompiler } from './validation.js';
+import { DEFAULT_FLOOD as FLOOD_DEFAULTS, FloodGuard } from '../flood.js';
 
 export interface ApiDeps {
   /** The ingest's store (or anything with its query()); the API's tables come from migration 0030. */
@@ -54,6 +55,8 @@ export interface ApiDeps {
   commandGraceMs?: number;
   /** Elderly care: how far back a resident's location history may be read (config care.locationRetentionDays; default 30, 0: no bound). */
   care?: { locationRetentionDays?: number };
+  /** Per-address limits before authentication (flood.ts); default its own with the default limits. */
+  flood?: FloodGuard;
 }
 
 export interface ApiHandle {
@@ -61,11 +64,13 @@ export interface ApiHandle {
   commands: CommandDesk;
   /** An onRequest hook for the edges' HTTP ingest: Basic auth with the edge id and its secret. */
   edgeAuth: ReturnType<typeof edgeAuthHook>;
+  flood: FloodGuard;
 }
 
 export async function registerApi(app: FastifyInstance, deps: ApiDeps): Promise<ApiHandle> {
   const log = deps.logger ?? createLogger({ name: 'api' });
   const prefix = deps.prefix ?? '/api/v1';
+  const flood = deps.flood ?? new FloodGuard({ ...FLOOD_DEFAULTS, ...(deps.clock ? { clock: deps.clock } : {}) });
   const users = new UserDirectory(deps.db, { adminToken: deps.adminToken, adminUser: deps.adminUser ?? 'admin', logger: log.child({ part: 'auth' }) });
   const commands = new CommandDesk({
     db: deps.db, publish: deps.publish,
@@ -103,6 +108,8 @@ export async function registerApi(app: FastifyInstance, deps: ApiDeps): Promise<
     if (api.hasContentTypeParser('application/json')) api.removeContentTypeParser('application/json');
     api.addContentTypeParser('application/json', { parseAs: 'string', bodyLimit: 1024 * 1024 }, api.getDefaultJsonParser('error', 'error'));
     installErrorHandling(api);
+    // Before the per-token limit and authentication: an address that keeps failing is refused unread.
+    api.addHook('onRequest', flood.apiBefore);
     await api.register(rateLimit, {
       max: deps.rateLimit?.max ?? 600,
       timeWindow: deps.rateLimit?.timeWindowMs ?? 60_000,
@@ -111,12 +118,23 @@ export async function registerApi(app: FastifyInstance, deps: ApiDeps): Promise<
         const t = bearerToken(req.headers.authorization);
         return t ? `t:${hashToken(t).slice(0, 32)}` : `a:${req.ip}`;
       },
-      errorResponseBuilder: (req, ctx) => ({
-        statusCode: ctx.statusCode, code: 'ERR_RATE_LIMITED',
-        message: `rate limit of ${ctx.max} requests per ${ctx.after} reached; retry later`, requestId: req.id,
-      }),
+      errorResponseBuilder: (req, ctx) => {
+        flood.counts.apiThrottled++;
+        return {
+          statusCode: ctx.statusCode, code: 'ERR_RATE_LIMITED',
+          message: `rate limit of ${ctx.max} requests per ${ctx.after} reached; retry later`, requestId: req.id,
+        };
+      },
     });
-    api.addHook('onRequest', userAuthHook(users));
+    const authenticate = userAuthHook(users);
+    api.addHook('onRequest', async (req, reply) => {
+      try {
+        await authenticate(req, reply);
+      } catch (err) {
+        flood.apiFailed(req.ip);
+        throw err;
+      }
+    });
     installAudit(api, deps.db, log.child({ part: 'audit' }));
     adminRoutes(api, users);
     inventoryRoutes(api, deps.db);
@@ -146,6 +164,7 @@ export async function registerApi(app: FastifyInstance, deps: ApiDeps): Promise<
         verify: (req) => req.actor !== null && (req.actor.role === 'security' || req.actor.role === 'admin'),
         inScope: (req, site) => req.actor !== null && (req.actor.sites === '*' || req.actor.sites.includes(site)),
         scopeAlarms: (req, list) => scopeAlarms(deps.db, actorOf(req), list),
+        statusFor: statusForCode,
       }));
     }
   }, { prefix });
@@ -154,5 +173,5 @@ export async function registerApi(app: FastifyInstance, deps: ApiDeps): Promise<
     const alarms = deps.alarms;
     await app.register(async (page) => alarmPagePlugin(page, { users, alarms, apiBase: prefix, snapshotsDir: deps.snapshotsDir }));
   }
-  return { users, commands, edgeAuth: edgeAuthHook(users) };
+  return { users, commands, edgeAuth: edgeAuthHook(users), flood };
 }

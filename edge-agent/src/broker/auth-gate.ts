@@ -9,7 +9,7 @@
  * - Refusals that need no hash (unknown id, a wrong password caught by the cached verifier) are answered
  *   after the typical hash time, by a timer: timing stays uniform without spending the CPU.
  */
-import { TokenBucket, type RateLimitOptions } from './rate-limit.js';
+import { KeyedBuckets, type RateLimitOptions } from '@safe-community/runtime';
 
 export interface AuthGateOptions {
   /** Password hashes running at once. */
@@ -32,36 +32,22 @@ interface Waiting {
 /** 'ok' / 'refused': the credentials decided; 'busy': queue full; 'gone': the socket closed while waiting. */
 export type GateOutcome = 'ok' | 'refused' | 'busy' | 'gone';
 
-/** Source buckets idle this long are forgotten, so the map cannot grow without end. */
-const SOURCE_IDLE_MS = 60_000;
-
 export class AuthGate {
   private readonly urgent: Waiting[] = [];
   private readonly normal: Waiting[] = [];
   private active = 0;
-  private readonly sources = new Map<string, { bucket: TokenBucket; seen: number }>();
-  private lastSweep = 0;
+  private readonly sources: KeyedBuckets | null;
   /** A running mean of hash times, the delay of refusals that need no hash. Starts near scrypt N=2^14 here. */
   private hashMs = 50;
   readonly counts = { rateLimited: 0, busy: 0, gone: 0, hashed: 0 };
 
-  constructor(private readonly opts: AuthGateOptions) {}
+  constructor(private readonly opts: AuthGateOptions) {
+    this.sources = opts.perSource === false ? null : new KeyedBuckets(opts.perSource, opts.now);
+  }
 
   /** False when this source is over its CONNECT rate (the attempt is refused without any hashing). */
   admitSource(address: string): boolean {
-    if (this.opts.perSource === false) return true;
-    const now = this.opts.now();
-    if (now - this.lastSweep > SOURCE_IDLE_MS) {
-      this.lastSweep = now;
-      for (const [k, v] of this.sources) if (now - v.seen > SOURCE_IDLE_MS) this.sources.delete(k);
-    }
-    let entry = this.sources.get(address);
-    if (!entry) {
-      entry = { bucket: new TokenBucket(this.opts.perSource, this.opts.now), seen: now };
-      this.sources.set(address, entry);
-    }
-    entry.seen = now;
-    if (entry.bucket.take()) return true;
+    if (!this.sources || this.sources.take(address)) return true;
     this.counts.rateLimited++;
     return false;
   }
