@@ -17,8 +17,7 @@ t.test('the sixth request of a token within the window is 429 ERR_RATE_LIMITED; 
   const write = await h.call('POST', '/api/v1/alarms/00000000-0000-4000-8000-000000000000/ack', viewer, {});
   t.equal(write.status, 429, 'a write over the limit is refused before it is authorized or run');
   const audit = await h.store.query<{ status: number; code: string }>(`SELECT status, code FROM api_audit WHERE route LIKE '%/ack'`);
-  // Refused before authentication: counted (issue 13, floods cost nothing stored), not audited.
-  t.same(audit, [], 'the refused write leaves no audit row');
+  t.same(audit, [{ status: 429, code: 'ERR_RATE_LIMITED' }], 'the refused write is audited');
   // The admin token used one request to create v1; it has four left.
   t.equal((await h.call('GET', '/api/v1/me', ADMIN_TOKEN)).status, 200, 'another token is not limited');
 });

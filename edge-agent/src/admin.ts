@@ -6,11 +6,13 @@
 import { createServer, type Server, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { DeviceDirectory } from './ports.js';
 import type { DrillReport } from './linkage/index.js';
+import { healthHttpStatus, type HealthReport } from '@safe-community/runtime';
 
 export interface AdminSources {
   devices: DeviceDirectory;
   drill(building: string, zone?: string): DrillReport;
-  health(): { ok: boolean; parts: Record<string, string> };
+  /** Each part up / degraded / down with its reason; 503 only when one is down. */
+  health(): Promise<HealthReport>;
   metrics?(): Promise<{ contentType: string; body: string }>;
 }
 
@@ -52,8 +54,8 @@ export class AdminServer {
     const { sources } = this.opts;
     switch (url.pathname) {
       case '/health': {
-        const h = sources.health();
-        return send(res, h.ok ? 200 : 503, { status: h.ok ? 'ok' : 'degraded', parts: h.parts });
+        const h = await sources.health();
+        return send(res, healthHttpStatus(h), h);
       }
       case '/devices':
         return send(res, 200, sources.devices.list().map((d) => ({ ...d, online: sources.devices.online(d.id), state: sources.devices.state(d.id) })));

@@ -9,13 +9,14 @@
  */
 import { mkdir } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
-import { createLogger, systemClock, type Clock, type Logger } from '@safe-community/runtime';
+import { HealthBoard, makePrivate, createLogger, systemClock, type Clock, type HealthReport, type Logger } from '@safe-community/runtime';
 import { loadProfiles } from '@safe-community/firmware-configs';
 import { EdgeBroker } from './broker/index.js';
 import { DeviceGateway } from './devices/index.js';
 import { LinkageEngine, BUILTIN_RULES_FILE } from './linkage/index.js';
 import { Outbox } from './outbox/index.js';
 import { Uplink } from './uplink/index.js';
+import { UplinkStallWatch } from './uplink/stall-watch.js';
 import { CloudCommands } from './cloud-commands.js';
 import { AdminServer } from './admin.js';
 import { EdgeMetrics } from './metrics.js';
@@ -63,7 +64,13 @@ export class EdgeAgent {
   healthReport!: HealthReporter;
   /** Prometheus series served on the admin /metrics; the video pipeline reports through its video* functions. */
   metrics!: EdgeMetrics;
+  /**
+   * What /health reports: every started part registers here (up while started); parts with more to say
+   * (broker, uplink, cameras) register their own check under their name.
+   */
+  readonly healthBoard = new HealthBoard();
   private readonly started: Part[] = [];
+  private readonly unregister = new Map<string, () => void>();
 
   constructor(private readonly opts: EdgeAgentOptions) {
     this.config = opts.config;
@@ -74,7 +81,7 @@ export class EdgeAgent {
     const { config: cfg } = this;
     const clock = this.opts.clock ?? systemClock;
     const dataDir = resolve(cfg.dataDir);
-    await mkdir(dataDir, { recursive: true });
+    await makePrivate(dataDir);
     const log = this.log.child({ edge: cfg.edge.id });
     // Read before the devices start: the residents' consent decides what their wearables may send.
     const residents = cfg.care.residentsFile ? await loadResidents(cfg.care.residentsFile) : null;
@@ -230,6 +237,13 @@ export class EdgeAgent {
       this.uplink = uplink;
       this.metrics.attach({ uplink });
       await this.startPart({ name: 'uplink', start: () => uplink.start(), stop: () => uplink.stop() });
+      const watch = new UplinkStallWatch({
+        site: cfg.edge.site, edge: cfg.edge.id, stallMs: cfg.uplink.stallAfterSec * 1000, checkMs: Math.min(5000, cfg.uplink.stallAfterSec * 250),
+        source: () => uplink.metrics(), clock, log,
+        raise: (alarm) => void this.outbox.append({ type: 'alarm', data: alarm }).catch((err: unknown) => log.error({ err }, 'uplink stall alarm not stored')),
+      });
+      await this.startPart({ name: 'uplink watch', start: () => watch.start(), stop: () => watch.stop() });
+      this.healthBoard.register('uplink', () => watch.health());
       await this.startPart({ name: 'cloud commands', start: async () => {}, stop: () => commands.stop() });
     } else {
       log.warn('uplink.url is not set: events stay in the outbox until an uplink is configured');
@@ -257,13 +271,19 @@ export class EdgeAgent {
     log.info({ port: this.broker.port, devices: this.devices.list().length, admin: this.admin?.port }, 'edge agent started');
   }
 
-  /** Up when every started part is; the uplink counts as up while the outbox holds what it cannot send. */
-  health(): { ok: boolean; parts: Record<string, string> } {
-    const parts: Record<string, string> = {};
-    for (const p of this.started) parts[p.name] = 'up';
-    if (this.uplink) parts.uplink = this.uplink.metrics().connected ? 'up' : 'reconnecting';
-    const ok = ['outbox', 'broker', 'devices', 'linkage'].every((n) => parts[n] === 'up');
-    return { ok, parts };
+  /**
+   * Each part up / degraded / down with its reason (issue 13): a part not (or no longer) running is absent,
+   * and the life-safety core (outbox, broker, devices, linkage) missing makes the report down.
+   */
+  async health(): Promise<HealthReport> {
+    const report = await this.healthBoard.report();
+    for (const core of ['outbox', 'broker', 'devices', 'linkage']) {
+      if (!report.parts[core]) {
+        report.parts[core] = { state: 'down', reason: 'not running' };
+        report.status = 'down';
+      }
+    }
+    return report;
   }
 
   /** Stops what started, in reverse order; keeps going past a part that fails to stop. */
@@ -271,6 +291,7 @@ export class EdgeAgent {
     this.events?.close();
     while (this.started.length > 0) {
       const part = this.started.pop()!;
+      this.unregister.get(part.name)?.();
       try {
         await part.stop();
       } catch (err) {
@@ -288,5 +309,6 @@ export class EdgeAgent {
       throw err;
     }
     this.started.push(part);
+    this.unregister.set(part.name, this.healthBoard.register(part.name, part.name === 'broker' ? () => this.broker.health() : () => ({ state: 'up' })));
   }
 }

@@ -94,6 +94,7 @@ export const EdgeConfigSchema = Type.Object(
         maxBatchMessages: Type.Integer({ minimum: 1, maximum: 10_000, default: 1000 }),
         window: Type.Integer({ minimum: 1, maximum: 64, default: 4, description: 'batches in flight without a cloud ack' }),
         ackTimeoutMs: Type.Integer({ minimum: 100, default: 10_000 }),
+        stallAfterSec: Type.Integer({ minimum: 1, default: 60, description: 'records waiting and no cloud acknowledgement for this long: edge.uplink_stalled alarm, /health degraded' }),
       },
       { additionalProperties: false, default: {} },
     ),

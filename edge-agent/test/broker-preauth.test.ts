@@ -8,6 +8,7 @@ import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { waitFor, rawConnect, openSocket, remainingLength, connectPacket } from '@safe-community/testkit';
+import mqtt from 'mqtt';
 import { createLogger } from '@safe-community/runtime';
 import { EdgeBroker, type EdgeBrokerOptions } from '../src/broker/index.js';
 
@@ -127,4 +128,17 @@ t.test('hash queue: bounded, drops attempts whose socket has gone, serves life-s
   t.ok(order.indexOf('FP1') < 4, `fire panel served early (position ${order.indexOf('FP1')} of ${order.length})`);
   t.ok(codes.includes(3), 'queue past its bound answers server unavailable');
   t.ok((broker.stats().refused.ERR_AUTH_BUSY ?? 0) >= 1);
+});
+
+t.test('a device publishing to a $ topic is closed, dead-lettered and counted', async (t) => {
+  const broker = await setup(t);
+  const { password } = await broker.credentials.provision('G1');
+  const c = await mqtt.connectAsync(`mqtt://127.0.0.1:${broker.port}`, { clientId: 'G1', username: 'G1', password, reconnectPeriod: 0 });
+  t.teardown(() => c.endAsync(true));
+  const closed = new Promise<void>((resolve) => c.once('close', () => resolve()));
+  c.publish('$SYS/broker/spoof', 'x', { qos: 1 });
+  await closed;
+  t.equal(broker.stats().refused.ERR_RESERVED_TOPIC, 1);
+  const log = await readFile(broker.deadLetters.file, 'utf8');
+  t.match(log, /"reason":"ERR_RESERVED_TOPIC".*"device":"G1"/);
 });

@@ -83,7 +83,7 @@ export class CredentialStore {
   private save(): Promise<void> {
     const run = async (): Promise<void> => {
       const body: CredentialFile = { version: 1, devices: Object.fromEntries(this.devices) };
-      await mkdir(dirname(this.file), { recursive: true });
+      await mkdir(dirname(this.file), { recursive: true, mode: 0o700 });
       const tmp = `${this.file}.${process.pid}.tmp`;
       await writeFile(tmp, JSON.stringify(body, null, 2), { mode: 0o600 });
       await rename(tmp, this.file);

@@ -11,7 +11,7 @@ import { readFile } from 'node:fs/promises';
 import { randomBytes, timingSafeEqual } from 'node:crypto';
 import { Aedes, type Client, type PublishPacket, type Subscription } from 'aedes';
 import { deviceStatusTopic, parseDeviceTopic, DEVICE_STATUS_SUFFIX } from '@safe-community/contracts';
-import { CodedError, errorCode, systemClock, createLogger, type Clock, type Logger } from '@safe-community/runtime';
+import { CodedError, errorCode, systemClock, createLogger, type Clock, type Logger, type PartHealth } from '@safe-community/runtime';
 import { CredentialStore } from './credentials.js';
 import { PublishRefused, type BrokerStats, type DevicePublishHandler, type EdgeBrokerOptions } from './types.js';
 import { DeadLetterLog } from './dead-letter.js';
@@ -213,6 +213,14 @@ export class EdgeBroker {
     return this.online.has(deviceId);
   }
 
+  /** Down when not listening; degraded while the pre-authentication hash queue is nearly full. */
+  health(): PartHealth {
+    if (!this.aedes) return { state: 'down', reason: 'broker not running' };
+    const max = this.opts.auth?.maxQueue ?? 256;
+    if (this.gate.queued >= max * 0.8) return { state: 'degraded', reason: `${this.gate.queued} connections waiting for authentication (max ${max})` };
+    return { state: 'up' };
+  }
+
   stats(): BrokerStats {
     return {
       connectedDevices: this.online.size, accepted: this.accepted, refused: this.deadLetters.counters(), hookFailures: this.hookFailures,
@@ -294,7 +302,17 @@ export class EdgeBroker {
   }
 
   private authorizePublish(client: Client | null, packet: PublishPacket, done: (err?: Error | null) => void): void {
-    if (packet.topic.startsWith('$')) return done(new Error(`${packet.topic.split('/')[0]} topics are reserved`));
+    if (packet.topic.startsWith('$')) {
+      // Reserved for the broker (MQTT-4.7.2); a device writing there is misconfigured or probing: closed,
+      // and recorded like any other refusal (issue 13: these were dropped without a trace).
+      const who = client ? this.identities.get(client) : undefined;
+      this.deadLetters.record({
+        reason: 'ERR_RESERVED_TOPIC', detail: `publish to reserved topic ${packet.topic.split('/')[0]}`, topic: packet.topic,
+        ...(client ? { clientId: client.id } : {}), ...(who?.kind === 'device' ? { device: who.id } : {}),
+        payload: typeof packet.payload === 'string' ? Buffer.from(packet.payload) : packet.payload,
+      });
+      return done(new CodedError('ERR_RESERVED_TOPIC', `${packet.topic.split('/')[0]} topics are reserved`));
+    }
     // client is null only for a will of a client from a previous broker run; only its own status is let through.
     if (client === null) return done(parseDeviceTopic(packet.topic)?.suffix === DEVICE_STATUS_SUFFIX ? null : new Error('orphan will refused'));
     const who = this.identities.get(client);
