@@ -11,6 +11,10 @@
 import { Backoff, CodedError, errorCode, systemClock, type Clock, type Logger } from '@safe-community/runtime';
 import { clip } from './prepare.js';
 import { isTransientDbError } from './store/transient.js';
+import { isDataError } from './store/write.js';
+
+/** Wait before trying again an envelope the store refused while it was up. */
+const OWN_FAILURE_RETRY_MS = 5;
 import type { BatchItem, DeadLetterRecord, IngestBatch, Store, WriteResult } from './store/types.js';
 
 export interface IngestCounters {
@@ -146,10 +150,12 @@ export class Pipeline {
         if (!down) ownFailures++;
         // HTTP fails fast only when the store is away (503); an envelope's own failure goes on to isolation.
         else if (!opts.retry) throw err;
-        const delay = backoff.next();
+        const delay = down ? backoff.next() : OWN_FAILURE_RETRY_MS;
         this.opts.logger.warn({ err: (err as Error).message, code: errorCode(err), attempt: backoff.attempts, delayMs: delay, storeDown: down, edge: batch.edge },
           down ? 'commit failed; retrying (the message stays unacknowledged)' : 'commit failed with the store up; the envelope is isolated after a few tries');
-        await this.sleep(down ? delay : Math.min(delay, this.opts.retry.initialMs));
+        // The envelope's own failure is retried almost at once (a unique-index race settles in milliseconds):
+        // while it is tried, every other edge waits behind it on the same connection.
+        await this.sleep(delay);
       }
     }
   }
@@ -159,6 +165,8 @@ export class Pipeline {
     if (errorCode(err) === 'ERR_STOPPING') return true;
     const cause = (err as { cause?: unknown })?.cause ?? err;
     if (isTransientDbError(cause) || isTransientDbError(err)) return true;
+    // The database answered with a refusal of the data: it is there (no health round trip needed).
+    if (isDataError(cause) || (cause as { code?: unknown })?.code === '23505') return false;
     const health = await this.store.health().catch(() => ({ ok: false }));
     return !health.ok;
   }
