@@ -52,9 +52,15 @@ const { mqttUrl, httpPort } = await nextMessage<{ mqttUrl: string; httpPort: num
 // Warm-up, then the baseline memory of the edge process.
 for (let i = 0; i < 5; i++) await site.alarm();
 await new Promise((r) => setTimeout(r, 2000));
-const rssBase = process.memoryUsage().rss;
+const base = process.memoryUsage();
+const rssBase = base.rss;
 let rssMax = rssBase;
-const rssTimer = setInterval(() => { rssMax = Math.max(rssMax, process.memoryUsage().rss); }, 100);
+let heapMax = base.heapUsed + base.arrayBuffers;
+const rssTimer = setInterval(() => {
+  const m = process.memoryUsage();
+  rssMax = Math.max(rssMax, m.rss);
+  heapMax = Math.max(heapMax, m.heapUsed + m.arrayBuffers);
+}, 100);
 
 const attackDone = CALM
   ? new Promise<{ tally: Record<string, unknown> }>((resolve) => setTimeout(() => resolve({ tally: { calm: true } }), SECONDS * 1000))
@@ -104,6 +110,7 @@ const broker = site.agent.broker.stats();
 await site.stop();
 
 const rssGrowth = (rssMax - rssBase) / 1048576;
+const heapGrowth = (heapMax - base.heapUsed - base.arrayBuffers) / 1048576;
 console.log(`storm${CALM ? ' (calm: no attacker)' : ''}: ${SECONDS} s; fire alarm cycles ${linkage.length} (8 gates + 2 barriers each), 8 healthy edges uploading\n`);
 console.log(table(['figure', 'value', 'goal'], [
   ['CONNACK, provisioned device reconnecting, p50 ms', percentile(connack, 50), ''],
@@ -112,6 +119,7 @@ console.log(table(['figure', 'value', 'goal'], [
   ['fire alarm → all confirmed, p50 ms', percentile(linkage, 50), ''],
   ['fire alarm → all confirmed, p99 ms', percentile(linkage, 99), '< 50'],
   ['edge process RSS growth (max during storm), MiB', rssGrowth, '< 64'],
+  ['edge process JS heap + buffers growth (max), MiB', heapGrowth, ''],
   ['healthy edges: longest time records waited unstored, s', figures.other_edges_stalled_s, '< 5'],
   ['healthy edges: records lost', figures.lost, '0'],
 ]));
@@ -123,7 +131,7 @@ console.log(JSON.stringify({
   connack_p50_ms: round(percentile(connack, 50), 1), connack_p99_ms: round(percentile(connack, 99), 1), connack_failed: connackFailed,
   first_login_connack_ms: round(firstLoginMs, 1),
   linkage_p50_ms: round(percentile(linkage, 50), 1), linkage_p99_ms: round(percentile(linkage, 99), 1),
-  rss_growth_mb: round(rssGrowth, 1), rss_after_growth_mb: round((rssAfter - rssBase) / 1048576, 1),
+  rss_growth_mb: round(rssGrowth, 1), heap_growth_mb: round(heapGrowth, 1), rss_after_growth_mb: round((rssAfter - rssBase) / 1048576, 1),
   other_edges_stalled_s: figures.other_edges_stalled_s, lost: figures.lost,
   pass: percentile(connack, 99) < 1000 && percentile(linkage, 99) < 50 && rssGrowth < 64 && figures.other_edges_stalled_s < 5 && figures.lost === 0,
 }));
