@@ -64,6 +64,26 @@ const ApiSchema = Type.Object(
   { additionalProperties: false, default: {} },
 );
 
+const FloodSchema = Type.Object(
+  {
+    authFailuresPerMinute: Type.Number({ minimum: 0.1, default: 30, description: 'failed API authentications per source address; past it the address gets 429 before its token is looked at' }),
+    authFailureBurst: Type.Integer({ minimum: 1, default: 30 }),
+    ingestPerSecond: Type.Number({ minimum: 0.1, default: 50, description: 'HTTP ingest requests per source address, checked before credentials and body' }),
+    ingestBurst: Type.Integer({ minimum: 1, default: 200 }),
+    junkPerMinute: Type.Number({ minimum: 0.1, default: 60, description: 'invalid envelopes per source address recorded in dead_letters; past it they are answered 400 and only counted' }),
+    junkBurst: Type.Integer({ minimum: 1, default: 20 }),
+  },
+  { additionalProperties: false, default: {} },
+);
+
+const ClockSchema = Type.Object(
+  {
+    maxFutureSec: Type.Integer({ minimum: 1, default: 3600, description: 'a record dated further ahead of the ingest clock is stored at the ingest time (events keep the original in tag clock_skew); keep it well under maintenance.partitionsAheadDays' }),
+    maxPastDays: Type.Integer({ minimum: 0, default: 0, description: 'a record older than this is stored at the ingest time; 0 accepts any age (replays after long outages)' }),
+  },
+  { additionalProperties: false, default: {} },
+);
+
 export const IngestConfigSchema = Type.Object(
   {
     host: Type.String({ default: '127.0.0.1', description: 'HTTP listen address (env HOST)' }),
@@ -86,6 +106,9 @@ export const IngestConfigSchema = Type.Object(
     keepaliveSec: Type.Integer({ minimum: 1, default: 60, description: 'MQTT keepalive' }),
     maxEnvelopeBytes: Type.Integer({ minimum: 1024, default: 16 * 1024 * 1024, description: 'largest accepted envelope (HTTP body limit too)' }),
     retry: RetrySchema,
+    stuckAfterSec: Type.Integer({ minimum: 1, default: 30, description: '/health reports ingest degraded when an envelope has waited this long for its commit' }),
+    clock: ClockSchema,
+    flood: FloodSchema,
     maintenance: MaintenanceSchema,
     care: CareSchema,
     notify: NotifySchema,

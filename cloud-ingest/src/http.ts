@@ -4,20 +4,24 @@
  * rejected input, and answered with the same error shape.
  */
 import type { FastifyInstance, onRequestAsyncHookHandler } from 'fastify';
-import { errorCode } from '@safe-community/runtime';
+import { errorCode, healthHttpStatus, type HealthReport } from '@safe-community/runtime';
 import { originRefusal } from './edge-trust.js';
 import { prepareEnvelope } from './prepare.js';
 import type { Pipeline } from './pipeline.js';
+import type { TimeWindow } from './time-sanity.js';
+import type { FloodGuard } from './flood.js';
 
-export interface HealthParts {
-  store: 'up' | 'down';
-  mqtt: 'up' | 'down' | 'disabled';
-}
+/** Parts: store, mqtt (when configured), ingest, maintenance; each up / degraded / down with its reason. */
+export type HealthParts = HealthReport;
 
 export interface RouteDeps {
   pipeline: Pipeline;
   health(): Promise<HealthParts>;
   maxEnvelopeBytes: number;
+  /** Per-address limits before authentication (flood.ts). */
+  flood: FloodGuard;
+  /** The accepted record times, now (time-sanity.ts). */
+  timeWindow: () => TimeWindow;
   /**
    * When given, edges must authenticate (see auth/hooks.ts edgeAuthHook); the envelope must then be their
    * own, edge and site. Absent only under the explicit development setting INGEST_EDGE_AUTH=0.
@@ -29,17 +33,18 @@ export function registerRoutes(app: FastifyInstance, deps: RouteDeps): void {
   app.addContentTypeParser('application/json', { parseAs: 'string', bodyLimit: deps.maxEnvelopeBytes }, (_req, body, done) => done(null, body));
 
   app.get('/health', async (_req, reply) => {
-    const parts = await deps.health();
-    const ok = parts.store === 'up' && parts.mqtt !== 'down';
-    return reply.code(ok ? 200 : 503).send({ status: ok ? 'ok' : 'unavailable', parts });
+    const report = await deps.health();
+    return reply.code(healthHttpStatus(report)).send(report);
   });
 
-  app.post('/ingest/v1/envelopes', deps.edgeAuth ? { onRequest: deps.edgeAuth } : {}, async (req, reply) => {
+  // The rate limit comes first: a flood is refused before credentials are checked or a body is read.
+  app.post('/ingest/v1/envelopes', { onRequest: deps.edgeAuth ? [deps.flood.ingestBefore, deps.edgeAuth] : [deps.flood.ingestBefore] }, async (req, reply) => {
     // An authenticated edge may only send its own envelopes: edge and site come from its identity, and an
     // envelope claiming others is refused and recorded (issue 12, item 1).
     const who = deps.edgeAuth ? req.edgeIdentity : null;
     const body = typeof req.body === 'string' ? req.body : '';
-    const prepared = prepareEnvelope(body, 'http', who?.edge);
+    const prepared = prepareEnvelope(body, 'http', who?.edge, { time: deps.timeWindow() });
+    if (prepared.kind === 'batch') deps.pipeline.counters.clockAdjusted += prepared.clockAdjusted;
     const refusal = who && prepared.kind === 'batch' ? originRefusal(prepared.batch, who, true, body) : null;
     if (refusal || (prepared.kind === 'dead' && prepared.record.code === 'ERR_EDGE_MISMATCH')) {
       const record = refusal ?? (prepared.kind === 'dead' ? prepared.record : null)!;
@@ -52,7 +57,7 @@ export function registerRoutes(app: FastifyInstance, deps: RouteDeps): void {
     }
     try {
       if (prepared.kind === 'dead') {
-        await deps.pipeline.deadLetter([prepared.record], { retry: false });
+        if (deps.flood.recordJunk(req.ip)) await deps.pipeline.deadLetter([prepared.record], { retry: false });
         return await reply.code(400).send({ code: prepared.record.code, message: prepared.record.reason, issues: prepared.issues });
       }
       const { batch } = prepared;
@@ -65,7 +70,7 @@ export function registerRoutes(app: FastifyInstance, deps: RouteDeps): void {
         .filter((i) => !i.ok && i.seq <= r.upTo)
         .map((i) => (i.ok ? null : { seq: i.seq, code: i.code, reason: i.reason }))
         .filter((x) => x !== null)
-        .concat(r.refused ?? [])
+        .concat(r.refused ?? [], r.isolated)
         .sort((a, b) => a.seq - b.seq);
       return await reply.send({ upTo: r.upTo, duplicates: r.duplicates, deadLettered: r.deadLettered, rejected });
     } catch (err) {

@@ -29,6 +29,8 @@ export interface MaintenanceOptions {
   rollupRefreshSec: number;
   logger: Logger;
   clock?: Clock;
+  /** Told when a step starts failing (once per failing spell): the service raises an alarm with it. */
+  onStepFailed?: (step: string, reason: string) => void;
 }
 
 
@@ -42,6 +44,7 @@ export class Maintenance {
   private readonly timers = new Map<string, unknown>();
   private stopped = true;
   private running = new Set<Promise<unknown>>();
+  private readonly failures = new Map<string, string>();
   private readonly clock: Clock;
 
   constructor(private readonly store: Store, private readonly opts: MaintenanceOptions) {
@@ -54,7 +57,7 @@ export class Maintenance {
     await this.guard('partitions', () => this.runPartitions());
     this.every(this.opts.partitionIntervalSec, 'partitions', () => this.runPartitions());
     // TimescaleDB's continuous aggregates are refreshed by their own policies (migration 0080).
-    if (!this.store.timescale) this.every(this.opts.rollupRefreshSec, 'rollups', () => this.refreshRollups());
+    if (!this.store.timescale) this.every(this.opts.rollupRefreshSec, 'rollups', () => this.step('rollups', () => this.refreshRollups(), 0));
   }
 
   async stop(): Promise<void> {
@@ -65,27 +68,63 @@ export class Maintenance {
   }
 
   /**
-   * Creates day partitions from yesterday to `partitionsAheadDays` ahead; applies the retention setting
-   * (plain: drops the partitions past it; TimescaleDB: sets its retention policies, `dropped` counts the
-   * policies changed). Retention 0 also runs, so TimescaleDB's policies are removed when it is turned off.
+   * One upkeep round: partitions created, retention (plain: drops the partitions past it; TimescaleDB: sets
+   * its retention policies, `dropped` counts the policies changed; retention 0 also runs, so TimescaleDB's
+   * policies are removed when it is turned off), plate, location and audit scrubbing, and spent sign-in
+   * sessions, each run and failing on its own (issue 13: a failing partition step used to stop the location
+   * retention behind it). Returns what the partition steps did (0 for a step that failed).
    */
   async runPartitions(): Promise<{ created: number; dropped: number }> {
-    const days = this.opts.partitionsAheadDays + 2;
-    const created = await this.store.query<{ n: number | null }>(
+    const made = await this.step('partitions', () => this.createPartitions(), 0);
+    const dropped = await this.step('retention', () => this.applyRetention(), 0);
+    if (made > 0 || dropped > 0) this.opts.logger.info({ created: made, dropped }, 'day partitions maintained');
+    if (this.opts.plateRetentionDays > 0) await this.step('plates', () => this.scrubPlates(), 0);
+    if ((this.opts.locationRetentionDays ?? 0) > 0) await this.step('location retention', () => this.scrubLocations(), null);
+    if ((this.opts.auditRetentionDays ?? 0) > 0) await this.step('audit retention', () => this.pruneAudit(), 0);
+    // Browser sessions and sign-in links that can no longer be used (expired, revoked, spent).
+    await this.step('sessions', () => new SessionStore(this.store).purge(), 0);
+    return { created: made, dropped };
+  }
+
+  /** Steps whose last run failed, with the reason (for /health). */
+  failing(): Record<string, string> {
+    return Object.fromEntries(this.failures);
+  }
+
+  private async createPartitions(): Promise<number> {
+    const rows = await this.store.query<{ n: number | null }>(
       `SELECT CASE WHEN pg_try_advisory_xact_lock($1) THEN ensure_day_partitions((now() AT TIME ZONE 'UTC')::date - 1, $2::int) END AS n`,
-      [PARTITION_LOCK, days]);
+      [PARTITION_LOCK, this.opts.partitionsAheadDays + 2]);
+    return rows[0]?.n ?? 0;
+  }
+
+  private async applyRetention(): Promise<number> {
     const r = await this.store.query<{ n: number | null }>(
       'SELECT CASE WHEN pg_try_advisory_xact_lock($1) THEN apply_retention($2::int) END AS n',
       [PARTITION_LOCK, this.opts.retentionDays]);
-    const dropped = r[0]?.n ?? 0;
-    const made = created[0]?.n ?? 0;
-    if (made > 0 || dropped > 0) this.opts.logger.info({ created: made, dropped }, 'day partitions maintained');
-    if (this.opts.plateRetentionDays > 0) await this.scrubPlates();
-    if ((this.opts.locationRetentionDays ?? 0) > 0) await this.scrubLocations();
-    if ((this.opts.auditRetentionDays ?? 0) > 0) await this.pruneAudit();
-    // Browser sessions and sign-in links that can no longer be used (expired, revoked, spent).
-    await new SessionStore(this.store).purge();
-    return { created: made, dropped };
+    return r[0]?.n ?? 0;
+  }
+
+  /** Runs one step; a failure is logged, remembered for health and reported once per failing spell. */
+  private async step<T, F>(name: string, fn: () => Promise<T>, fallback: F): Promise<T | F> {
+    try {
+      const r = await fn();
+      if (this.failures.delete(name)) this.opts.logger.info({ step: name }, 'storage maintenance step recovered');
+      return r;
+    } catch (err) {
+      const reason = `${(err as { code?: string }).code ?? 'ERR'}: ${(err as Error).message}`.slice(0, 300);
+      const first = !this.failures.has(name);
+      this.failures.set(name, reason);
+      this.opts.logger.warn({ err: (err as Error).message, step: name }, 'storage maintenance step failed; the other steps go on');
+      if (first) {
+        try {
+          this.opts.onStepFailed?.(name, reason);
+        } catch (cbErr) {
+          this.opts.logger.warn({ err: (cbErr as Error).message, step: name }, 'maintenance failure report failed');
+        }
+      }
+      return fallback;
+    }
   }
 
   /** Deletes API audit rows past the audit retention; returns how many. */

@@ -7,10 +7,13 @@ import { Registry, Counter, Gauge, collectDefaultMetrics } from 'prom-client';
 import type { FastifyInstance } from 'fastify';
 import type { IngestCounters } from './pipeline.js';
 import type { Store } from './store/types.js';
+import type { FloodCounts } from './flood.js';
 
 export interface IngestMetricsDeps {
   counters: () => IngestCounters;
   store: Store;
+  /** Refusals before authentication (flood.ts). */
+  flood?: () => FloodCounts;
 }
 
 export function createIngestMetrics(deps: IngestMetricsDeps): Registry {
@@ -33,6 +36,21 @@ export function createIngestMetrics(deps: IngestMetricsDeps): Registry {
   mirror('ingest_gaps_total', 'Envelopes refused for a sequence gap', (c) => c.gaps);
   mirror('ingest_store_failures_total', 'Failed commit attempts', (c) => c.storeFailures);
   mirror('ingest_commit_ms_total', 'Milliseconds spent in successful commits', (c) => c.commitMs);
+  mirror('ingest_poisoned_records_total', 'Records the store refused even alone, dead-lettered in their place', (c) => c.poisoned);
+  mirror('ingest_clock_adjusted_total', 'Records stored at the ingest time because their own was out of range', (c) => c.clockAdjusted);
+  if (deps.flood) {
+    const flood = deps.flood;
+    const seen: Record<string, number> = {};
+    new Counter({
+      name: 'ingest_refused_before_auth_total', help: 'Requests refused before authentication, stored nowhere (issue 13)', labelNames: ['reason'], registers: [registry],
+      collect() {
+        for (const [reason, n] of Object.entries(flood())) {
+          if (n > (seen[reason] ?? 0)) this.inc({ reason }, n - (seen[reason] ?? 0));
+          seen[reason] = Math.max(seen[reason] ?? 0, n);
+        }
+      },
+    });
+  }
   new Gauge({
     name: 'ingest_alarms', help: 'Alarms by state and severity', labelNames: ['state', 'severity'], registers: [registry],
     async collect() {

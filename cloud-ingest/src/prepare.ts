@@ -4,8 +4,9 @@
  * in its place in the sequence and never blocks or drops a valid one next to it.
  */
 import { Type } from '@sinclair/typebox';
-import { Envelope, UplinkMessage, validator, type Issue, type UplinkType } from '@safe-community/contracts';
+import { Envelope, UplinkMessage, decodeIssues, validator, type Issue, type UplinkType } from '@safe-community/contracts';
 import type { BatchItem, DeadLetterRecord, IngestBatch } from './store/types.js';
+import { saneTime, type TimeWindow } from './time-sanity.js';
 
 export const MAX_DEAD_LETTER_BYTES = 64 * 1024;
 
@@ -24,7 +25,7 @@ for (const member of UplinkMessage.anyOf) {
 }
 
 export type Prepared =
-  | { kind: 'batch'; batch: IngestBatch }
+  | { kind: 'batch'; batch: IngestBatch; /** Records stored at the ingest time instead of their own (time-sanity.ts). */ clockAdjusted: number }
   | { kind: 'dead'; record: DeadLetterRecord; issues: Issue[] };
 
 /** Cuts text to 64 KiB and removes NUL, which PostgreSQL text cannot hold. */
@@ -38,6 +39,9 @@ export const describeIssues = (issues: readonly Issue[]): string =>
   issues.slice(0, 3).map((i) => `${i.path || '/'}: ${i.reason}`).join('; ') + (issues.length > 3 ? ` (+${issues.length - 3} more)` : '');
 
 function messageIssues(m: unknown): Issue[] {
+  // Decode limits first: a record nested thousands deep or holding NUL passes the schema but no store (issue 13).
+  const limits = decodeIssues(m);
+  if (limits.length > 0) return limits;
   const type = m && typeof m === 'object' ? (m as { type?: unknown }).type : undefined;
   const v = typeof type === 'string' ? byType.get(type) : undefined;
   if (!v) return [{ path: '/type', reason: `unknown message type ${JSON.stringify(type)}` }];
@@ -53,7 +57,7 @@ const seqOf = (m: unknown): number | null => {
  * @param raw the payload as received (Buffer or text), or an already parsed body (HTTP)
  * @param expectedEdge the edge named by the topic; an envelope claiming another edge is refused
  */
-export function prepareEnvelope(raw: Buffer | string | unknown, source: string, expectedEdge?: string): Prepared {
+export function prepareEnvelope(raw: Buffer | string | unknown, source: string, expectedEdge?: string, opts: { time?: TimeWindow } = {}): Prepared {
   const text = typeof raw === 'string' ? raw : Buffer.isBuffer(raw) ? raw.toString('utf8') : undefined;
   const dead = (code: string, issues: Issue[], edge: string | null): Prepared => ({
     kind: 'dead',
@@ -68,6 +72,7 @@ export function prepareEnvelope(raw: Buffer | string | unknown, source: string, 
       return dead('ERR_NOT_JSON', [{ path: '', reason: `not JSON: ${(err as Error).message}` }], expectedEdge ?? null);
     }
   }
+  // The shell without its messages: they are checked one by one below, so one bad record stays alone.
   if (!shellValidator.check(value)) return dead('ERR_VALIDATION', shellValidator.issues(value), expectedEdge ?? null);
   const env = value;
   if (expectedEdge !== undefined && env.edge !== expectedEdge) {
@@ -84,12 +89,17 @@ export function prepareEnvelope(raw: Buffer | string | unknown, source: string, 
   }
 
   const items: BatchItem[] = [];
+  let clockAdjusted = 0;
   env.messages.forEach((m, i) => {
     const seq = seqs[i];
     if (seq == null) return;
     const issues = messageIssues(m);
     if (issues.length === 0) issues.push(...originIssues(m as UplinkMessage, env.edge, env.site));
-    if (issues.length === 0) items.push({ seq, ok: true, msg: m as UplinkMessage });
+    if (issues.length === 0) {
+      const sane = opts.time ? saneTime(m as UplinkMessage, opts.time) : { msg: m as UplinkMessage, adjusted: false };
+      if (sane.adjusted) clockAdjusted++;
+      items.push({ seq, ok: true, msg: sane.msg });
+    }
     else {
       const prefixed = issues.map((x) => ({ path: `/messages/${i}${x.path}`, reason: x.reason }));
       items.push({ seq, ok: false, code: 'ERR_VALIDATION', reason: describeIssues(prefixed), payload: clip(safeStringify(m)) });
@@ -98,7 +108,7 @@ export function prepareEnvelope(raw: Buffer | string | unknown, source: string, 
   // Sorted by seq, first occurrence wins: the outbox never reuses a seq, so a repeat is a resend.
   items.sort((a, b) => a.seq - b.seq);
   const unique = items.filter((it, i) => i === 0 || it.seq !== items[i - 1]!.seq);
-  return { kind: 'batch', batch: { edge: env.edge, site: env.site, source, ...(env.epoch ? { epoch: env.epoch } : {}), items: unique } };
+  return { kind: 'batch', clockAdjusted, batch: { edge: env.edge, site: env.site, source, ...(env.epoch ? { epoch: env.epoch } : {}), items: unique } };
 }
 
 /**

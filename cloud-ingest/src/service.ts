@@ -4,7 +4,7 @@
  */
 import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
 import { edgeDownTopic, parseEdgeTopic, type DownMessage } from '@safe-community/contracts';
-import { CodedError, createLogger, type Clock, type Logger } from '@safe-community/runtime';
+import { CodedError, HealthBoard, createLogger, systemClock, type Clock, type Logger } from '@safe-community/runtime';
 import { AlarmLifecycle, WebhookNotifier, createAlarmService, type AlarmService, type Notifier } from './alarms/index.js';
 import { RuleEngine, committedFromBatch, type RuleSet } from './rules/index.js';
 import { registerApi } from './api/index.js';
@@ -14,13 +14,15 @@ import { loadConfig, type IngestConfig } from './config.js';
 import { registerRoutes, type HealthParts } from './http.js';
 import { createIngestMetrics, registerMetrics } from './metrics.js';
 import { Maintenance } from './maintenance.js';
+import { FloodGuard } from './flood.js';
 import { MqttConsumer } from './mqtt-consumer.js';
-import { Pipeline, type IngestCounters } from './pipeline.js';
+import { Pipeline, ingestHealth, type IngestCounters } from './pipeline.js';
 import { clip } from './prepare.js';
 import { prepareEnvelope } from './prepare.js';
 import { PgStore } from './store/pg-store.js';
 import { PgliteStore } from './store/pglite-store.js';
 import type { Store } from './store/types.js';
+import type { TimeWindow } from './time-sanity.js';
 
 export interface IngestDeps {
   /** A store owned by the caller (started and stopped by the service all the same). */
@@ -90,10 +92,30 @@ export function createIngestService(input: unknown = {}, deps: IngestDeps = {}):
     ? new WebhookNotifier({ url: config.notify.webhookUrl, token: config.notify.webhookToken, timeoutMs: config.notify.timeoutMs, attempts: config.notify.attempts, logger: log.child({ part: 'notify' }) })
     : undefined);
 
-  const health = async (): Promise<HealthParts> => ({
-    store: (await store.health()).ok ? 'up' : 'down',
-    mqtt: !consumer ? 'disabled' : consumer.connected ? 'up' : 'down',
+  const clock = deps.clock ?? systemClock;
+  const f = config.flood;
+  const flood = new FloodGuard({
+    authFailures: { perSecond: f.authFailuresPerMinute / 60, burst: f.authFailureBurst },
+    ingest: { perSecond: f.ingestPerSecond, burst: f.ingestBurst },
+    junk: { perSecond: f.junkPerMinute / 60, burst: f.junkBurst },
+    clock,
   });
+  const timeWindow = (): TimeWindow => ({ now: clock.now(), maxFutureMs: config.clock.maxFutureSec * 1000, maxPastMs: config.clock.maxPastDays * 86_400_000 });
+
+  let maintenanceFailing: () => Record<string, string> = () => ({});
+  const board = new HealthBoard();
+  board.register('store', async () => {
+    const h = await store.health();
+    return h.ok ? { state: 'up' } : { state: 'down', reason: h.detail ?? 'store not available' };
+  });
+  board.register('mqtt', () => (!config.mqttUrl ? { state: 'up', reason: 'not configured' }
+    : consumer?.connected ? { state: 'up' } : { state: 'down', reason: 'not connected to the cloud broker' }));
+  board.register('ingest', () => ingestHealth(pipeline.state(), config.stuckAfterSec * 1000));
+  board.register('maintenance', () => {
+    const failing = Object.entries(maintenanceFailing());
+    return failing.length === 0 ? { state: 'up' } : { state: 'degraded', reason: failing.map(([k, v]) => `${k}: ${v}`).join('; ').slice(0, 500) };
+  });
+  const health = (): Promise<HealthParts> => board.report();
 
   const onMessage = async (topic: string, payload: Buffer, publish: (t: string, body: string) => void): Promise<void> => {
     const source = `mqtt:${topic}`;
@@ -106,12 +128,13 @@ export function createIngestService(input: unknown = {}, deps: IngestDeps = {}):
       await pipeline.deadLetter([{ source, edge: parsed.edge, seq: null, code: 'ERR_TOO_LARGE', reason: `envelope of ${payload.length} bytes exceeds ${config.maxEnvelopeBytes}`, payload: clip(payload.toString('utf8')) }], { retry: true });
       return;
     }
-    const prepared = prepareEnvelope(payload, source, parsed.edge);
+    const prepared = prepareEnvelope(payload, source, parsed.edge, { time: timeWindow() });
     if (prepared.kind === 'dead') {
       log.warn({ edge: parsed.edge, code: prepared.record.code, reason: prepared.record.reason }, 'envelope rejected');
       await pipeline.deadLetter([prepared.record], { retry: true });
       return;
     }
+    pipeline.counters.clockAdjusted += prepared.clockAdjusted;
     // The broker's ACL ties the topic's edge to its login; the site comes from the registered identity.
     const refusal = originRefusal(prepared.batch, await edges.identity(parsed.edge), config.api.edgeAuth, payload.toString('utf8'));
     if (refusal) {
@@ -147,12 +170,14 @@ export function createIngestService(input: unknown = {}, deps: IngestDeps = {}):
       }
     }
     // Before the ingest routes, so OpenAPI (registered by the API) lists them too.
-    const api = config.api.enabled && alarms ? await registerApi(server, {
-      db: store, edges, alarms, ...(rules ? { rules } : {}), publish: publishDown, logger: log.child({ part: 'api' }), adminToken: config.api.adminToken ?? undefined,
-      snapshotsDir: config.api.snapshotsDir ?? undefined, publicUrl: config.api.publicUrl ?? undefined, sessionTtlSec: config.api.sessionTtlSec, rateLimit: { max: config.api.rateLimitMax, timeWindowMs: config.api.rateLimitWindowMs },
-      care: { locationRetentionDays: config.care.locationRetentionDays },
-      ...(deps.clock ? { clock: deps.clock } : {}),
-    }) : undefined;
+    if (config.api.enabled && alarms) {
+      await registerApi(server, {
+        db: store, edges, alarms, ...(rules ? { rules } : {}), publish: publishDown, logger: log.child({ part: 'api' }), adminToken: config.api.adminToken ?? undefined,
+        snapshotsDir: config.api.snapshotsDir ?? undefined, publicUrl: config.api.publicUrl ?? undefined, sessionTtlSec: config.api.sessionTtlSec, rateLimit: { max: config.api.rateLimitMax, timeWindowMs: config.api.rateLimitWindowMs },
+        care: { locationRetentionDays: config.care.locationRetentionDays }, flood,
+        ...(deps.clock ? { clock: deps.clock } : {}),
+      });
+    }
     if (!server.hasRequestDecorator('edgeIdentity')) server.decorateRequest('edgeIdentity', null);
     if (!config.api.edgeAuth) {
       log.warn('INGEST_EDGE_AUTH is off (development only): anyone who reaches POST /ingest/v1/envelopes may write as any edge of any unregistered site, and envelopes from unregistered edges are accepted on MQTT');
@@ -160,8 +185,8 @@ export function createIngestService(input: unknown = {}, deps: IngestDeps = {}):
     // Failed edge logins on the HTTP ingest leave a dead letter (bounded), as refused envelopes do.
     const recordRefusal = boundedDeadLetters((r) => pipeline.deadLetter([r], { retry: false }), log.child({ part: 'http' }));
     const edgeAuth = edgeAuthHook(edges, (claimed, reason) => recordRefusal({ source: 'http', edge: claimed, seq: null, code: 'ERR_UNAUTHENTICATED', reason, payload: '' }));
-    registerRoutes(server, { pipeline, health, maxEnvelopeBytes: config.maxEnvelopeBytes, ...(config.api.edgeAuth ? { edgeAuth } : {}) });
-    registerMetrics(server, createIngestMetrics({ counters: () => pipeline.counters, store }));
+    registerRoutes(server, { pipeline, health, timeWindow, flood, maxEnvelopeBytes: config.maxEnvelopeBytes, ...(config.api.edgeAuth ? { edgeAuth } : {}) });
+    registerMetrics(server, createIngestMetrics({ counters: () => pipeline.counters, store, flood: () => flood.counts }));
     await server.listen({ host: config.host, port: config.port });
     const addr = server.server.address();
     if (addr && typeof addr === 'object') bound = { host: addr.address, port: addr.port };
@@ -174,7 +199,14 @@ export function createIngestService(input: unknown = {}, deps: IngestDeps = {}):
       await consumer.start();
     }
     if (config.maintenance.enabled) {
-      maintenance = new Maintenance(store, { ...config.maintenance, locationRetentionDays: config.care.locationRetentionDays, logger: log.child({ part: 'maintenance' }), ...(deps.clock ? { clock: deps.clock } : {}) });
+      const raiseFailure = (step: string, reason: string): void => {
+        // A step that starts failing raises one alarm for staff (issue 13: failing upkeep must not be silent).
+        alarms?.raise({ site: 'cloud', device: 'ingest', type: 'ingest.maintenance_failed', severity: 'major', message: `storage maintenance step "${step}" failed: ${reason}`.slice(0, 512), raisedBy: 'system:maintenance', tags: { step } })
+          .catch((err: unknown) => log.warn({ err: (err as Error).message, step }, 'maintenance alarm not raised'));
+      };
+      maintenance = new Maintenance(store, { ...config.maintenance, locationRetentionDays: config.care.locationRetentionDays, logger: log.child({ part: 'maintenance' }), onStepFailed: raiseFailure, ...(deps.clock ? { clock: deps.clock } : {}) });
+      const m = maintenance;
+      maintenanceFailing = () => m.failing();
       await maintenance.start();
     }
     log.info({ http: `${bound.host}:${bound.port}`, store: store.kind, mqtt: config.mqttUrl ?? 'off' }, 'cloud ingest started');

@@ -43,7 +43,7 @@ t.test('PostgreSQL cut for 3.5 s: commits wait, nothing acked meanwhile, nothing
   const ackedDuringCut = edge.acked;
   const health = await fetch(`http://127.0.0.1:${ingest.address().port}/health`);
   t.equal(health.status, 503, 'health is 503 while the store is down');
-  t.match(await health.json(), { parts: { store: 'down', mqtt: 'up' } });
+  t.match(await health.json(), { status: 'down', parts: { store: { state: 'down' }, mqtt: { state: 'up' } } });
   const post = await fetch(`http://127.0.0.1:${ingest.address().port}/ingest/v1/envelopes`, {
     method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(envelope('http-edge', [telemetry('http-edge', 1)])),
   });
@@ -107,12 +107,12 @@ t.test('cloud broker restarted mid-stream: the ingest reconnects with backoff, n
   const sending = edge.send(total, 60_000);
   await waitFor(() => edge.acked >= 600, { timeoutMs: 20_000, what: 'first acks' });
   await broker.close();
-  await waitFor(async () => (await ingest.health()).mqtt === 'down', { what: 'ingest sees the broker gone' });
+  await waitFor(async () => (await ingest.health()).parts.mqtt?.state === 'down', { what: 'ingest sees the broker gone' });
   await new Promise((r) => setTimeout(r, 1500));
   t.ok(edge.acked < total, 'the broker went away mid-stream');
   // A new broker on the same address, with none of the old one's sessions: the ingest must subscribe again.
   broker = await startAedes(port);
-  await waitFor(async () => (await ingest.health()).mqtt === 'up', { timeoutMs: 15_000, what: 'ingest reconnected' });
+  await waitFor(async () => (await ingest.health()).parts.mqtt?.state === 'up', { timeoutMs: 15_000, what: 'ingest reconnected' });
   await sending;
   t.same(await storedSeqs(ingest.store, 'bd-edge'), range(1, total), 'every seq exactly once');
 });

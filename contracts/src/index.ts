@@ -8,3 +8,4 @@ export * from './down.js';
 export * from './down-auth.js';
 export * from './validators.js';
 export * from './residents.js';
+export * from './limits.js';

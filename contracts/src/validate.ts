@@ -2,6 +2,7 @@ import type { TSchema, Static } from '@sinclair/typebox';
 import { TypeCompiler, type TypeCheck } from '@sinclair/typebox/compiler';
 import { FormatRegistry } from '@sinclair/typebox';
 import { ValidationError, type Issue } from './errors.js';
+import { decodeIssues, DEFAULT_DECODE_LIMITS, type DecodeLimits } from './limits.js';
 
 const UUID_RE = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 if (!FormatRegistry.Has('uuid')) FormatRegistry.Set('uuid', (v) => UUID_RE.test(v));
@@ -42,11 +43,18 @@ export function validator<T extends TSchema>(name: string, schema: T): Validator
   };
 }
 
-/** Parses JSON text, turning a syntax error into the same ValidationError shape. */
-export function parseJson(name: string, text: string | Buffer): unknown {
+/**
+ * Parses JSON text, turning a syntax error, or a value past the decode limits (depth, string and array
+ * length, NUL), into the same ValidationError shape.
+ */
+export function parseJson(name: string, text: string | Buffer, limits: DecodeLimits = DEFAULT_DECODE_LIMITS): unknown {
+  let value: unknown;
   try {
-    return JSON.parse(typeof text === 'string' ? text : text.toString('utf8'));
+    value = JSON.parse(typeof text === 'string' ? text : text.toString('utf8'));
   } catch (err) {
     throw new ValidationError(name, [{ path: '', reason: `not JSON: ${(err as Error).message}` }]);
   }
+  const issues = decodeIssues(value, limits);
+  if (issues.length > 0) throw new ValidationError(name, issues);
+  return value;
 }

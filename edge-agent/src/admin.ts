@@ -6,11 +6,13 @@
 import { createServer, type Server, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { DeviceDirectory } from './ports.js';
 import type { DrillReport } from './linkage/index.js';
+import { healthHttpStatus, type HealthReport } from '@safe-community/runtime';
 
 export interface AdminSources {
   devices: DeviceDirectory;
   drill(building: string, zone?: string): DrillReport;
-  health(): { ok: boolean; parts: Record<string, string>; cameras?: unknown[] };
+  /** Each part up / degraded / down with its reason; 503 only when one is down. */
+  health(): Promise<HealthReport>;
   cameras?(): unknown[];
   metrics?(): Promise<{ contentType: string; body: string }>;
 }
@@ -53,8 +55,8 @@ export class AdminServer {
     const { sources } = this.opts;
     switch (url.pathname) {
       case '/health': {
-        const h = sources.health();
-        return send(res, h.ok ? 200 : 503, { status: h.ok ? 'ok' : 'degraded', parts: h.parts, ...(h.cameras ? { cameras: h.cameras } : {}) });
+        const h = await sources.health();
+        return send(res, healthHttpStatus(h), { ...h, ...(sources.cameras ? { cameras: sources.cameras() } : {}) });
       }
       case '/cameras':
         return send(res, 200, sources.cameras?.() ?? []);

@@ -14,23 +14,23 @@
  * because nothing must be lost if the cloud is unreachable at start (everything waits in the outbox).
  */
 import { randomUUID } from 'node:crypto';
-import { mkdir } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { edgeDownTopic } from '@safe-community/contracts';
-import { createLogger, systemClock, type Clock, type Logger } from '@safe-community/runtime';
+import { HealthBoard, makePrivate, createLogger, systemClock, type Clock, type HealthCheck, type HealthReport, type Logger, type PartHealth } from '@safe-community/runtime';
 import { loadProfiles } from '@safe-community/firmware-configs';
 import { EdgeBroker } from './broker/index.js';
 import { DeviceGateway } from './devices/index.js';
 import { LinkageEngine, BUILTIN_RULES_FILE } from './linkage/index.js';
 import { Outbox } from './outbox/index.js';
 import { Uplink } from './uplink/index.js';
+import { UplinkStallWatch } from './uplink/stall-watch.js';
 import { CloudCommands } from './cloud-commands.js';
 import { AdminServer } from './admin.js';
 import { EdgeMetrics } from './metrics.js';
 import { mergeDevices, readRegistry } from './registry.js';
 import { EventHub } from './event-hub.js';
 import { CompositeDirectory } from './directory.js';
-import type { CameraHealth, CameraManager, CameraStateBoard } from './camera/index.js';
+import type { CameraManager, CameraStateBoard } from './camera/index.js';
 import type { VideoAnalytics } from './video/video-analytics.js';
 import { CareMonitor, consentFilter, loadResidents } from './care/index.js';
 import { HealthReporter } from './health-report.js';
@@ -46,10 +46,14 @@ export interface EdgeAgentOptions {
   cameras?: CameraPort;
 }
 
+const LIFE_SAFETY_KINDS = new Set(['fire_panel', 'access_gate', 'car_barrier']);
+
 interface Part {
   name: string;
   start(): Promise<void>;
   stop(): Promise<void>;
+  /** What /health says of it while it runs; default up. */
+  health?: HealthCheck;
 }
 
 export class EdgeAgent {
@@ -71,8 +75,14 @@ export class EdgeAgent {
   healthReport!: HealthReporter;
   /** Prometheus series served on the admin /metrics; the video pipeline reports through its video* functions. */
   metrics!: EdgeMetrics;
+  /**
+   * What /health reports: every started part registers here (up while started); parts with more to say
+   * (broker, uplink, cameras) register their own check under their name.
+   */
+  readonly healthBoard = new HealthBoard();
   private readonly started: Part[] = [];
   private lastInvalidAckAlarm = -Infinity;
+  private readonly unregister = new Map<string, () => void>();
 
   constructor(private readonly opts: EdgeAgentOptions) {
     this.config = opts.config;
@@ -90,12 +100,13 @@ export class EdgeAgent {
     const { config: cfg } = this;
     const clock = this.opts.clock ?? systemClock;
     const dataDir = resolve(cfg.dataDir);
-    await mkdir(dataDir, { recursive: true });
+    await makePrivate(dataDir);
     const log = this.log.child({ edge: cfg.edge.id });
     // Read before the devices start: the residents' consent decides what their wearables may send.
     const residents = cfg.care.residentsFile ? await loadResidents(cfg.care.residentsFile) : null;
     const parts: Part[] = [];
-    const part = (name: string, p: { start(): Promise<void>; stop(): Promise<void> }) => parts.push({ name, start: () => p.start(), stop: () => p.stop() });
+    const part = (name: string, p: { start(): Promise<void>; stop(): Promise<void> }, health?: HealthCheck) =>
+      parts.push({ name, start: () => p.start(), stop: () => p.stop(), ...(health ? { health } : {}) });
 
     this.outbox = new Outbox({
       dir: join(dataDir, 'outbox'),
@@ -119,6 +130,14 @@ export class EdgeAgent {
       rateLimit: cfg.broker.ratePerSecond > 0 ? { perSecond: cfg.broker.ratePerSecond, burst: cfg.broker.rateBurst } : false,
       // A fire panel in an alarm storm reports every detector of a loop at once: none of it may be refused.
       rateLimitExempt: (id) => this.devices?.get(id)?.kind === 'fire_panel',
+      maxPacketBytes: cfg.broker.maxPacketBytes,
+      auth: {
+        concurrency: cfg.broker.authConcurrency,
+        maxQueue: cfg.broker.authQueue,
+        perSource: cfg.broker.connectRatePerSecond > 0 ? { perSecond: cfg.broker.connectRatePerSecond, burst: cfg.broker.connectBurst } : false,
+      },
+      // The devices a fire linkage reads and drives authenticate first when many connect at once.
+      authPriority: (id) => LIFE_SAFETY_KINDS.has(this.devices?.get(id)?.kind ?? ''),
       logger: log,
       clock,
     });
@@ -151,6 +170,14 @@ export class EdgeAgent {
 
     const cams = buildCameraParts({ config: cfg, dataDir, hub: this.events, sink: this.outbox, metrics: () => this.metrics, clock, log });
     this.cameraStates = cams.board;
+    // Each camera answers for itself on /health: never worse than degraded, so a dead camera degrades only
+    // itself and never reads as the gateway down (issue 14).
+    for (const c of cams.board.list()) {
+      this.healthBoard.register(`camera:${c.camera}`, () => {
+        const h = cams.board.get(c.camera);
+        return !h || h.state === 'online' ? { state: 'up' } : { state: 'degraded', reason: `${h.state}${h.reason ? `: ${h.reason}` : ''} (since ${h.since})` };
+      });
+    }
     this.cameras = cams.cameras;
     this.video = cams.video;
     const board = cams.board;
@@ -176,7 +203,7 @@ export class EdgeAgent {
 
     part('outbox', this.outbox);
     if (care) part('care', care);
-    part('broker', this.broker);
+    part('broker', this.broker, () => this.broker.health());
     part('devices', this.devices);
     part('linkage', this.linkage);
     if (cams.privacy) part('privacy', cams.privacy);
@@ -203,8 +230,21 @@ export class EdgeAgent {
         logger: log,
         onCommand: (cmd) => commands.run(cmd),
       });
-      this.metrics.attach({ uplink: this.uplink });
-      part('uplink', this.uplink);
+      const uplink = this.uplink;
+      this.metrics.attach({ uplink });
+      const watch = new UplinkStallWatch({
+        site: cfg.edge.site, edge: cfg.edge.id, stallMs: cfg.uplink.stallAfterSec * 1000, checkMs: Math.min(5000, cfg.uplink.stallAfterSec * 250),
+        source: () => uplink.metrics(), clock, log,
+        raise: (alarm) => void this.outbox.append({ type: 'alarm', data: alarm }).catch((err: unknown) => log.error({ err }, 'uplink stall alarm not stored')),
+      });
+      // Forged acks are refused and alarmed (uplink.ack_invalid); health names them without degrading the link.
+      const uplinkHealth = (): PartHealth => {
+        const h = watch.health();
+        const invalid = uplink.metrics().ackInvalid;
+        return invalid > 0 && h.state === 'up' ? { state: 'up', reason: `${invalid} invalid acks ignored` } : h;
+      };
+      part('uplink', uplink, uplinkHealth);
+      part('uplink watch', watch);
       parts.push({ name: 'cloud commands', start: async () => {}, stop: () => commands.stop() });
     } else {
       log.warn('uplink.url is not set: events stay in the outbox until an uplink is configured');
@@ -232,21 +272,18 @@ export class EdgeAgent {
   }
 
   /**
-   * Up when every core part is; the uplink counts as up while the outbox holds what it cannot send. Each
-   * camera reports its own state (`camera:<id>`), which never makes the edge unhealthy: a dead camera
-   * degrades only itself.
+   * Each part up / degraded / down with its reason (issue 13): a part not (or no longer) running is absent,
+   * and the life-safety core (outbox, broker, devices, linkage) missing makes the report down.
    */
-  health(): { ok: boolean; parts: Record<string, string>; cameras: CameraHealth[] } {
-    const parts: Record<string, string> = {};
-    for (const p of this.started) parts[p.name] = 'up';
-    if (this.uplink) {
-      const m = this.uplink.metrics();
-      parts.uplink = !m.connected ? 'reconnecting' : m.ackInvalid > 0 ? 'up, invalid acks ignored' : 'up';
+  async health(): Promise<HealthReport> {
+    const report = await this.healthBoard.report();
+    for (const core of ['outbox', 'broker', 'devices', 'linkage']) {
+      if (!report.parts[core]) {
+        report.parts[core] = { state: 'down', reason: 'not running' };
+        report.status = 'down';
+      }
     }
-    const cameras = this.cameraStates?.list() ?? [];
-    for (const c of cameras) parts[`camera:${c.camera}`] = c.state;
-    const ok = ['outbox', 'broker', 'devices', 'linkage'].every((n) => parts[n] === 'up');
-    return { ok, parts, cameras };
+    return report;
   }
 
   /** Stops what started, in reverse order; keeps going past a part that fails to stop. */
@@ -254,6 +291,7 @@ export class EdgeAgent {
     this.events?.close();
     while (this.started.length > 0) {
       const part = this.started.pop()!;
+      this.unregister.get(part.name)?.();
       try {
         await part.stop();
       } catch (err) {
@@ -289,5 +327,6 @@ export class EdgeAgent {
       throw err;
     }
     this.started.push(part);
+    this.unregister.set(part.name, this.healthBoard.register(part.name, part.health ?? (() => ({ state: 'up' }))));
   }
 }

@@ -4,3 +4,5 @@ export * from './backoff.js';
 export * from './logger.js';
 export * from './config.js';
 export * from './files.js';
+export * from './health.js';
+export * from './rate-limit.js';

@@ -131,3 +131,4 @@ export async function compressAllChunks(db: { query(sql: string): Promise<{ rows
   const r = await db.query(`SELECT count(*)::int AS n FROM timescaledb_information.chunks WHERE is_compressed`);
   return Number(r.rows[0]?.n ?? 0);
 }
+export { rawConnect, connectPacket, openSocket, remainingLength } from './mqtt-raw.js';

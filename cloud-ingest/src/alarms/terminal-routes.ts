@@ -25,6 +25,11 @@ export interface TerminalRoutesOptions {
   inScope?(req: FastifyRequest, site: string): boolean;
   /** Shapes the polled alarms for the caller (the API hides residents' positions outside the caller's teams). */
   scopeAlarms?(req: FastifyRequest, alarms: AlarmView[]): Promise<AlarmView[]>;
+  /**
+   * Status for codes of the hosting app (the API's authentication runs in this scope's hooks and throws
+   * ERR_UNAUTHENTICATED: without this it answered 500, issue 13).
+   */
+  statusFor?(code: string): number | undefined;
 }
 
 const Params = Type.Object({ terminal: Type.String({ pattern: '^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$' }) }, { additionalProperties: false });
@@ -43,10 +48,11 @@ export async function terminalRoutes(app: FastifyInstance, opts: TerminalRoutesO
   app.setErrorHandler((err: Error & { validation?: unknown; statusCode?: number }, _req, reply) => {
     if (err.validation) return reply.code(400).send({ code: 'ERR_VALIDATION', message: err.message });
     const code = errorCode(err);
-    const status = ALARM_ERROR_STATUS[code];
+    const status = ALARM_ERROR_STATUS[code] ?? opts.statusFor?.(code);
     if (status) return reply.code(status).send({ code, message: err.message });
-    reply.log.error({ err }, 'terminal route failed');
-    return reply.code(err.statusCode ?? 500).send({ code, message: 'internal error' });
+    const own = err.statusCode ?? 500;
+    if (own >= 500) reply.log.error({ err }, 'terminal route failed');
+    return reply.code(own).send({ code, message: own < 500 ? err.message : 'internal error' });
   });
   const allowed = async (req: FastifyRequest, reply: FastifyReply, terminal: string): Promise<boolean> => {
     if (await opts.verify(req, terminal)) return true;

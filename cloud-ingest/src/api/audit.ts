@@ -1,6 +1,6 @@
 /**
- * The audit trail of API writes (issue 6: "every write audited"). Every request other than GET/HEAD/OPTIONS
- * is recorded as the answer goes out, allowed or refused: actor, route, target id, status, error code and
+ * The audit trail of API writes (issue 6: "every write audited"). Every authenticated request other than
+ * GET/HEAD/OPTIONS is recorded as the answer goes out, allowed or refused: actor, route, target id, status, error code and
  * request id. It is written in onSend, before the client sees the answer, so a client that got an answer
  * can rely on the row being there. A failed audit write is logged at error and does not change the answer:
  * the action it describes has already happened.
@@ -53,7 +53,9 @@ function codeOf(payload: unknown, status: number): string | null {
 
 export function installAudit(app: FastifyInstance, db: Db, log: Logger): void {
   app.addHook('onSend', async (req: FastifyRequest, reply: FastifyReply, payload: unknown) => {
-    if (READS.has(req.method)) return payload;
+    // A request refused before authentication (401, or 429 from the flood guard) leaves no row: a flood of
+    // them must cost nothing stored (issue 13); they are counted in /metrics instead (flood.ts).
+    if (READS.has(req.method) || !req.actor) return payload;
     const status = reply.statusCode;
     // Bodies are not copied wholesale: they may carry tokens (user creation answers) or long text.
     const detail: Record<string, unknown> = {};

@@ -23,7 +23,7 @@ import { AlarmFeed } from './alarm-feed.js';
 import { terminalRoutes, type TerminalRoutesOptions } from '../alarms/terminal-routes.js';
 import { installAudit } from './audit.js';
 import { CommandDesk, type Publish } from './commands.js';
-import { installErrorHandling } from './errors.js';
+import { installErrorHandling, statusForCode } from './errors.js';
 import { scopeAlarms } from './location-scope.js';
 import { adminRoutes } from './routes-admin.js';
 import { careRoutes } from './routes-care.js';
@@ -35,6 +35,7 @@ import { sessionAdminRoutes } from './routes-sessions.js';
 import { seriesRoutes } from './routes-series.js';
 import { ErrorBody } from './schemas.js';
 import { typeboxCompiler } from './validation.js';
+import { DEFAULT_FLOOD as FLOOD_DEFAULTS, FloodGuard } from '../flood.js';
 
 export interface ApiDeps {
   /** The ingest's store (or anything with its query()); the API's tables come from migration 0030. */
@@ -67,6 +68,8 @@ export interface ApiDeps {
   sessionTtlSec?: number;
   /** How often the live alarm feed looks for changes, ms (default 1000). */
   feedPollMs?: number;
+  /** Per-address limits before authentication (flood.ts); default its own with the default limits. */
+  flood?: FloodGuard;
 }
 
 export interface ApiHandle {
@@ -79,12 +82,14 @@ export interface ApiHandle {
   commands: CommandDesk;
   /** An onRequest hook for the edges' HTTP ingest: Basic auth with the edge id and its secret. */
   edgeAuth: ReturnType<typeof edgeAuthHook>;
+  flood: FloodGuard;
 }
 
 export async function registerApi(app: FastifyInstance, deps: ApiDeps): Promise<ApiHandle> {
   const log = deps.logger ?? createLogger({ name: 'api' });
   const prefix = deps.prefix ?? '/api/v1';
   const edges = deps.edges ?? new EdgeDirectory(deps.db, deps.clock ? { clock: deps.clock } : {});
+  const flood = deps.flood ?? new FloodGuard({ ...FLOOD_DEFAULTS, ...(deps.clock ? { clock: deps.clock } : {}) });
   const users = new UserDirectory(deps.db, { adminToken: deps.adminToken, adminUser: deps.adminUser ?? 'admin', logger: log.child({ part: 'auth' }) });
   const sessions = new SessionStore(deps.db, { ...(deps.sessionTtlSec !== undefined ? { ttlSec: deps.sessionTtlSec } : {}), ...(deps.clock ? { clock: deps.clock } : {}) });
   const feed = new AlarmFeed({ db: deps.db, logger: log.child({ part: 'feed' }), ...(deps.feedPollMs !== undefined ? { pollMs: deps.feedPollMs } : {}) });
@@ -131,6 +136,8 @@ export async function registerApi(app: FastifyInstance, deps: ApiDeps): Promise<
     if (api.hasContentTypeParser('application/json')) api.removeContentTypeParser('application/json');
     api.addContentTypeParser('application/json', { parseAs: 'string', bodyLimit: 1024 * 1024 }, api.getDefaultJsonParser('error', 'error'));
     installErrorHandling(api);
+    // Before the per-token limit and authentication: an address that keeps failing is refused unread.
+    api.addHook('onRequest', flood.apiBefore);
     await api.register(rateLimit, {
       max: deps.rateLimit?.max ?? 600,
       timeWindow: deps.rateLimit?.timeWindowMs ?? 60_000,
@@ -139,13 +146,25 @@ export async function registerApi(app: FastifyInstance, deps: ApiDeps): Promise<
         const t = bearerToken(req.headers.authorization) ?? cookieValue(req.headers.cookie, SESSION_COOKIE);
         return t ? `t:${hashToken(t).slice(0, 32)}` : `a:${req.ip}`;
       },
-      errorResponseBuilder: (req, ctx) => ({
-        statusCode: ctx.statusCode, code: 'ERR_RATE_LIMITED',
-        message: `rate limit of ${ctx.max} requests per ${ctx.after} reached; retry later`, requestId: req.id,
-      }),
+      errorResponseBuilder: (req, ctx) => {
+        flood.counts.apiThrottled++;
+        return {
+          statusCode: ctx.statusCode, code: 'ERR_RATE_LIMITED',
+          message: `rate limit of ${ctx.max} requests per ${ctx.after} reached; retry later`, requestId: req.id,
+        };
+      },
     });
-    // People in a browser come with the session cookie (and a CSRF token on writes); machines with a bearer token.
-    api.addHook('onRequest', sessionOrBearerHook(users, sessions));
+    // People in a browser come with the session cookie (and a CSRF token on writes); machines with a bearer
+    // token. A failed authentication counts against the address (flood.ts).
+    const authenticate = sessionOrBearerHook(users, sessions);
+    api.addHook('onRequest', async (req, reply) => {
+      try {
+        await authenticate(req, reply);
+      } catch (err) {
+        flood.apiFailed(req.ip);
+        throw err;
+      }
+    });
     installAudit(api, deps.db, log.child({ part: 'audit' }));
     adminRoutes(api, users, edges, deps.db);
     sessionAdminRoutes(api, users, sessions, deps.publicUrl);
@@ -179,6 +198,7 @@ export async function registerApi(app: FastifyInstance, deps: ApiDeps): Promise<
         verify: (req) => req.actor !== null && (req.actor.role === 'security' || req.actor.role === 'admin'),
         inScope: (req, site) => req.actor !== null && (req.actor.sites === '*' || req.actor.sites.includes(site)),
         scopeAlarms: (req, list) => scopeAlarms(deps.db, actorOf(req), list),
+        statusFor: statusForCode,
       }));
     }
   }, { prefix });
@@ -188,5 +208,5 @@ export async function registerApi(app: FastifyInstance, deps: ApiDeps): Promise<
     const alarms = deps.alarms;
     await app.register(async (page) => alarmPagePlugin(page, { users, sessions, alarms, apiBase: prefix, snapshotsDir: deps.snapshotsDir }));
   }
-  return { users, edges, sessions, feed, commands, edgeAuth: edgeAuthHook(edges) };
+  return { users, edges, sessions, feed, commands, edgeAuth: edgeAuthHook(edges), flood };
 }

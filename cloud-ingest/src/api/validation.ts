@@ -9,6 +9,7 @@ import type { TSchema } from '@sinclair/typebox';
 import { TypeCompiler } from '@sinclair/typebox/compiler';
 import { Value } from '@sinclair/typebox/value';
 import { CodedError } from '@safe-community/runtime';
+import { decodeIssues } from '@safe-community/contracts';
 
 export interface Issue { path: string; reason: string }
 
@@ -27,6 +28,10 @@ export const typeboxCompiler: FastifySchemaCompiler<TSchema> = ({ schema, httpPa
   return (data: unknown) => {
     // A POST without a body validates as {}: required fields are then named, and all-optional bodies pass.
     const input = httpPart === 'body' && (data === null || data === undefined) ? {} : data;
+    // NUL in any text field (PostgreSQL text cannot hold it: it used to answer 500) and absurd nesting are
+    // refused before the schema (issue 13).
+    const limits = decodeIssues(input);
+    if (limits.length > 0) return { error: new RequestValidationError(httpPart ?? 'request', limits) };
     const value = convert ? Value.Convert(schema, input) : input;
     if (check.Check(value)) return { value };
     const issues: Issue[] = [];

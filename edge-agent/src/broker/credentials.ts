@@ -3,7 +3,7 @@
  * scrypt hashes (salted, N=2^14) in one JSON file under the data dir, written atomically (temp + rename)
  * so a power cut never leaves half a file.
  */
-import { randomBytes, scrypt as scryptCb, timingSafeEqual } from 'node:crypto';
+import { createHmac, randomBytes, scrypt as scryptCb, timingSafeEqual } from 'node:crypto';
 import { mkdir, readFile, rename, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { CodedError } from '@safe-community/runtime';
@@ -29,8 +29,18 @@ function scrypt(password: string, salt: Buffer): Promise<Buffer> {
   });
 }
 
+/** What a cheap look at an attempt can tell, before any scrypt hash (see `quickCheck`). */
+export type QuickCheck = 'ok' | 'wrong' | 'unknown' | 'needs-hash';
+
 export class CredentialStore {
   private devices = new Map<string, StoredCredential>();
+  /**
+   * HMAC of each device's password under a key that lives only in this process, kept after the first
+   * successful scrypt: a reconnecting device is then checked in microseconds, and a wrong password for it
+   * is refused without a hash (issue 13: a reconnect storm must not queue behind scrypt).
+   */
+  private readonly verifiers = new Map<string, Buffer>();
+  private readonly verifierKey = randomBytes(32);
   private loaded = false;
   private saving: Promise<void> = Promise.resolve();
   readonly file: string;
@@ -73,7 +83,7 @@ export class CredentialStore {
   private save(): Promise<void> {
     const run = async (): Promise<void> => {
       const body: CredentialFile = { version: 1, devices: Object.fromEntries(this.devices) };
-      await mkdir(dirname(this.file), { recursive: true });
+      await mkdir(dirname(this.file), { recursive: true, mode: 0o700 });
       const tmp = `${this.file}.${process.pid}.tmp`;
       await writeFile(tmp, JSON.stringify(body, null, 2), { mode: 0o600 });
       await rename(tmp, this.file);
@@ -96,6 +106,7 @@ export class CredentialStore {
     const salt = randomBytes(16);
     const hash = await scrypt(password, salt);
     this.devices.set(deviceId, { salt: salt.toString('base64'), hash: hash.toString('base64'), createdAt: new Date().toISOString() });
+    this.verifiers.delete(deviceId);
     await this.save();
     return { deviceId, password };
   }
@@ -103,6 +114,7 @@ export class CredentialStore {
   async revoke(deviceId: string): Promise<boolean> {
     await this.ensureLoaded();
     const had = this.devices.delete(deviceId);
+    this.verifiers.delete(deviceId);
     if (had) await this.save();
     return had;
   }
@@ -115,6 +127,18 @@ export class CredentialStore {
     return [...this.devices.keys()].sort();
   }
 
+  /**
+   * The answer without scrypt when there is one: 'unknown' for an id not provisioned, 'ok' / 'wrong' when
+   * the device's verifier is cached, else 'needs-hash'. Callers answer 'unknown' and 'wrong' no faster than
+   * a hash (the broker delays them), so timing does not tell which ids exist.
+   */
+  quickCheck(deviceId: string, password: string | Buffer | undefined): QuickCheck {
+    if (!this.devices.has(deviceId)) return 'unknown';
+    const cached = this.verifiers.get(deviceId);
+    if (!cached) return 'needs-hash';
+    return timingSafeEqual(cached, this.verifierOf(password)) ? 'ok' : 'wrong';
+  }
+
   /** Constant-time check; false for unknown devices (after the same hashing work, so timing tells nothing). */
   async verify(deviceId: string, password: string | Buffer | undefined): Promise<boolean> {
     await this.ensureLoaded();
@@ -124,6 +148,13 @@ export class CredentialStore {
     const hash = await scrypt(given, salt);
     if (!stored) return false;
     const expected = Buffer.from(stored.hash, 'base64');
-    return expected.length === hash.length && timingSafeEqual(expected, hash);
+    const ok = expected.length === hash.length && timingSafeEqual(expected, hash);
+    // Cached only if the credential was not replaced while hashing.
+    if (ok && this.devices.get(deviceId) === stored) this.verifiers.set(deviceId, this.verifierOf(password));
+    return ok;
+  }
+
+  private verifierOf(password: string | Buffer | undefined): Buffer {
+    return createHmac('sha256', this.verifierKey).update(password ?? '').digest();
   }
 }

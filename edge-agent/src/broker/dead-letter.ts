@@ -58,9 +58,10 @@ export class DeadLetterLog {
   }
 
   async start(): Promise<void> {
-    await mkdir(join(this.file, '..'), { recursive: true });
+    await mkdir(join(this.file, '..'), { recursive: true, mode: 0o700 });
     this.bytes = await stat(this.file).then((s) => s.size, () => 0);
-    const stream = createWriteStream(this.file, { flags: 'a' });
+    // 0600: refused payloads may be residents' positions and vitals (issue 13 found the folder world-readable).
+    const stream = createWriteStream(this.file, { flags: 'a', mode: 0o600 });
     await new Promise<void>((resolve, reject) => {
       stream.once('open', () => resolve());
       stream.once('error', (err) => reject(new CodedError('ERR_DEAD_LETTER_OPEN', `cannot open ${this.file}`, { cause: err })));
@@ -130,7 +131,7 @@ export class DeadLetterLog {
       return;
     }
     old.end();
-    this.stream = createWriteStream(this.file, { flags: 'a' });
+    this.stream = createWriteStream(this.file, { flags: 'a', mode: 0o600 });
     this.stream.on('error', () => this.count('ERR_DEAD_LETTER_WRITE'));
     this.bytes = 0;
   }

@@ -5,18 +5,20 @@
  * (lib/handlers/publish.js: authorizePublish → enqueuePublish), so holding that callback until the
  * hook resolves means a QoS 1 PUBACK proves the message is durable in the outbox.
  */
-import { createServer, type Server } from 'node:net';
+import { createServer, type Server, type Socket } from 'node:net';
 import { createServer as createTlsServer } from 'node:tls';
 import { readFile } from 'node:fs/promises';
 import { randomBytes, timingSafeEqual } from 'node:crypto';
 import { Aedes, type Client, type PublishPacket, type Subscription } from 'aedes';
 import { deviceStatusTopic, parseDeviceTopic, DEVICE_STATUS_SUFFIX } from '@safe-community/contracts';
-import { CodedError, errorCode, systemClock, createLogger, type Clock, type Logger } from '@safe-community/runtime';
+import { CodedError, errorCode, systemClock, createLogger, type Clock, type Logger, type PartHealth } from '@safe-community/runtime';
 import { CredentialStore } from './credentials.js';
 import { PublishRefused, type BrokerStats, type DevicePublishHandler, type EdgeBrokerOptions } from './types.js';
 import { DeadLetterLog } from './dead-letter.js';
 import { TokenBucket } from './rate-limit.js';
 import { FilePersistence } from './file-persistence.js';
+import { guardPacketSize } from './packet-guard.js';
+import { AuthGate } from './auth-gate.js';
 
 type Identity = { kind: 'device'; id: string } | { kind: 'agent' };
 
@@ -24,6 +26,11 @@ type Identity = { kind: 'device'; id: string } | { kind: 'agent' };
 export const AGENT_USERNAME = '$agent';
 const REFUSED_ROOT = '$refused';
 const CONNACK_BAD_CREDENTIALS = 4;
+const CONNACK_SERVER_UNAVAILABLE = 3;
+/** Devices send small JSON; a few hundred KiB leaves room for any payload limit one would configure. */
+const DEFAULT_MAX_PACKET_BYTES = 256 * 1024;
+/** Topic, packet id and header bytes on top of the largest payload. */
+const PACKET_OVERHEAD_BYTES = 4096;
 const CONNACK_IDENTIFIER_REJECTED = 2;
 
 function authError(message: string, returnCode: number): Error & { returnCode: number } {
@@ -49,10 +56,23 @@ export class EdgeBroker {
   private hookFailures = 0;
   private boundPort = 0;
   private boundTlsPort = 0;
+  private readonly gate: AuthGate;
+  private readonly maxPacketBytes: number;
+  private packetsRefused = 0;
 
   constructor(private readonly opts: EdgeBrokerOptions) {
     this.credentials = opts.credentials ?? new CredentialStore(opts.dataDir);
     this.clock = opts.clock ?? systemClock;
+    const auth = opts.auth ?? {};
+    this.gate = new AuthGate({
+      concurrency: auth.concurrency ?? 2,
+      maxQueue: auth.maxQueue ?? 256,
+      perSource: auth.perSource ?? { perSecond: 20, burst: 100 },
+      now: () => this.clock.now(),
+      setTimer: (fn, ms) => this.clock.setTimeout(fn, ms),
+    });
+    // Never below the payload limit: a packet the payload check would accept is never cut off earlier.
+    this.maxPacketBytes = Math.max(opts.maxPacketBytes ?? DEFAULT_MAX_PACKET_BYTES, (opts.maxPayloadBytes ?? 64 * 1024) + PACKET_OVERHEAD_BYTES);
     this.deadLetters = new DeadLetterLog(opts.dataDir, () => this.clock.now(), opts.deadLetterRotation);
     this.log = (opts.logger ?? createLogger({ name: 'edge-broker' })).child({ part: 'broker' });
   }
@@ -114,16 +134,27 @@ export class EdgeBroker {
     await Promise.all(this.credentials.list().map((id) => this.publish(deviceStatusTopic(id), 'offline', { retain: true, qos: 1 })));
 
     // Commands and PUBACKs are small writes that must leave at once (life-safety latency): no Nagle.
-    const tcp = createServer({ noDelay: true }, aedes.handle);
+    const tcp = createServer({ noDelay: true }, (socket) => this.accept(aedes, socket));
     this.boundPort = await listen(tcp, this.opts.port ?? 1883, this.opts.host ?? '127.0.0.1');
     this.servers.push(tcp);
     if (this.opts.tls) {
       const [key, cert] = await Promise.all([readFile(this.opts.tls.keyPath), readFile(this.opts.tls.certPath)]);
-      const tls = createTlsServer({ key, cert, noDelay: true }, aedes.handle);
+      const tls = createTlsServer({ key, cert, noDelay: true }, (socket) => this.accept(aedes, socket));
       this.boundTlsPort = await listen(tls, this.opts.tls.port ?? 8883, this.opts.tls.host ?? this.opts.host ?? '127.0.0.1');
       this.servers.push(tls);
     }
     this.log.info({ port: this.boundPort, tlsPort: this.boundTlsPort || undefined }, 'edge broker listening');
+  }
+
+  /** Hands a connection to Aedes, with the packet size guard watching what Aedes reads. */
+  private accept(aedes: Aedes, socket: Socket): void {
+    aedes.handle(socket);
+    // After handle(): Aedes's 'readable' listener must come first, so this 'data' listener does not put the
+    // socket into flowing mode and sees each chunk as Aedes reads it (see packet-guard.ts).
+    guardPacketSize(socket, this.maxPacketBytes, (r) => {
+      this.packetsRefused++;
+      this.deadLetters.record({ reason: r.reason, detail: `${r.detail}; connection closed`, clientId: `${socket.remoteAddress ?? '?'}:${socket.remotePort ?? '?'}` });
+    });
   }
 
   async stop(): Promise<void> {
@@ -182,8 +213,19 @@ export class EdgeBroker {
     return this.online.has(deviceId);
   }
 
+  /** Down when not listening; degraded while the pre-authentication hash queue is nearly full. */
+  health(): PartHealth {
+    if (!this.aedes) return { state: 'down', reason: 'broker not running' };
+    const max = this.opts.auth?.maxQueue ?? 256;
+    if (this.gate.queued >= max * 0.8) return { state: 'degraded', reason: `${this.gate.queued} connections waiting for authentication (max ${max})` };
+    return { state: 'up' };
+  }
+
   stats(): BrokerStats {
-    return { connectedDevices: this.online.size, accepted: this.accepted, refused: this.deadLetters.counters(), hookFailures: this.hookFailures };
+    return {
+      connectedDevices: this.online.size, accepted: this.accepted, refused: this.deadLetters.counters(), hookFailures: this.hookFailures,
+      auth: { ...this.gate.counts, queued: this.gate.queued, packetsRefused: this.packetsRefused },
+    };
   }
 
   // ---- Aedes hooks ----
@@ -200,7 +242,30 @@ export class EdgeBroker {
       throw authError('bad user name or password', CONNACK_BAD_CREDENTIALS);
     }
     const id = username ?? '';
-    if (!(await this.credentials.verify(id, password))) {
+    const source = (client.conn as Partial<Socket>).remoteAddress ?? 'unknown';
+    if (!this.gate.admitSource(source)) {
+      this.deadLetters.record({ reason: 'ERR_CONNECT_RATE', detail: `source ${source} over its connect rate`, device: id.slice(0, 64), clientId: client.id });
+      throw authError('server unavailable', CONNACK_SERVER_UNAVAILABLE);
+    }
+    const quick = this.credentials.quickCheck(id, password);
+    let outcome: 'ok' | 'refused' | 'busy' | 'gone';
+    if (quick === 'ok') outcome = 'ok';
+    else if (quick === 'needs-hash') {
+      outcome = await this.gate.verify(() => this.credentials.verify(id, password), {
+        urgent: this.opts.authPriority?.(id) ?? false,
+        alive: () => !client.closed && !client.conn.destroyed,
+      });
+    } else {
+      // Unknown id, or a wrong password caught by the cached verifier: no hash, but no faster answer either.
+      await this.gate.uniformDelay();
+      outcome = 'refused';
+    }
+    if (outcome === 'busy') {
+      this.deadLetters.record({ reason: 'ERR_AUTH_BUSY', detail: 'too many connections waiting for authentication', device: id.slice(0, 64), clientId: client.id });
+      throw authError('server unavailable', CONNACK_SERVER_UNAVAILABLE);
+    }
+    if (outcome === 'gone') throw authError('connection closed before authentication', CONNACK_SERVER_UNAVAILABLE);
+    if (outcome === 'refused') {
       this.deadLetters.record({ reason: 'ERR_AUTH', detail: 'unknown device or wrong password', device: id.slice(0, 64), clientId: client.id });
       throw authError('bad user name or password', CONNACK_BAD_CREDENTIALS);
     }
@@ -237,7 +302,17 @@ export class EdgeBroker {
   }
 
   private authorizePublish(client: Client | null, packet: PublishPacket, done: (err?: Error | null) => void): void {
-    if (packet.topic.startsWith('$')) return done(new Error(`${packet.topic.split('/')[0]} topics are reserved`));
+    if (packet.topic.startsWith('$')) {
+      // Reserved for the broker (MQTT-4.7.2); a device writing there is misconfigured or probing: closed,
+      // and recorded like any other refusal (issue 13: these were dropped without a trace).
+      const who = client ? this.identities.get(client) : undefined;
+      this.deadLetters.record({
+        reason: 'ERR_RESERVED_TOPIC', detail: `publish to reserved topic ${packet.topic.split('/')[0]}`, topic: packet.topic,
+        ...(client ? { clientId: client.id } : {}), ...(who?.kind === 'device' ? { device: who.id } : {}),
+        payload: typeof packet.payload === 'string' ? Buffer.from(packet.payload) : packet.payload,
+      });
+      return done(new CodedError('ERR_RESERVED_TOPIC', `${packet.topic.split('/')[0]} topics are reserved`));
+    }
     // client is null only for a will of a client from a previous broker run; only its own status is let through.
     if (client === null) return done(parseDeviceTopic(packet.topic)?.suffix === DEVICE_STATUS_SUFFIX ? null : new Error('orphan will refused'));
     const who = this.identities.get(client);

@@ -191,9 +191,9 @@ export class FilePersistence extends MemoryPersistence {
       const outgoing = (await collect(super.outgoingStream({ id }))).map(toStored);
       if (subs.length > 0 || outgoing.length > 0) snap.sessions[id] = { subs, outgoing };
     }
-    await mkdir(join(this.file, '..'), { recursive: true });
+    await mkdir(join(this.file, '..'), { recursive: true, mode: 0o700 });
     const tmp = `${this.file}.tmp`;
-    await writeFile(tmp, JSON.stringify(snap));
+    await writeFile(tmp, JSON.stringify(snap), { mode: 0o600 });
     await rename(tmp, this.file);
   }
 }

@@ -34,6 +34,22 @@ export interface EdgeBrokerOptions {
   port?: number;
   /** Optional MQTT over TLS listener. */
   tls?: { host?: string; port?: number; keyPath: string; certPath: string };
+  /**
+   * Largest MQTT packet in bytes, checked on the fixed header before the body is read, before and after
+   * authentication; the connection is closed. Default 256 KiB, never below maxPayloadBytes + 4 KiB.
+   */
+  maxPacketBytes?: number;
+  /** Work allowed before authentication (issue 13). */
+  auth?: {
+    /** Password hashes (scrypt) running at once. Default 2. */
+    concurrency?: number;
+    /** Connections waiting for a hash; past it CONNACK 3 (server unavailable). Default 256. */
+    maxQueue?: number;
+    /** CONNECT attempts per source address; false disables. Default 20/s with a burst of 100 (a bridge may connect many devices from one address). */
+    perSource?: RateLimitOptions | false;
+  };
+  /** Devices whose authentication goes first (life safety: fire panels, gates, barriers). Default none. */
+  authPriority?: (deviceId: string) => boolean;
   /** Largest accepted device payload in bytes. Default 64 KiB. */
   maxPayloadBytes?: number;
   /** Per-device message rate; false disables. Default 50/s with a burst of 200. */
@@ -62,4 +78,6 @@ export interface BrokerStats {
   accepted: number;
   refused: Record<string, number>;
   hookFailures: number;
+  /** Pre-authentication refusals and the hash queue (issue 13). */
+  auth?: { rateLimited: number; busy: number; gone: number; hashed: number; queued: number; packetsRefused: number };
 }

@@ -35,8 +35,8 @@ export class FileSnapshotStore implements SnapshotStore {
     }
     const name = `${at.toISOString().replace(/[:.]/g, '-')}-${randomBytes(3).toString('hex')}.jpg`;
     const folder = join(this.opts.dir, camera);
-    await mkdir(folder, { recursive: true });
-    await writeFile(join(folder, name), image);
+    await mkdir(folder, { recursive: true, mode: 0o700 });
+    await writeFile(join(folder, name), image, { mode: 0o600 });
     return `snapshot:${camera}/${name}`;
   }
 

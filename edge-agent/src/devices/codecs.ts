@@ -5,6 +5,7 @@
  */
 import type { Codec, CommandTemplate, HexField } from '@safe-community/firmware-configs';
 import { CodedError } from '@safe-community/runtime';
+import { decodeIssues } from '@safe-community/contracts';
 
 export type Fields = Record<string, unknown>;
 
@@ -39,6 +40,9 @@ function decodeJson(payload: Buffer): Fields {
   if (typeof value !== 'object' || value === null || Array.isArray(value)) {
     throw new DecodeError('ERR_DECODE_PAYLOAD', 'JSON payload is not an object');
   }
+  // A device payload that would become unstorable upstream (deep nesting, NUL) is refused here, at the edge.
+  const issues = decodeIssues(value);
+  if (issues.length > 0) throw new DecodeError('ERR_DECODE_PAYLOAD', `payload past the decode limits: ${issues[0]!.path || '/'} ${issues[0]!.reason}`);
   return value as Fields;
 }
 

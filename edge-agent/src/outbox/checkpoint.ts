@@ -27,7 +27,7 @@ export async function readCheckpoint(dir: string): Promise<number> {
 
 export async function writeCheckpoint(dir: string, seq: number): Promise<void> {
   const tmp = join(dir, `${FILE}.tmp`);
-  const fh = await open(tmp, 'w');
+  const fh = await open(tmp, 'w', 0o600);
   try {
     await fh.writeFile(`${seq}\n`);
     await fh.datasync();

@@ -136,7 +136,7 @@ export class Outbox implements UplinkSink {
   /** Recovers the segments (truncating a torn tail), reads the checkpoint and opens the active segment. */
   async start(): Promise<void> {
     const { dir } = this.opts;
-    await mkdir(dir, { recursive: true });
+    await mkdir(dir, { recursive: true, mode: 0o700 });
     this.epochId = await readOrMakeEpoch(dir);
     this.acked = this.checkpointed = await readCheckpoint(dir);
     const { segments, last } = await recoverSegments(dir, this.acked, this.log);

@@ -37,7 +37,7 @@ export class SegmentWriter {
     this.writtenSeq = lastSeq;
     const tail = this.segments.at(-1);
     if (!tail || tail.lastSeq !== lastSeq) await this.openSegment(lastSeq + 1);
-    else this.fh = await open(tail.path, 'a');
+    else this.fh = await open(tail.path, 'a', 0o600);
   }
 
   /** Bytes the next batch may take before the active segment is full (a full one rolls first). */
@@ -129,7 +129,7 @@ export class SegmentWriter {
       firstSeq, lastSeq: firstSeq - 1, path: join(this.dir, segmentFileName(firstSeq)),
       size: 0, durableSize: 0, sparse: [], base: this.end,
     };
-    this.fh = await open(seg.path, 'a');
+    this.fh = await open(seg.path, 'a', 0o600);
     await syncDir(this.dir);
     this.segments.push(seg);
     return seg;
