@@ -64,7 +64,7 @@ async function main(): Promise<void> {
   process.on('SIGTERM', () => void shutdown());
 
   say(`cloud API ${sys.apiUrl} (GET /health) · store: ${process.env.DATABASE_URL ? 'PostgreSQL (DATABASE_URL)' : 'embedded PGlite'} · cloud broker ${sys.cloudMqttUrl}`);
-  say(`cloud broker ${sys.cloudMqttUrl}: no anonymous logins; edge ${sys.agent.config.edge.id} logs in with its own credential and takes only signed commands`);
+  say(`cloud broker: no anonymous logins; edge ${sys.agent.config.edge.id} logs in with its own credential and takes only signed commands`);
   say(`edge ${sys.agent.config.edge.id}: device broker on 127.0.0.1:${sys.agent.broker.port}, ${sys.agent.linkage.ruleList().length} linkage rules`);
   const online = sys.agent.config.devices.filter((d) => sys.agent.devices.online(d.id));
   const byKind = new Map<string, number>();
