@@ -72,7 +72,7 @@ async function main(): Promise<void> {
   pages = (settings.api?.publicUrl ?? sys.apiUrl).replace(/\/+$/, '');
   const store = process.env.DATABASE_URL ? 'PostgreSQL (DATABASE_URL)' : settings.pgliteDataDir ? `embedded PGlite in ${settings.pgliteDataDir}` : 'embedded PGlite in memory (set PGLITE_DATA_DIR to keep it)';
   say(`cloud API ${sys.apiUrl} (GET /health) · store: ${store} · cloud broker ${sys.cloudMqttUrl}`);
-  say(`cloud broker ${sys.cloudMqttUrl}: no anonymous logins; edge ${sys.agent.config.edge.id} logs in with its own credential and takes only signed commands`);
+  say(`cloud broker: no anonymous logins; edge ${sys.agent.config.edge.id} logs in with its own credential and takes only signed commands`);
   say(`alarm console: ${pages}/console`);
   for (const l of sys.logins) {
     say(`sign in as ${l.user} (${l.role}): open ${l.link} (one-time link)${l.password ? ` or use password ${l.password} at ${pages}/sign-in` : ''}`);

@@ -13,6 +13,8 @@ import { MEDIA_DIR, freePort } from '@safe-community/testkit';
 import { CameraRig, SimulatedOnvifCamera } from '@safe-community/simulators/camera';
 import { runCli, EXIT, type CliIo, type DoctorReport } from '@safe-community/edge-agent';
 import { TestBroker } from './uplink-fixtures.js';
+import { checkUplink } from '../src/doctor/index.js';
+import { loadEdgeConfig } from '@safe-community/edge-agent';
 
 function capture() {
   const out: string[] = [];
@@ -44,7 +46,7 @@ t.test('doctor on a healthy box: every check ok, figures measured', async (t) =>
     `dataDir: ${join(dir, 'data')}`,
     `broker: { port: ${await freePort()} }`,
     `admin: { port: ${await freePort()} }`,
-    `uplink: { url: "${uplink.url}" }`,
+    `uplink: { url: "${uplink.url}", secret: "edge_doctor-test-secret-0123456789" }`,
     `cloud: { url: "http://127.0.0.1:${cloudPort}/" }`,
     'outbox: { capacityBytes: 16777216 }',
     'cameras:',
@@ -146,4 +148,13 @@ t.test('doctor exits 2 on a bad config', async (t) => {
   const c = capture();
   t.equal(await runCli(['doctor', '--config', config], c.io), EXIT.usage);
   t.match(c.err[0], /ERR_CONFIG: invalid edge config: cameras/);
+});
+
+t.test('doctor warns when the box has no secret of its own: its commands would not be authenticated', async (t) => {
+  const broker = new TestBroker();
+  await broker.start();
+  t.teardown(() => broker.stop());
+  const r = await checkUplink(loadEdgeConfig({ edge: { id: 'hub-nosecret', site: 's' }, uplink: { url: broker.url } }));
+  t.equal(r.status, 'warn');
+  t.match(r.detail, /EDGE_SECRET/);
 });

@@ -5,7 +5,9 @@
  */
 import t from 'tap';
 import { randomUUID } from 'node:crypto';
+import { PassThrough } from 'node:stream';
 import { configFromEnv, loadConfig } from '@safe-community/cloud-ingest';
+import { createLogger } from '@safe-community/runtime';
 import { basic, count, envelopeOf, fireEvent, postEnvelope, startIngest } from './fixtures/ingest.js';
 
 const ingest = await startIngest(t, 'sec_http');
@@ -68,4 +70,17 @@ t.test('a rotated secret: both work during the grace period, the old one is refu
   t.equal((await postEnvelope(ingest, env(5), basic('edge-a1', last))).status, 200);
   const rows = await ingest.store.query<{ secret_hash: string }>("SELECT secret_hash FROM edge_credentials WHERE edge = 'edge-a1'");
   t.not(rows[0]?.secret_hash, last, 'only a hash is stored');
+});
+
+t.test('turning edge auth off is said loudly; credentials never reach the log', async (t) => {
+  const lines: string[] = [];
+  const sink = new PassThrough();
+  sink.on('data', (c: Buffer) => lines.push(...c.toString().split('\n').filter(Boolean)));
+  const dev = await startIngest(t, 'sec_http_dev', { api: { edgeAuth: false } }, createLogger({ level: 'info', destination: sink }));
+  const warn = lines.map((l) => JSON.parse(l) as { level: number; msg: string }).find((l) => l.msg.includes('INGEST_EDGE_AUTH is off'));
+  t.ok(warn && warn.level >= 40, 'a warning names the setting at start');
+  t.equal((await postEnvelope(dev, envelopeOf('edge-z', 'site-z', [fireEvent('edge-z', 'site-z', 1, randomUUID())]))).status, 200, 'and anonymous envelopes are then taken');
+  const secret = await dev.edges.issue('edge-y', 'site-y');
+  await postEnvelope(dev, envelopeOf('edge-y', 'site-y', [fireEvent('edge-y', 'site-y', 1, randomUUID())]), basic('edge-y', secret));
+  t.notOk(lines.some((l) => l.includes(secret) || l.includes(Buffer.from(`edge-y:${secret}`).toString('base64'))), 'no secret in any log line');
 });

@@ -63,12 +63,16 @@ export async function checkUplink(cfg: EdgeConfig, timeoutMs = 5000): Promise<Ch
       reconnectPeriod: 0,
       connectTimeout: timeoutMs,
       clean: true,
-      ...(cfg.uplink.username ? { username: cfg.uplink.username } : {}),
-      ...(cfg.uplink.password ? { password: cfg.uplink.password } : {}),
+      // The same login the uplink uses: explicit user/password, else the edge's own id and secret.
+      ...(cfg.uplink.username ? { username: cfg.uplink.username } : cfg.uplink.secret ? { username: cfg.edge.id } : {}),
+      ...(cfg.uplink.password ? { password: cfg.uplink.password } : cfg.uplink.secret ? { password: cfg.uplink.secret } : {}),
     });
     const ms = Math.round(performance.now() - t0);
     await client.endAsync(true);
-    return { name, status: 'ok', detail: `${redactUrl(url)} accepted the connection in ${ms} ms`, figures: { connectMs: ms } };
+    const detail = `${redactUrl(url)} accepted the connection in ${ms} ms`;
+    // Issue 12: without its own secret the box takes unsigned commands from whoever reaches its down topic.
+    if (!cfg.uplink.secret) return { name, status: 'warn', detail: `${detail}; no uplink.secret (EDGE_SECRET): commands from the cloud are not authenticated`, figures: { connectMs: ms } };
+    return { name, status: 'ok', detail, figures: { connectMs: ms } };
   } catch (err) {
     return { name, status: 'fail', code: errorCode(err), detail: `${redactUrl(url)}: ${redactUrl((err as Error).message || String(err))}` };
   }
