@@ -37,6 +37,11 @@ t.test('password sign-in: one refusal for a wrong password and an unknown user; 
   t.equal(wrong.body.message, unknown.body.message, 'the same answer: a caller cannot tell which users exist');
   t.equal(wrong.cookie, null, 'no cookie for a refused sign-in');
 
+  // A form on another site can post text/plain (no CORS preflight); it must not sign anyone in (login CSRF).
+  const form = await fetch(`${h.base}/auth/sign-in`, { method: 'POST', headers: { 'content-type': 'text/plain' }, body: JSON.stringify({ user: 'guard-a', password: PASSWORD }) });
+  t.ok(form.status === 400 || form.status === 415, `a text/plain post is refused (${form.status})`);
+  t.equal(form.headers.get('set-cookie'), null, 'and sets no cookie');
+
   const ok = await signIn({ user: 'guard-a', password: PASSWORD });
   t.equal(ok.status, 200);
   t.match(ok.setCookie, /^sc_session=ss_[A-Za-z0-9_-]{43}; Path=\/; HttpOnly; SameSite=Lax; Max-Age=4319\d/);
