@@ -125,7 +125,11 @@ export async function startSystem(opts: SystemOptions = {}): Promise<RunningSyst
     // Calls go to the demo's printer and, when NOTIFY_WEBHOOK_URL is set, to the webhook as well (the service
     // itself takes one notifier: an injected one would silently replace the webhook).
     const webhook = settings.notify?.webhookUrl
-      ? new WebhookNotifier({ url: settings.notify.webhookUrl, token: settings.notify.webhookToken ?? null, logger: log.child({ part: 'notify' }) })
+      ? new WebhookNotifier({
+        url: settings.notify.webhookUrl, token: settings.notify.webhookToken ?? null, logger: log.child({ part: 'notify' }),
+        ...(settings.notify.timeoutMs !== undefined ? { timeoutMs: settings.notify.timeoutMs } : {}),
+        ...(settings.notify.attempts !== undefined ? { attempts: settings.notify.attempts } : {}),
+      })
       : undefined;
     const notifier = tee([opts.notifier, webhook]);
     // One machine: the cloud reads the pictures the edge took straight from the edge's snapshot folder, which

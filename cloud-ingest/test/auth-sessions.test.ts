@@ -37,11 +37,24 @@ t.test('password sign-in: one refusal for a wrong password and an unknown user; 
   t.equal(wrong.body.message, unknown.body.message, 'the same answer: a caller cannot tell which users exist');
   t.equal(wrong.cookie, null, 'no cookie for a refused sign-in');
 
+  // A form on another site can post text/plain (no CORS preflight); it must not sign anyone in (login CSRF).
+  const form = await fetch(`${h.base}/auth/sign-in`, { method: 'POST', headers: { 'content-type': 'text/plain' }, body: JSON.stringify({ user: 'guard-a', password: PASSWORD }) });
+  t.ok(form.status === 400 || form.status === 415, `a text/plain post is refused (${form.status})`);
+  t.equal(form.headers.get('set-cookie'), null, 'and sets no cookie');
+
   const ok = await signIn({ user: 'guard-a', password: PASSWORD });
   t.equal(ok.status, 200);
   t.match(ok.setCookie, /^sc_session=ss_[A-Za-z0-9_-]{43}; Path=\/; HttpOnly; SameSite=Lax; Max-Age=4319\d/);
   t.notMatch(JSON.stringify(ok.body), /ss_/, 'the session secret is only in the cookie');
   t.match(ok.body.user, { user: 'guard-a', role: 'security', sites: ['site-a'] });
+  const audit = await h.store.query(`SELECT actor, target, status, code, detail FROM api_audit WHERE route = '/auth/sign-in' ORDER BY id`, []);
+  t.match(audit, [
+    { actor: null, target: 'guard-a', status: 401, code: 'ERR_UNAUTHENTICATED' },
+    { actor: null, target: 'nobody', status: 401 },
+    { actor: null, target: null, status: 400 },
+    { actor: 'guard-a', target: 'guard-a', status: 200, code: null },
+  ], 'every sign-in, allowed or refused, is audited with the user it was for');
+  t.notMatch(JSON.stringify(audit), /correct horse|not the password/, 'never the password');
   const rows = await h.store.query(`SELECT id_hash FROM staff_sessions WHERE user_id = 'guard-a'`, []);
   t.notOk(rows.some((r) => ok.cookie!.includes(String(r.id_hash))), 'only a hash of the secret is stored');
 });

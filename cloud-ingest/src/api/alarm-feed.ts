@@ -22,6 +22,8 @@ export interface AlarmFeedOptions {
   /** Open streams at most, in all and per user: each holds a socket. */
   maxStreams?: number;
   maxStreamsPerUser?: number;
+  /** Audit rows read per poll (default 2000); a larger burst is sent over the next polls. */
+  pageRows?: number;
   clock?: Clock;
   logger?: Logger;
 }
@@ -116,7 +118,7 @@ export class AlarmFeed {
     // A bounded page of audit rows in id order: the cursor moves to the last row read, so a burst larger
     // than one page is sent over the next polls instead of being skipped.
     const rows = await this.opts.db.query<{ id: string | number; alarm_id: string }>(
-      'SELECT id, alarm_id FROM alarm_audit WHERE id > $1 ORDER BY id LIMIT 2000', [this.cursor]);
+      'SELECT id, alarm_id FROM alarm_audit WHERE id > $1 ORDER BY id LIMIT $2', [this.cursor, this.opts.pageRows ?? 2000]);
     if (rows.length === 0) return;
     const last = Number(rows[rows.length - 1]!.id);
     const ids = [...new Set(rows.map((r) => r.alarm_id))];

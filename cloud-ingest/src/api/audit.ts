@@ -40,6 +40,8 @@ function targetOf(req: FastifyRequest): string | null {
     if (typeof b.device === 'string') return typeof b.site === 'string' ? `${b.site}/${b.device}` : b.device;
     if (typeof b.site === 'string') return b.site;
     if (typeof b.id === 'string') return b.id;
+    // A sign-in names the user it is for (the password itself is never copied).
+    if (typeof b.user === 'string') return b.user;
   }
   return null;
 }

@@ -7,10 +7,13 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { Type } from '@sinclair/typebox';
 import { CodedError } from '@safe-community/runtime';
+import type { Logger } from '@safe-community/runtime';
+import { installAudit } from '../api/audit.js';
 import { installErrorHandling } from '../api/errors.js';
 import { typeboxCompiler } from '../api/validation.js';
 import { SESSION_COOKIE, clearedSessionCookie, cookieValue, sessionCookie } from '../auth/session-hooks.js';
 import type { SessionStore, SignedIn } from '../auth/sessions.js';
+import type { Db } from '../auth/types.js';
 import { COMMON_SCRIPT } from './common-script.js';
 import { COMMON_SCRIPT_URL, PAGE_CSP, pageShell } from './shell.js';
 import { SIGN_IN_SCRIPT } from './sign-in-script.js';
@@ -19,6 +22,9 @@ export interface SignInDeps {
   sessions: SessionStore;
   /** The service's public URL; an https one marks the cookie Secure. */
   publicUrl?: string | undefined;
+  /** Where sign-ins and sign-outs, allowed or refused, are audited (api_audit, like every API write). */
+  db: Db;
+  logger: Logger;
 }
 
 const SignInBody = Type.Union([
@@ -31,6 +37,7 @@ export async function signInPlugin(app: FastifyInstance, deps: SignInDeps): Prom
   installErrorHandling(app, { notFound: false });
   if (app.hasContentTypeParser('application/json')) app.removeContentTypeParser('application/json');
   app.addContentTypeParser('application/json', { parseAs: 'string', bodyLimit: 16 * 1024 }, app.getDefaultJsonParser('error', 'error'));
+  installAudit(app, deps.db, deps.logger);
   const secure = (req: FastifyRequest): boolean => req.protocol === 'https' || (deps.publicUrl ?? '').startsWith('https:');
 
   app.get('/sign-in', { schema: { hide: true } }, async (_req, reply) =>
@@ -45,6 +52,7 @@ export async function signInPlugin(app: FastifyInstance, deps: SignInDeps): Prom
     const s: SignedIn = b.link !== undefined
       ? await deps.sessions.signInWithLink(b.link)
       : await deps.sessions.signInWithPassword(b.user!, b.password!);
+    req.actor = s.actor;
     req.log.info({ user: s.actor.user, how: b.link !== undefined ? 'link' : 'password' }, 'signed in');
     const maxAgeSec = (Date.parse(s.expiresAt) - Date.now()) / 1000;
     return reply.header('set-cookie', sessionCookie(s.secret, { maxAgeSec, secure: secure(req) })).header('cache-control', 'no-store')
