@@ -4,8 +4,8 @@
  * come from the migrations and have one name on both variants. On TimescaleDB its policies do this work
  * (chunks made on demand, retention and compression policies, continuous aggregates refreshed by their
  * own policies): apply_retention() only keeps the retention policies equal to the setting, and the
- * rollup timer does not run. Personal data past its own retention
- * (plate text; residents' positions, issue 8) is removed from rows that otherwise stay.
+ * rollup timer does not run. Personal data past its own retention (plate text; residents' positions,
+ * issue 8) is removed from rows that otherwise stay, on both variants.
  */
 import { systemClock, type Clock, type Logger } from '@safe-community/runtime';
 import { SessionStore } from './auth/sessions.js';
@@ -77,7 +77,10 @@ export class Maintenance {
   async runPartitions(): Promise<{ created: number; dropped: number }> {
     const made = await this.step('partitions', () => this.createPartitions(), 0);
     const dropped = await this.step('retention', () => this.applyRetention(), 0);
-    if (made > 0 || dropped > 0) this.opts.logger.info({ created: made, dropped }, 'day partitions maintained');
+    if (made > 0 || dropped > 0) {
+      if (this.store.timescale) this.opts.logger.info({ retentionDays: this.opts.retentionDays, policies: dropped }, 'TimescaleDB retention policies set');
+      else this.opts.logger.info({ created: made, dropped }, 'day partitions maintained');
+    }
     if (this.opts.plateRetentionDays > 0) await this.step('plates', () => this.scrubPlates(), 0);
     if ((this.opts.locationRetentionDays ?? 0) > 0) await this.step('location retention', () => this.scrubLocations(), null);
     if ((this.opts.auditRetentionDays ?? 0) > 0) await this.step('audit retention', () => this.pruneAudit(), 0);

@@ -16,7 +16,7 @@ const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 /** Folders whose test files may touch the store, and the files among them that do. */
 const FOLDERS = ['cloud-ingest/test', 'dashboards/test', 'test'];
 /** A file is store-dependent when it (or the shared set-up it imports) opens a PostgreSQL database. */
-const USES_STORE = /freshDatabase|api-harness|alarms-setup|fixtures\/care-cloud/;
+const USES_STORE = /freshDatabase|api-harness|apiSuite\('pg'\)|alarms-setup|careCloud\('postgres'\)|runCareDay\(t, 'postgres'\)/;
 /** Store-dependent files that also run cameras and models: the video path does not depend on the store's variant. */
 const NOT_REPEATED = new Set(['test/e2e-fire-path.test.ts', 'test/fault-edge-kill.test.ts']);
 
