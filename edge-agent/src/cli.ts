@@ -159,7 +159,9 @@ async function devices(args: readonly string[], io: CliIo): Promise<number> {
   io.out(['id', 'kind', 'profile', 'credentials', 'online', 'tags'].join('\t'));
   for (const d of list) {
     const online = 'online' in d && typeof d.online === 'boolean' ? (d.online ? 'yes' : 'no') : 'agent not running';
-    io.out([d.id, d.kind, d.profile, store.has(d.id) ? 'yes' : 'MISSING', online, Object.entries(d.tags).map(([k, v]) => `${k}=${v}`).join(',')].join('\t'));
+    // Cameras are listed too (their state from ONVIF); they never log in to the device broker.
+    const credentials = d.kind === 'camera' ? '-' : store.has(d.id) ? 'yes' : 'MISSING';
+    io.out([d.id, d.kind, d.profile, credentials, online, Object.entries(d.tags).map(([k, v]) => `${k}=${v}`).join(',')].join('\t'));
   }
   return EXIT.ok;
 }

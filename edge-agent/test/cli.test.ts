@@ -23,6 +23,9 @@ t.test('provision, list, and drill against a running agent', async (t) => {
     `admin: { port: ${adminPort} }`,
     'devices:',
     '  - { id: FP1, kind: fire_panel, profile: fire_panel.nova-json, tags: { building: B1 } }',
+    // A camera nobody answers for: listed by the running agent, offline, and no broker credentials to miss.
+    'cameras:',
+    `  - { id: CAM1, hostname: 127.0.0.1, port: ${await freePort()}, tags: { covers: B1 } }`,
   ].join('\n'));
 
   let c = capture();
@@ -77,6 +80,7 @@ t.test('provision, list, and drill against a running agent', async (t) => {
   c = capture();
   t.equal(await runCli(['devices', '--config', config], c.io), EXIT.ok);
   t.match(c.out.join('\n'), /G1\taccess_gate\taccess_gate\.acme-json\tyes\tno/, 'live state from the running agent');
+  t.match(c.out.join('\n'), /CAM1\tcamera\tonvif\t-\tno\tcovers=B1/, 'cameras listed with their state, without a credentials column to miss');
 });
 
 t.test('bad usage and bad config exit 2 with the key named', async (t) => {

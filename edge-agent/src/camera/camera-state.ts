@@ -132,7 +132,9 @@ function fold(e: Entry): { state: CameraState; reason: string; code?: string } {
   if (link && link.state !== 'online') {
     const code = link.error?.code;
     const reason = link.error?.message ?? (link.state === 'connecting' ? 'connecting' : link.state);
-    if (link.state === 'offline' || link.state === 'stopped') {
+    // A retry after a failure (connecting, with the last error kept) is still that failure: the state and its
+    // "since" must not flip to connecting and back on every backoff round.
+    if (link.state === 'offline' || link.state === 'stopped' || link.error) {
       return { state: code === CAMERA_AUTH_FAILED ? 'unauthorized' : 'offline', reason, ...(code ? { code } : {}) };
     }
     return { state: 'connecting', reason, ...(code ? { code } : {}) };

@@ -35,6 +35,11 @@ export interface CameraStreamOptions {
   lostAfterMs?: number;
   /** Delays between attempts to find the address; default 1 s growing to 10 s. */
   retry?: { initialMs: number; maxMs: number };
+  /**
+   * Lost this long → close the decoder and ask for the address again (a rebooted camera may hand out a
+   * different stream URI; the decoder alone would retry the old one for ever); default 60 s, then every 60 s.
+   */
+  reopenAfterMs?: number;
   clock?: Clock;
   log: Logger;
   onState: (camera: string, state: StreamState, why?: { code: string; reason: string }) => void;
@@ -50,6 +55,9 @@ export class CameraStream {
   private opened: OpenedStream | null = null;
   private watch: unknown;
   private retryTimer: unknown;
+  private reopenTimer: unknown;
+  /** Bumped by every fresh start from the address, so an older attempt still in flight opens nothing. */
+  private attempt = 0;
   private lastFrameAt = 0;
   private askedAt = 0;
   private lostAt = 0;
@@ -71,13 +79,18 @@ export class CameraStream {
     this.askedAt = this.clock.now();
     this.opts.onState(this.opts.camera, 'starting');
     this.armWatch();
-    void this.connect(new Backoff({ initialMs: this.opts.retry?.initialMs ?? 1000, maxMs: this.opts.retry?.maxMs ?? 10_000 }));
+    void this.connect(this.newBackoff(), ++this.attempt);
+  }
+
+  private newBackoff(): Backoff {
+    return new Backoff({ initialMs: this.opts.retry?.initialMs ?? 1000, maxMs: this.opts.retry?.maxMs ?? 10_000 });
   }
 
   async stop(): Promise<void> {
     this.stopped = true;
     this.clock.clearTimeout(this.watch);
     this.clock.clearTimeout(this.retryTimer);
+    this.clock.clearTimeout(this.reopenTimer);
     const opened = this.opened;
     this.opened = null;
     await opened?.stop();
@@ -91,6 +104,7 @@ export class CameraStream {
     this.armWatch();
     if (this.state === 'flowing') return;
     const was = this.state;
+    this.clock.clearTimeout(this.reopenTimer);
     this.state = 'flowing';
     this.lastProblem = null;
     this.opts.onState(this.opts.camera, 'flowing');
@@ -104,20 +118,22 @@ export class CameraStream {
     }
   }
 
-  private async connect(backoff: Backoff): Promise<void> {
-    if (this.stopped) return;
+  private async connect(backoff: Backoff, attempt: number): Promise<void> {
+    const current = () => !this.stopped && attempt === this.attempt;
+    if (!current()) return;
     let input: string;
     try {
       input = await this.opts.resolveInput();
     } catch (err) {
-      if (this.stopped) return;
+      if (!current()) return;
       this.lastProblem = { code: errorCode(err), reason: `stream address unknown: ${redactUrl((err as Error).message)}` };
       const delay = backoff.next();
       this.opts.log.warn({ camera: this.opts.camera, code: this.lastProblem.code, retryInMs: delay }, 'camera stream address not available; retrying');
-      this.retryTimer = this.clock.setTimeout(() => void this.connect(backoff), delay);
+      this.retryTimer = this.clock.setTimeout(() => void this.connect(backoff, attempt), delay);
       return;
     }
-    if (this.stopped) return;
+    if (!current()) return;
+    this.lastProblem = null; // the address is known now; what happens next is the decoder's to tell
     const opened = this.opts.open(input);
     this.opened = opened;
     try {
@@ -145,5 +161,24 @@ export class CameraStream {
     this.lostAt = now;
     this.opts.onState(this.opts.camera, 'lost', problem);
     this.opts.onLost({ camera: this.opts.camera, silentMs, everFlowed, ...problem });
+    this.armReopen();
+  }
+
+  private armReopen(): void {
+    this.clock.clearTimeout(this.reopenTimer);
+    this.reopenTimer = this.clock.setTimeout(() => void this.reopen(), this.opts.reopenAfterMs ?? 60_000);
+  }
+
+  /** Still lost: drop the decoder and start over from the address. */
+  private async reopen(): Promise<void> {
+    if (this.stopped || this.state !== 'lost') return;
+    this.opts.log.info({ camera: this.opts.camera }, 'camera stream still lost: asking for its address again');
+    const opened = this.opened;
+    this.opened = null;
+    await opened?.stop().catch((err: unknown) => this.opts.log.warn({ camera: this.opts.camera, err }, 'decoder did not stop cleanly'));
+    if (this.stopped) return;
+    this.clock.clearTimeout(this.retryTimer);
+    this.armReopen();
+    await this.connect(this.newBackoff(), ++this.attempt);
   }
 }
