@@ -1,7 +1,8 @@
 /**
  * Floods cost nothing (issue 13): 200 junk ingest requests stored 13.4 MB in 0.8 s, and 1,300 API requests
- * with made-up tokens got no 429 (the limit was per token, and every made-up token had its own) and wrote
- * 1,300 audit rows. Everything here runs before authentication and is keyed by source address:
+ * with made-up tokens got no 429 and wrote 1,300 audit rows: @fastify/rate-limit adds its check to each
+ * route, so it runs after the scope's authentication hook, and it is keyed per token, so every made-up token
+ * had a fresh budget. Everything here runs before authentication and is keyed by source address:
  *
  * - API: each failed authentication takes a token from the address's bucket; an address that runs dry is
  *   answered 429 before its token is even looked at, until the bucket refills.

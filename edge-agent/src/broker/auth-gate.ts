@@ -14,7 +14,7 @@ import { KeyedBuckets, type RateLimitOptions } from '@safe-community/runtime';
 export interface AuthGateOptions {
   /** Password hashes running at once. */
   concurrency: number;
-  /** Attempts waiting for a hash; past it an attempt is refused as busy. */
+  /** Attempts waiting for a hash, per class (life-safety, other); past it an attempt is refused as busy. */
   maxQueue: number;
   /** CONNECT attempts per source address; false disables. */
   perSource: RateLimitOptions | false;
@@ -54,12 +54,14 @@ export class AuthGate {
 
   /** Waits for a hash slot and runs `hash` (true: credentials right). */
   verify(hash: () => Promise<boolean>, o: { urgent: boolean; alive: () => boolean }): Promise<GateOutcome> {
-    if (this.urgent.length + this.normal.length >= this.opts.maxQueue && !o.urgent) {
+    // Each class has its own bound: someone trying a fire panel's id cannot grow the urgent queue without end.
+    const queue = o.urgent ? this.urgent : this.normal;
+    if (queue.length >= this.opts.maxQueue) {
       this.counts.busy++;
       return Promise.resolve('busy');
     }
     return new Promise((resolve, reject) => {
-      (o.urgent ? this.urgent : this.normal).push({ run: hash, alive: o.alive, resolve, reject });
+      queue.push({ run: hash, alive: o.alive, resolve, reject });
       this.pump();
     });
   }

@@ -19,23 +19,17 @@ import { TokenBucket } from './rate-limit.js';
 import { FilePersistence } from './file-persistence.js';
 import { guardPacketSize } from './packet-guard.js';
 import { AuthGate } from './auth-gate.js';
+import { authError, loginDevice, CONNACK_BAD_CREDENTIALS } from './login.js';
 
 type Identity = { kind: 'device'; id: string } | { kind: 'agent' };
 
 
 export const AGENT_USERNAME = '$agent';
 const REFUSED_ROOT = '$refused';
-const CONNACK_BAD_CREDENTIALS = 4;
-const CONNACK_SERVER_UNAVAILABLE = 3;
 /** Devices send small JSON; a few hundred KiB leaves room for any payload limit one would configure. */
 const DEFAULT_MAX_PACKET_BYTES = 256 * 1024;
 /** Topic, packet id and header bytes on top of the largest payload. */
 const PACKET_OVERHEAD_BYTES = 4096;
-const CONNACK_IDENTIFIER_REJECTED = 2;
-
-function authError(message: string, returnCode: number): Error & { returnCode: number } {
-  return Object.assign(new Error(message), { returnCode });
-}
 
 export class EdgeBroker {
   readonly credentials: CredentialStore;
@@ -241,40 +235,7 @@ export class EdgeBroker {
       this.deadLetters.record({ reason: 'ERR_AUTH', detail: 'agent credentials refused', clientId: client.id });
       throw authError('bad user name or password', CONNACK_BAD_CREDENTIALS);
     }
-    const id = username ?? '';
-    const source = (client.conn as Partial<Socket>).remoteAddress ?? 'unknown';
-    if (!this.gate.admitSource(source)) {
-      this.deadLetters.record({ reason: 'ERR_CONNECT_RATE', detail: `source ${source} over its connect rate`, device: id.slice(0, 64), clientId: client.id });
-      throw authError('server unavailable', CONNACK_SERVER_UNAVAILABLE);
-    }
-    const quick = this.credentials.quickCheck(id, password);
-    let outcome: 'ok' | 'refused' | 'busy' | 'gone';
-    if (quick === 'ok') outcome = 'ok';
-    else if (quick === 'needs-hash') {
-      outcome = await this.gate.verify(() => this.credentials.verify(id, password), {
-        urgent: this.opts.authPriority?.(id) ?? false,
-        alive: () => !client.closed && !client.conn.destroyed,
-      });
-    } else {
-      // Unknown id, or a wrong password caught by the cached verifier: no hash, but no faster answer either.
-      await this.gate.uniformDelay();
-      outcome = 'refused';
-    }
-    if (outcome === 'busy') {
-      this.deadLetters.record({ reason: 'ERR_AUTH_BUSY', detail: 'too many connections waiting for authentication', device: id.slice(0, 64), clientId: client.id });
-      throw authError('server unavailable', CONNACK_SERVER_UNAVAILABLE);
-    }
-    if (outcome === 'gone') throw authError('connection closed before authentication', CONNACK_SERVER_UNAVAILABLE);
-    if (outcome === 'refused') {
-      this.deadLetters.record({ reason: 'ERR_AUTH', detail: 'unknown device or wrong password', device: id.slice(0, 64), clientId: client.id });
-      throw authError('bad user name or password', CONNACK_BAD_CREDENTIALS);
-    }
-    // One session per device: the client id is the device id, so a second connection takes the session
-    // over (MQTT-3.1.4-2) instead of one device impersonating another's session.
-    if (client.id !== id) {
-      this.deadLetters.record({ reason: 'ERR_AUTH_CLIENT_ID', detail: `client id must equal device id "${id}"`, device: id, clientId: client.id });
-      throw authError('identifier rejected', CONNACK_IDENTIFIER_REJECTED);
-    }
+    const id = await loginDevice(client, username, password, { gate: this.gate, credentials: this.credentials, deadLetters: this.deadLetters, priority: this.opts.authPriority });
     this.identities.set(client, { kind: 'device', id });
   }
 

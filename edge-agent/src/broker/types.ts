@@ -43,7 +43,7 @@ export interface EdgeBrokerOptions {
   auth?: {
     /** Password hashes (scrypt) running at once. Default 2. */
     concurrency?: number;
-    /** Connections waiting for a hash; past it CONNACK 3 (server unavailable). Default 256. */
+    /** Connections waiting for a hash, per class (life-safety, other); past it CONNACK 3 (server unavailable). Default 256. */
     maxQueue?: number;
     /** CONNECT attempts per source address; false disables. Default 20/s with a burst of 100 (a bridge may connect many devices from one address). */
     perSource?: RateLimitOptions | false;
