@@ -18,6 +18,7 @@ export {
 export { PlateGrammar, plateFormat, PROVINCES, type PlateChar, type PlateColour, type PlateDecode, type PlateFormat } from './plates/grammar.js';
 export { orientedRect, homography, applyHomography, warpQuad, scaleQuad, type Quad, type Pt } from './plates/quad.js';
 export { plateColour } from './plates/colour.js';
+export { PlateVote, type PlateVoteOptions, type VotedPlate } from './plates/vote.js';
 export { normalisePlateText, plateKey, isPlausiblePlate, maskPlate } from './plates/text.js';
 export { ctcGreedy, type Recognised } from './plates/ctc.js';
 export { dbRegions, type DbOptions, type TextRegion } from './plates/db.js';

@@ -13,6 +13,7 @@ import type { SnapshotStore } from '../camera/index.js';
 import type { EventHub } from '../event-hub.js';
 import type { UplinkSink } from '../ports.js';
 import { PlateWatch, type PlateSighting } from './plate-watch.js';
+import { PlateFeed } from './plate-feed.js';
 
 export interface VideoCamera {
   id: string;
@@ -25,7 +26,7 @@ export interface VideoCamera {
   rules: RulesConfig;
   motion: boolean;
   /** A camera at a barrier lane: read plates and report vehicle.arrived at that barrier. */
-  plates?: { barrier: string; lane?: string; minConfidence: number; everyMs: number; repeatMs: number };
+  plates?: { barrier: string; lane?: string; minConfidence: number; everyMs: number; repeatMs: number; minAgree?: number; width?: number; height?: number };
 }
 
 export interface VideoAnalyticsOptions {
@@ -53,6 +54,7 @@ interface Running {
   pipeline: CameraPipeline;
   lastFrames: number;
   lastDropped: number;
+  plateFeed: PlateFeed | null;
 }
 
 export class VideoAnalytics {
@@ -84,17 +86,18 @@ export class VideoAnalytics {
         camera: camera.id, source, detector: this.detector, rules: camera.rules, labels: ['person', 'car', 'bicycle', 'motorcycle', 'bus', 'truck'],
         motion: camera.motion ? {} : false,
         onEvent: (e) => void this.publish(camera, e),
-        onFrame: (r) => {
-          opts.onFrame?.(camera.id, r);
-          if (plates) {
-            plates.offer(r.frame).then((s) => s && this.publishPlate(camera, s, r.frame),
-              (err: unknown) => opts.log.warn({ camera: camera.id, err }, 'plate read failed'));
-          }
-        },
+        onFrame: (r) => opts.onFrame?.(camera.id, r),
         onError: (err) => opts.log.warn({ camera: camera.id, err }, 'frame not processed'),
       });
       await pipeline.start();
-      this.running.push({ camera, source, pipeline, lastFrames: 0, lastDropped: 0 });
+      // Plates are read from a full-resolution decode of the same stream, not the detector's 416×416 frame.
+      const plateFeed = plates && camera.plates ? new PlateFeed({
+        camera: camera.id, input, loop: camera.loop, width: camera.plates.width ?? 1280, height: camera.plates.height ?? 720,
+        everyMs: camera.plates.everyMs, watch: plates, log: opts.log,
+        onSighting: (s, frame) => void this.publishPlate(camera, s, frame),
+      }) : null;
+      await plateFeed?.start();
+      this.running.push({ camera, source, pipeline, lastFrames: 0, lastDropped: 0, plateFeed });
     }
     this.lastStatsAt = Date.now();
     this.timer = setInterval(() => void this.reportStats(), opts.statsEveryMs ?? 10_000);
@@ -104,7 +107,10 @@ export class VideoAnalytics {
   async stop(): Promise<void> {
     if (this.timer) clearInterval(this.timer);
     this.timer = null;
-    for (const r of this.running.splice(0).reverse()) await r.pipeline.stop();
+    for (const r of this.running.splice(0).reverse()) {
+      await r.plateFeed?.stop();
+      await r.pipeline.stop();
+    }
     await this.plateReader?.stop();
     this.plateReader = null;
     await this.detector?.stop();
