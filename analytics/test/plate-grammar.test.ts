@@ -14,11 +14,12 @@ const grammar = new PlateGrammar(keys);
  */
 function ctc(text: string, p = 0.97, alt: Record<number, [string, number]> = {}): { probs: Float32Array; steps: number } {
   const chars = [...text];
-  const steps = chars.length * 2 + 1;
+  // about 4 steps per character, as the recogniser gives on a plate line
+  const steps = chars.length * 4 + 1;
   const probs = new Float32Array(steps * classes);
   for (let s = 0; s < steps; s++) probs[s * classes] = 1; // blank
   chars.forEach((c, i) => {
-    const row = (2 * i + 1) * classes;
+    const row = (4 * i + 2) * classes;
     probs[row] = 0;
     const k = c === ' ' ? keys.length + 1 : keys.indexOf(c) + 1;
     if (k <= 0) throw new Error(`no key ${c}`);
@@ -92,4 +93,15 @@ t.test('quadrilaterals: oriented rectangle, homography, warp', async (t) => {
   const level = warpQuad(frame, [[20, 20], [180, 20], [180, 80], [20, 80]], 32, 12);
   t.equal(level.data[(6 * 32 + 2) * 3], 255, 'left is red');
   t.equal(level.data[(6 * 32 + 29) * 3 + 2], 255, 'right is blue');
+});
+
+t.test('a hole in the character spacing is a lost character, not a shorter plate', async (t) => {
+  // 粤BD1X345 (green) with the "X" lost: 粤BD1345 would fit the ordinary format, but the symbols leave a
+  // two-character gap where it was
+  const { probs, steps } = ctc('粤BD1X345');
+  const row = (4 * 4 + 2) * classes; // the "X" becomes blank
+  probs.fill(0, row, row + classes);
+  probs[row] = 1;
+  t.equal(grammar.decode(probs, steps, classes), null, 'no 7-character plate from 8 characters with one lost');
+  t.equal(decode('粤B12345')?.plate, '粤B12345', 'evenly spaced 7 characters still read');
 });

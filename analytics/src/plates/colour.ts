@@ -10,6 +10,11 @@ import { scaleQuad, warpQuad, type Quad } from './quad.js';
 
 /** Share of the sampled pixels that must agree on a colour. */
 const MIN_SHARE = 0.35;
+/**
+ * New-energy plates fade from white at the top to green at the bottom, so fewer pixels are saturated green;
+ * green hardly occurs on the other plates, so a smaller share decides it.
+ */
+const MIN_GREEN_SHARE = 0.12;
 
 export function plateColour(frame: RawFrame, text: Quad): PlateColour | null {
   // The text line covers most of a plate's width and about two thirds of its height.
@@ -21,7 +26,7 @@ export function plateColour(frame: RawFrame, text: Quad): PlateColour | null {
     const r = d[i * 3]! / 255, g = d[i * 3 + 1]! / 255, b = d[i * 3 + 2]! / 255;
     const max = Math.max(r, g, b), min = Math.min(r, g, b);
     const s = max > 0 ? (max - min) / max : 0;
-    if (s < 0.25) {
+    if (s < 0.18) {
       if (max > 0.7) votes.white++;
       else if (max < 0.25) votes.black++;
       continue;
@@ -34,6 +39,7 @@ export function plateColour(frame: RawFrame, text: Quad): PlateColour | null {
   }
   // Text is white on blue and black plates and dark on the others: white or black pixels alone are the
   // characters unless nothing coloured is there.
+  if (votes.green >= MIN_GREEN_SHARE * n && votes.green >= votes.blue && votes.green >= votes.yellow) return 'green';
   const coloured = (['blue', 'green', 'yellow'] as const).reduce((best, c) => (votes[c] > votes[best] ? c : best), 'blue' as PlateColour);
   if (votes[coloured] >= MIN_SHARE * n) return coloured;
   if (votes.white >= 0.5 * n) return 'white';

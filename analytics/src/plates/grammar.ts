@@ -138,15 +138,32 @@ function align(symbols: Symbol[], slots: number[][], probs: Float32Array, classe
   }
   if (score[n]![m] === NEG) return null;
   const chars: PlateChar[] = new Array(m);
+  const steps: number[] = new Array(m);
   for (let i = n, j = m; i > 0; i--) {
     if (fill[i]![j]) {
       const [k, p] = pick[i - 1]![j - 1]!;
       chars[j - 1] = { char: keys[k - 1]!, p };
+      steps[j - 1] = symbols[i - 1]!.step;
       j--;
     }
   }
+  if (hasHole(steps)) return null;
   const plate = chars.map((c) => c.char).join('');
   return { plate, text: `${plate.slice(0, 2)}·${plate.slice(2)}`, format, chars, score: score[n]![m]! / m };
+}
+
+/**
+ * A plate's characters are evenly spaced: a gap of about two characters between neighbours after the
+ * separator means the recogniser lost one, and the read only fits a shorter format by accident (issue #20: a
+ * green plate short of one character reads as a valid 7-character plate). The province–letter group and
+ * the separator gap after it are left out; with CTC's coarse steps (about 4 per character) only clear holes count.
+ */
+function hasHole(steps: number[]): boolean {
+  const gaps: number[] = [];
+  for (let i = 2; i + 1 < steps.length; i++) gaps.push(steps[i + 1]! - steps[i]!);
+  if (gaps.length < 3) return false;
+  const median = [...gaps].sort((a, b) => a - b)[Math.floor(gaps.length / 2)]!;
+  return gaps.some((g) => g > Math.max(median + 2, 1.7 * median));
 }
 
 function bestIn(probs: Float32Array, offset: number, set: number[]): [number, number] {

@@ -112,3 +112,10 @@ export function scaleQuad(q: Quad, sx: number, sy: number): Quad {
   const corner = (su: number, sv: number): Pt => [cx + su * sx * ex[0] + sv * sy * ey[0], cy + su * sx * ex[1] + sv * sy * ey[1]];
   return [corner(-1, -1), corner(1, -1), corner(1, 1), corner(-1, 1)];
 }
+
+/** The quad lengthened along its reading direction by `share` of its length on the right-hand end. */
+export function extendRight(q: Quad, share: number): Quad {
+  const top: Pt = [(q[1][0] - q[0][0]) * share, (q[1][1] - q[0][1]) * share];
+  const bottom: Pt = [(q[2][0] - q[3][0]) * share, (q[2][1] - q[3][1]) * share];
+  return [q[0], [q[1][0] + top[0], q[1][1] + top[1]], [q[2][0] + bottom[0], q[2][1] + bottom[1]], q[3]];
+}

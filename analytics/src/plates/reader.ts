@@ -15,10 +15,10 @@ import { InferencePool } from '../infer/pool.js';
 import { loadModel } from '../models.js';
 import { dbRegions, type TextRegion } from './db.js';
 import { ctcGreedy, type Recognised } from './ctc.js';
-import { PlateGrammar, type PlateChar, type PlateColour, type PlateFormat } from './grammar.js';
+import { PlateGrammar, type PlateChar, type PlateColour, type PlateDecode, type PlateFormat } from './grammar.js';
 import { plateColour } from './colour.js';
 import { textQuads, type TextQuad } from './lines.js';
-import { warpQuad, type Quad } from './quad.js';
+import { extendRight, warpQuad, type Quad } from './quad.js';
 
 export interface TextLine extends Recognised {
   /** Source pixels. */
@@ -52,6 +52,9 @@ export interface PlateRead {
  * a read is reported only if every character and, separately, the province reach these probabilities.
  */
 export const PLATE_GATE = { minChar: 0.8, minProvince: 0.9 };
+
+/** One character and its gap, as a share of a 7-character line's length. */
+const SUFFIX_SHARE = 0.17;
 
 export interface PlateReaderOptions {
   modelsDir?: string;
@@ -186,17 +189,21 @@ export class PlateReader {
 
   /** One line: straightened from the source pixels at the recogniser's height, read, decoded as a plate. */
   private async readLine(frame: RawFrame, line: TextQuad): Promise<PlateRead | null> {
-    const { rec } = this.require();
-    const th = rec.input.shape[2];
-    const tw = Math.max(8, Math.min(1024, Math.round((th * line.width) / line.height)));
-    const level = warpQuad(frame, line.quad, tw, th);
     const colour = plateColour(frame, line.quad);
-    const out = await this.recogniseRaw(level);
-    const decoded = this.grammar!.decode(out.data, out.steps, out.classes, colour ?? undefined);
+    // The text detector often leaves out a red 警 at the end of a white police plate (issue #20: "警 is
+    // dropped"): when the line does not decode as found, it is read again one character longer.
+    let quad = line.quad;
+    let geom = line;
+    let decoded = await this.decodeView(frame, quad, geom, colour);
+    if (!decoded) {
+      quad = extendRight(line.quad, SUFFIX_SHARE);
+      geom = { ...line, quad, width: line.width * (1 + SUFFIX_SHARE) };
+      decoded = await this.decodeView(frame, quad, geom, colour);
+    }
     if (!decoded) return null;
     const ps = decoded.chars.map((c) => c.p);
-    const xs = line.quad.map((p) => p[0]);
-    const ys = line.quad.map((p) => p[1]);
+    const xs = quad.map((p) => p[0]);
+    const ys = quad.map((p) => p[1]);
     return {
       text: decoded.text, plate: decoded.plate, format: decoded.format, colour, chars: decoded.chars,
       confidence: round3(ps.reduce((a, b) => a + b, 0) / ps.length),
@@ -204,8 +211,17 @@ export class PlateReader {
       provinceConfidence: round3(ps[0] ?? 0),
       valid: true,
       box: [Math.max(0, Math.min(...xs)), Math.max(0, Math.min(...ys)), Math.min(frame.width, Math.max(...xs)), Math.min(frame.height, Math.max(...ys))],
-      quad: line.quad,
+      quad,
     };
+  }
+
+  /** One framing of a line, warped level at the recogniser's height and decoded as a plate. */
+  private async decodeView(frame: RawFrame, quad: Quad, line: TextQuad, colour: PlateColour | null): Promise<PlateDecode | null> {
+    const { rec } = this.require();
+    const th = rec.input.shape[2];
+    const tw = Math.max(8, Math.min(1024, Math.round((th * line.width) / line.height)));
+    const out = await this.recogniseRaw(warpQuad(frame, quad, tw, th));
+    return this.grammar!.decode(out.data, out.steps, out.classes, colour ?? undefined);
   }
 
   private async findText(frame: RawFrame): Promise<Box[]> {
