@@ -33,6 +33,9 @@ const SEED = Number(args[calibrate ? 1 : 2] ?? (calibrate ? 7 : 20));
 const GOAL = { exact: 0.9, wrong: 0.01 };
 const COLOURS: Colour[] = ['blue', 'yellow', 'green', 'white'];
 
+/** The text line's height in source pixels (left edge of its quadrilateral). */
+const textHeight = (r: PlateRead) => Math.hypot(r.quad[3][0] - r.quad[0][0], r.quad[3][1] - r.quad[0][1]);
+
 const reader = createPlateReader({ modelsDir: MODELS_DIR });
 await reader.start();
 const load = loadavg()[0]!;
@@ -85,7 +88,11 @@ if (calibrate) {
     }
   }
   for (const { read, truth } of reads) {
-    if (read && read.plate !== truth) console.log(`wrong: ${truth} read as ${read.plate}, weakest ${read.minConfidence}, province ${read.provinceConfidence}`);
+    if (read && read.plate !== truth) console.log(`wrong: ${truth} read as ${read.plate}, weakest ${read.minConfidence}, province ${read.provinceConfidence}, text ${textHeight(read).toFixed(1)} px high`);
+  }
+  if (process.env.PLATES_DUMP) {
+    const { writeFileSync } = await import('node:fs');
+    writeFileSync(process.env.PLATES_DUMP, JSON.stringify(reads.map(({ read, truth }) => read && ({ truth, plate: read.plate, chars: read.chars, h: textHeight(read) }))));
   }
   const anyRead = reads.filter((x) => x.read).length;
   const right = reads.filter((x) => x.read?.plate === x.truth).length;
