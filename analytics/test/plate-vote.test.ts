@@ -38,3 +38,11 @@ t.test('a gap or a different plate starts a new vehicle', async (t) => {
   vote.add(read('沪B9X77Q'), 6000);
   t.match(vote.add(read('沪B9X77Q'), 6500), { plate: '沪B9X77Q' }, 'after the gap the same car is a new visit (repeat suppression is the caller\'s)');
 });
+
+t.test('one confident frame does not carry weak ones', async (t) => {
+  const vote = new PlateVote({ minAgree: 2, minChar: 0.8, minProvince: 0.9 });
+  t.equal(vote.add(read('皖Y0E25C', { 0: 0.99 }), 0), null);
+  t.equal(vote.add(read('皖Y0E25C', { 0: 0.6 }), 200), null, 'the second frame agrees but is below the gate');
+  t.equal(vote.add(read('皖Y0E25C', { 0: 0.7 }), 400), null);
+  t.match(vote.add(read('皖Y0E25C', { 0: 0.95 }), 600), { plate: '皖Y0E25C', frames: 2, reads: 4 }, 'two frames that pass it do');
+});

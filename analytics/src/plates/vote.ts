@@ -1,8 +1,8 @@
 /**
  * Voting across frames: a vehicle at a barrier is seen in many frames, and one frame's misread (a province
  * read as 皖, a digit lost to blur) should not decide. The reads of one vehicle are combined per position,
- * each character weighted by its probability, and the vehicle is reported once, when enough frames agree
- * on the voted plate and the vote passes the per-character gate (issue #20, point 4).
+ * each character weighted by its probability, and the vehicle is reported once, when enough frames that
+ * each pass the per-character gate read exactly the voted plate (issue #20, point 4).
  *
  * Without a vehicle track, one vehicle is the run of reads with no gap longer than `gapMs`; a read that
  * differs from the running vote in more than half its positions starts a new vehicle (the next car).
@@ -14,7 +14,10 @@ export interface PlateVoteOptions {
   minAgree?: number;
   /** Reads further apart than this belong to different vehicles. Default 3000 ms. */
   gapMs?: number;
-  /** Gate on the voted plate: every character's best probability among agreeing frames. */
+  /**
+   * The gate each agreeing frame must pass on its own: every character, and the province. One confident
+   * frame does not carry weak ones (a blurred province read as 皖 at 0.99 once and 0.6 twice is no plate).
+   */
   minChar: number;
   minProvince: number;
   /** Share of the position's total weight the winning character must have. Default 0.6. */
@@ -24,7 +27,7 @@ export interface PlateVoteOptions {
 export interface VotedPlate {
   plate: string;
   text: string;
-  /** Frames that read exactly this plate, and frames read for this vehicle. */
+  /** Frames that read exactly this plate and passed the gate, and frames read for this vehicle. */
   frames: number;
   reads: number;
   /** Per position: the best probability among agreeing frames. */
@@ -57,8 +60,7 @@ export class PlateVote {
     const voted = this.tally(v.reads);
     if (voted.frames < (this.opts.minAgree ?? 2)) return null;
     const minShare = this.opts.minShare ?? 0.6;
-    if (voted.chars.some((c) => c.share < minShare || c.p < this.opts.minChar)) return null;
-    if ((voted.chars[0]?.p ?? 0) < this.opts.minProvince) return null;
+    if (voted.chars.some((c) => c.share < minShare)) return null;
     v.reported = true;
     return voted;
   }
@@ -86,7 +88,7 @@ export class PlateVote {
       shares.push(total > 0 ? best / total : 0);
     }
     const plate = winners.join('');
-    const agreeing = group.filter((r) => r.plate === plate);
+    const agreeing = group.filter((r) => r.plate === plate && r.minConfidence >= this.opts.minChar && r.provinceConfidence >= this.opts.minProvince);
     const chars = winners.map((char, i) => ({
       char, share: round3(shares[i]!), p: round3(Math.max(0, ...agreeing.map((r) => r.chars[i]!.p))),
     }));
