@@ -13,8 +13,12 @@ export {
   PrivacyFilter, createPrivacyFilter, blurRegions, growBox, type PrivacyOptions, type Snapshot,
 } from './privacy.js';
 export {
-  PlateReader, createPlateReader, type PlateRead, type PlateReaderOptions, type TextLine,
+  PlateReader, createPlateReader, PLATE_GATE, type PlateRead, type PlateReaderOptions, type TextLine,
 } from './plates/reader.js';
+export { PlateGrammar, plateFormat, PROVINCES, type PlateChar, type PlateColour, type PlateDecode, type PlateFormat } from './plates/grammar.js';
+export { orientedRect, homography, applyHomography, warpQuad, scaleQuad, type Quad, type Pt } from './plates/quad.js';
+export { plateColour } from './plates/colour.js';
+export { PlateVote, type PlateVoteOptions, type VotedPlate } from './plates/vote.js';
 export { normalisePlateText, plateKey, isPlausiblePlate, maskPlate } from './plates/text.js';
 export { ctcGreedy, type Recognised } from './plates/ctc.js';
 export { dbRegions, type DbOptions, type TextRegion } from './plates/db.js';

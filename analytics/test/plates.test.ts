@@ -1,5 +1,6 @@
 import t from 'tap';
 import { readFile } from 'node:fs/promises';
+import sharp from 'sharp';
 import { join } from 'node:path';
 import { MEDIA_DIR, MODELS_DIR } from '@safe-community/testkit';
 import {
@@ -14,22 +15,32 @@ t.test('the three rendered plates read exactly', async (t) => {
   t.teardown(() => reader.stop());
 
   const cases = [
-    ['plate_jing_A12345_blue.jpg', '京A12345', '京A12345'],
-    ['plate_hu_B9X77Q_white.jpg', '沪B·9X77Q', '沪B9X77Q'],
-    ['plate_yue_green.jpg', '粤BD12345', '粤BD12345'],
+    ['plate_jing_A12345_blue.jpg', '京A·12345', '京A12345', 'ordinary', 'blue'],
+    ['plate_hu_B9X77Q_white.jpg', '沪B·9X77Q', '沪B9X77Q', 'ordinary', 'white'],
+    ['plate_yue_green.jpg', '粤B·D12345', '粤BD12345', 'nev-small', 'green'],
   ] as const;
-  for (const [file, text, key] of cases) {
+  for (const [file, text, key, format, colour] of cases) {
     const read = await reader.read(await media(file));
     t.ok(read, `${file}: a plate was read`);
     t.equal(read?.text, text, `${file}: text`);
     t.equal(read?.plate, key, `${file}: list key`);
-    t.equal(read?.valid, true, `${file}: matches the plate pattern`);
+    t.equal(read?.format, format, `${file}: format`);
+    t.equal(read?.colour, colour, `${file}: colour`);
     t.ok((read?.minConfidence ?? 0) > 0.9, `${file}: weakest character ${read?.minConfidence}`);
   }
 
   // a raw frame of the same picture reads the same
   const frame = await toRgb(await media('plate_jing_A12345_blue.jpg'));
-  t.equal((await reader.read(frame))?.text, '京A12345', 'raw RGB frame');
+  t.equal((await reader.read(frame))?.plate, '京A12345', 'raw RGB frame');
+
+  // The same photo rolled 20° (as a camera mounted askew sees it) is straightened before it is read.
+  const rolled = await sharp(await media('plate_jing_A12345_blue.jpg')).rotate(20, { background: '#808080' }).jpeg().toBuffer();
+  t.equal((await reader.read(rolled))?.plate, '京A12345', 'rolled 20°');
+  const rolledBack = await sharp(await media('plate_yue_green.jpg')).rotate(-22, { background: '#808080' }).jpeg().toBuffer();
+  t.equal((await reader.read(rolledBack))?.plate, '粤BD12345', 'rolled −22°');
+
+  // Bus lettering is text, not a plate: no format fits confidently, nothing is reported.
+  t.equal(await reader.read(await media('bus.jpg')), null, 'bus.jpg: no plate');
 
   t.equal(await reader.read(await media('dog.jpg')), null, 'no text: null');
   await t.rejects(reader.read(Buffer.from('garbage')), { code: 'ERR_IMAGE_INVALID' }, 'corrupt image');

@@ -62,12 +62,51 @@ t.test('line crossing counts each direction; jitter on the line and walking arou
   walk(1, 0.3, [0.3, 0.4, 0.48, 0.52, 0.6, 0.7]); // north → south
   walk(2, 0.6, [0.8, 0.6, 0.45, 0.3]); // south → north
   walk(3, 0.5, [0.3, 0.45, 0.499, 0.502, 0.497, 0.503, 0.45]); // dithers on the line, stays north
-  walk(4, 0.95, [0.3, 0.7]); // beyond the end of the line
-  walk(5, 0.4, [0.7, 0.3]); // one big step across still counts
+  walk(4, 0.95, [0.3, 0.7, 0.8]); // beyond the end of the line
+  walk(5, 0.4, [0.7, 0.3, 0.25]); // one big step across still counts once it holds
   t.same(hits.map((h) => [h.payload.track, h.payload.direction]), [[1, 'south'], [2, 'north'], [5, 'north']]);
   t.same(hits[2]?.payload.counts, { south: 1, north: 2 }, 'running counts travel with each event');
   t.same(rules.lineCounts(), { walkway: { south: 1, north: 2 } });
   t.equal(hits[0]?.kind, 'video.line_crossing');
+});
+
+t.test('line hysteresis: the band scales with the box, a side holds for minFrames, an occluded frame is no evidence', async (t) => {
+  const line = { id: 'l', a: [0.1, 0.5] as Point, b: [0.9, 0.5] as Point, directions: { rightward: 'down', leftward: 'up' } };
+  const run = (rules: RuleEngine, steps: Array<[number, number, number?]>) => {
+    const out: string[] = [];
+    for (const [id, y, h] of steps) for (const hit of rules.evaluate([track(id, footAt(0.5, y, 0.06, h ?? 0.2))], 0)) out.push(`${String(hit.payload.track)}:${String(hit.payload.direction)}`);
+    return out;
+  };
+  // Feet of a 0.2-high person jittering ±0.02 around a line they walk along: the old fixed 0.01 margin counted
+  // each swing; 0.15 box heights (0.03) holds them.
+  const jitter: Array<[number, number]> = [[1, 0.45], ...[0.52, 0.48, 0.521, 0.479, 0.52, 0.48].map((y): [number, number] => [1, y])];
+  t.same(run(new RuleEngine({ lines: [line] }), jitter), [], 'feet walking along the line');
+  t.equal(run(new RuleEngine({ lines: [{ ...line, marginHeights: 0, minFrames: 1 }] }), jitter).length, 6, 'without hysteresis every swing counts');
+  // A far-away person (box 0.05 high) crossing by 0.02 is a real crossing: the band shrinks with the box.
+  t.same(run(new RuleEngine({ lines: [line] }), [[2, 0.46, 0.05], [2, 0.47, 0.05], [2, 0.52, 0.05], [2, 0.53, 0.05]]), ['2:down']);
+  // One frame on the far side is not enough; two are.
+  t.same(run(new RuleEngine({ lines: [line] }), [[3, 0.4], [3, 0.6], [3, 0.4], [3, 0.4]]), [], 'a one-frame excursion');
+  // Legs hidden for one frame: the box loses its lower half, its bottom jumps above the line and back.
+  // The short box is no evidence, so there is no false "up" and "down", and the real crossing later counts once.
+  const hidden = run(new RuleEngine({ lines: [line] }), [[4, 0.56], [4, 0.57], [4, 0.44, 0.08], [4, 0.57], [4, 0.56], [4, 0.44], [4, 0.42], [4, 0.40]]);
+  t.same(hidden, ['4:up'], 'the occluded frame neither crosses nor resets; the real crossing counts once');
+  // An occluded frame in the middle of a real crossing does not restart the count of frames beyond the band.
+  t.same(run(new RuleEngine({ lines: [{ ...line, minFrames: 3 }] }), [[5, 0.4], [5, 0.6], [5, 0.6, 0.08], [5, 0.6], [5, 0.6]]), ['5:down']);
+  // A track seen one frame beyond the band and then lost (walked behind someone) counts after 3 unseen frames.
+  const lost = new RuleEngine({ lines: [line] });
+  t.same(run(lost, [[6, 0.4], [6, 0.4], [6, 0.6]]), []);
+  t.same(lost.evaluate([], 0), []);
+  t.same(lost.evaluate([], 0), []);
+  t.match(lost.evaluate([], 0), [{ kind: 'video.line_crossing', payload: { track: 6, direction: 'down' } }]);
+  // Distances use the picture's proportions: on a 4:3 picture a vertical line's band is wider in normalised x.
+  const across = (aspect: number) => {
+    const r = new RuleEngine({ lines: [{ id: 'v', a: [0.5, 0.9], b: [0.5, 0.1] }] });
+    let n = 0;
+    for (const x of [0.47, 0.47, 0.525, 0.525]) n += r.evaluate([track(7, footAt(x, 0.6))], 0, aspect).length;
+    return n;
+  };
+  t.equal(across(1), 0, 'square picture: 0.025 is inside a 0.03 band');
+  t.equal(across(4 / 3), 1, '4:3 picture: 0.025 of the width is 0.033 of the height, beyond the band');
 });
 
 t.test('crowd fires when the count holds over the threshold, then rests for the cooldown', async (t) => {
@@ -96,6 +135,8 @@ t.test('bad rule configuration is refused', async (t) => {
   t.throws(() => new RuleEngine({ zones: [{ id: 'z', polygon: [[0, 0], [1, 1]] }] }), { code: 'ERR_RULES_CONFIG' });
   t.throws(() => new RuleEngine({ zones: [{ id: 'z', polygon: [[0, 0], [2, 0], [0, 1]] }] }), { code: 'ERR_RULES_CONFIG' });
   t.throws(() => new RuleEngine({ lines: [{ id: 'l', a: [0.5, 0.5], b: [0.5, 0.5] }] }), { code: 'ERR_RULES_CONFIG' });
+  t.throws(() => new RuleEngine({ lines: [{ id: 'l', a: [0, 0.5], b: [1, 0.5], minFrames: 0 }] }), { code: 'ERR_RULES_CONFIG' });
+  t.throws(() => new RuleEngine({ lines: [{ id: 'l', a: [0, 0.5], b: [1, 0.5], marginHeights: -0.1 }] }), { code: 'ERR_RULES_CONFIG' });
   t.throws(() => new RuleEngine({ crowds: [{ id: 'c', threshold: 0 }] }), { code: 'ERR_RULES_CONFIG' });
   t.throws(() => new RuleEngine({ crowds: [{ id: 'c', threshold: 2 }, { id: 'c', threshold: 3 }] }), { code: 'ERR_RULES_CONFIG' });
 });

@@ -51,8 +51,11 @@ const CameraSchema = Type.Object(
       plates: Type.Optional(Type.Object({
         barrier: Id,
         lane: Type.Optional(Type.String({ minLength: 1, maxLength: 64 })),
-        minConfidence: Type.Number({ minimum: 0, maximum: 1, default: 0.9 }),
+        minConfidence: Type.Number({ minimum: 0, maximum: 1, default: 0.9, description: 'mean character probability of the voted plate (each character also passes the per-character gate)' }),
         everyMs: Type.Integer({ minimum: 100, default: 1000, description: 'at most one plate read per this many ms' }),
+        minAgree: Type.Integer({ minimum: 1, maximum: 20, default: 2, description: 'frames that must read the same plate before it is reported' }),
+        width: Type.Integer({ minimum: 320, maximum: 3840, default: 1280, description: 'plates are read from a second decode of the stream at this size (letterboxed)' }),
+        height: Type.Integer({ minimum: 240, maximum: 2160, default: 720 }),
         repeatMs: Type.Integer({ minimum: 0, default: 60_000, description: 'the same plate is reported again only after this' }),
       }, { additionalProperties: false, description: 'read plates for the barrier this camera watches (vehicle.arrived at that barrier)' })),
     }, { additionalProperties: false })),

@@ -13,3 +13,4 @@ export { readRegistry, upsertRegistry, removeFromRegistry, mergeDevices, registr
 export { EdgeMetrics, type EdgeMetricsOptions, type MetricSources } from './metrics.js';
 export * from './doctor/index.js';
 export * from './care/index.js';
+export { PlateWatch, type PlateWatchOptions, type PlateSighting } from './video/plate-watch.js';

@@ -46,6 +46,7 @@ t.test('camera plate read → vehicle.arrived at the barrier → allow-listed pl
   t.equal(arrived.device, 'BR1', 'reported at the barrier the camera watches');
   t.equal(arrived.payload.plate, '京A12345', 'the plate read exactly');
   t.equal(arrived.payload.reader, 'camera');
+  t.ok(Number(arrived.payload.frames) >= 2, `voted across frames (${String(arrived.payload.frames)} agreeing)`);
   t.equal(arrived.payload.camera, 'CAM-L1');
   t.match(String(arrived.payload.snapshot), /^snapshot:CAM-L1\//, 'with a snapshot');
   await waitFor(() => barrier.state === 'raised', { what: 'barrier raised by the allow-list rule', timeoutMs: 10_000 });

@@ -20,6 +20,9 @@ export interface TextRegion {
   score: number;
   /** In probability-map pixels. */
   box: Box;
+  /** The region's pixels (map coordinates), for the oriented rectangle of a rolled plate. */
+  xs: Int32Array;
+  ys: Int32Array;
 }
 
 /** Regions in a [H, W] probability map; 8-connected flood fill with an explicit stack (no recursion limits). */
@@ -32,8 +35,10 @@ export function dbRegions(prob: Float32Array, width: number, height: number, opt
     seen[start] = 1;
     stack.push(start);
     let minX = width, minY = height, maxX = -1, maxY = -1, sum = 0, n = 0;
+    const pixels: number[] = [];
     while (stack.length) {
       const i = stack.pop()!;
+      pixels.push(i);
       const x = i % width;
       const y = (i - x) / width;
       sum += prob[i]!;
@@ -63,9 +68,13 @@ export function dbRegions(prob: Float32Array, width: number, height: number, opt
     const h = maxY - minY + 1;
     // DB's unclip distance: area × ratio / perimeter, applied on every side
     const d = (w * h * opts.unclip) / (2 * (w + h));
+    const xs = new Int32Array(pixels.length);
+    const ys = new Int32Array(pixels.length);
+    pixels.forEach((i, k) => { xs[k] = i % width; ys[k] = Math.floor(i / width); });
     regions.push({
       score,
       box: [Math.max(0, minX - d), Math.max(0, minY - d), Math.min(width, maxX + 1 + d), Math.min(height, maxY + 1 + d)],
+      xs, ys,
     });
   }
   return regions;

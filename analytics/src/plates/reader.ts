@@ -1,7 +1,10 @@
 /**
- * Licence-plate reading at barriers with PaddleOCR PP-OCRv4: DB text detection finds text lines, the CRNN
- * recogniser reads each line, and the most plate-like line wins. Both models run in one worker pool.
- * Plate text is personal data; this class only returns it (see README: retention).
+ * Licence-plate reading at barriers with PaddleOCR PP-OCRv4: DB text detection finds text lines on the
+ * camera's full-resolution frame, each line's oriented quadrilateral is warped level at the recogniser's
+ * height straight from the native pixels, the recogniser's output is decoded against the plate formats
+ * (grammar.ts) with the plate colour choosing among them, and a per-character gate keeps doubtful reads
+ * from being reported. Both models run in one worker pool. Plate text is personal data; this class only
+ * returns it (see README: retention).
  */
 import type { ModelManifest } from '@safe-community/models';
 import { CodedError, type Logger } from '@safe-community/runtime';
@@ -10,9 +13,12 @@ import { planarize } from '../preprocess.js';
 import type { Box } from '../detection.js';
 import { InferencePool } from '../infer/pool.js';
 import { loadModel } from '../models.js';
-import { dbRegions } from './db.js';
+import { dbRegions, type TextRegion } from './db.js';
 import { ctcGreedy, type Recognised } from './ctc.js';
-import { isPlausiblePlate, normalisePlateText, plateKey } from './text.js';
+import { PlateGrammar, type PlateChar, type PlateColour, type PlateDecode, type PlateFormat } from './grammar.js';
+import { plateColour } from './colour.js';
+import { textQuads, type TextQuad } from './lines.js';
+import { extendRight, warpQuad, type Quad } from './quad.js';
 
 export interface TextLine extends Recognised {
   /** Source pixels. */
@@ -24,12 +30,31 @@ export interface PlateRead {
   text: string;
   /** Without separators, for list matching, e.g. 沪B9X77Q. */
   plate: string;
+  /** Mean of the per-character probabilities. */
   confidence: number;
+  /** The weakest character's probability. */
   minConfidence: number;
-  /** Matches the mainland plate pattern. */
-  valid: boolean;
+  /** The province character's probability (the most frequent error, issue #20). */
+  provinceConfidence: number;
+  /** Every read fits a plate format (grammar.ts); kept for callers that check it. */
+  valid: true;
+  format: PlateFormat;
+  /** Background colour seen around the text, or null when the picture does not say. */
+  colour: PlateColour | null;
+  chars: PlateChar[];
+  /** Axis-aligned bounds and the text line's quadrilateral, in source pixels. */
   box: Box;
+  quad: Quad;
 }
+
+/**
+ * Per-character gate, calibrated on the `plates` benchmark's calibration set (bench/plates.ts, BENCHMARKS.md):
+ * a read is reported only if every character and, separately, the province reach these probabilities.
+ */
+export const PLATE_GATE = { minChar: 0.8, minProvince: 0.9 };
+
+/** One character and its gap, as a share of a 7-character line's length. */
+const SUFFIX_SHARE = 0.17;
 
 export interface PlateReaderOptions {
   modelsDir?: string;
@@ -37,8 +62,10 @@ export interface PlateReaderOptions {
   intraOpNumThreads?: number;
   /** Longest side fed to the text detector (PaddleOCR's limit_side_len, 960). */
   maxSide?: number;
-  /** Reads below this mean confidence are not returned by read(); default the manifest's 0.8. */
-  minConfidence?: number;
+  /** read() returns nothing whose weakest character is below this; default PLATE_GATE.minChar. */
+  minCharConfidence?: number;
+  /** read() returns nothing whose province character is below this; default PLATE_GATE.minProvince. */
+  minProvinceConfidence?: number;
   logger?: Logger;
 }
 
@@ -86,6 +113,7 @@ export class PlateReader {
   private det?: ModelManifest;
   private rec?: ModelManifest;
   private keys: string[] = [];
+  private grammar?: PlateGrammar;
 
   constructor(private readonly opts: PlateReaderOptions = {}) {}
 
@@ -106,6 +134,7 @@ export class PlateReader {
     this.det = det.manifest;
     this.rec = rec.manifest;
     this.keys = rec.labels;
+    this.grammar = new PlateGrammar(rec.labels);
     this.pool = pool;
   }
 
@@ -129,34 +158,79 @@ export class PlateReader {
   }
 
   /**
-   * The plate in a picture of a plate or a vehicle front: the most confident line matching the plate pattern,
-   * else the most confident line; null when nothing reads above minConfidence. A tight plate crop where the
-   * detector finds no line is read whole.
+   * The plate in a picture of a vehicle or a plate, best first among those passing the gate; null when no
+   * line reads as a plate confidently enough. Give it the camera's full-resolution frame (or a crop of it):
+   * small characters are what fails on a detector-sized frame (issue #20).
    */
   async read(image: ImageInput): Promise<PlateRead | null> {
-    const { rec } = this.require();
+    const minChar = this.opts.minCharConfidence ?? PLATE_GATE.minChar;
+    const minProvince = this.opts.minProvinceConfidence ?? PLATE_GATE.minProvince;
+    const reads = await this.readPlates(image);
+    return reads.find((r) => r.minConfidence >= minChar && r.provinceConfidence >= minProvince) ?? null;
+  }
+
+  /** Every line that decodes as a plate, ungated, most confident first (for voting across frames and calibration). */
+  async readPlates(image: ImageInput): Promise<PlateRead[]> {
+    this.require();
     const frame = await toRgb(image);
-    let lines = await this.readText(frame);
-    if (!lines.length) {
-      const whole = await this.recognise(frame);
-      if (whole.text.trim()) lines = [{ ...whole, box: [0, 0, frame.width, frame.height] }];
+    const { regions, sx, sy } = await this.detectRegions(frame);
+    const { det } = this.require();
+    const lines = textQuads(regions, sx, sy, det.thresholds.unclip ?? 1.5)
+      // plates are wide lines, rolled by less than 45° (issue #20 asks for ±25°)
+      .filter((l) => l.height >= 6 && l.width >= 1.5 * l.height && Math.abs(l.angle) < Math.PI / 4);
+    if (!lines.length) lines.push(wholeImage(frame));
+    const reads: PlateRead[] = [];
+    for (const line of lines) {
+      const read = await this.readLine(frame, line);
+      if (read) reads.push(read);
     }
-    const min = this.opts.minConfidence ?? rec.thresholds.score ?? 0.8;
-    const reads = lines
-      .map((l): PlateRead => ({
-        text: normalisePlateText(l.text),
-        plate: plateKey(l.text),
-        confidence: Math.round(l.confidence * 1000) / 1000,
-        minConfidence: Math.round(l.minConfidence * 1000) / 1000,
-        valid: isPlausiblePlate(l.text),
-        box: l.box,
-      }))
-      .filter((r) => r.confidence >= min)
-      .sort((a, b) => Number(b.valid) - Number(a.valid) || b.confidence - a.confidence);
-    return reads[0] ?? null;
+    return reads.sort((a, b) => b.minConfidence - a.minConfidence || b.confidence - a.confidence);
+  }
+
+  /** One line: straightened from the source pixels at the recogniser's height, read, decoded as a plate. */
+  private async readLine(frame: RawFrame, line: TextQuad): Promise<PlateRead | null> {
+    const colour = plateColour(frame, line.quad);
+    // The text detector often leaves out a red 警 at the end of a white police plate (issue #20: "警 is
+    // dropped"): when the line does not decode as found, it is read again one character longer.
+    let quad = line.quad;
+    let geom = line;
+    let decoded = await this.decodeView(frame, quad, geom, colour);
+    if (!decoded) {
+      quad = extendRight(line.quad, SUFFIX_SHARE);
+      geom = { ...line, quad, width: line.width * (1 + SUFFIX_SHARE) };
+      decoded = await this.decodeView(frame, quad, geom, colour);
+    }
+    if (!decoded) return null;
+    const ps = decoded.chars.map((c) => c.p);
+    const xs = quad.map((p) => p[0]);
+    const ys = quad.map((p) => p[1]);
+    return {
+      text: decoded.text, plate: decoded.plate, format: decoded.format, colour, chars: decoded.chars,
+      confidence: round3(ps.reduce((a, b) => a + b, 0) / ps.length),
+      minConfidence: round3(Math.min(...ps)),
+      provinceConfidence: round3(ps[0] ?? 0),
+      valid: true,
+      box: [Math.max(0, Math.min(...xs)), Math.max(0, Math.min(...ys)), Math.min(frame.width, Math.max(...xs)), Math.min(frame.height, Math.max(...ys))],
+      quad,
+    };
+  }
+
+  /** One framing of a line, warped level at the recogniser's height and decoded as a plate. */
+  private async decodeView(frame: RawFrame, quad: Quad, line: TextQuad, colour: PlateColour | null): Promise<PlateDecode | null> {
+    const { rec } = this.require();
+    const th = rec.input.shape[2];
+    const tw = Math.max(8, Math.min(1024, Math.round((th * line.width) / line.height)));
+    const out = await this.recogniseRaw(warpQuad(frame, quad, tw, th));
+    return this.grammar!.decode(out.data, out.steps, out.classes, colour ?? undefined);
   }
 
   private async findText(frame: RawFrame): Promise<Box[]> {
+    const { regions, sx, sy } = await this.detectRegions(frame);
+    return regions.map((r) => [r.box[0] * sx, r.box[1] * sy, r.box[2] * sx, r.box[3] * sy] as Box);
+  }
+
+  /** DB text regions in map pixels, and the map → source scale. */
+  private async detectRegions(frame: RawFrame): Promise<{ regions: TextRegion[]; sx: number; sy: number }> {
     const { det } = this.require();
     const maxSide = this.opts.maxSide ?? 960;
     const ratio = Math.min(1, maxSide / Math.max(frame.width, frame.height));
@@ -174,13 +248,17 @@ export class PlateReader {
       score: det.thresholds.score ?? 0.6,
       unclip: det.thresholds.unclip ?? 1.5,
     });
-    const sx = frame.width / mw;
-    const sy = frame.height / mh;
-    return regions.map((r) => [r.box[0] * sx, r.box[1] * sy, r.box[2] * sx, r.box[3] * sy] as Box);
+    return { regions, sx: frame.width / mw, sy: frame.height / mh };
   }
 
-  /** One text line → text. Height 48, width by aspect, padded to at least 320 as PaddleOCR does. */
+  /** One text line → text. */
   private async recognise(line: RawFrame): Promise<Recognised> {
+    const out = await this.recogniseRaw(line);
+    return ctcGreedy(out.data, out.steps, out.classes, this.keys);
+  }
+
+  /** One text line → the recogniser's per-step probabilities. Height 48, width by aspect, padded to at least 320 as PaddleOCR does. */
+  private async recogniseRaw(line: RawFrame): Promise<{ data: Float32Array; steps: number; classes: number }> {
     const { rec } = this.require();
     const th = rec.input.shape[2];
     const rw = Math.max(8, Math.ceil((th * line.width) / line.height));
@@ -191,13 +269,23 @@ export class PlateReader {
     const { outputs } = await this.pool!.run('rec', { [rec.input.name]: tensor }, { transfer: true });
     const out = outputs[rec.output.names[0]!];
     if (!out) throw new CodedError('ERR_INFERENCE_FAILED', `${rec.id}: output missing`);
-    return ctcGreedy(out.data, out.dims[1] ?? 0, out.dims[2] ?? 0, this.keys);
+    return { data: out.data as Float32Array, steps: out.dims[1] ?? 0, classes: out.dims[2] ?? 0 };
   }
 
   private require(): { det: ModelManifest; rec: ModelManifest } {
     if (!this.pool || !this.det || !this.rec) throw new CodedError('ERR_DETECTOR_STOPPED', 'plate reader is not started');
     return { det: this.det, rec: this.rec };
   }
+}
+
+function round3(v: number): number {
+  return Math.round(v * 1000) / 1000;
+}
+
+/** A tight plate crop in which the detector finds no line is read whole. */
+function wholeImage(frame: RawFrame): TextQuad {
+  const { width: w, height: h } = frame;
+  return { quad: [[0, 0], [w, 0], [w, h], [0, h]], width: w, height: h, angle: 0 };
 }
 
 export function createPlateReader(opts: PlateReaderOptions = {}): PlateReader {

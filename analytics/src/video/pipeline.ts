@@ -178,7 +178,10 @@ export class CameraPipeline {
     const tracks = tracker.update(detections);
     const t3 = performance.now();
     const now = (this.opts.timeBase ?? 'wall') === 'media' ? frame.ptsMs : frame.receivedAt;
-    const hits = rules.evaluate(tracks, now);
+    // Normalised x and y differ in pixels; lines measure distance in the picture's true proportions.
+    const c = frame.content;
+    const aspect = c.sourceWidth > 0 && c.sourceHeight > 0 ? c.sourceWidth / c.sourceHeight : c.width / c.height;
+    const hits = rules.evaluate(tracks, now, aspect);
     const t4 = performance.now();
     const timings: Partial<Record<Stage, number>> = {
       gate: f.gateMs, detect: t2 - f.t0 - f.gateMs, track: t3 - t2, rules: t4 - t3, total: t4 - f.t0,

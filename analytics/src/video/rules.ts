@@ -1,6 +1,7 @@
 import { CodedError } from '@safe-community/runtime';
 import type { Severity } from '@safe-community/contracts';
-import { along, anchorOf, pointInPolygon, sideOf, type Anchor } from './geometry.js';
+import { anchorOf, pointInPolygon, type Anchor } from './geometry.js';
+import { LineCrossing } from './line-crossing.js';
 import type { Point, TrackView } from './types.js';
 
 /** All geometry in rules is in normalised picture coordinates: (0,0) top-left, (1,1) bottom-right. */
@@ -31,8 +32,15 @@ export interface LineRule {
    * a to b (in the image, y down). Defaults 'in' and 'out'.
    */
   directions?: { rightward: string; leftward: string };
-  /** Distance (normalised) a point must be from the line to count as being on a side. Default 0.01. */
+  /**
+   * Half-width of the band around the line in which a point is on neither side, as a fraction of the
+   * track's box height (so it scales with distance from the camera). Default 0.15.
+   */
+  marginHeights?: number;
+  /** Floor of that band in normalised picture height, for very small boxes. Default 0.01. */
   margin?: number;
+  /** Frames a track must be beyond the band before its side counts (and a crossing with it). Default 2. */
+  minFrames?: number;
 }
 
 export interface CrowdRule {
@@ -87,7 +95,7 @@ export class RuleEngine {
   private readonly crowds: CrowdRule[];
   private readonly anchor: Anchor;
   private readonly stays = new Map<string, Map<number, Stay>>();
-  private readonly sides = new Map<string, Map<number, { side: number; seenAt: number }>>();
+  private readonly crossings = new Map<string, LineCrossing>();
   private evaluations = 0;
   private readonly counts = new Map<string, Record<string, number>>();
   private readonly crowdState = new Map<string, { frames: number; active: boolean; lastAt: number }>();
@@ -105,11 +113,12 @@ export class RuleEngine {
     return Object.fromEntries([...this.counts].map(([k, v]) => [k, { ...v }]));
   }
 
-  evaluate(tracks: readonly TrackView[], nowMs: number): RuleHit[] {
+  /** `aspect` is the picture's width / height, for line distances in true proportions. */
+  evaluate(tracks: readonly TrackView[], nowMs: number, aspect = 1): RuleHit[] {
     const hits: RuleHit[] = [];
     this.evaluations++;
     for (const z of this.zones) this.zone(z, tracks, nowMs, hits);
-    for (const l of this.lines) this.line(l, tracks, hits);
+    for (const l of this.lines) this.line(l, tracks, aspect, hits);
     for (const c of this.crowds) this.crowd(c, tracks, nowMs, hits);
     return hits;
   }
@@ -144,27 +153,19 @@ export class RuleEngine {
     for (const [id, s] of stays) if (now - s.lastInAt > grace) stays.delete(id);
   }
 
-  private line(l: LineRule, tracks: readonly TrackView[], hits: RuleHit[]): void {
+  private line(l: LineRule, tracks: readonly TrackView[], aspect: number, hits: RuleHit[]): void {
     const classes = l.classes ?? DEFAULT_CLASSES;
-    const margin = l.margin ?? 0.01;
     const names = l.directions ?? { rightward: 'in', leftward: 'out' };
-    let sides = this.sides.get(l.id);
-    if (!sides) this.sides.set(l.id, (sides = new Map()));
+    let crossing = this.crossings.get(l.id);
+    if (!crossing) {
+      crossing = new LineCrossing({
+        a: l.a, b: l.b, marginHeights: l.marginHeights ?? 0.15, marginMin: l.margin ?? 0.01, minFrames: l.minFrames ?? 2,
+      }, this.anchor);
+      this.crossings.set(l.id, crossing);
+    }
     let counts = this.counts.get(l.id);
     if (!counts) this.counts.set(l.id, (counts = { [names.rightward]: 0, [names.leftward]: 0 }));
-    for (const t of tracks) {
-      if (!classes.includes(t.label)) continue;
-      const p = anchorOf(t.box, this.anchor);
-      const d = sideOf(p, l.a, l.b);
-      // Inside the margin the side is unchanged: jitter on the line does not count as crossings.
-      if (Math.abs(d) < margin) continue;
-      const side = d > 0 ? 1 : -1;
-      const prev = sides.get(t.id)?.side;
-      sides.set(t.id, { side, seenAt: this.evaluations });
-      if (prev === undefined || prev === side) continue;
-      const pos = along(p, l.a, l.b);
-      // Passing beyond the ends of the line is walking around it, not across it.
-      if (pos < 0 || pos > 1) continue;
+    for (const { track: t, side } of crossing.update(tracks.filter((t) => classes.includes(t.label)), aspect, this.evaluations)) {
       const direction = side > 0 ? names.rightward : names.leftward;
       counts[direction] = (counts[direction] ?? 0) + 1;
       hits.push({
@@ -172,10 +173,7 @@ export class RuleEngine {
         payload: { line: l.id, direction, counts: { ...counts }, track: t.id, label: t.label },
       });
     }
-    // Forget tracks long gone; far longer than any tracker keeps a lost id, so no crossing is missed.
-    if (this.evaluations % 64 === 0) {
-      for (const [id, s] of sides) if (this.evaluations - s.seenAt > SIDE_MEMORY) sides.delete(id);
-    }
+    if (this.evaluations % 64 === 0) crossing.prune(this.evaluations, SIDE_MEMORY);
   }
 
   private crowd(c: CrowdRule, tracks: readonly TrackView[], now: number, hits: RuleHit[]): void {
@@ -223,6 +221,15 @@ function validate(config: RulesConfig): void {
     check('line', l.id);
     if (!inUnit(l.a) || !inUnit(l.b) || (l.a[0] === l.b[0] && l.a[1] === l.b[1])) {
       throw new CodedError('ERR_RULES_CONFIG', `line "${l.id}" needs two distinct points in [0,1]`);
+    }
+    if (l.minFrames !== undefined && !(Number.isInteger(l.minFrames) && l.minFrames >= 1)) {
+      throw new CodedError('ERR_RULES_CONFIG', `line "${l.id}": minFrames must be an integer ≥ 1`);
+    }
+    for (const key of ['margin', 'marginHeights'] as const) {
+      const v = l[key];
+      if (v !== undefined && !(Number.isFinite(v) && v >= 0 && v < 1)) {
+        throw new CodedError('ERR_RULES_CONFIG', `line "${l.id}": ${key} must be in [0, 1)`);
+      }
     }
   }
   for (const c of config.crowds ?? []) {

@@ -17,6 +17,7 @@ import { CameraStream, type StreamLoss } from './camera-stream.js';
 import type { EventHub } from '../event-hub.js';
 import type { UplinkSink } from '../ports.js';
 import { PlateWatch, type PlateSighting } from './plate-watch.js';
+import { PlateFeed } from './plate-feed.js';
 
 export interface VideoCamera {
   id: string;
@@ -29,7 +30,7 @@ export interface VideoCamera {
   rules: RulesConfig;
   motion: boolean;
   /** A camera at a barrier lane: read plates and report vehicle.arrived at that barrier. */
-  plates?: { barrier: string; lane?: string; minConfidence: number; everyMs: number; repeatMs: number };
+  plates?: { barrier: string; lane?: string; minConfidence: number; everyMs: number; repeatMs: number; minAgree?: number; width?: number; height?: number };
 }
 
 export interface VideoAnalyticsOptions {
@@ -65,6 +66,7 @@ interface Running {
   pipeline: CameraPipeline | null;
   lastFrames: number;
   lastDropped: number;
+  plateFeed: PlateFeed | null;
 }
 
 export class VideoAnalytics {
@@ -86,7 +88,7 @@ export class VideoAnalytics {
     }
     for (const camera of opts.cameras) {
       const maxRetryMs = opts.maxRetryMs ?? 4000;
-      const running: Running = { camera, source: null, pipeline: null, lastFrames: 0, lastDropped: 0, stream: undefined as unknown as CameraStream };
+      const running: Running = { camera, source: null, pipeline: null, plateFeed: null, lastFrames: 0, lastDropped: 0, stream: undefined as unknown as CameraStream };
       running.stream = new CameraStream({
         camera: camera.id, resolveInput: camera.input, log: opts.log,
         lostAfterMs: opts.streamLostAfterMs ?? 10_000, retry: { initialMs: Math.min(1000, maxRetryMs), maxMs: maxRetryMs },
@@ -133,16 +135,28 @@ export class VideoAnalytics {
       onFrame: (r) => {
         stream.frame();
         opts.onFrame?.(camera.id, r);
-        if (plates) {
-          plates.offer(r.frame).then((s) => s && this.publishPlate(camera, s, r.frame),
-            (err: unknown) => opts.log.warn({ camera: camera.id, err }, 'plate read failed'));
-        }
       },
       onError: (err) => opts.log.warn({ camera: camera.id, err }, 'frame not processed'),
     });
+    // Plates are read from a full-resolution decode of the same stream, not the detector's 416×416 frame.
+    const plateFeed = plates && camera.plates ? new PlateFeed({
+      camera: camera.id, input, loop: camera.loop, width: camera.plates.width ?? 1280, height: camera.plates.height ?? 720,
+      everyMs: camera.plates.everyMs, watch: plates, log: opts.log,
+      onSighting: (s, frame) => void this.publishPlate(camera, s, frame),
+    }) : null;
     running.source = source;
     running.pipeline = pipeline;
-    return { start: () => pipeline.start(), stop: () => pipeline.stop() };
+    running.plateFeed = plateFeed;
+    return {
+      start: async () => {
+        await pipeline.start();
+        await plateFeed?.start();
+      },
+      stop: async () => {
+        await plateFeed?.stop();
+        await pipeline.stop();
+      },
+    };
   }
 
   /** Per-camera processed frame counts and line counts, for the demo's printout. */
