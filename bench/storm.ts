@@ -125,7 +125,7 @@ console.log(table(['figure', 'value', 'goal'], [
 ]));
 console.log(`\nattacker: ${JSON.stringify(tally)}`);
 console.log(`edge broker refusals: ${JSON.stringify(broker.refused)}; pre-auth: ${JSON.stringify(broker.auth)}`);
-console.log(`cloud: appended ${figures.appended}, stored ${figures.stored}, poisoned records ${figures.poisoned}, dead letters ${figures.dead_letters}, refused before auth ${JSON.stringify(figures.refused_before_auth)}`);
+console.log(`cloud: appended ${figures.appended}, stored ${figures.stored}, poisoned records ${figures.poisoned}, dead letters ${figures.dead_letters}, audit rows ${figures.audit_rows}, refused before auth ${JSON.stringify(figures.refused_before_auth)}`);
 console.log(JSON.stringify({
   bench: 'storm', calm: CALM, seconds: SECONDS, fire_cycles: linkage.length, missed_actions: missed,
   connack_p50_ms: round(percentile(connack, 50), 1), connack_p99_ms: round(percentile(connack, 99), 1), connack_failed: connackFailed,

@@ -29,6 +29,7 @@ export interface CloudFigures {
   stored: number;
   poisoned: number;
   dead_letters: number;
+  audit_rows: number;
   refused_before_auth: Record<string, number>;
 }
 
@@ -110,13 +111,14 @@ process.on('message', (msg: { stop?: boolean }) => {
     }
     clearInterval(watch);
     const dl = await watcher.query<{ n: string }>('SELECT count(*) AS n FROM dead_letters');
+    const audit = await watcher.query<{ n: string }>('SELECT count(*) AS n FROM api_audit');
     const c = ingest.counters();
     const metrics = await (await fetch(`http://127.0.0.1:${ingest.address().port}/metrics`)).text();
     const refused: Record<string, number> = {};
     for (const m of metrics.matchAll(/ingest_refused_before_auth_total\{reason="(\w+)"\} (\d+)/g)) refused[m[1]!] = Number(m[2]);
     const figures: CloudFigures = {
       other_edges_stalled_s: Math.round(longestStall * 100) / 100, lost: appended - stored, appended, stored,
-      poisoned: c.poisoned, dead_letters: Number(dl.rows[0]!.n), refused_before_auth: refused,
+      poisoned: c.poisoned, dead_letters: Number(dl.rows[0]!.n), audit_rows: Number(audit.rows[0]!.n), refused_before_auth: refused,
     };
     for (const e of edges) {
       await e.uplink.stop();
