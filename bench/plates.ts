@@ -19,7 +19,7 @@
  */
 import { loadavg } from 'node:os';
 import { performance } from 'node:perf_hooks';
-import { createPlateReader, PLATE_GATE, toRgb, type PlateRead } from '@safe-community/analytics';
+import { createPlateReader, PLATE_GATE, passesGate, toRgb, type PlateRead } from '@safe-community/analytics';
 import { PlateWatch } from '@safe-community/edge-agent';
 import { MODELS_DIR } from '@safe-community/testkit';
 import { randomSpec, renderFrame, rng, type Colour, type PlateSpec } from './lib/plate-render.js';
@@ -94,6 +94,8 @@ if (calibrate) {
     const { writeFileSync } = await import('node:fs');
     writeFileSync(process.env.PLATES_DUMP, JSON.stringify(reads.map(({ read, truth }) => read && ({ truth, plate: read.plate, chars: read.chars, h: textHeight(read) }))));
   }
+  const gated = reads.filter(({ read }) => read && passesGate(read));
+  rows.push(['PLATE_GATE', JSON.stringify(PLATE_GATE.province), `${gated.length}/${reads.length}`, `${gated.filter(({ read, truth }) => read!.plate !== truth).length}/${gated.length}`]);
   const anyRead = reads.filter((x) => x.read).length;
   const right = reads.filter((x) => x.read?.plate === x.truth).length;
   console.log(`plates calibration: ${VEHICLES} single frames, seed ${SEED}, load ${load.toFixed(1)}; a plate decoded on ${anyRead}, exactly right ${right}`);

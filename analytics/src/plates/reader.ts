@@ -19,6 +19,7 @@ import { PlateGrammar, type PlateChar, type PlateColour, type PlateDecode, type 
 import { plateColour } from './colour.js';
 import { textQuads, type TextQuad } from './lines.js';
 import { extendRight, warpQuad, type Quad } from './quad.js';
+import { PLATE_GATE, passesGate } from './gate.js';
 
 export interface TextLine extends Recognised {
   /** Source pixels. */
@@ -47,11 +48,6 @@ export interface PlateRead {
   quad: Quad;
 }
 
-/**
- * Per-character gate, calibrated on the `plates` benchmark's calibration set (bench/plates.ts, BENCHMARKS.md):
- * a read is reported only if every character and, separately, the province reach these probabilities.
- */
-export const PLATE_GATE = { minChar: 0.8, minProvince: 0.9 };
 
 /** One character and its gap, as a share of a 7-character line's length. */
 const SUFFIX_SHARE = 0.17;
@@ -62,10 +58,8 @@ export interface PlateReaderOptions {
   intraOpNumThreads?: number;
   /** Longest side fed to the text detector (PaddleOCR's limit_side_len, 960). */
   maxSide?: number;
-  /** read() returns nothing whose weakest character is below this; default PLATE_GATE.minChar. */
-  minCharConfidence?: number;
-  /** read() returns nothing whose province character is below this; default PLATE_GATE.minProvince. */
-  minProvinceConfidence?: number;
+  /** read() returns nothing that fails this gate; default PLATE_GATE (gate.ts). */
+  gate?: typeof PLATE_GATE;
   logger?: Logger;
 }
 
@@ -163,10 +157,8 @@ export class PlateReader {
    * small characters are what fails on a detector-sized frame (issue #20).
    */
   async read(image: ImageInput): Promise<PlateRead | null> {
-    const minChar = this.opts.minCharConfidence ?? PLATE_GATE.minChar;
-    const minProvince = this.opts.minProvinceConfidence ?? PLATE_GATE.minProvince;
     const reads = await this.readPlates(image);
-    return reads.find((r) => r.minConfidence >= minChar && r.provinceConfidence >= minProvince) ?? null;
+    return reads.find((r) => passesGate(r, this.opts.gate ?? PLATE_GATE)) ?? null;
   }
 
   /** Every line that decodes as a plate, ungated, most confident first (for voting across frames and calibration). */

@@ -2,11 +2,7 @@
  * Plate text rules. Plate numbers are personal data (they identify a vehicle's keeper): keep them only where
  * an access decision needs them, and log the masked form.
  */
-
-/** Province abbreviations and special prefixes of mainland plates (GA 36-2018). */
-const PROVINCES = '京津沪渝冀豫云辽黑湘皖鲁新苏浙赣鄂桂甘晋蒙陕吉闽贵粤青藏川宁琼使领';
-/** Issuer letter, then 5 (ordinary) or 6 (new-energy) characters; I and O are not used, last may be a suffix. */
-const PLATE = new RegExp(`^[${PROVINCES}][A-Z][A-HJ-NP-Z0-9]{4,5}[A-HJ-NP-Z0-9挂学警港澳]$`);
+import { plateFormat } from './grammar.js';
 
 /** OCR text → printed form: whitespace removed, dot-like separators written as the middle dot. */
 export function normalisePlateText(text: string): string {
@@ -18,8 +14,9 @@ export function plateKey(text: string): string {
   return normalisePlateText(text).replace(/·/g, '').toUpperCase();
 }
 
+/** The text fits one of the plate formats (grammar.ts), e.g. for plates a barrier reads itself. */
 export function isPlausiblePlate(text: string): boolean {
-  return PLATE.test(plateKey(text));
+  return plateFormat(plateKey(text)) !== null;
 }
 
 /** For logs: province, issuer and the last two characters only (京A12345 → 京A***45). */

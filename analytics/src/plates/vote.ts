@@ -8,6 +8,7 @@
  * differs from the running vote in more than half its positions starts a new vehicle (the next car).
  */
 import type { PlateRead } from './reader.js';
+import { passesGate, type PlateGate } from './gate.js';
 
 export interface PlateVoteOptions {
   /** Frames that must read exactly the voted plate before it is reported. Default 2. */
@@ -18,8 +19,7 @@ export interface PlateVoteOptions {
    * The gate each agreeing frame must pass on its own: every character, and the province. One confident
    * frame does not carry weak ones (a blurred province read as 皖 at 0.99 once and 0.6 twice is no plate).
    */
-  minChar: number;
-  minProvince: number;
+  gate: PlateGate;
   /** Share of the position's total weight the winning character must have. Default 0.6. */
   minShare?: number;
 }
@@ -88,7 +88,7 @@ export class PlateVote {
       shares.push(total > 0 ? best / total : 0);
     }
     const plate = winners.join('');
-    const agreeing = group.filter((r) => r.plate === plate && r.minConfidence >= this.opts.minChar && r.provinceConfidence >= this.opts.minProvince);
+    const agreeing = group.filter((r) => r.plate === plate && passesGate(r, this.opts.gate));
     const chars = winners.map((char, i) => ({
       char, share: round3(shares[i]!), p: round3(Math.max(0, ...agreeing.map((r) => r.chars[i]!.p))),
     }));

@@ -37,7 +37,7 @@ export class PlateWatch {
   private readonly vote: PlateVote;
 
   constructor(private readonly reader: PlateReader, private readonly opts: PlateWatchOptions) {
-    this.vote = new PlateVote({ minAgree: opts.minAgree ?? 2, minChar: PLATE_GATE.minChar, minProvince: PLATE_GATE.minProvince });
+    this.vote = new PlateVote({ minAgree: opts.minAgree ?? 2, gate: PLATE_GATE });
   }
 
   /** Reads the frame unless a read is running or one ran less than `everyMs` ago; null when nothing new. */
