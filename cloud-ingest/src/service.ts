@@ -182,9 +182,12 @@ export function createIngestService(input: unknown = {}, deps: IngestDeps = {}):
     if (!config.api.edgeAuth) {
       log.warn('INGEST_EDGE_AUTH is off (development only): anyone who reaches POST /ingest/v1/envelopes may write as any edge of any unregistered site, and envelopes from unregistered edges are accepted on MQTT');
     }
-    // Failed edge logins on the HTTP ingest leave a dead letter (bounded), as refused envelopes do.
+    // Failed edge logins on the HTTP ingest leave a dead letter, as refused envelopes do, but only an address's
+    // small share of them (flood.ts): past it they are counted, so a flood of refusals stores nothing (issue 13).
     const recordRefusal = boundedDeadLetters((r) => pipeline.deadLetter([r], { retry: false }), log.child({ part: 'http' }));
-    const edgeAuth = edgeAuthHook(edges, (claimed, reason) => recordRefusal({ source: 'http', edge: claimed, seq: null, code: 'ERR_UNAUTHENTICATED', reason, payload: '' }));
+    const edgeAuth = edgeAuthHook(edges, (claimed, reason, req) => {
+      if (flood.recordJunk(req.ip)) recordRefusal({ source: 'http', edge: claimed, seq: null, code: 'ERR_UNAUTHENTICATED', reason, payload: '' });
+    });
     registerRoutes(server, { pipeline, health, timeWindow, flood, maxEnvelopeBytes: config.maxEnvelopeBytes, ...(config.api.edgeAuth ? { edgeAuth } : {}) });
     registerMetrics(server, createIngestMetrics({ counters: () => pipeline.counters, store, flood: () => flood.counts }));
     await server.listen({ host: config.host, port: config.port });

@@ -53,11 +53,19 @@ function codeOf(payload: unknown, status: number): string | null {
   return m ? m[1]! : null;
 }
 
-export function installAudit(app: FastifyInstance, db: Db, log: Logger): void {
+export interface AuditOptions {
+  /**
+   * Whether a write with no authenticated actor is recorded anyway (a sign-in attempt names the person it was
+   * for). Default never: a flood of refused requests must cost nothing stored.
+   */
+  anonymous?: (req: FastifyRequest) => boolean;
+}
+
+export function installAudit(app: FastifyInstance, db: Db, log: Logger, opts: AuditOptions = {}): void {
   app.addHook('onSend', async (req: FastifyRequest, reply: FastifyReply, payload: unknown) => {
     // A request refused before authentication (401, or 429 from the flood guard) leaves no row: a flood of
     // them must cost nothing stored (issue 13); they are counted in /metrics instead (flood.ts).
-    if (READS.has(req.method) || !req.actor) return payload;
+    if (READS.has(req.method) || (!req.actor && !opts.anonymous?.(req))) return payload;
     const status = reply.statusCode;
     // Bodies are not copied wholesale: they may carry tokens (user creation answers) or long text.
     const detail: Record<string, unknown> = {};

@@ -203,7 +203,7 @@ export async function registerApi(app: FastifyInstance, deps: ApiDeps): Promise<
     }
   }, { prefix });
 
-  await app.register(async (signIn) => signInPlugin(signIn, { sessions, publicUrl: deps.publicUrl, db: deps.db, logger: log.child({ part: 'sign-in' }) }));
+  await app.register(async (signIn) => signInPlugin(signIn, { sessions, publicUrl: deps.publicUrl, db: deps.db, logger: log.child({ part: 'sign-in' }), flood }));
   if (deps.alarms) {
     const alarms = deps.alarms;
     await app.register(async (page) => alarmPagePlugin(page, { users, sessions, alarms, apiBase: prefix, snapshotsDir: deps.snapshotsDir }));

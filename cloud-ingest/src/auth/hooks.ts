@@ -40,7 +40,7 @@ export function userAuthHook(users: UserDirectory) {
 }
 
 /** For the edges' HTTP ingest: Basic auth with the edge id as user name and its secret as password. */
-export function edgeAuthHook(edges: EdgeDirectory, onRefused?: (claimedEdge: string | null, reason: string) => void) {
+export function edgeAuthHook(edges: EdgeDirectory, onRefused?: (claimedEdge: string | null, reason: string, req: FastifyRequest) => void) {
   return async function authenticateEdge(req: FastifyRequest, reply: FastifyReply): Promise<FastifyReply | undefined> {
     const header = req.headers.authorization ?? '';
     const m = /^Basic\s+([A-Za-z0-9+/=]+)\s*$/i.exec(header);
@@ -48,7 +48,7 @@ export function edgeAuthHook(edges: EdgeDirectory, onRefused?: (claimedEdge: str
     const colon = decoded.indexOf(':');
     const who = colon > 0 ? await edges.authenticate(decoded.slice(0, colon), decoded.slice(colon + 1)) : null;
     if (!who) {
-      onRefused?.(colon > 0 ? decoded.slice(0, Math.min(colon, 64)) : null, m ? 'unknown edge or wrong secret' : 'no edge credentials');
+      onRefused?.(colon > 0 ? decoded.slice(0, Math.min(colon, 64)) : null, m ? 'unknown edge or wrong secret' : 'no edge credentials', req);
       // Answered here rather than thrown: this hook runs on the ingest's routes, outside the API's error handler.
       return reply.code(401).header('www-authenticate', 'Basic realm="edge"')
         .send({ code: 'ERR_UNAUTHENTICATED', message: 'edge credentials are required' });

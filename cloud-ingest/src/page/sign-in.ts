@@ -14,6 +14,7 @@ import { typeboxCompiler } from '../api/validation.js';
 import { SESSION_COOKIE, clearedSessionCookie, cookieValue, sessionCookie } from '../auth/session-hooks.js';
 import type { SessionStore, SignedIn } from '../auth/sessions.js';
 import type { Db } from '../auth/types.js';
+import type { FloodGuard } from '../flood.js';
 import { COMMON_SCRIPT } from './common-script.js';
 import { COMMON_SCRIPT_URL, PAGE_CSP, pageShell } from './shell.js';
 import { SIGN_IN_SCRIPT } from './sign-in-script.js';
@@ -25,6 +26,11 @@ export interface SignInDeps {
   /** Where sign-ins and sign-outs, allowed or refused, are audited (api_audit, like every API write). */
   db: Db;
   logger: Logger;
+  /**
+   * Per-address limits before authentication (flood.ts): an address whose sign-ins keep failing gets 429
+   * unread, and only its small share of refused sign-ins is audited; the rest are counted.
+   */
+  flood: FloodGuard;
 }
 
 const SignInBody = Type.Union([
@@ -37,7 +43,12 @@ export async function signInPlugin(app: FastifyInstance, deps: SignInDeps): Prom
   installErrorHandling(app, { notFound: false });
   if (app.hasContentTypeParser('application/json')) app.removeContentTypeParser('application/json');
   app.addContentTypeParser('application/json', { parseAs: 'string', bodyLimit: 16 * 1024 }, app.getDefaultJsonParser('error', 'error'));
-  installAudit(app, deps.db, deps.logger);
+  const SIGN_IN = '/auth/sign-in';
+  installAudit(app, deps.db, deps.logger, { anonymous: (req) => req.routeOptions.url === SIGN_IN && deps.flood.recordJunk(req.ip) });
+  app.addHook('onRequest', async (req, reply) => (req.routeOptions.url === SIGN_IN ? deps.flood.apiBefore(req, reply) : undefined));
+  app.addHook('onResponse', async (req, reply) => {
+    if (req.routeOptions.url === SIGN_IN && reply.statusCode === 401) deps.flood.apiFailed(req.ip);
+  });
   const secure = (req: FastifyRequest): boolean => req.protocol === 'https' || (deps.publicUrl ?? '').startsWith('https:');
 
   app.get('/sign-in', { schema: { hide: true } }, async (_req, reply) =>
