@@ -50,7 +50,8 @@ t.test('kill -9 mid-stream, restart on the same session: every record exactly on
   const configFile = join(dir, 'ingest.json');
   await writeFile(configFile, JSON.stringify({
     port: 0, databaseUrl: db.url, mqttUrl: MOSQUITTO, shareGroup: `k${run}`, clientId, sessionExpirySec: 120,
-    maintenance: { enabled: false },
+    // The edge here is a test client without a registered identity; edge auth has its own suite (test/security).
+    maintenance: { enabled: false }, api: { edgeAuth: false },
   }));
 
   const edge = new FakeEdge({
