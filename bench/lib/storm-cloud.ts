@@ -49,25 +49,29 @@ const ingest = createIngestService({
   maintenance: { enabled: false }, retry: { initialMs: 50, maxMs: 1000 },
 });
 await ingest.start();
+// Every edge has its own identity (issue 12), the poison senders too: they play a compromised edge whose
+// envelopes pass the trust checks and must still never block the others.
+for (let i = 0; i < 10; i++) await ingest.edges.issue(`poison-${i}`, SITE);
 
 const dir = await mkdtemp(join(tmpdir(), 'bench-storm-edges-'));
 const edges = await Promise.all(Array.from({ length: EDGES }, async (_, i) => {
   const edge = `storm-e${i}`;
+  const secret = await ingest.edges.issue(edge, SITE);
   const outbox = new Outbox({ dir: join(dir, edge), edge, site: SITE, logger: log, fsyncIntervalMs: 20 });
   await outbox.start();
-  const uplink = new Uplink({ url: mqttUrl, edge, site: SITE, source: outbox, logger: log, window: 4, ackTimeoutMs: 3000, backoff: { initialMs: 100, maxMs: 1000, jitter: 0.5 } });
+  const uplink = new Uplink({ url: mqttUrl, edge, site: SITE, secret, source: outbox, logger: log, window: 4, ackTimeoutMs: 3000, backoff: { initialMs: 100, maxMs: 1000, jitter: 0.5 } });
   await uplink.start();
   return { edge, outbox, uplink, appended: 0 };
 }));
 
-// Steady telemetry from every healthy edge.
+// Steady telemetry from every healthy edge, each from its own sensor (a device belongs to one edge, issue 12).
 let producing = true;
 const producer = setInterval(() => {
   if (!producing) return;
   for (const e of edges) {
     for (let k = 0; k < PER_EDGE_PER_S / 10; k++) {
       const n = ++e.appended;
-      void e.outbox.append({ type: 'telemetry', data: { site: SITE, edge: e.edge, device: 'env-1', metric: 'temp.c', value: n, time: new Date().toISOString() } });
+      void e.outbox.append({ type: 'telemetry', data: { site: SITE, edge: e.edge, device: `${e.edge}-env`, metric: 'temp.c', value: n, time: new Date().toISOString() } });
     }
   }
 }, 100);
