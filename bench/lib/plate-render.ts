@@ -25,17 +25,8 @@ export interface PlateSpec {
   frame: { width: number; height: number };
 }
 
-/** mulberry32: a small seeded generator, so the set is the same on every run. */
-export function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+/** The simulators' small seeded generator (mulberry32), so the set is the same on every run. */
+export { prng as rng } from '@safe-community/simulators';
 
 const LETTERS = 'ABCDEFGHJKLMNPQRSTUVWXYZ';
 const DIGITS = '0123456789';
