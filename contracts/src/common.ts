@@ -13,6 +13,8 @@ export const Severity = Type.Union(
   { description: 'info < minor < major < critical; critical is life safety' },
 );
 export type Severity = Static<typeof Severity>;
+/** Every severity, lowest first: the one order the edge, the cloud's SQL and the API share. */
+export const SEVERITIES: readonly Severity[] = Object.freeze(['info', 'minor', 'major', 'critical'] as const);
 export const SEVERITY_RANK: Readonly<Record<Severity, number>> = Object.freeze({ info: 0, minor: 1, major: 2, critical: 3 });
 
 /** Free-form location and grouping tags used by rule filters (building, zone, floor, group…). */

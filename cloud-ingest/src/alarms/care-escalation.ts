@@ -20,6 +20,7 @@ import { ALARM_COLUMNS, toAlarmView } from './rows.js';
 import { cancelTimer, scheduleTimer, type TimerHandler } from './timers.js';
 import { terminalCallTopic } from './dispatch.js';
 import { SEVERITIES, type AlarmView, type Notifier, type Publish } from './types.js';
+import { severityRank } from '../store/severity-sql.js';
 
 export const INCIDENT_ESCALATE_TIMER = 'incident.escalate';
 
@@ -81,7 +82,7 @@ export class CareEscalation {
       if (!incident) return;
       const open = (await tx.query(
         `SELECT ${ALARM_COLUMNS} FROM alarms WHERE incident_id = $1 AND state = 'open'
-          ORDER BY array_position(ARRAY['info','minor','major','critical'], severity) DESC, raised_at`, [timer.key],
+          ORDER BY ${severityRank('severity')} DESC, raised_at`, [timer.key],
       )).rows.map(toAlarmView);
       // Everyone acknowledged (or resolved) in the meantime: the calls end here.
       if (open.length === 0) return;

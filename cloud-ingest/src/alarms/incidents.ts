@@ -8,6 +8,7 @@ import { randomUUID } from 'node:crypto';
 import type { Db, Tx } from './db.js';
 import { toIncidentView } from './rows.js';
 import type { IncidentView, Severity } from './types.js';
+import { higherSeverity } from '../store/severity-sql.js';
 
 export function groupKeyOf(device: string, tags: Record<string, string> | null | undefined): string {
   // The edge already decided which of a resident's alarms belong together (one episode): trust it, so a
@@ -18,8 +19,6 @@ export function groupKeyOf(device: string, tags: Record<string, string> | null |
   return `device:${device}`;
 }
 
-const RANK = `array_position(ARRAY['info','minor','major','critical'], %s)`;
-const rank = (x: string): string => RANK.replace('%s', x);
 
 /** Puts the alarm into an incident (joining or opening one); returns the incident id. */
 export async function attachToIncident(
@@ -40,7 +39,7 @@ export async function attachToIncident(
     id = found.id;
     await tx.query(
       `UPDATE incidents SET last_alarm_at = GREATEST(last_alarm_at, $2::timestamptz),
-              severity = CASE WHEN ${rank('$3::text')} > ${rank('severity')} THEN $3::text ELSE severity END
+              severity = ${higherSeverity('severity', '$3::text')}
         WHERE id = $1`,
       [id, a.at, a.severity],
     );

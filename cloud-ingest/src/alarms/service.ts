@@ -21,6 +21,7 @@ import {
   SEVERITIES, type Actor, type AlarmDetail, type AlarmFilter, type AlarmService, type AlarmView, type DispatchView,
   type EscalationStep, type IncidentView, type Notifier, type Publish, type RaiseAlarm, type Severity, type SlaRow,
 } from './types.js';
+import { higherSeverity } from '../store/severity-sql.js';
 
 export interface AlarmServiceOptions {
   /** The store (its runner) or a raw pg Pool / PGlite. */
@@ -228,9 +229,7 @@ export class AlarmLifecycle implements AlarmService {
          VALUES ($1, $2, $3, $4, $5, $6, 'open', $7, $7, 1, $8, $9, $10::jsonb, $11, $12, true)
          ON CONFLICT (site, device, type) WHERE state NOT IN ('resolved','false_alarm') DO UPDATE
            SET count = alarms.count + 1, last_seen_at = GREATEST(alarms.last_seen_at, EXCLUDED.last_seen_at),
-               severity = CASE WHEN array_position(ARRAY['info','minor','major','critical'], EXCLUDED.severity)
-                                  > array_position(ARRAY['info','minor','major','critical'], alarms.severity)
-                               THEN EXCLUDED.severity ELSE alarms.severity END
+               severity = ${higherSeverity('alarms.severity', 'EXCLUDED.severity')}
          RETURNING ${ALARM_COLUMNS}, (xmax = 0) AS inserted),
        ev AS (
          INSERT INTO alarm_evidence (alarm_id, kind, ref, at, detail)

@@ -5,8 +5,9 @@
 export type Role = 'admin' | 'security' | 'installer' | 'viewer';
 export interface Actor { user: string; role: Role; sites: readonly string[] | '*'; teams?: readonly string[]; }
 export type AlarmState = 'open' | 'acknowledged' | 'dispatched' | 'resolved' | 'false_alarm';
-export type Severity = 'info' | 'minor' | 'major' | 'critical';
-export const SEVERITIES: readonly Severity[] = ['info', 'minor', 'major', 'critical'];
+import type { Severity } from '@safe-community/contracts';
+
+export { SEVERITIES, type Severity } from '@safe-community/contracts';
 
 export interface AlarmFilter {
   sites: readonly string[] | '*';

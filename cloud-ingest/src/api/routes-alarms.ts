@@ -14,14 +14,14 @@ import { alarmContext } from './alarm-context.js';
 import { scopeAlarm, scopeAlarms } from './location-scope.js';
 import { CsvList, Id, IdParams, Severity, Timestamp } from './schemas.js';
 import { RequestValidationError } from './validation.js';
+import { SEVERITIES } from '@safe-community/contracts';
 
 const Note = Type.Optional(Type.String({ maxLength: 2000 }));
 const STATES: readonly string[] = ['open', 'acknowledged', 'dispatched', 'resolved', 'false_alarm'];
-const SEVERITIES: readonly string[] = ['info', 'minor', 'major', 'critical'];
 
 const ListQuery = Type.Object({
   state: Type.Optional(CsvList('states: open, acknowledged, dispatched, resolved, false_alarm')),
-  severity: Type.Optional(CsvList('severities: info, minor, major, critical')),
+  severity: Type.Optional(CsvList(`severities: ${SEVERITIES.join(', ')}`)),
   site: Type.Optional(Id),
   device: Type.Optional(Id),
   type: Type.Optional(Type.String({ pattern: '^[a-z][a-z0-9_.]*$', maxLength: 64 })),
@@ -136,7 +136,7 @@ export function alarmRoutes(app: FastifyInstance, alarms: AlarmService, db: Db):
   // (seed §6.3.3.2 b). Any authenticated role of the site may file one: reporting is not acting on an alarm.
   app.post('/reports', { schema: { tags: ['alarms'], summary: 'File a resident incident report; raises an alarm', body: ReportBody } }, async (req, reply) => {
     const actor = actorOf(req);
-    const b = req.body as { site: string; location?: string; category?: string; severity?: 'info' | 'minor' | 'major' | 'critical'; message: string; reporter?: string };
+    const b = req.body as { site: string; location?: string; category?: string; severity?: Severity; message: string; reporter?: string };
     if (actor.sites !== '*' && !actor.sites.includes(b.site)) {
       throw new CodedError('ERR_NOT_FOUND', `unknown site ${b.site}`);
     }

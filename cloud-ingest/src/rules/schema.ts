@@ -7,6 +7,7 @@ import { Type, type Static } from '@sinclair/typebox';
 import { Value } from '@sinclair/typebox/value';
 import { CodedError } from '@safe-community/runtime';
 import { parse as parseYaml } from 'yaml';
+import { Severity } from '@safe-community/contracts';
 
 const RuleId = Type.String({ pattern: '^[a-z0-9][a-z0-9._-]{0,63}$', description: 'stable id; appears in alarm.rule and the audit trail' });
 const Kind = Type.String({ pattern: '^[a-z][a-z0-9_]*(\\.[a-z][a-z0-9_]*)+$', maxLength: 64, description: 'an event kind, e.g. fire.alarm' });
@@ -16,7 +17,7 @@ const SiteList = Type.Optional(Type.Array(Type.String({ minLength: 1, maxLength:
 export const AlarmSpec = Type.Object(
   {
     type: Type.String({ pattern: '^[a-z][a-z0-9_.]*$', maxLength: 64 }),
-    severity: Type.Union([Type.Literal('info'), Type.Literal('minor'), Type.Literal('major'), Type.Literal('critical')]),
+    severity: Severity,
     message: Type.String({ minLength: 1, maxLength: 512 }),
   },
   { additionalProperties: false },

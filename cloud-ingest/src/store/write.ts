@@ -7,6 +7,7 @@
 import type { UplinkMessage } from '@safe-community/contracts';
 import { confine } from './confine.js';
 import { emptyWritten, type BatchItem, type IngestBatch, type WriteResult } from './types.js';
+import { higherSeverity } from './severity-sql.js';
 
 export interface Tx {
   query(sql: string, params?: unknown[]): Promise<{ rows: any[] }>;
@@ -232,9 +233,6 @@ async function upsertStatus(tx: Tx, edge: string, ms: Of<'status'>[]): Promise<v
   );
 }
 
-const SEVERITY_ORDER = `array_position(ARRAY['info','minor','major','critical'], %s)`;
-const higherSeverity = (a: string, b: string): string =>
-  `CASE WHEN ${SEVERITY_ORDER.replace('%s', b)} > ${SEVERITY_ORDER.replace('%s', a)} THEN ${b} ELSE ${a} END`;
 
 /**
  * One active alarm per (site, device, type): a repeat counts up on the active one (count + 1, last seen,
