@@ -56,7 +56,8 @@ export class AdminServer {
     switch (url.pathname) {
       case '/health': {
         const h = await sources.health();
-        return send(res, healthHttpStatus(h), { ...h, ...(sources.cameras ? { cameras: sources.cameras() } : {}) });
+        // Each camera is a part of the report (`camera:<id>`); GET /cameras has the detail.
+        return send(res, healthHttpStatus(h), h);
       }
       case '/cameras':
         return send(res, 200, sources.cameras?.() ?? []);

@@ -45,10 +45,6 @@ export async function signInPlugin(app: FastifyInstance, deps: SignInDeps): Prom
   app.addContentTypeParser('application/json', { parseAs: 'string', bodyLimit: 16 * 1024 }, app.getDefaultJsonParser('error', 'error'));
   const SIGN_IN = '/auth/sign-in';
   installAudit(app, deps.db, deps.logger, { anonymous: (req) => req.routeOptions.url === SIGN_IN && deps.flood.recordJunk(req.ip) });
-  app.addHook('onRequest', async (req, reply) => (req.routeOptions.url === SIGN_IN ? deps.flood.apiBefore(req, reply) : undefined));
-  app.addHook('onResponse', async (req, reply) => {
-    if (req.routeOptions.url === SIGN_IN && reply.statusCode === 401) deps.flood.apiFailed(req.ip);
-  });
   const secure = (req: FastifyRequest): boolean => req.protocol === 'https' || (deps.publicUrl ?? '').startsWith('https:');
 
   app.get('/sign-in', { schema: { hide: true } }, async (_req, reply) =>
@@ -58,7 +54,14 @@ export async function signInPlugin(app: FastifyInstance, deps: SignInDeps): Prom
     app.get(url, { schema: { hide: true } }, async (_req, reply) => reply.type('text/javascript; charset=utf-8').header('cache-control', 'no-cache').send(source));
   }
 
-  app.post('/auth/sign-in', { schema: { hide: true, body: SignInBody } }, async (req, reply) => {
+  app.post(SIGN_IN, {
+    schema: { hide: true, body: SignInBody },
+    // An address whose sign-ins keep failing is refused before the password is read.
+    onRequest: deps.flood.apiBefore,
+    onResponse: async (req, reply) => {
+      if (reply.statusCode === 401) deps.flood.apiFailed(req.ip);
+    },
+  }, async (req, reply) => {
     const b = req.body as { user?: string; password?: string; link?: string };
     const s: SignedIn = b.link !== undefined
       ? await deps.sessions.signInWithLink(b.link)
