@@ -6,3 +6,4 @@ export * from './config.js';
 export * from './files.js';
 export * from './health.js';
 export * from './rate-limit.js';
+export * from './secrets.js';

@@ -2,8 +2,8 @@
  * Passwords for people who sign in in a browser. Unlike bearer tokens they are chosen by a person, so they
  * are stored with a slow, salted hash (scrypt, from node:crypto): a stolen table does not give them away.
  */
-import { randomBytes, scrypt as scryptCb, timingSafeEqual } from 'node:crypto';
-import { CodedError } from '@safe-community/runtime';
+import { randomBytes, scrypt as scryptCb } from 'node:crypto';
+import { CodedError, sameSecret } from '@safe-community/runtime';
 
 const N = 16384;
 const R = 8;
@@ -50,5 +50,5 @@ export async function verifyPassword(password: string, stored: string | null): P
   const [, n, r, p, salt, key] = parts as [string, string, string, string, string, string];
   const want = Buffer.from(key, 'base64url');
   const got = await scrypt(password, Buffer.from(salt, 'base64url'), Number(n), Number(r), Number(p));
-  return got.length === want.length && timingSafeEqual(got, want);
+  return sameSecret(got, want);
 }

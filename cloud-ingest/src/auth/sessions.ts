@@ -4,8 +4,8 @@
  * write. Sessions expire, and are revoked by signing out, by an admin, or by disabling the user. Only hashes
  * of the cookie secret and of link tokens are stored (migration 0060).
  */
-import { randomBytes, timingSafeEqual } from 'node:crypto';
-import { CodedError, systemClock, type Clock } from '@safe-community/runtime';
+import { randomBytes } from 'node:crypto';
+import { CodedError, sameSecret, systemClock, type Clock } from '@safe-community/runtime';
 import { hashPassword, verifyPassword } from './passwords.js';
 import { hashToken, newToken } from './tokens.js';
 import type { Actor, Db, Role } from './types.js';
@@ -144,8 +144,5 @@ export class SessionStore {
 
 /** Constant-time comparison of the CSRF token a page sent with the session's. */
 export function csrfMatches(sent: unknown, expected: string): boolean {
-  if (typeof sent !== 'string') return false;
-  const a = Buffer.from(sent);
-  const b = Buffer.from(expected);
-  return a.length === b.length && timingSafeEqual(a, b);
+  return typeof sent === 'string' && sameSecret(Buffer.from(sent), Buffer.from(expected));
 }

@@ -2,7 +2,8 @@
  * Bearer tokens and edge secrets. They are 32 random bytes, so a plain SHA-256 is enough to store them: there
  * is nothing to brute-force that a slow hash would protect (unlike a chosen password).
  */
-import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
+import { sameSecret } from '@safe-community/runtime';
 
 export function newToken(prefix = 'sc'): string {
   return `${prefix}_${randomBytes(32).toString('base64url')}`;
@@ -14,9 +15,7 @@ export function hashToken(token: string): string {
 
 /** Constant-time comparison of a presented secret with a stored hash. */
 export function matchesHash(token: string, hash: string): boolean {
-  const a = Buffer.from(hashToken(token), 'hex');
-  const b = Buffer.from(hash, 'hex');
-  return a.length === b.length && timingSafeEqual(a, b);
+  return sameSecret(Buffer.from(hashToken(token), 'hex'), Buffer.from(hash, 'hex'));
 }
 
 /** `Authorization: Bearer <token>` → token; null when absent or another scheme. */

@@ -3,10 +3,10 @@
  * scrypt hashes (salted, N=2^14) in one JSON file under the data dir, written atomically (temp + rename)
  * so a power cut never leaves half a file.
  */
-import { createHmac, randomBytes, scrypt as scryptCb, timingSafeEqual } from 'node:crypto';
+import { createHmac, randomBytes, scrypt as scryptCb } from 'node:crypto';
 import { mkdir, readFile, rename, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
-import { CodedError } from '@safe-community/runtime';
+import { CodedError, sameSecret } from '@safe-community/runtime';
 
 const KEY_LEN = 32;
 const SCRYPT = { N: 16384, r: 8, p: 1 } as const;
@@ -136,7 +136,7 @@ export class CredentialStore {
     if (!this.devices.has(deviceId)) return 'unknown';
     const cached = this.verifiers.get(deviceId);
     if (!cached) return 'needs-hash';
-    return timingSafeEqual(cached, this.verifierOf(password)) ? 'ok' : 'wrong';
+    return sameSecret(cached, this.verifierOf(password)) ? 'ok' : 'wrong';
   }
 
   /** Constant-time check; false for unknown devices (after the same hashing work, so timing tells nothing). */
@@ -148,7 +148,7 @@ export class CredentialStore {
     const hash = await scrypt(given, salt);
     if (!stored) return false;
     const expected = Buffer.from(stored.hash, 'base64');
-    const ok = expected.length === hash.length && timingSafeEqual(expected, hash);
+    const ok = sameSecret(expected, hash);
     // Cached only if the credential was not replaced while hashing.
     if (ok && this.devices.get(deviceId) === stored) this.verifiers.set(deviceId, this.verifierOf(password));
     return ok;

@@ -8,10 +8,10 @@
 import { createServer, type Server, type Socket } from 'node:net';
 import { createServer as createTlsServer } from 'node:tls';
 import { readFile } from 'node:fs/promises';
-import { randomBytes, timingSafeEqual } from 'node:crypto';
+import { randomBytes } from 'node:crypto';
 import { Aedes, type Client, type PublishPacket, type Subscription } from 'aedes';
 import { deviceStatusTopic, parseDeviceTopic, DEVICE_STATUS_SUFFIX } from '@safe-community/contracts';
-import { CodedError, errorCode, systemClock, createLogger, type Clock, type Logger, type PartHealth } from '@safe-community/runtime';
+import { CodedError, errorCode, sameSecret, systemClock, createLogger, type Clock, type Logger, type PartHealth } from '@safe-community/runtime';
 import { CredentialStore } from './credentials.js';
 import { PublishRefused, type BrokerStats, type DevicePublishHandler, type EdgeBrokerOptions } from './types.js';
 import { DeadLetterLog } from './dead-letter.js';
@@ -227,7 +227,7 @@ export class EdgeBroker {
   private async authenticate(client: Client, username: string | undefined, password: Buffer | undefined): Promise<void> {
     if (username === AGENT_USERNAME) {
       const expected = Buffer.from(this.agentPassword);
-      const ok = expected.length > 0 && password !== undefined && password.length === expected.length && timingSafeEqual(password, expected);
+      const ok = expected.length > 0 && password !== undefined && sameSecret(password, expected);
       if (ok && client.id.startsWith(AGENT_USERNAME)) {
         this.identities.set(client, { kind: 'agent' });
         return;
