@@ -13,39 +13,20 @@
  *   flaps_per_min           camera.online/offline events per minute from the cameras without events
  *                           (worst of the two)                                          goal ≤ 1
  */
-import { createServer } from 'node:net';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { EdgeAgent, loadEdgeConfig } from '@safe-community/edge-agent';
 import { createLogger } from '@safe-community/runtime';
+import { freePort, MEDIA_DIR, waitFor } from '@safe-community/testkit';
 import { SimulatedFirePanel, SimulatedGate } from '@safe-community/simulators';
 import { CameraRig, SimulatedOnvifCamera } from '@safe-community/simulators/camera';
 import { round, table } from './lib/stats.js';
 
 const rounds = Number(process.argv[2] ?? 3);
-const MEDIA_DIR = process.env.MEDIA_DIR ?? '/work/shared/media';
 const CREDS = { username: 'installer', password: 'bench-Pass-1' };
 const DOWN_MS = 15_000;
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-
-async function closedPort(): Promise<number> {
-  const srv = createServer();
-  await new Promise<void>((r) => srv.listen(0, '127.0.0.1', () => r()));
-  const port = (srv.address() as { port: number }).port;
-  await new Promise<void>((r) => srv.close(() => r()));
-  return port;
-}
-
-async function until<T>(what: string, fn: () => T | undefined | Promise<T | undefined>, timeoutMs: number, everyMs = 50): Promise<T> {
-  const deadline = performance.now() + timeoutMs;
-  for (;;) {
-    const v = await fn();
-    if (v !== undefined && v !== false) return v;
-    if (performance.now() > deadline) throw new Error(`bench cameras: timed out waiting for ${what}`);
-    await sleep(everyMs);
-  }
-}
 
 const dir = await mkdtemp(join(tmpdir(), 'bench-cameras-'));
 const rig = new CameraRig({ video: join(MEDIA_DIR, 'vtest_20s_h264.mp4'), camera: { credentials: CREDS, snapshotFile: join(MEDIA_DIR, 'person.jpg') } });
@@ -66,7 +47,7 @@ const agent = new EdgeAgent({
     ],
     cameras: [
       { id: 'CAM1', hostname: '127.0.0.1', port: rig.camera.port, ...CREDS, tags: { building: 'B1' }, analytics: { fps: 5, motion: false } },
-      { id: 'CAM-DEAD', hostname: '127.0.0.1', port: await closedPort(), ...CREDS, tags: { covers: 'B1', fire_preset: 'gate' }, analytics: { fps: 5 } },
+      { id: 'CAM-DEAD', hostname: '127.0.0.1', port: await freePort(), ...CREDS, tags: { covers: 'B1', fire_preset: 'gate' }, analytics: { fps: 5 } },
       { id: 'CAM-NOEV', hostname: '127.0.0.1', port: quirky.noEvents.port, ...CREDS, tags: {} },
       { id: 'CAM-RESET', hostname: '127.0.0.1', port: quirky.reset.port, ...CREDS, tags: {} },
     ],
@@ -89,7 +70,7 @@ const deadState = agent.cameraStates.get('CAM-DEAD')?.state;
 const fireAt = performance.now();
 await panel.raiseAlarm({ zone: 1, loop: 1, detector: 1, type: 'smoke' });
 try {
-  await until('gate held open', () => gate.state === 'held_open', 10_000, 5);
+  await waitFor(() => gate.state === 'held_open', { what: 'gate held open', timeoutMs: 10_000, intervalMs: 5 });
   fireConfirmMs = performance.now() - fireAt;
   startsWithDeadCamera = deadState === 'offline' ? 1 : 0;
 } catch {
@@ -104,7 +85,7 @@ agent.cameraStates.onChange((h) => {
 const countEvents = async (kind: string, device?: string) =>
   (await agent.outbox.readFrom(1, 100_000, 1 << 26)).map((r) => JSON.parse(r.json) as { type: string; data: { kind?: string; device: string } })
     .filter((r) => r.type === 'event' && r.data.kind === kind && (device === undefined || r.data.device === device)).length;
-await until('CAM1 frames flowing', () => agent.cameraStates.get('CAM1')?.stream === 'flowing', 60_000);
+await waitFor(() => agent.cameraStates.get('CAM1')?.stream === 'flowing', { what: 'CAM1 frames flowing', timeoutMs: 60_000, intervalMs: 50 });
 const flapsFrom = performance.now();
 const flapsBefore = { noev: await countFlaps('CAM-NOEV'), reset: await countFlaps('CAM-RESET') };
 async function countFlaps(device: string): Promise<number> {
@@ -117,13 +98,13 @@ for (let i = 0; i < rounds; i++) {
   const lostBefore = await countEvents('camera.stream_lost', 'CAM1');
   const downAt = performance.now();
   await rig.rtsp.stop();
-  await until('camera.stream_lost stored', async () => (await countEvents('camera.stream_lost', 'CAM1')) > lostBefore, 60_000, 100);
+  await waitFor(async () => (await countEvents('camera.stream_lost', 'CAM1')) > lostBefore, { what: 'camera.stream_lost stored', timeoutMs: 60_000, intervalMs: 100 });
   const detectS = (performance.now() - downAt) / 1000;
   await sleep(Math.max(0, DOWN_MS - (performance.now() - downAt)));
   const seen = flowingAt.length;
   const upAt = performance.now();
   await rig.rtsp.start();
-  await until('frames flowing again', () => flowingAt.length > seen, 60_000, 20);
+  await waitFor(() => flowingAt.length > seen, { what: 'frames flowing again', timeoutMs: 60_000, intervalMs: 20 });
   rows.push([i + 1, detectS, (flowingAt[seen]! - upAt) / 1000]);
 }
 const flapMinutes = (performance.now() - flapsFrom) / 60_000;

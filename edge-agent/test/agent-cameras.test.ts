@@ -5,26 +5,16 @@
  * returns; the admin endpoint lists cameras with their state.
  */
 import t from 'tap';
-import { createServer } from 'node:net';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { MEDIA_DIR, waitFor } from '@safe-community/testkit';
+import { freePort, MEDIA_DIR, waitFor } from '@safe-community/testkit';
 import { SimulatedFirePanel, SimulatedGate } from '@safe-community/simulators';
 import { CameraRig } from '@safe-community/simulators/camera';
 import { EdgeAgent, loadEdgeConfig } from '@safe-community/edge-agent';
 import { createLogger } from '@safe-community/runtime';
 
 const CREDS = { username: 'installer', password: 's3cret-Pass' };
-
-/** A loopback port nobody listens on: connections to it are refused, like a camera that is powered off. */
-async function closedPort(): Promise<number> {
-  const srv = createServer();
-  await new Promise<void>((r) => srv.listen(0, '127.0.0.1', () => r()));
-  const port = (srv.address() as { port: number }).port;
-  await new Promise<void>((r) => srv.close(() => r()));
-  return port;
-}
 
 type Stored = { type: string; data: { kind?: string; type?: string; device: string; message?: string; payload?: Record<string, unknown> } };
 async function stored(agent: EdgeAgent): Promise<Stored[]> {
@@ -41,7 +31,7 @@ t.test('an unreachable analytics camera does not stop the agent; the fire linkag
         { id: 'FP1', kind: 'fire_panel', profile: 'fire_panel.nova-json', tags: { building: 'B1' } },
         { id: 'G1', kind: 'access_gate', profile: 'access_gate.acme-json', tags: { building: 'B1', role: 'evacuation_gate' } },
       ],
-      cameras: [{ id: 'CAM-DEAD', hostname: '127.0.0.1', port: await closedPort(), ...CREDS, tags: { covers: 'B1', fire_preset: 'gate' }, analytics: { fps: 2 } }],
+      cameras: [{ id: 'CAM-DEAD', hostname: '127.0.0.1', port: await freePort(), ...CREDS, tags: { covers: 'B1', fire_preset: 'gate' }, analytics: { fps: 2 } }],
     }),
     logger: createLogger({ level: 'fatal' }),
   });
