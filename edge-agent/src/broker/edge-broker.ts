@@ -11,11 +11,10 @@ import { readFile } from 'node:fs/promises';
 import { randomBytes } from 'node:crypto';
 import { Aedes, type Client, type PublishPacket, type Subscription } from 'aedes';
 import { deviceStatusTopic, parseDeviceTopic, DEVICE_STATUS_SUFFIX } from '@safe-community/contracts';
-import { CodedError, errorCode, sameSecret, systemClock, createLogger, type Clock, type Logger, type PartHealth } from '@safe-community/runtime';
+import { CodedError, KeyedBuckets, errorCode, sameSecret, systemClock, createLogger, type Clock, type Logger, type PartHealth } from '@safe-community/runtime';
 import { CredentialStore } from './credentials.js';
 import { PublishRefused, type BrokerStats, type DevicePublishHandler, type EdgeBrokerOptions } from './types.js';
 import { DeadLetterLog } from './dead-letter.js';
-import { TokenBucket } from './rate-limit.js';
 import { FilePersistence } from './file-persistence.js';
 import { guardPacketSize } from './packet-guard.js';
 import { AuthGate } from './auth-gate.js';
@@ -39,7 +38,12 @@ export class EdgeBroker {
   private handler: DevicePublishHandler | null = null;
   private readonly identities = new WeakMap<Client, Identity>();
   private readonly chains = new WeakMap<Client, Promise<void>>();
-  private readonly buckets = new Map<string, TokenBucket>();
+  /**
+   * Messages per device: `perSecond` sustained, `burst` at once; null when unlimited. A fire panel reporting a
+   * whole loop going into alarm sends a burst, so the burst is deliberately generous: the limit stops a
+   * runaway device from starving the others, it does not shape normal traffic.
+   */
+  private readonly deviceRate: KeyedBuckets | null;
   private readonly online = new Map<string, Client>();
   private readonly statusListeners = new Set<(deviceId: string, online: boolean) => void>();
   private readonly clock: Clock;
@@ -58,6 +62,7 @@ export class EdgeBroker {
     this.credentials = opts.credentials ?? new CredentialStore(opts.dataDir);
     this.clock = opts.clock ?? systemClock;
     const auth = opts.auth ?? {};
+    this.deviceRate = opts.rateLimit === false ? null : new KeyedBuckets(opts.rateLimit ?? { perSecond: 50, burst: 200 }, () => this.clock.now());
     this.gate = new AuthGate({
       concurrency: auth.concurrency ?? 2,
       maxQueue: auth.maxQueue ?? 256,
@@ -292,7 +297,7 @@ export class EdgeBroker {
     const deviceId = who.id;
     const maxBytes = this.opts.maxPayloadBytes ?? 64 * 1024;
     if (payload.length > maxBytes) return this.refuse(packet, deviceId, payload, 'ERR_PAYLOAD_TOO_LARGE', `${payload.length} bytes > ${maxBytes}`, done);
-    if (!this.opts.rateLimitExempt?.(deviceId) && !this.bucket(deviceId).take()) return this.refuse(packet, deviceId, payload, 'ERR_RATE_LIMITED', 'over the per-device message rate', done);
+    if (this.deviceRate && !this.opts.rateLimitExempt?.(deviceId) && !this.deviceRate.take(deviceId)) return this.refuse(packet, deviceId, payload, 'ERR_RATE_LIMITED', 'over the per-device message rate', done);
 
     // The hook starts at once, so a burst of messages reaches the outbox together (one group commit, not
     // one fsync each) and in arrival order, since Aedes dispatches a socket read's packets in order. The
@@ -349,16 +354,6 @@ export class EdgeBroker {
     packet.payload = Buffer.alloc(0);
     packet.retain = false;
     done(null);
-  }
-
-  private bucket(deviceId: string): TokenBucket {
-    let b = this.buckets.get(deviceId);
-    if (!b) {
-      const rl = this.opts.rateLimit === false ? { perSecond: Number.MAX_SAFE_INTEGER, burst: Number.MAX_SAFE_INTEGER } : (this.opts.rateLimit ?? { perSecond: 50, burst: 200 });
-      b = new TokenBucket(rl, () => this.clock.now());
-      this.buckets.set(deviceId, b);
-    }
-    return b;
   }
 
   private onClientReady(client: Client): void {

@@ -5,6 +5,4 @@ export type { EdgeBrokerOptions, DevicePublishHandler, BrokerStats } from './typ
 export { CredentialStore } from './credentials.js';
 export { DeadLetterLog } from './dead-letter.js';
 export type { DeadLetter, DeadLetterInput, DeadLetterRotation } from './dead-letter.js';
-export { TokenBucket } from './rate-limit.js';
 export { FilePersistence } from './file-persistence.js';
-export type { RateLimitOptions } from './rate-limit.js';

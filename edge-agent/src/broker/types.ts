@@ -4,7 +4,7 @@
 import { CodedError } from '@safe-community/runtime';
 import type { Clock, Logger } from '@safe-community/runtime';
 import type { CredentialStore } from './credentials.js';
-import type { RateLimitOptions } from './rate-limit.js';
+import type { RateLimitOptions } from '@safe-community/runtime';
 import type { DeadLetterRotation } from './dead-letter.js';
 
 /** Thrown by `onDevicePublish` for input that is wrong and will stay wrong: acknowledged, dropped, dead-lettered. */
