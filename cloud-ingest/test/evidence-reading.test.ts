@@ -21,7 +21,7 @@ const pending = clipOf(mp4, { trigger, camera: 'cam-lobby', startAt: new Date(Da
 const alarm = await postAlarmWithClips(base, authA, 'edge-a1', 'site-a', trigger, [ready, pending]);
 const clipUrl = `/api/v1/alarms/${alarm}/clips/${ready.clip}`;
 const views = async (): Promise<number> =>
-  Number((await ingest.store.query<{ n: number }>(`SELECT count(*)::int AS n FROM api_audit WHERE route = '/alarms/:id/clips/:clip' AND target = $1`, [alarm]))[0]?.n);
+  Number((await ingest.store.query<{ n: number }>(`SELECT count(*)::int AS n FROM api_audit WHERE route = '/api/v1/alarms/:id/clips/:clip' AND target = $1`, [alarm]))[0]?.n);
 
 t.test('announced clips are pending in the alarm\'s evidence; uploaded ones turn ready', async (t) => {
   const before = await apiCall(base, 'GET', `/api/v1/alarms/${alarm}`, guardA);
@@ -45,7 +45,7 @@ t.test('the whole clip is served as video/mp4 with accept-ranges and its length,
   t.equal(r.headers.get('content-length'), String(mp4.length));
   t.ok(Buffer.from(await r.arrayBuffer()).equals(mp4), 'byte for byte');
   t.equal(await views() - before, 1, 'one audit row');
-  const row = (await ingest.store.query<{ actor: string; detail: { action: string; clip: string } }>(`SELECT actor, detail FROM api_audit WHERE route = '/alarms/:id/clips/:clip' ORDER BY id DESC LIMIT 1`))[0];
+  const row = (await ingest.store.query<{ actor: string; detail: { action: string; clip: string } }>(`SELECT actor, detail FROM api_audit WHERE route = '/api/v1/alarms/:id/clips/:clip' ORDER BY id DESC LIMIT 1`))[0];
   t.match(row, { actor: 'viewer-a', detail: { action: 'evidence.view', clip: ready.clip } });
 });
 

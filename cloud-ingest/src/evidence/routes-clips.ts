@@ -42,7 +42,7 @@ export function clipRoutes(app: FastifyInstance, deps: { db: Db; store: Evidence
     // Audited before a byte is sent: a view that cannot be recorded is not given.
     if (req.method === 'GET' && (!range || range.start === 0)) {
       await writeAudit(deps.db, {
-        actor: actor.user, role: actor.role, requestId: String(req.id), method: 'GET', route: '/alarms/:id/clips/:clip',
+        actor: actor.user, role: actor.role, requestId: String(req.id), method: 'GET', route: req.routeOptions.url ?? '/alarms/:id/clips/:clip',
         target: id, status: range ? 206 : 200, code: null, detail: { action: 'evidence.view', clip: row.clip, camera: row.camera, site: row.site },
       }).catch((err: unknown) => {
         deps.logger.error({ err: (err as Error).message, reqId: req.id }, 'clip view audit row not written; view refused');
