@@ -7,7 +7,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createIngestService, type IngestService } from '@safe-community/cloud-ingest';
 import { createLogger } from '@safe-community/runtime';
-import { MEDIA_DIR, freshDatabase } from '@safe-community/testkit';
+import { MEDIA_DIR, checkStoreVariant, freshDatabase } from '@safe-community/testkit';
 import { ADMIN_TOKEN } from '../api-harness.js';
 
 export { ADMIN_TOKEN };
@@ -26,6 +26,7 @@ export async function startEvidenceIngest(t: Test, name: string, extra: Record<s
     port: 0, databaseUrl: db.url, maintenance: { enabled: false }, api: { adminToken: ADMIN_TOKEN }, evidence: { dir, ...evidence }, ...rest,
   }, { logger: createLogger({ level: 'silent' }) });
   await ingest.start();
+  await checkStoreVariant(ingest.store.timescale);
   t.teardown(async () => {
     await ingest.stop();
     await db.drop();
