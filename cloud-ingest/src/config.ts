@@ -64,6 +64,15 @@ const ApiSchema = Type.Object(
   { additionalProperties: false, default: {} },
 );
 
+const EvidenceSchema = Type.Object(
+  {
+    dir: Nullable(Type.String({ minLength: 1 }), "folder of the edges' video evidence clips, one sub-folder per site (env EVIDENCE_DIR); null: uploads are answered 503 and kept waiting on the edges"),
+    maxClipBytes: Type.Integer({ minimum: 1024, default: 256 * 1024 * 1024, description: 'largest clip accepted; a larger upload is refused 413 ERR_EVIDENCE_TOO_LARGE' }),
+    defaultRetentionDays: Type.Integer({ minimum: 1, maximum: 3650, default: 30, description: 'days a clip is kept on a site that has no evidence setting of its own' }),
+  },
+  { additionalProperties: false, default: {} },
+);
+
 const FloodSchema = Type.Object(
   {
     authFailuresPerMinute: Type.Number({ minimum: 0.1, default: 30, description: 'failed API authentications per source address; past it the address gets 429 before its token is looked at' }),
@@ -113,6 +122,7 @@ export const IngestConfigSchema = Type.Object(
     care: CareSchema,
     notify: NotifySchema,
     api: ApiSchema,
+    evidence: EvidenceSchema,
     logLevel: Type.String({ default: 'info', description: 'pino level' }),
   },
   { additionalProperties: false },
@@ -130,7 +140,7 @@ export function loadConfig(input: unknown = {}): IngestConfig {
   return cfg;
 }
 
-/** DATABASE_URL, STORE_TIMESCALE, MQTT_URL, PORT, HOST, INGEST_SHARE_GROUP, MQTT_CLIENT_ID, PGLITE_DATA_DIR, LOG_LEVEL, ADMIN_TOKEN, SNAPSHOTS_DIR, PUBLIC_URL, INGEST_EDGE_AUTH, NOTIFY_WEBHOOK_URL, NOTIFY_WEBHOOK_TOKEN. */
+/** DATABASE_URL, STORE_TIMESCALE, MQTT_URL, PORT, HOST, INGEST_SHARE_GROUP, MQTT_CLIENT_ID, PGLITE_DATA_DIR, LOG_LEVEL, ADMIN_TOKEN, SNAPSHOTS_DIR, PUBLIC_URL, INGEST_EDGE_AUTH, NOTIFY_WEBHOOK_URL, NOTIFY_WEBHOOK_TOKEN, EVIDENCE_DIR. */
 export function configFromEnv(env: NodeJS.ProcessEnv = process.env): IngestConfigInput {
   const out: IngestConfigInput = {};
   if (env.DATABASE_URL) out.databaseUrl = env.DATABASE_URL;
@@ -160,5 +170,6 @@ export function configFromEnv(env: NodeJS.ProcessEnv = process.env): IngestConfi
   if (env.NOTIFY_WEBHOOK_URL) notify.webhookUrl = env.NOTIFY_WEBHOOK_URL;
   if (env.NOTIFY_WEBHOOK_TOKEN) notify.webhookToken = env.NOTIFY_WEBHOOK_TOKEN;
   if (Object.keys(notify).length > 0) out.notify = notify as IngestConfigInput['notify'];
+  if (env.EVIDENCE_DIR) out.evidence = { dir: env.EVIDENCE_DIR } as IngestConfigInput['evidence'];
   return out;
 }

@@ -1,5 +1,6 @@
 /**
- * HTTP routes of the ingest: health, and envelope ingest for edges that can only do HTTPS. The body is
+ * HTTP routes of the ingest: health, envelope ingest for edges that can only do HTTPS, and the edges' video
+ * evidence uploads (evidence/upload-route.ts). The body is
  * taken as text and parsed here, so a body that is not JSON is recorded in dead_letters like any other
  * rejected input, and answered with the same error shape.
  */
@@ -10,6 +11,7 @@ import { prepareEnvelope } from './prepare.js';
 import type { Pipeline } from './pipeline.js';
 import type { TimeWindow } from './time-sanity.js';
 import type { FloodGuard } from './flood.js';
+import { registerEvidenceUpload, type EvidenceUploadDeps } from './evidence/upload-route.js';
 
 /** Parts: store, mqtt (when configured), ingest, maintenance; each up / degraded / down with its reason. */
 export type HealthParts = HealthReport;
@@ -27,10 +29,14 @@ export interface RouteDeps {
    * own, edge and site. Absent only under the explicit development setting INGEST_EDGE_AUTH=0.
    */
   edgeAuth?: onRequestAsyncHookHandler;
+  /** Video evidence uploads (issue 16), behind the same flood guard and edge authentication as envelopes. */
+  evidence?: Omit<EvidenceUploadDeps, 'flood' | 'edgeAuth'>;
 }
 
 export function registerRoutes(app: FastifyInstance, deps: RouteDeps): void {
   app.addContentTypeParser('application/json', { parseAs: 'string', bodyLimit: deps.maxEnvelopeBytes }, (_req, body, done) => done(null, body));
+
+  if (deps.evidence) registerEvidenceUpload(app, { ...deps.evidence, flood: deps.flood, ...(deps.edgeAuth ? { edgeAuth: deps.edgeAuth } : {}) });
 
   app.get('/health', async (_req, reply) => {
     const report = await deps.health();

@@ -23,6 +23,9 @@ import { PgStore } from './store/pg-store.js';
 import { PgliteStore } from './store/pglite-store.js';
 import type { Store } from './store/types.js';
 import type { TimeWindow } from './time-sanity.js';
+import { FileEvidenceStore } from './evidence/file-store.js';
+import { UNCONFIGURED_EVIDENCE_STORE } from './evidence/unconfigured-store.js';
+import type { EvidenceStore } from './evidence/store.js';
 
 export interface IngestDeps {
   /** A store owned by the caller (started and stopped by the service all the same). */
@@ -33,6 +36,8 @@ export interface IngestDeps {
   notifier?: Notifier;
   /** A cloud rule set to install at start when newer than the stored one (else the stored one runs). */
   rules?: RuleSet;
+  /** Where uploaded evidence clips are kept; default a file store on config evidence.dir. */
+  evidenceStore?: EvidenceStore;
   logger?: Logger;
   clock?: Clock;
 }
@@ -40,6 +45,8 @@ export interface IngestDeps {
 export interface IngestService {
   readonly config: IngestConfig;
   readonly store: Store;
+  /** The evidence clips' store (issue 16). */
+  readonly evidence: EvidenceStore;
   start(): Promise<void>;
   stop(): Promise<void>;
   /** A snapshot of the counters (rows written, duplicates, dead letters…), for metrics. */
@@ -62,6 +69,8 @@ export function createIngestService(input: unknown = {}, deps: IngestDeps = {}):
   const store: Store = deps.store ?? (config.databaseUrl
     ? new PgStore({ url: config.databaseUrl, timescale: config.timescale, poolMax: config.pgPoolMax, copyThreshold: config.copyThreshold, commitConcurrency: config.commitConcurrency, logger: log.child({ part: 'store' }) })
     : new PgliteStore({ dataDir: config.pgliteDataDir, logger: log.child({ part: 'store' }) }));
+  const evidence = deps.evidenceStore ?? (config.evidence.dir ? new FileEvidenceStore(config.evidence.dir) : UNCONFIGURED_EVIDENCE_STORE);
+  const evidenceDefaults = { allowUnblurred: false, retentionDays: config.evidence.defaultRetentionDays };
   // Cloud rules see each committed batch, in commit order, off the ack path (issue 6 item 3).
   let rules: RuleEngine | undefined;
   let rulesTail: Promise<unknown> = Promise.resolve();
@@ -188,7 +197,10 @@ export function createIngestService(input: unknown = {}, deps: IngestDeps = {}):
     const edgeAuth = edgeAuthHook(edges, (claimed, reason, req) => {
       if (flood.recordJunk(req.ip)) recordRefusal({ source: 'http', edge: claimed, seq: null, code: 'ERR_UNAUTHENTICATED', reason, payload: '' });
     });
-    registerRoutes(server, { pipeline, health, timeWindow, flood, maxEnvelopeBytes: config.maxEnvelopeBytes, ...(config.api.edgeAuth ? { edgeAuth } : {}) });
+    registerRoutes(server, {
+      pipeline, health, timeWindow, flood, maxEnvelopeBytes: config.maxEnvelopeBytes, ...(config.api.edgeAuth ? { edgeAuth } : {}),
+      evidence: { db: store, store: evidence, edges, maxClipBytes: config.evidence.maxClipBytes, defaults: evidenceDefaults, logger: log.child({ part: 'evidence' }) },
+    });
     registerMetrics(server, createIngestMetrics({ counters: () => pipeline.counters, store, flood: () => flood.counts }));
     await server.listen({ host: config.host, port: config.port });
     const addr = server.server.address();
@@ -237,6 +249,7 @@ export function createIngestService(input: unknown = {}, deps: IngestDeps = {}):
   return {
     config,
     store,
+    evidence,
     edges,
     counters: () => ({ ...pipeline.counters }),
     health,
