@@ -8,5 +8,5 @@ export { blurClip, pixelate, type BlurResult } from './blur-job.js';
 export { probeVideo, runFfmpeg, type VideoInfo } from './ffmpeg-run.js';
 export { uploadClip, remoteOffset, UploadError, type UploadTarget } from './uploader.js';
 export { UploadLoop } from './upload-loop.js';
-export { sha256File } from './clip-worker.js';
+export { sha256File, BLUR_SCORE_THRESHOLD } from './clip-worker.js';
 export { SinkTap } from './sink-tap.js';
