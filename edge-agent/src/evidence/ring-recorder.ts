@@ -15,6 +15,7 @@ import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { Backoff, errorCode, redactUrl, systemClock, type Clock, type Logger, type PartHealth } from '@safe-community/runtime';
 import { RunClock, SegmentIndex, parseListLine, type Segment } from './segment-index.js';
+import { probeVideo } from './ffmpeg-run.js';
 
 export interface RecorderObserver {
   segmentWritten(camera: string, bytes: number): void;
@@ -170,8 +171,16 @@ export class RingRecorder {
   private async onListLine(line: string, runClock: RunClock): Promise<void> {
     const parsed = parseListLine(line);
     if (!parsed) return;
-    const span = runClock.place(parsed, this.clock.now());
+    const arrived = this.clock.now();
+    const first = runClock.placed === 0;
+    const span = runClock.place(parsed, arrived);
     const file = join(this.opts.dir, parsed.name.replace(/^.*\//, ''));
+    if (first) {
+      // A run's first segment is listed from the stream's zero, but its video starts at the first keyframe,
+      // which may come a second or more later: its real length is measured instead.
+      const info = await probeVideo(file, { ...(this.opts.ffmpegPath ? { ffmpegPath: this.opts.ffmpegPath } : {}) }).catch(() => null);
+      if (info && info.durationMs > 0 && info.durationMs < span.endMs - span.startMs) span.startMs = span.endMs - info.durationMs;
+    }
     const bytes = (await stat(file)).size;
     this.index.add({ file, ...span, bytes });
     this.segmentCount++;

@@ -36,10 +36,13 @@ export function parseListLine(line: string): ListLine | null {
 /** Turns one ffmpeg run's list lines into wall-clock segments (see the header). */
 export class RunClock {
   private zeroMs = Infinity;
+  /** Segments placed so far in this run. */
+  placed = 0;
 
   /** Called when a line arrives at `arrivedMs`; returns the segment's wall span. */
   place(line: ListLine, arrivedMs: number): { startMs: number; endMs: number } {
     this.zeroMs = Math.min(this.zeroMs, arrivedMs - line.end * 1000);
+    this.placed++;
     return { startMs: Math.round(this.zeroMs + line.start * 1000), endMs: Math.round(this.zeroMs + line.end * 1000) };
   }
 }
