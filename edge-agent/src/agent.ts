@@ -3,8 +3,8 @@
  * them in reverse (after Frigate's app.py and Zigbee2MQTT's controller, which build every extension before
  * starting any):
  *
- *   outbox → care → broker → devices → linkage → privacy → cameras → video → uplink → cloud commands
- *     → health report → admin
+ *   outbox → care → broker → devices → linkage → privacy → cameras → video → evidence → uplink
+ *     → cloud commands → health report → admin
  *
  * The outbox comes first because the broker's PUBACK waits on it. The care monitor exists from the first
  * instant and listens before the broker takes a message, so an enrolled resident's SOS during start-up is
@@ -12,6 +12,8 @@
  * camera side comes after the linkage and never fails the start: a camera that is unreachable or refuses
  * the password is retried in the background and its actions fail fast (issue #14). The uplink comes last
  * because nothing must be lost if the cloud is unreachable at start (everything waits in the outbox).
+ * Evidence (issue #16) starts after the cameras it records: every record the parts send up passes the
+ * outbox tap, so the evidence planner hears each event and alarm once it is durable.
  */
 import { randomUUID } from 'node:crypto';
 import { join, resolve } from 'node:path';
@@ -35,6 +37,7 @@ import type { VideoAnalytics } from './video/video-analytics.js';
 import { CareMonitor, consentFilter, loadResidents } from './care/index.js';
 import { HealthReporter } from './health-report.js';
 import { buildCameraParts } from './camera-parts.js';
+import { SinkTap, type Evidence } from './evidence/index.js';
 import type { EdgeConfig } from './config.js';
 import type { CameraPort } from './ports.js';
 
@@ -70,6 +73,8 @@ export class EdgeAgent {
   cameras: CameraManager | null = null;
   video: VideoAnalytics | null = null;
   care: CareMonitor | null = null;
+  /** Ring buffers per camera and clips around alarms; null without cameras. */
+  evidence: Evidence | null = null;
   /** Every camera's state (connecting, online, degraded, offline, unauthorized) with its reason. */
   cameraStates!: CameraStateBoard;
   healthReport!: HealthReporter;
@@ -141,11 +146,13 @@ export class EdgeAgent {
       logger: log,
       clock,
     });
+    // Every part sends up through the tap, so the evidence planner hears every event and alarm.
+    const sink = new SinkTap(this.outbox, log);
     this.devices = new DeviceGateway({
       site: cfg.edge.site,
       edge: cfg.edge.id,
       broker: this.broker,
-      sink: this.outbox,
+      sink,
       devices: mergeDevices(cfg.devices, await readRegistry(dataDir)),
       // Consent is applied before anything is stored: a resident's unconsented measurements stay on the box.
       ...(residents ? { admitTelemetry: consentFilter(residents) } : {}),
@@ -162,13 +169,14 @@ export class EdgeAgent {
       // Elderly care works offline like the linkage: its alarms go through the same outbox.
       this.care = new CareMonitor({
         site: cfg.edge.site, edge: cfg.edge.id, residents,
-        events: this.devices, telemetry: this.devices, devices: this.devices, sink: this.outbox,
+        events: this.devices, telemetry: this.devices, devices: this.devices, sink,
         stateFile: join(dataDir, 'care-state.json'), clock, logger: log,
       });
       this.metrics.attach({ care: this.care });
     }
 
-    const cams = buildCameraParts({ config: cfg, dataDir, hub: this.events, sink: this.outbox, metrics: () => this.metrics, clock, log });
+    const tagsOf = (id: string) => this.devices.get(id)?.tags ?? cfg.cameras.find((c) => c.id === id)?.tags;
+    const cams = buildCameraParts({ config: cfg, dataDir, hub: this.events, sink, metrics: () => this.metrics, tagsOf, clock, log });
     this.cameraStates = cams.board;
     // Each camera answers for itself on /health: never worse than degraded, so a dead camera degrades only
     // itself and never reads as the gateway down (issue 14).
@@ -180,6 +188,13 @@ export class EdgeAgent {
     }
     this.cameras = cams.cameras;
     this.video = cams.video;
+    const evidence = cams.evidence;
+    this.evidence = evidence;
+    if (evidence) {
+      sink.listen((msg) => evidence.observe(msg));
+      this.metrics.attach({ evidence });
+      for (const camera of evidence.recorders.keys()) this.healthBoard.register(`recorder:${camera}`, () => evidence.recorderHealth(camera));
+    }
     const board = cams.board;
     // Camera actions need the ONVIF link; a stream-only camera is usable while its stream flows.
     const directory = new CompositeDirectory(this.devices, cfg.cameras.map((c) => ({ id: c.id, tags: { ...c.tags } })),
@@ -191,7 +206,7 @@ export class EdgeAgent {
       devices: directory,
       commands: this.devices,
       ...(cameraPort ? { cameras: cameraPort } : {}),
-      sink: this.outbox,
+      sink,
       log,
       clock,
       stateFile: join(dataDir, 'linkage-holds.json'),
@@ -209,6 +224,7 @@ export class EdgeAgent {
     if (cams.privacy) part('privacy', cams.privacy);
     if (cams.cameras) part('cameras', cams.cameras);
     if (cams.video) part('video', cams.video);
+    if (evidence) part('evidence', evidence, () => evidence.health());
     if (cfg.uplink.url) {
       const commands = new CloudCommands({ edge: cfg.edge.id, devices: this.devices, guard: this.linkage, sink: this.outbox, logger: log });
       this.uplink = new Uplink({

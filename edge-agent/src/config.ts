@@ -42,6 +42,11 @@ const CameraSchema = Type.Object(
     tags: Type.Record(Type.String(), Type.String(), { default: {}, description: 'building, covers=<building>, fire_preset=<preset>… for rules' }),
     stream: Type.Optional(Type.String({ minLength: 1, description: 'RTSP/HTTP URL or file; overrides the ONVIF stream URI' })),
     loop: Type.Boolean({ default: false, description: 'loop a file stream (a demo camera playing a video)' }),
+    evidence: Type.Optional(Type.Object({
+      enabled: Type.Boolean({ default: true, description: 'record this camera into the ring buffer and make clips from it' }),
+      profile: Type.Optional(Type.String({ minLength: 1, description: 'media profile recorded; default the recording (main) profile, as for snapshots' })),
+      stream: Type.Optional(Type.String({ minLength: 1, description: 'URL recorded instead of the ONVIF stream URI or the camera\'s stream' })),
+    }, { additionalProperties: false, description: 'evidence recording of this camera (issue #16)' })),
     analytics: Type.Optional(Type.Object({
       fps: Type.Number({ minimum: 0.2, maximum: 30, default: 5 }),
       motion: Type.Boolean({ default: true, description: 'skip inference on frames without motion' }),
@@ -61,6 +66,38 @@ const CameraSchema = Type.Object(
     }, { additionalProperties: false })),
   },
   { additionalProperties: false },
+);
+
+const MiB = 1024 * 1024;
+
+/** Video evidence (issue #16): ring buffers per camera, clips around alarms, face blur, durable upload. */
+const EvidenceSchema = Type.Object(
+  {
+    enabled: Type.Boolean({ default: true, description: 'record and make clips when the edge has cameras' }),
+    preSec: Type.Integer({ minimum: 0, maximum: 120, default: 10, description: 'seconds of video before the trigger' }),
+    postSec: Type.Integer({ minimum: 1, maximum: 300, default: 20, description: 'seconds of video after the trigger' }),
+    ringSeconds: Type.Integer({ minimum: 10, maximum: 3600, default: 60, description: 'seconds kept in each camera\'s ring buffer (at least preSec + 2 × segmentSec)' }),
+    ringMaxBytes: Type.Integer({ minimum: MiB, default: 256 * MiB, description: 'bytes kept in each camera\'s ring buffer; the oldest segments go first' }),
+    segmentSec: Type.Integer({ minimum: 1, maximum: 10, default: 2, description: 'segment length (cut on the next keyframe)' }),
+    keepOriginalDays: Type.Number({ minimum: 0, maximum: 3650, default: 7, description: 'unblurred originals stay on the edge this long for lawful requests, then are deleted' }),
+    queueMaxBytes: Type.Integer({ minimum: MiB, default: 2048 * MiB, description: 'clips waiting to upload; above it the oldest clips of the lowest severity are dropped (fire clips last)' }),
+    sendUnblurred: Type.Boolean({ default: false, description: 'upload the originals instead of blurred clips (the cloud still refuses unless the site allows it)' }),
+    uploadUrl: Type.Optional(Type.String({ minLength: 1, description: 'cloud ingest base URL for clip uploads (env EVIDENCE_UPLOAD_URL); default cloud.url' })),
+    chunkBytes: Type.Integer({ minimum: 64 * 1024, maximum: 8 * MiB, default: 4 * MiB, description: 'upload chunk size (the cloud takes at most 8 MiB a request)' }),
+    blurEveryFrames: Type.Integer({ minimum: 1, maximum: 5, default: 2, description: 'run the face model on every Nth frame; boxes of the detections on both sides cover the frames between' }),
+    triggers: Type.Object({
+      kinds: Type.Array(Type.String({ minLength: 1 }), {
+        default: ['fire.*', 'door.forced', 'intrusion.*', 'video.zone_intrusion', 'video.loitering', 'wearable.sos'],
+        description: 'event kinds and alarm types that make a clip (`x.*` matches a family)',
+      }),
+      minSeverity: Type.Union([Type.Literal('major'), Type.Literal('critical'), Type.Null()], { default: 'major', description: 'any event or alarm at or above it makes a clip too; null turns that off' }),
+      ignore: Type.Array(Type.String({ minLength: 1 }), {
+        default: ['linkage.*', 'camera.*', 'edge.*', 'uplink.*', 'outbox.*', 'evidence.*'],
+        description: 'kinds never clipped (the system\'s own alarms)',
+      }),
+    }, { additionalProperties: false, default: {} }),
+  },
+  { additionalProperties: false, default: {} },
 );
 
 export const EdgeConfigSchema = Type.Object(
@@ -162,6 +199,7 @@ export const EdgeConfigSchema = Type.Object(
       },
       { additionalProperties: false, default: {} },
     ),
+    evidence: EvidenceSchema,
     healthReportSec: Type.Integer({ minimum: 5, maximum: 3600, default: 30, description: 'how often the edge sends its own health (edge.* telemetry) to the cloud' }),
     logLevel: Type.String({ default: 'info' }),
   },
@@ -188,7 +226,7 @@ export function readConfigFile(path: string): unknown {
   }
 }
 
-/** EDGE_ID, SITE_ID, EDGE_BROKER_PORT, EDGE_ADMIN_PORT, UPLINK_MQTT_URL, CLOUD_URL, DATA_DIR, LOG_LEVEL override the file. */
+/** EDGE_ID, SITE_ID, EDGE_BROKER_PORT, EDGE_ADMIN_PORT, UPLINK_MQTT_URL, CLOUD_URL, EVIDENCE_UPLOAD_URL, DATA_DIR, MODELS_DIR, LOG_LEVEL override the file. */
 export function applyEnv(input: Record<string, unknown>, env: NodeJS.ProcessEnv = process.env): Record<string, unknown> {
   const out = structuredClone(input);
   const section = (k: string): Record<string, unknown> => (out[k] ??= {}) as Record<string, unknown>;
@@ -212,6 +250,7 @@ export function applyEnv(input: Record<string, unknown>, env: NodeJS.ProcessEnv 
   if (env.CLOUD_URL) section('cloud').url = env.CLOUD_URL;
   if (env.DATA_DIR) out.dataDir = env.DATA_DIR;
   if (env.MODELS_DIR) section('video').modelsDir = env.MODELS_DIR;
+  if (env.EVIDENCE_UPLOAD_URL) section('evidence').uploadUrl = env.EVIDENCE_UPLOAD_URL;
   if (env.LOG_LEVEL) out.logLevel = env.LOG_LEVEL;
   return out;
 }
@@ -225,6 +264,11 @@ export function loadEdgeConfig(input: unknown): EdgeConfig {
   }
   for (const c of cfg.cameras) {
     if (!c.hostname && !c.stream) throw new CodedError('ERR_CONFIG', `invalid edge config: cameras: camera "${c.id}" needs hostname (ONVIF) or stream`);
+  }
+  const ev = cfg.evidence;
+  // The pre-roll must be in the ring when the trigger comes (from then on the clip holds its segments).
+  if (ev.enabled && ev.ringSeconds < ev.preSec + 2 * ev.segmentSec) {
+    throw new CodedError('ERR_CONFIG', `invalid edge config: evidence.ringSeconds (${ev.ringSeconds}) must be at least preSec + 2 × segmentSec (${ev.preSec + 2 * ev.segmentSec})`);
   }
   return cfg;
 }

@@ -14,3 +14,4 @@ export { EdgeMetrics, type EdgeMetricsOptions, type MetricSources } from './metr
 export * from './doctor/index.js';
 export * from './care/index.js';
 export { PlateWatch, type PlateWatchOptions, type PlateSighting } from './video/plate-watch.js';
+export * from './evidence/index.js';

@@ -23,6 +23,8 @@ export interface MetricSources {
   /** Telemetry kept at the edge for want of consent (the DeviceGateway). */
   consent?: { readonly withheld: number };
   care?: { stats(): { residents: number; alarms: number; sinkErrors: number } };
+  /** Video evidence: bytes of clips waiting to upload. */
+  evidence?: { stats(): { queueBytes: number; pending: number } };
 }
 
 export interface EdgeMetricsOptions {
@@ -48,6 +50,11 @@ export class EdgeMetrics {
   private readonly frames: Counter<'camera'>;
   private readonly dropped: Counter<'camera'>;
   private readonly motionSkipped: Counter<'camera'>;
+  private readonly evidenceSegments: Counter<'camera'>;
+  private readonly evidenceBytes: Counter<'camera'>;
+  private readonly evidenceRestarts: Counter<'camera'>;
+  private readonly evidenceClips: Counter<'camera' | 'outcome'>;
+  private readonly evidenceUploadFailures: Counter;
   /** Last frame time and smoothed interval per camera, for the fps gauge fed by observeFrame. */
   private readonly rate = new Map<string, { at: number; intervalMs: number }>();
 
@@ -146,6 +153,44 @@ export class EdgeMetrics {
     this.dropped = new Counter({
       name: 'edge_video_dropped_frames_total', help: 'frames dropped because analysis fell behind the camera', labelNames: ['camera'], registers: [registry],
     });
+    this.evidenceSegments = new Counter({ name: 'edge_evidence_segments_total', help: 'ring buffer segments written', labelNames: ['camera'], registers: [registry] });
+    this.evidenceBytes = new Counter({ name: 'edge_evidence_segment_bytes_total', help: 'bytes of ring buffer segments written', labelNames: ['camera'], registers: [registry] });
+    this.evidenceRestarts = new Counter({ name: 'edge_evidence_recorder_restarts_total', help: 'ring recorder ffmpeg restarts (exits and stalls)', labelNames: ['camera'], registers: [registry] });
+    this.evidenceClips = new Counter({
+      name: 'edge_evidence_clips_total', help: 'evidence clips by outcome: made (cut), dropped (queue full), failed (cut or blur failed: not sent)',
+      labelNames: ['camera', 'outcome'], registers: [registry],
+    });
+    this.evidenceUploadFailures = new Counter({ name: 'edge_evidence_upload_failures_total', help: 'clip upload attempts that failed', registers: [registry] });
+    new Gauge({
+      name: 'edge_evidence_queue_bytes', help: 'bytes of evidence clips waiting to upload', registers: [registry],
+      collect() { const s = src().evidence?.stats(); if (s) this.set(s.queueBytes); },
+    });
+  }
+
+  // The evidence part reports through these (EvidenceObserver).
+  segmentWritten(camera: string, bytes: number): void {
+    this.evidenceSegments.inc({ camera });
+    this.evidenceBytes.inc({ camera }, bytes);
+  }
+
+  recorderRestarted(camera: string): void {
+    this.evidenceRestarts.inc({ camera });
+  }
+
+  clipMade(camera: string): void {
+    this.evidenceClips.inc({ camera, outcome: 'made' });
+  }
+
+  clipDropped(camera: string): void {
+    this.evidenceClips.inc({ camera, outcome: 'dropped' });
+  }
+
+  clipFailed(camera: string): void {
+    this.evidenceClips.inc({ camera, outcome: 'failed' });
+  }
+
+  uploadFailed(): void {
+    this.evidenceUploadFailures.inc();
   }
 
   /** Points the scrape-time series at the agent's parts; call again when a part starts later. */

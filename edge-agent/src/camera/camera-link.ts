@@ -17,7 +17,7 @@ export interface CameraConfig extends CameraEndpoint {
   /** Media profile for every role unless `profiles` names one; default per role (profile-roles.ts). */
   profileToken?: string;
   /** Media profile token per role: analytics stream, snapshots (and recording), PTZ. */
-  profiles?: { analytics?: string; snapshot?: string; ptz?: string };
+  profiles?: { analytics?: string; snapshot?: string; ptz?: string; recording?: string };
   /** Motion with no "stopped" from the camera ends after this; default 30 s. */
   motionStopTimeoutMs?: number;
   /** Subscribe to events; default true. Without events a device-information heartbeat detects outages. */

@@ -7,17 +7,19 @@
  *              the largest when none does
  *   snapshot   the main profile: the largest picture (also what recording would use)
  *   ptz        the main profile when it carries a PTZ configuration, else the first one that does
+ *   recording  the evidence ring buffer (issue #16): the snapshot profile unless named, i.e. the main one
  */
 import { CodedError } from '@safe-community/runtime';
 import type { MediaProfile } from './onvif-session.js';
 
-export type ProfileRole = 'analytics' | 'snapshot' | 'ptz';
+export type ProfileRole = 'analytics' | 'snapshot' | 'ptz' | 'recording';
 
 export interface ProfileChoice {
   /** Configured token per role; a role not named falls back to `profileToken`, then to its default. */
   analytics?: string;
   snapshot?: string;
   ptz?: string;
+  recording?: string;
   /** One token for every role (the older single setting). */
   profileToken?: string;
 }
@@ -26,7 +28,7 @@ export interface ProfileChoice {
 export const ANALYTICS_INPUT = 416;
 
 export function chooseProfile(profiles: readonly MediaProfile[], role: ProfileRole, choice: ProfileChoice = {}, camera = 'camera', input = ANALYTICS_INPUT): string | undefined {
-  const named = choice[role] ?? choice.profileToken;
+  const named = choice[role] ?? (role === 'recording' ? choice.snapshot : undefined) ?? choice.profileToken;
   if (named !== undefined) {
     // A token the camera does not have is an installer's typo: say so rather than stream something else.
     if (profiles.length > 0 && !profiles.some((p) => p.token === named)) {
@@ -39,7 +41,7 @@ export function chooseProfile(profiles: readonly MediaProfile[], role: ProfileRo
   // Stable: among equals the camera's own order wins (its first profile is usually its main one).
   const bySizeDesc = [...profiles].sort((a, b) => area(b) - area(a));
   const main = bySizeDesc[0]!;
-  if (role === 'snapshot') return main.token;
+  if (role === 'snapshot' || role === 'recording') return main.token;
   if (role === 'ptz') return (main.ptz ? main : profiles.find((p) => p.ptz) ?? main).token;
   const enough = profiles.filter((p) => Math.max(p.width ?? 0, p.height ?? 0) >= input).sort((a, b) => area(a) - area(b));
   return (enough[0] ?? main).token;

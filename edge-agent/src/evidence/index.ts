@@ -1,0 +1,12 @@
+export { Evidence, type EvidenceCamera, type EvidenceObserver, type EvidenceOptions, type EvidenceSettings } from './evidence.js';
+export { EvidencePlanner, triggerOf, type ClipPlan, type PlanChange, type Trigger, type TriggerPolicy } from './planner.js';
+export { EvidenceQueue, dropOrder, uploadOrder, isFireClip, type ClipManifest, type ClipState } from './queue.js';
+export { RingRecorder, type RingRecorderOptions } from './ring-recorder.js';
+export { SegmentIndex, RunClock, parseListLine, type Segment } from './segment-index.js';
+export { cutClip, concatList, type CutClip } from './clip-cutter.js';
+export { blurClip, pixelate, type BlurResult } from './blur-job.js';
+export { probeVideo, runFfmpeg, type VideoInfo } from './ffmpeg-run.js';
+export { uploadClip, remoteOffset, UploadError, type UploadTarget } from './uploader.js';
+export { UploadLoop } from './upload-loop.js';
+export { sha256File, BLUR_SCORE_THRESHOLD } from './clip-worker.js';
+export { SinkTap } from './sink-tap.js';
