@@ -10,7 +10,7 @@ import type { Alarm as AlarmMsg } from '@safe-community/contracts';
 import { CareEscalation, INCIDENT_ESCALATE_TIMER } from './care-escalation.js';
 import { asDb, type Db, type DbSource, type Tx } from './db.js';
 import { isConflict, retryDb } from '../store/transient.js';
-import { Dispatches, terminalDispatchTopic, type TerminalStep } from './dispatch.js';
+import { Dispatches, terminalDispatchTopic } from './dispatch.js';
 import { DEFAULT_CHANNELS, DEFAULT_ESCALATION, ESCALATE_TIMER, channelFor, escalationHandler, scheduleEscalation, type EscalationConfig } from './escalation.js';
 import { attachToIncident, closeIncidentIfDone, listIncidents } from './incidents.js';
 import { checkActor, inScope, isActive, notFound, requireRole, transition, validation, type Action } from './policy.js';
@@ -20,7 +20,7 @@ import { PersistentTimers, cancelTimer } from './timers.js';
 import { upsertAlarm } from './upsert.js';
 import {
   SEVERITIES, type Actor, type AlarmDetail, type AlarmFilter, type AlarmService, type AlarmView, type DispatchView,
-  type EscalationStep, type IncidentView, type Notifier, type Publish, type RaiseAlarm, type Severity, type SlaRow,
+  type EscalationStep, type IncidentView, type Notifier, type Publish, type RaiseAlarm, type Severity, type SlaRow, type TerminalStep,
 } from './types.js';
 
 export interface AlarmServiceOptions {
