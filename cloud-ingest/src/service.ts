@@ -5,7 +5,7 @@
 import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
 import { edgeDownTopic, parseEdgeTopic, type DownMessage } from '@safe-community/contracts';
 import { CodedError, HealthBoard, createLogger, systemClock, type Clock, type Logger } from '@safe-community/runtime';
-import { AlarmLifecycle, WebhookNotifier, createAlarmService, type AlarmService, type Notifier } from './alarms/index.js';
+import { WebhookNotifier, createAlarmService, type AlarmLifecycle, type Notifier } from './alarms/index.js';
 import { RuleEngine, committedFromBatch, type RuleSet } from './rules/index.js';
 import { registerApi } from './api/index.js';
 import { EdgeDirectory, edgeAuthHook } from './auth/index.js';
@@ -31,8 +31,11 @@ import type { EvidenceStore } from './evidence/store.js';
 export interface IngestDeps {
   /** A store owned by the caller (started and stopped by the service all the same). */
   store?: Store;
-  /** The alarm lifecycle behind the API (started and stopped by the service); default: one on the store. */
-  alarms?: AlarmService;
+  /**
+   * The alarm lifecycle behind the API and the cloud rules (started and stopped by the service); default:
+   * one on the store.
+   */
+  alarms?: AlarmLifecycle;
   /** Who the default alarm lifecycle calls (duty phone, guard team, family…); default none. */
   notifier?: Notifier;
   /** A cloud rule set to install at start when newer than the stored one (else the stored one runs). */
@@ -86,7 +89,7 @@ export function createIngestService(input: unknown = {}, deps: IngestDeps = {}):
   let app: FastifyInstance | undefined;
   let consumer: MqttConsumer | undefined;
   let maintenance: Maintenance | undefined;
-  let alarms: AlarmService | undefined;
+  let alarms: AlarmLifecycle | undefined;
   // Commands down and terminal dispatches go out on the consumer's broker connection, signed for edges.
   const publishDown = (topic: string, body: string): Promise<void> => sendDown(topic, body);
   // Edge identities (issue 12): the ingest paths, the API and an in-process cloud broker share this one.
@@ -164,20 +167,19 @@ export function createIngestService(input: unknown = {}, deps: IngestDeps = {}):
     await store.start();
     storeStarted = true;
     pipeline.start();
-    // pino's own Logger type and Fastify's view of it differ only in generics; the instance is the same.
+    // Per-request lines are info; at warn the hot ingest path logs only what went wrong. Typed as Fastify's
+    // view of a logger, so the app is the plain FastifyInstance every route module takes.
+    const httpLog: FastifyBaseLogger = log.child({ part: 'http' }, { level: log.isLevelEnabled('warn') ? 'warn' : log.level });
     const server: FastifyInstance = Fastify({
-      // Per-request lines are info; at warn the hot ingest path logs only what went wrong.
-      loggerInstance: log.child({ part: 'http' }, { level: log.isLevelEnabled('warn') ? 'warn' : log.level }) as unknown as FastifyBaseLogger,
+      loggerInstance: httpLog,
       bodyLimit: config.maxEnvelopeBytes,
     });
     app = server;
     if (config.api.enabled) {
       alarms = deps.alarms ?? createAlarmService({ db: store, publish: publishDown, ...(notifier ? { notifier } : {}), logger: log.child({ part: 'alarms' }), ...(deps.clock ? { clock: deps.clock } : {}) });
       await alarms.start();
-      if (alarms instanceof AlarmLifecycle) {
-        rules = new RuleEngine({ alarms, logger: log.child({ part: 'rules' }), ...(deps.rules ? { rules: deps.rules } : {}), ...(deps.clock ? { clock: deps.clock } : {}) });
-        await rules.start();
-      }
+      rules = new RuleEngine({ alarms, logger: log.child({ part: 'rules' }), ...(deps.rules ? { rules: deps.rules } : {}), ...(deps.clock ? { clock: deps.clock } : {}) });
+      await rules.start();
     }
     // Before the ingest routes, so OpenAPI (registered by the API) lists them too.
     if (config.api.enabled && alarms) {

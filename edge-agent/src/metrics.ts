@@ -107,6 +107,10 @@ export class EdgeMetrics {
         for (const [reason, n] of Object.entries(s.refused)) this.inc({ reason }, n);
       },
     });
+    new Counter({
+      name: 'edge_broker_state_write_failures_total', help: 'failed writes of the edge broker state file (retained messages, sessions)', registers: [registry],
+      collect() { const s = src().broker?.stats(); if (s) mirror(this, s.stateWriteFailures); },
+    });
     new Gauge({
       name: 'edge_devices_online', help: 'devices connected to the edge broker', registers: [registry],
       collect() { const d = src().devices; if (d) this.set(d.list().filter((x) => d.online(x.id)).length); },

@@ -110,7 +110,7 @@ t.test('/metrics serves the edge series with live values', async (t) => {
 t.test('broker refusals are counted by reason, and a standalone registry needs no parts', async (t) => {
   const m = new EdgeMetrics({ edge: 'e', site: 's', processMetrics: false });
   let refused: Record<string, number> = { ERR_AUTH: 2 };
-  m.attach({ broker: { stats: () => ({ connectedDevices: 0, accepted: 7, refused, hookFailures: 0 }) } });
+  m.attach({ broker: { stats: () => ({ connectedDevices: 0, accepted: 7, refused, hookFailures: 0, stateWriteFailures: 0 }) } });
   let text = (await m.render()).body;
   t.equal(sample(text, 'edge_broker_messages_refused_total', { reason: 'ERR_AUTH' }), 2);
   t.equal(sample(text, 'edge_broker_messages_accepted_total'), 7);

@@ -8,7 +8,7 @@ import { CodedError, type Clock } from '@safe-community/runtime';
 import type { Db } from './db.js';
 import { ALARM_COLUMNS, toAlarmView, toDispatchView } from './rows.js';
 import { audit, ID_RE, UUID_RE } from './queries.js';
-import type { AlarmView, DispatchView } from './types.js';
+import type { AlarmView, DispatchView, TerminalStep } from './types.js';
 
 export const terminalDispatchTopic = (terminal: string): string => {
   if (!ID_RE.test(terminal)) throw new CodedError('ERR_VALIDATION', `not a terminal id: ${terminal}`);
@@ -21,7 +21,6 @@ export const terminalCallTopic = (team: string): string => {
   return `terminals/${team}/call`;
 };
 
-export type TerminalStep = 'accept' | 'arrive' | 'feedback';
 
 const NEXT: Record<TerminalStep, { from: readonly DispatchView['status'][]; to: DispatchView['status']; column: string }> = {
   accept: { from: ['sent'], to: 'accepted', column: 'accepted_at' },

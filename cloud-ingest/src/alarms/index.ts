@@ -1,7 +1,7 @@
 export * from './types.js';
 export { AlarmLifecycle, createAlarmService, ALARM_ERROR_STATUS, type AlarmServiceOptions } from './service.js';
 export { Db, asDb, type DbSource, type Tx } from './db.js';
-export { Dispatches, terminalDispatchTopic, terminalCallTopic, type TerminalStep } from './dispatch.js';
+export { Dispatches, terminalDispatchTopic, terminalCallTopic } from './dispatch.js';
 export { DEFAULT_ESCALATION, DEFAULT_CHANNELS, ESCALATE_TIMER, nextDue, levelAt } from './escalation.js';
 export { CareEscalation, INCIDENT_ESCALATE_TIMER, careChannels } from './care-escalation.js';
 export { groupKeyOf } from './incidents.js';

@@ -10,18 +10,18 @@ import type { Alarm as AlarmMsg } from '@safe-community/contracts';
 import { CareEscalation, INCIDENT_ESCALATE_TIMER } from './care-escalation.js';
 import { asDb, type Db, type DbSource, type Tx } from './db.js';
 import { isConflict, retryDb } from '../store/transient.js';
-import { Dispatches, terminalDispatchTopic, type TerminalStep } from './dispatch.js';
+import { Dispatches, terminalDispatchTopic } from './dispatch.js';
 import { DEFAULT_CHANNELS, DEFAULT_ESCALATION, ESCALATE_TIMER, channelFor, escalationHandler, scheduleEscalation, type EscalationConfig } from './escalation.js';
 import { attachToIncident, closeIncidentIfDone, listIncidents } from './incidents.js';
 import { checkActor, inScope, isActive, notFound, requireRole, transition, validation, type Action } from './policy.js';
 import { audit, ID_RE, listAlarms, loadDetail, lockAlarm, slaBySite, UUID_RE } from './queries.js';
 import { ALARM_COLUMNS, toAlarmView } from './rows.js';
 import { PersistentTimers, cancelTimer } from './timers.js';
+import { upsertAlarm } from './upsert.js';
 import {
   SEVERITIES, type Actor, type AlarmDetail, type AlarmFilter, type AlarmService, type AlarmView, type DispatchView,
-  type EscalationStep, type IncidentView, type Notifier, type Publish, type RaiseAlarm, type Severity, type SlaRow,
+  type EscalationStep, type IncidentView, type Notifier, type Publish, type RaiseAlarm, type Severity, type SlaRow, type TerminalStep,
 } from './types.js';
-import { higherSeverity } from '../store/severity-sql.js';
 
 export interface AlarmServiceOptions {
   /** The store (its runner) or a raw pg Pool / PGlite. */
@@ -221,29 +221,11 @@ export class AlarmLifecycle implements AlarmService {
     const at = input.at ?? this.now();
     const by = input.raisedBy ?? (input.rule ? `rule:${input.rule}` : 'api');
     const evidence = [...(input.evidence ?? []), ...(input.sourceEventId ? [{ kind: 'event' as const, ref: input.sourceEventId }] : [])];
-    // One round trip for the common case (a repeat): upsert, evidence and the repeat's audit entry together.
-    // The evidence's foreign key sees the new alarm row: RI checks run at the end of the statement.
-    const row = (await tx.query(
-      `WITH a AS (
-         INSERT INTO alarms (id, site, edge, device, type, severity, state, raised_at, last_seen_at, count, message, source_event_id, tags, origin, rule, adopted)
-         VALUES ($1, $2, $3, $4, $5, $6, 'open', $7, $7, 1, $8, $9, $10::jsonb, $11, $12, true)
-         ON CONFLICT (site, device, type) WHERE state NOT IN ('resolved','false_alarm') DO UPDATE
-           SET count = alarms.count + 1, last_seen_at = GREATEST(alarms.last_seen_at, EXCLUDED.last_seen_at),
-               severity = ${higherSeverity('alarms.severity', 'EXCLUDED.severity')}
-         RETURNING ${ALARM_COLUMNS}, (xmax = 0) AS inserted),
-       ev AS (
-         INSERT INTO alarm_evidence (alarm_id, kind, ref, at, detail)
-         SELECT a.id, u.k, u.r, $7::timestamptz, u.d FROM a, unnest($13::text[], $14::text[], $15::jsonb[]) AS u(k, r, d)
-         ON CONFLICT (alarm_id, kind, ref) DO NOTHING),
-       au AS (
-         INSERT INTO alarm_audit (alarm_id, at, actor, action, from_state, to_state, detail)
-         SELECT a.id, $7::timestamptz, $16, 'repeated', a.state, a.state, jsonb_build_object('count', a.count, 'severity', a.severity)
-           FROM a WHERE NOT a.inserted)
-       SELECT * FROM a`,
-      [randomUUID(), input.site, input.edge ?? null, input.device, input.type, input.severity, at, input.message,
-        input.sourceEventId ?? null, input.tags ? JSON.stringify(input.tags) : null, input.origin ?? 'api', input.rule ?? null,
-        evidence.map((e) => e.kind), evidence.map((e) => e.ref), evidence.map((e) => (e.detail === undefined ? null : JSON.stringify(e.detail))), by],
-    )).rows[0] as Record<string, unknown>;
+    const row = await upsertAlarm(tx, {
+      id: randomUUID(), site: input.site, edge: input.edge ?? null, device: input.device, type: input.type, severity: input.severity,
+      state: 'open', at, count: 1, message: input.message, sourceEventId: input.sourceEventId ?? null, tags: input.tags ?? null,
+      origin: input.origin ?? 'api', rule: input.rule ?? null, adopted: true, resolvedAt: null, evidence, repeatAuditActor: by,
+    });
     const a = toAlarmView(row);
     if (row.inserted !== true) return { view: a, created: false, after: undefined };
     const after = await this.takeIn(tx, a, by, at);

@@ -10,12 +10,11 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { Type } from '@sinclair/typebox';
 import { CodedError, errorCode } from '@safe-community/runtime';
-import type { AlarmLifecycle } from './service.js';
 import { ALARM_ERROR_STATUS } from './service.js';
-import type { AlarmView } from './types.js';
+import type { AlarmService, AlarmView } from './types.js';
 
 export interface TerminalRoutesOptions {
-  alarms: Pick<AlarmLifecycle, 'pendingDispatches' | 'terminalReport'>;
+  alarms: Pick<AlarmService, 'pendingDispatches' | 'terminalReport'>;
   /** True when the request may act for this terminal (e.g. checks its bearer token). */
   verify(req: FastifyRequest, terminal: string): boolean | Promise<boolean>;
   /**

@@ -167,4 +167,13 @@ export interface AlarmService {
   comment(id: string, actor: Actor, text: string): Promise<AlarmDetail>;
   raise(input: RaiseAlarm): Promise<AlarmView>;
   incidents(filter: { sites: readonly string[] | '*'; open?: boolean }): Promise<IncidentView[]>;
+  /** Per site: alarms, time to acknowledge and to resolve (average and p90). */
+  sla(filter: { sites: readonly string[] | '*'; from?: string; to?: string }): Promise<SlaRow[]>;
+  /** Pending dispatches for a terminal's poll, each with its alarm. */
+  pendingDispatches(terminal: string): Promise<Array<DispatchView & { alarm: AlarmView }>>;
+  /** A terminal reports accept, arrival or feedback on a dispatch. */
+  terminalReport(dispatchId: string, terminal: string, step: TerminalStep, feedback?: string): Promise<DispatchView>;
 }
+
+/** A guard's step on a dispatch, reported from the terminal. */
+export type TerminalStep = 'accept' | 'arrive' | 'feedback';

@@ -20,7 +20,7 @@ import type { SqlRunner } from '../migrate.js';
 import { alarmPagePlugin } from '../page/index.js';
 import { signInPlugin } from '../page/sign-in.js';
 import { AlarmFeed } from './alarm-feed.js';
-import { terminalRoutes, type TerminalRoutesOptions } from '../alarms/terminal-routes.js';
+import { terminalRoutes } from '../alarms/terminal-routes.js';
 import { installAudit } from './audit.js';
 import { CommandDesk, type Publish } from './commands.js';
 import { installErrorHandling, statusForCode } from './errors.js';
@@ -30,7 +30,7 @@ import { careRoutes } from './routes-care.js';
 import { alarmRoutes } from './routes-alarms.js';
 import { commandRoutes } from './routes-commands.js';
 import { inventoryRoutes } from './routes-inventory.js';
-import { rulesRoutes, slaRoutes, type RulesPort, type SlaPort } from './routes-rules.js';
+import { rulesRoutes, slaRoutes, type RulesPort } from './routes-rules.js';
 import { sessionAdminRoutes } from './routes-sessions.js';
 import { seriesRoutes } from './routes-series.js';
 import { ErrorBody } from './schemas.js';
@@ -193,15 +193,13 @@ export async function registerApi(app: FastifyInstance, deps: ApiDeps): Promise<
       feed.register(api);
       alarmRoutes(api, deps.alarms, deps.db);
       clipRoutes(api, { db: deps.db, store: deps.evidence?.store ?? UNCONFIGURED_EVIDENCE_STORE, alarms: deps.alarms, logger: log.child({ part: 'evidence' }) });
+      slaRoutes(api, deps.alarms);
     }
-    // SLA figures come with the lifecycle implementation (AlarmLifecycle.sla), not the AlarmService interface.
-    if (deps.alarms && typeof (deps.alarms as Partial<SlaPort>).sla === 'function') slaRoutes(api, deps.alarms as unknown as SlaPort);
     if (deps.rules) rulesRoutes(api, deps.db, deps.rules);
     // Guards' handheld terminals poll their dispatches here (the MQTT topic per terminal is the push side).
     // A terminal signs in with its guard's token; security staff and admins may act for a terminal.
-    const lifecycle = deps.alarms as Partial<TerminalRoutesOptions['alarms']> | undefined;
-    if (lifecycle && typeof lifecycle.pendingDispatches === 'function' && typeof lifecycle.terminalReport === 'function') {
-      const alarms = lifecycle as TerminalRoutesOptions['alarms'];
+    if (deps.alarms) {
+      const alarms = deps.alarms;
       await api.register(async (terminals) => terminalRoutes(terminals, {
         alarms,
         verify: (req) => req.actor !== null && (req.actor.role === 'security' || req.actor.role === 'admin'),

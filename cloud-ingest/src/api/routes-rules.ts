@@ -7,6 +7,7 @@
 import type { FastifyInstance } from 'fastify';
 import { Type } from '@sinclair/typebox';
 import { actorOf, requireManages, scopeSites, type Db } from '../auth/index.js';
+import type { AlarmService } from '../alarms/types.js';
 import { Id, Timestamp } from './schemas.js';
 import { iso } from './sql.js';
 
@@ -15,10 +16,8 @@ export interface RulesPort {
   setRules(set: never, by: string): Promise<void>;
 }
 
-/** The SLA query of the alarm lifecycle. */
-export interface SlaPort {
-  sla(filter: { sites: readonly string[] | '*'; from?: string; to?: string }): Promise<unknown[]>;
-}
+/** The SLA query of the alarm service. */
+export type SlaPort = Pick<AlarmService, 'sla'>;
 
 export function rulesRoutes(app: FastifyInstance, db: Db, rules: RulesPort): void {
   app.get('/rules', { schema: { tags: ['rules'], summary: 'The active rule set and the version history' } }, async () => {

@@ -7,7 +7,7 @@
 import type { UplinkMessage } from '@safe-community/contracts';
 import { confine } from './confine.js';
 import { emptyWritten, type BatchItem, type IngestBatch, type WriteResult } from './types.js';
-import { higherSeverity } from './severity-sql.js';
+import { upsertAlarm } from '../alarms/upsert.js';
 
 export interface Tx {
   query(sql: string, params?: unknown[]): Promise<{ rows: any[] }>;
@@ -158,7 +158,7 @@ async function writeGroups(tx: Tx, edge: string, items: Good[], opts: WriteOptio
   if (groups.command_result.length) await insertCommandResults(tx, edge, groups.command_result);
   if (groups.linkage.length) await insertLinkage(tx, edge, groups.linkage);
   if (groups.status.length) await upsertStatus(tx, edge, groups.status);
-  for (const a of groups.alarm) await upsertAlarm(tx, edge, a);
+  for (const a of groups.alarm) await writeEdgeAlarm(tx, edge, a);
   return { event: groups.event.length, telemetry: groups.telemetry.length, status: groups.status.length,
     command_result: groups.command_result.length, alarm: groups.alarm.length, linkage: groups.linkage.length };
 }
@@ -235,10 +235,10 @@ async function upsertStatus(tx: Tx, edge: string, ms: Of<'status'>[]): Promise<v
 
 
 /**
- * One active alarm per (site, device, type): a repeat counts up on the active one (count + 1, last seen,
- * highest severity) instead of adding a row. An alarm the edge reports as resolved closes the active one.
+ * An edge alarm: a repeat counts up on the active one of its (site, device, type), a new one is added for
+ * the lifecycle to take in (not adopted yet). An alarm the edge reports as resolved closes the active one.
  */
-async function upsertAlarm(tx: Tx, edge: string, m: Of<'alarm'>): Promise<void> {
+async function writeEdgeAlarm(tx: Tx, edge: string, m: Of<'alarm'>): Promise<void> {
   const a = m.data;
   const closing = a.state === 'resolved' || a.state === 'false_alarm';
   if (closing) {
@@ -250,23 +250,10 @@ async function upsertAlarm(tx: Tx, edge: string, m: Of<'alarm'>): Promise<void> 
       [a.id, a.site, a.device, a.type, a.state, a.raisedAt, edge],
     );
     if (upd.rows.length > 0) return;
-  } else {
-    const upd = await tx.query(
-      `UPDATE alarms SET count = count + 1, last_seen_at = GREATEST(last_seen_at, $4::timestamptz),
-              severity = ${higherSeverity('severity', '$5::text')}
-        WHERE site = $1 AND device = $2 AND type = $3 AND state NOT IN ('resolved','false_alarm')
-        RETURNING id`,
-      [a.site, a.device, a.type, a.raisedAt, a.severity],
-    );
-    if (upd.rows.length > 0) return;
   }
-  // A new alarm; an id seen before (reopened after it was resolved) counts up on its old row.
-  await tx.query(
-    `INSERT INTO alarms (id, site, edge, device, type, severity, state, raised_at, last_seen_at, count, message, source_event_id, tags, resolved_at)
-     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $8, $9, $10, $11, $12::jsonb, CASE WHEN $13::boolean THEN $8::timestamptz END)
-     ON CONFLICT (id) DO UPDATE SET count = alarms.count + 1, state = EXCLUDED.state, severity = EXCLUDED.severity,
-       last_seen_at = GREATEST(alarms.last_seen_at, EXCLUDED.last_seen_at), resolved_at = EXCLUDED.resolved_at`,
-    [a.id, a.site, a.edge ?? edge, a.device, a.type, a.severity, a.state, a.raisedAt, a.count, a.message,
-      a.sourceEventId ?? null, json(a.tags), closing],
-  );
+  await upsertAlarm(tx, {
+    id: a.id, site: a.site, edge: a.edge ?? edge, device: a.device, type: a.type, severity: a.severity, state: a.state,
+    at: a.raisedAt, count: a.count, message: a.message, sourceEventId: a.sourceEventId ?? null, tags: a.tags ?? null,
+    origin: 'edge', rule: null, adopted: false, resolvedAt: closing ? a.raisedAt : null,
+  });
 }

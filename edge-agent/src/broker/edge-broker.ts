@@ -110,7 +110,7 @@ export class EdgeBroker {
     await this.deadLetters.start();
     this.agentPassword = randomBytes(24).toString('base64url');
     const p = this.opts.persistence ?? 'file';
-    this.filePersistence = p === 'file' ? new FilePersistence(this.opts.dataDir) : null;
+    this.filePersistence = p === 'file' ? new FilePersistence(this.opts.dataDir, this.log) : null;
     const aedes = await Aedes.createBroker({
       persistence: p === 'file' ? this.filePersistence : p === 'memory' ? undefined : p,
       authenticate: (client, username, password, done) => {
@@ -212,9 +212,14 @@ export class EdgeBroker {
     return this.online.has(deviceId);
   }
 
-  /** Down when not listening; degraded while the pre-authentication hash queue is nearly full. */
+  /**
+   * Down when not listening; degraded while the pre-authentication hash queue is nearly full, or while its
+   * state file cannot be written (a restart would lose retained messages and queued commands).
+   */
   health(): PartHealth {
     if (!this.aedes) return { state: 'down', reason: 'broker not running' };
+    const unsaved = this.filePersistence?.lastWriteError;
+    if (unsaved) return { state: 'degraded', reason: `broker state not saved: ${unsaved}` };
     const max = this.opts.auth?.maxQueue ?? 256;
     if (this.gate.queued >= max * 0.8) return { state: 'degraded', reason: `${this.gate.queued} connections waiting for authentication (max ${max})` };
     return { state: 'up' };
@@ -223,6 +228,7 @@ export class EdgeBroker {
   stats(): BrokerStats {
     return {
       connectedDevices: this.online.size, accepted: this.accepted, refused: this.deadLetters.counters(), hookFailures: this.hookFailures,
+      stateWriteFailures: this.filePersistence?.writeFailures ?? 0,
       auth: { ...this.gate.counts, queued: this.gate.queued, packetsRefused: this.packetsRefused },
     };
   }

@@ -13,7 +13,7 @@ import { createRequire } from 'node:module';
 import { mkdir, readFile, rename, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Readable } from 'node:stream';
-import { CodedError } from '@safe-community/runtime';
+import { CodedError, type Logger } from '@safe-community/runtime';
 
 interface PacketLike {
   topic: string;
@@ -88,11 +88,25 @@ export class FilePersistence extends MemoryPersistence {
   private writing: Promise<void> = Promise.resolve();
   private dirty = false;
   private writeError: unknown = null;
+  private failures = 0;
   private closed = false;
 
-  constructor(dataDir: string) {
+  /** The logger hears each failed snapshot write (with its reason) and the write that ends a failing spell. */
+  constructor(dataDir: string, private readonly log?: Logger) {
     super();
     this.file = join(dataDir, 'broker-state.json');
+  }
+
+  /** Snapshot writes that failed since this persistence was made. */
+  get writeFailures(): number {
+    return this.failures;
+  }
+
+  /** Why the last snapshot write failed, while no later one has succeeded; null when the state on disk is current. */
+  get lastWriteError(): string | null {
+    if (this.writeError === null) return null;
+    const e = this.writeError as NodeJS.ErrnoException;
+    return e.code ? `${e.code}: ${e.message}` : String(e.message ?? e);
   }
 
   override async setup(broker: unknown): Promise<void> {
@@ -175,9 +189,14 @@ export class FilePersistence extends MemoryPersistence {
       this.dirty = false;
       try {
         await this.write();
+        if (this.writeError !== null) this.log?.info({ file: this.file }, 'broker state saved again');
         this.writeError = null;
       } catch (err) {
+        // Not thrown: the broker goes on in memory. It is counted, logged, and the broker's health says so
+        // until a write succeeds, since a restart now would lose retained state and queued commands.
+        this.failures++;
         this.writeError = err;
+        this.log?.error({ file: this.file, reason: this.lastWriteError, failures: this.failures }, 'broker state not saved');
       }
     });
     return this.writing;

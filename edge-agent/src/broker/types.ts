@@ -78,6 +78,8 @@ export interface BrokerStats {
   accepted: number;
   refused: Record<string, number>;
   hookFailures: number;
+  /** Snapshot writes of the broker's state file that failed (file persistence; 0 otherwise). */
+  stateWriteFailures: number;
   /** Pre-authentication refusals and the hash queue (issue 13). */
   auth?: { rateLimited: number; busy: number; gone: number; hashed: number; queued: number; packetsRefused: number };
 }
