@@ -1,37 +1,12 @@
 import t from 'tap';
+import { FakeClock } from '@safe-community/testkit';
 import { PassThrough } from 'node:stream';
-import type { Clock } from '@safe-community/runtime';
 import { FrameSource, type FfmpegHandlers, type FfmpegSpawner, type SourceStatus } from '@safe-community/analytics/video';
 
 /**
  * The restart budget and watchdog arithmetic on a manual clock, with a scripted decoder in place of
  * ffmpeg (the real decoder is exercised in frames-source.test.ts; here only the time logic is under test).
  */
-class ManualClock implements Clock {
-  private t = 0;
-  private timers: Array<{ at: number; fn: () => void; id: number }> = [];
-  private nextId = 1;
-  now(): number { return this.t; }
-  setTimeout(fn: () => void, ms: number): unknown {
-    const id = this.nextId++;
-    this.timers.push({ at: this.t + ms, fn, id });
-    return id;
-  }
-  clearTimeout(h: unknown): void { this.timers = this.timers.filter((x) => x.id !== h); }
-  /** Runs every timer due up to now + ms, in time order. */
-  advance(ms: number): void {
-    const end = this.t + ms;
-    for (;;) {
-      const due = this.timers.filter((x) => x.at <= end).sort((a, b) => a.at - b.at)[0];
-      if (!due) break;
-      this.timers = this.timers.filter((x) => x !== due);
-      this.t = due.at;
-      due.fn();
-    }
-    this.t = end;
-  }
-}
-
 interface Run { handlers: FfmpegHandlers; stdout: PassThrough; killed: boolean }
 
 function scripted(): { spawn: FfmpegSpawner; runs: Run[] } {
@@ -49,7 +24,7 @@ const base = { camera: 'c', input: 'rtsp://cam/1', fps: 5, scale: 'stretch' as c
 const frameBytes = 16 * 16 * 3;
 
 t.test('restarts back off exponentially inside the budget, then the camera is offline until offlineRetryMs', async (t) => {
-  const clock = new ManualClock();
+  const clock = new FakeClock(0);
   const { spawn, runs } = scripted();
   const statuses: SourceStatus[] = [];
   const src = new FrameSource({
@@ -86,7 +61,7 @@ t.test('restarts back off exponentially inside the budget, then the camera is of
 });
 
 t.test('failures spread wider than the window never exhaust the budget', async (t) => {
-  const clock = new ManualClock();
+  const clock = new FakeClock(0);
   const { spawn, runs } = scripted();
   const statuses: SourceStatus[] = [];
   const src = new FrameSource({
@@ -104,7 +79,7 @@ t.test('failures spread wider than the window never exhaust the budget', async (
 });
 
 t.test('the watchdog kills a decoder that goes quiet, but not one the consumer is holding back', async (t) => {
-  const clock = new ManualClock();
+  const clock = new FakeClock(0);
   const { spawn, runs } = scripted();
   const statuses: SourceStatus[] = [];
   const src = new FrameSource({
