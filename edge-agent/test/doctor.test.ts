@@ -9,10 +9,9 @@ import { createServer, type Server } from 'node:http';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { MEDIA_DIR, freePort } from '@safe-community/testkit';
+import { freePort, MEDIA_DIR, RestartableBroker } from '@safe-community/testkit';
 import { CameraRig, SimulatedOnvifCamera } from '@safe-community/simulators/camera';
 import { runCli, EXIT, type CliIo, type DoctorReport } from '@safe-community/edge-agent';
-import { TestBroker } from './uplink-fixtures.js';
 import { checkUplink } from '../src/doctor/index.js';
 import { loadEdgeConfig } from '@safe-community/edge-agent';
 
@@ -29,7 +28,7 @@ t.test('doctor on a healthy box: every check ok, figures measured', async (t) =>
   const rig = new CameraRig({ video: join(MEDIA_DIR, 'vtest_20s_h264.mp4'), camera: { credentials: creds, snapshotFile: join(MEDIA_DIR, 'vtest_t12.jpg') } });
   await rig.start();
   t.teardown(() => rig.stop());
-  const uplink = new TestBroker();
+  const uplink = new RestartableBroker();
   await uplink.start();
   t.teardown(() => uplink.stop());
   // Node's HTTP server sends a Date header on every answer, as the cloud ingest (Fastify) does.
@@ -151,7 +150,7 @@ t.test('doctor exits 2 on a bad config', async (t) => {
 });
 
 t.test('doctor warns when the box has no secret of its own: its commands would not be authenticated', async (t) => {
-  const broker = new TestBroker();
+  const broker = new RestartableBroker();
   await broker.start();
   t.teardown(() => broker.stop());
   const r = await checkUplink(loadEdgeConfig({ edge: { id: 'hub-nosecret', site: 's' }, uplink: { url: broker.url } }));

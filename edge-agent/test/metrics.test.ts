@@ -9,11 +9,10 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import mqtt from 'mqtt';
-import { waitFor } from '@safe-community/testkit';
+import { RestartableBroker, waitFor } from '@safe-community/testkit';
 import { createLogger } from '@safe-community/runtime';
 import { SimulatedFirePanel, SimulatedGate } from '@safe-community/simulators';
 import { EdgeAgent, EdgeMetrics, loadEdgeConfig, type ExecutionReport } from '@safe-community/edge-agent';
-import { TestBroker } from './uplink-fixtures.js';
 
 /** The value of one sample line, e.g. sample(text, 'edge_outbox_depth') or with a label filter. */
 function sample(text: string, name: string, labels: Record<string, string> = {}): number | undefined {
@@ -28,7 +27,7 @@ function sample(text: string, name: string, labels: Record<string, string> = {})
 t.test('/metrics serves the edge series with live values', async (t) => {
   const dir = await mkdtemp(join(tmpdir(), 'metrics-'));
   t.teardown(() => rm(dir, { recursive: true, force: true }));
-  const cloud = new TestBroker();
+  const cloud = new RestartableBroker();
   await cloud.start();
   t.teardown(() => cloud.stop());
 

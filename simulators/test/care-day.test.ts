@@ -1,8 +1,6 @@
 import t from 'tap';
-import { createServer } from 'node:net';
-import { Aedes } from 'aedes';
 import mqtt from 'mqtt';
-import { FakeClock, freePort, waitFor } from '@safe-community/testkit';
+import { FakeClock, startAedes, waitFor } from '@safe-community/testkit';
 import { CareWearable, DAY_RESIDENTS, DAY_START, dayResidents, dayScript, runDay } from '../src/index.js';
 
 t.test('the scripted day: five residents, every heartbeat, the scripted moments once each', async (t) => {
@@ -24,11 +22,8 @@ t.test('the scripted day: five residents, every heartbeat, the scripted moments 
 });
 
 t.test('wearables publish their vendor payloads on device time, and the anxin band acknowledges commands', async (t) => {
-  const broker = await Aedes.createBroker();
-  const server = createServer(broker.handle);
-  const port = await freePort();
-  await new Promise<void>((resolve) => server.listen(port, '127.0.0.1', resolve));
-  const url = `mqtt://127.0.0.1:${port}`;
+  const broker = await startAedes();
+  const url = broker.url;
   const listener = await mqtt.connectAsync(url, { clientId: 'listener' });
   const seen: string[] = [];
   listener.on('message', (topic, payload) => seen.push(`${topic} ${payload.toString()}`));
@@ -42,8 +37,7 @@ t.test('wearables publish their vendor payloads on device time, and the anxin ba
     await json.stop();
     await delim.stop();
     await listener.endAsync();
-    await new Promise<void>((resolve) => server.close(() => resolve()));
-    await new Promise<void>((resolve) => broker.close(() => resolve()));
+    await broker.close();
   });
 
   const steps = [
