@@ -134,3 +134,4 @@ export async function compressAllChunks(db: { query(sql: string): Promise<{ rows
 export { rawConnect, connectPacket, openSocket, remainingLength } from './mqtt-raw.js';
 export { startAedes, RestartableBroker, type TestBroker } from './broker.js';
 export { FakeClock, fakeClock, nextTurn, FAKE_CLOCK_START } from './clock.js';
+export { tempDir, startParts, type Teardown, type Part } from './parts.js';
