@@ -8,18 +8,16 @@
  * The test cloud parses every envelope and dedupes by its high-water mark as the real ingest does, but
  * does not validate schemas or write a database, so the drain figure is the edge's side of the pipe.
  */
-import { createServer, type Server, type Socket } from 'node:net';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { randomUUID } from 'node:crypto';
 import v8 from 'node:v8';
 import { runInNewContext } from 'node:vm';
-import { Aedes } from 'aedes';
 import mqtt from 'mqtt';
 import { edgeDownTopic, uplinkSubscription, type Envelope } from '@safe-community/contracts';
 import { createLogger } from '@safe-community/runtime';
-import { freePort } from '@safe-community/testkit';
+import { freePort, startAedes } from '@safe-community/testkit';
 import { Outbox, Uplink, type OutboxInput } from '@safe-community/edge-agent';
 
 const N = Number(process.argv[2] ?? 1_000_000);
@@ -53,24 +51,6 @@ async function appendRun(outbox: Outbox, count: number, concurrency: number, off
     while (next < count) await outbox.append(message(offset + next++));
   }));
   return count / ((performance.now() - t0) / 1000);
-}
-
-async function startBroker(port: number): Promise<{ stop(): Promise<void> }> {
-  const broker = await Aedes.createBroker();
-  const sockets = new Set<Socket>();
-  const server: Server = createServer((s) => {
-    sockets.add(s);
-    s.on('close', () => sockets.delete(s));
-    broker.handle(s);
-  });
-  await new Promise<void>((resolve) => server.listen(port, '127.0.0.1', resolve));
-  return {
-    async stop() {
-      for (const s of sockets) s.destroy();
-      await new Promise<void>((r) => broker.close(() => r()));
-      await new Promise<void>((r) => server.close(() => r()));
-    },
-  };
 }
 
 /** The acking cloud: commits a batch that continues its high-water mark, skips duplicates, refuses gaps. */
@@ -182,7 +162,7 @@ uplink = newUplink(outbox);
 await uplink.start();
 
 // 4. The broker comes back: drain through the uplink to the acking cloud.
-const broker = await startBroker(port);
+const broker = await startAedes(port);
 const FAULTY = Math.max(1000, Math.round(N / 5));
 const cloud = await startCloud(url, N + FAULTY);
 t0 = performance.now();
@@ -211,7 +191,7 @@ row('resent records skipped by the cloud', fmt(cloud.st.skipped));
 await uplink.stop();
 await cloud.stop();
 await outbox.stop();
-await broker.stop();
+await broker.close();
 await rm(dir, { recursive: true, force: true });
 
 const w = Math.max(...rows.map(([k]) => k.length));

@@ -13,8 +13,7 @@ import type { Event } from '@safe-community/contracts';
 import { Outbox, Uplink } from '@safe-community/edge-agent';
 import { createIngestService } from '@safe-community/cloud-ingest';
 import { createLogger } from '@safe-community/runtime';
-import { waitFor } from '@safe-community/testkit';
-import { startAedes } from '../cloud-ingest/test/helpers/broker.js';
+import { waitFor, startAedes } from '@safe-community/testkit';
 
 const logger = createLogger({ level: 'silent' });
 const event = (n: number): Event => ({

@@ -10,9 +10,9 @@ import { toRgb, type ImageInput } from './image.js';
 import { prepareFixed, type Prepared } from './preprocess.js';
 import { decodeFastestDet, decodeYolox, type Candidate } from './decoders.js';
 import { clampBox, nms, type Detection } from './detection.js';
-import { InferencePool, type RunResult } from './infer/pool.js';
+import type { InferencePool, RunResult } from './infer/pool.js';
 import type { TensorData } from './infer/protocol.js';
-import { loadModel } from './models.js';
+import { loadModel, openModelPool } from './models.js';
 
 export interface DetectorOptions {
   /** 'yolox' (default), 'fastestdet', or a manifest id of a detect model. */
@@ -67,16 +67,8 @@ export class OnnxDetector implements Detector {
 
   async start(): Promise<void> {
     if (this.pool) return;
-    const model = await loadModel(this.opts.model ?? 'yolox', this.opts.modelsDir, 'detect');
-    const pool = new InferencePool({
-      name: model.manifest.id,
-      models: { main: model.bytes },
-      size: this.opts.workers ?? 1,
-      intraOpNumThreads: this.opts.intraOpNumThreads ?? 1,
-      ...(this.opts.allowSpinning !== undefined ? { allowSpinning: this.opts.allowSpinning } : {}),
-      ...(this.opts.logger ? { logger: this.opts.logger } : {}),
-    });
-    await pool.start();
+    const { pool, models } = await openModelPool({ main: { model: this.opts.model ?? 'yolox', task: 'detect' } }, this.opts);
+    const model = models.main;
     this.spec = model.manifest;
     this.names = model.labels;
     this.inputName = model.manifest.input.name;

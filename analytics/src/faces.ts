@@ -8,8 +8,8 @@ import { rawSharp, toRgb, type ImageInput, type RawFrame } from './image.js';
 import { prepareFixed } from './preprocess.js';
 import { decodeUltraface } from './decoders.js';
 import { clampBox, nms, type Box } from './detection.js';
-import { InferencePool } from './infer/pool.js';
-import { loadModel } from './models.js';
+import type { InferencePool } from './infer/pool.js';
+import { openModelPool } from './models.js';
 
 export interface Face {
   score: number;
@@ -36,16 +36,8 @@ export class FaceDetector {
 
   async start(): Promise<void> {
     if (this.pool) return;
-    const model = await loadModel(this.opts.model ?? 'ultraface-320', this.opts.modelsDir, 'face');
-    const pool = new InferencePool({
-      name: model.manifest.id,
-      models: { main: model.bytes },
-      size: this.opts.workers ?? 1,
-      intraOpNumThreads: this.opts.intraOpNumThreads ?? 1,
-      ...(this.opts.logger ? { logger: this.opts.logger } : {}),
-    });
-    await pool.start();
-    this.spec = model.manifest;
+    const { pool, models } = await openModelPool({ main: { model: this.opts.model ?? 'ultraface-320', task: 'face' } }, this.opts);
+    this.spec = models.main.manifest;
     this.pool = pool;
   }
 

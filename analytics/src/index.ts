@@ -3,7 +3,7 @@ export { iou, nms, type Box, type Detection } from './detection.js';
 export { prepareFixed, planarize, type Prepared } from './preprocess.js';
 export { InferencePool, type InferencePoolOptions, type RunResult } from './infer/pool.js';
 export type { TensorData } from './infer/protocol.js';
-export { MODEL_ALIASES, loadModel } from './models.js';
+export { MODEL_ALIASES, loadModel, openModelPool, type ModelPool, type ModelPoolOptions, type WantedModel } from './models.js';
 export {
   OnnxDetector, createDetector, openRawSession,
   type Detector, type DetectorOptions, type DetectOptions,

@@ -1,40 +1,20 @@
 import t from 'tap';
+import { FakeClock } from '@safe-community/testkit';
 import { PassThrough } from 'node:stream';
-import type { Clock } from '@safe-community/runtime';
-import { FrameSource, type FfmpegHandlers, type FfmpegSpawner, type SourceStatus } from '@safe-community/analytics/video';
+import { FrameSource, type FfmpegHandlers, type FfmpegSpawner, type FrameSourceOptions, type SourceStatus } from '@safe-community/analytics/video';
 
 /**
- * The restart budget and watchdog arithmetic on a manual clock, with a scripted decoder in place of
+ * The restart budget and watchdog arithmetic on the fake clock, with a scripted decoder in place of
  * ffmpeg (the real decoder is exercised in frames-source.test.ts; here only the time logic is under test).
  */
-class ManualClock implements Clock {
-  private t = 0;
-  private timers: Array<{ at: number; fn: () => void; id: number }> = [];
-  private nextId = 1;
-  now(): number { return this.t; }
-  setTimeout(fn: () => void, ms: number): unknown {
-    const id = this.nextId++;
-    this.timers.push({ at: this.t + ms, fn, id });
-    return id;
-  }
-  clearTimeout(h: unknown): void { this.timers = this.timers.filter((x) => x.id !== h); }
-  /** Runs every timer due up to now + ms, in time order. */
-  advance(ms: number): void {
-    const end = this.t + ms;
-    for (;;) {
-      const due = this.timers.filter((x) => x.at <= end).sort((a, b) => a.at - b.at)[0];
-      if (!due) break;
-      this.timers = this.timers.filter((x) => x !== due);
-      this.t = due.at;
-      due.fn();
-    }
-    this.t = end;
-  }
-}
-
 interface Run { handlers: FfmpegHandlers; stdout: PassThrough; killed: boolean }
 
-function scripted(): { spawn: FfmpegSpawner; runs: Run[] } {
+const base = { camera: 'c', input: 'rtsp://cam/1', fps: 5, scale: 'stretch' as const, width: 16, height: 16 };
+const frameBytes = 16 * 16 * 3;
+
+/** A started FrameSource on a fake clock whose decoder runs are scripted; each status it reports is kept. */
+async function scriptedSource(opts: Partial<FrameSourceOptions>) {
+  const clock = new FakeClock(0);
   const runs: Run[] = [];
   const spawn: FfmpegSpawner = (_args, handlers) => {
     const run: Run = { handlers, stdout: new PassThrough(), killed: false };
@@ -42,21 +22,16 @@ function scripted(): { spawn: FfmpegSpawner; runs: Run[] } {
     // Like a real process, a killed decoder reports its exit a moment later.
     return { stdout: run.stdout, kill: () => { run.killed = true; setImmediate(() => handlers.onExit(new Error('killed'))); } };
   };
-  return { spawn, runs };
+  const statuses: SourceStatus[] = [];
+  const src = new FrameSource({ ...base, clock, spawn, onStatus: (s) => statuses.push(s), ...opts });
+  await src.start();
+  return { clock, runs, statuses, src };
 }
 
-const base = { camera: 'c', input: 'rtsp://cam/1', fps: 5, scale: 'stretch' as const, width: 16, height: 16 };
-const frameBytes = 16 * 16 * 3;
-
 t.test('restarts back off exponentially inside the budget, then the camera is offline until offlineRetryMs', async (t) => {
-  const clock = new ManualClock();
-  const { spawn, runs } = scripted();
-  const statuses: SourceStatus[] = [];
-  const src = new FrameSource({
-    ...base, clock, spawn, onStatus: (s) => statuses.push(s),
+  const { clock, runs, statuses, src } = await scriptedSource({
     restart: { maxRestarts: 3, windowMs: 60_000, backoff: { initialMs: 1000, maxMs: 8000, jitter: 0, factor: 2 }, offlineRetryMs: 30_000 },
   });
-  await src.start();
   const fail = () => runs[runs.length - 1]?.handlers.onExit(new Error('connection refused'));
   fail();
   clock.advance(999);
@@ -86,14 +61,7 @@ t.test('restarts back off exponentially inside the budget, then the camera is of
 });
 
 t.test('failures spread wider than the window never exhaust the budget', async (t) => {
-  const clock = new ManualClock();
-  const { spawn, runs } = scripted();
-  const statuses: SourceStatus[] = [];
-  const src = new FrameSource({
-    ...base, clock, spawn, onStatus: (s) => statuses.push(s),
-    restart: { maxRestarts: 2, windowMs: 10_000, backoff: { initialMs: 100, maxMs: 100 } },
-  });
-  await src.start();
+  const { clock, runs, statuses, src } = await scriptedSource({ restart: { maxRestarts: 2, windowMs: 10_000, backoff: { initialMs: 100, maxMs: 100 } } });
   for (let i = 0; i < 6; i++) {
     runs[runs.length - 1]?.handlers.onExit(new Error('dropped'));
     clock.advance(6_000);
@@ -104,14 +72,9 @@ t.test('failures spread wider than the window never exhaust the budget', async (
 });
 
 t.test('the watchdog kills a decoder that goes quiet, but not one the consumer is holding back', async (t) => {
-  const clock = new ManualClock();
-  const { spawn, runs } = scripted();
-  const statuses: SourceStatus[] = [];
-  const src = new FrameSource({
-    ...base, input: '/v.avi', preset: 'file', delivery: 'block', staleMs: 2000, firstFrameMs: 10_000, clock, spawn,
-    restart: { backoff: { initialMs: 50, maxMs: 50 } }, onStatus: (s) => statuses.push(s),
+  const { clock, runs, statuses, src } = await scriptedSource({
+    input: '/v.avi', preset: 'file', delivery: 'block', staleMs: 2000, firstFrameMs: 10_000, restart: { backoff: { initialMs: 50, maxMs: 50 } },
   });
-  await src.start();
   clock.advance(9_999);
   t.equal(runs[0]?.killed, false, 'the first frame gets firstFrameMs');
   runs[0]?.stdout.write(Buffer.alloc(frameBytes * 2)); // two unread frames: block mode pauses the decoder

@@ -6,14 +6,12 @@
  *
  * Talks to the orchestrator over IPC: sends {ready, mqttUrl, httpPort}; on 'stop' drains and sends the figures.
  */
-import { createServer, type Socket } from 'node:net';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Aedes } from 'aedes';
 import pg from 'pg';
 import { createLogger } from '@safe-community/runtime';
-import { freePort, freshDatabase } from '@safe-community/testkit';
+import { freshDatabase, startAedes } from '@safe-community/testkit';
 import { createIngestService } from '@safe-community/cloud-ingest';
 import { Outbox, Uplink } from '@safe-community/edge-agent';
 
@@ -34,16 +32,8 @@ export interface CloudFigures {
 }
 
 const db = await freshDatabase('bench_storm');
-const broker = await Aedes.createBroker();
-const sockets = new Set<Socket>();
-const mqttPort = await freePort();
-const server = createServer({ noDelay: true }, (s) => {
-  sockets.add(s);
-  s.on('close', () => sockets.delete(s));
-  broker.handle(s);
-});
-await new Promise<void>((resolve) => server.listen(mqttPort, '127.0.0.1', () => resolve()));
-const mqttUrl = `mqtt://127.0.0.1:${mqttPort}`;
+const broker = await startAedes();
+const mqttUrl = broker.url;
 const ingest = createIngestService({
   logLevel: 'silent', port: 0, databaseUrl: db.url, mqttUrl, mqttProtocol: 4, clientId: `storm-ingest-${process.pid}`,
   maintenance: { enabled: false }, retry: { initialMs: 50, maxMs: 1000 },
@@ -130,9 +120,7 @@ process.on('message', (msg: { stop?: boolean }) => {
     }
     await watcher.end();
     await ingest.stop();
-    for (const s of sockets) s.destroy();
-    await new Promise<void>((resolve) => server.close(() => resolve()));
-    await new Promise<void>((resolve) => broker.close(() => resolve()));
+    await broker.close();
     await rm(dir, { recursive: true, force: true });
     await db.drop();
     process.send!({ figures }, () => process.exit(0));

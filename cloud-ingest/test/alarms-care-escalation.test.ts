@@ -5,8 +5,8 @@
  * (replayed after an outage) starts at the level it would have reached; residents are enrolled by file.
  */
 import t from 'tap';
-import { AlarmLifecycle, RecordingNotifier, careChannels, saveResidents, listResidents, INCIDENT_ESCALATE_TIMER, DEFAULT_ESCALATION, DEFAULT_CHANNELS } from '../src/index.js';
-import { BACKENDS, ManualClock, guard, openBackend, quietLogger } from './helpers/alarms-setup.js';
+import { AlarmLifecycle, careChannels, saveResidents, listResidents, INCIDENT_ESCALATE_TIMER, DEFAULT_ESCALATION, DEFAULT_CHANNELS } from '../src/index.js';
+import { BACKENDS, guard, openAlarmRig, quietLogger } from './helpers/alarms-setup.js';
 
 const SITE = 'site-a';
 const resident = (id: string, wearable: string, extra: Record<string, unknown> = {}) => ({
@@ -34,10 +34,7 @@ t.test('channels per level', async (t) => {
 
 for (const name of BACKENDS) {
   t.test(`care escalation on ${name}`, async (t) => {
-    const be = await openBackend(name);
-    t.teardown(() => be.close());
-    const clock = new ManualClock();
-    const notifier = new RecordingNotifier();
+    const { be, clock, notifier } = await openAlarmRig(t, name);
     const published: Array<{ topic: string; body: { type: string; channel: string; level: number; incidentId: string; openAlarms: number; alarm: { id: string } } }> = [];
     const publish = (topic: string, payload: string) => void published.push({ topic, body: JSON.parse(payload) });
     const make = () => new AlarmLifecycle({ db: be.runner, clock, notifier, logger: quietLogger(), publish });
@@ -63,9 +60,9 @@ for (const name of BACKENDS) {
     t.same(calls(), ['0:guard_team:guards-b'], 'the guard team first');
     t.equal((await timer()).length, 1, 'one timer for the incident');
     t.equal((await be.runner.query(`SELECT count(*)::int AS n FROM pending_timers WHERE kind = 'alarm.escalate'`)).rows[0].n, 0, 'no per-alarm timer');
-    clock.advance(60_000);
+    clock.skip(60_000);
     t.equal(await svc.runDue(), 1);
-    clock.advance(30_000);
+    clock.skip(30_000);
     const sos = await raise('care.sos', 'critical', { episode: 'R1-e1' });
     t.equal(sos.incidentId, fall.incidentId, 'same episode, same incident');
     t.equal(notifier.sent.length, 2, 'joining calls nobody by itself');
@@ -75,7 +72,7 @@ for (const name of BACKENDS) {
     await svc.stop();
     svc = make();
     await svc.start();
-    clock.advance(90_000); // 180 s after the fall: level 1
+    clock.skip(90_000); // 180 s after the fall: level 1
     t.equal(await svc.runDue(), 1);
     t.same(calls().slice(2), ['1:guard_team:guards-b', '1:family:Daughter', '1:family:Son'], 'level 1 adds the family, in order');
     // The guard team's terminals hear every call on the dispatch channel; the family only through the notifier.
@@ -89,13 +86,13 @@ for (const name of BACKENDS) {
     // Acknowledging one alarm is not enough; acknowledging the last open one ends the calls.
     await svc.acknowledge(fall.id, guard);
     t.equal((await timer()).length, 1, 'the SOS is still unacknowledged');
-    clock.advance(60_000);
+    clock.skip(60_000);
     t.equal(await svc.runDue(), 1);
     t.equal(notifier.sent.at(-1)?.alarmId, sos.id, 'the lead of the calls is the alarm still open');
     await svc.acknowledge(sos.id, guard);
     t.same(await timer(), [], 'calls end when no alarm of the incident is open');
     const before = notifier.sent.length;
-    clock.advance(600_000);
+    clock.skip(600_000);
     t.equal(await svc.runDue(), 0);
     t.equal(notifier.sent.length, before);
 

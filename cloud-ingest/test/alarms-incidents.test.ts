@@ -1,12 +1,10 @@
 import t from 'tap';
 import { AlarmLifecycle } from '../src/alarms/index.js';
-import { BACKENDS, ManualClock, guard, openBackend, quietLogger } from './helpers/alarms-setup.js';
+import { BACKENDS, guard, openAlarmRig, quietLogger } from './helpers/alarms-setup.js';
 
 for (const name of BACKENDS) {
   t.test(`incidents on ${name}`, async (t) => {
-    const be = await openBackend(name);
-    t.teardown(() => be.close());
-    const clock = new ManualClock();
+    const { be, clock } = await openAlarmRig(t, name);
     const svc = new AlarmLifecycle({ db: be.runner, clock, logger: quietLogger(), incidentWindowSec: 300 });
     await svc.start();
     t.teardown(() => svc.stop());
@@ -15,7 +13,7 @@ for (const name of BACKENDS) {
 
     // Fire panel zone alarm + camera detection in the same building: one incident.
     const fire = await raise('panel-1', 'fire.zone', { building: 'b1', zone: '3' }, 'critical');
-    clock.advance(40_000);
+    clock.skip(40_000);
     const cam = await raise('cam-2', 'video.smoke', { building: 'b1' });
     t.equal(cam.incidentId, fire.incidentId, 'same building within the window joins the incident');
     const other = await raise('door-9', 'door.forced', { building: 'b2' });
@@ -36,7 +34,7 @@ for (const name of BACKENDS) {
     t.same(await svc.incidents({ sites: ['site-b'] }), [], 'scoped to sites');
 
     // Outside the window a new alarm of the same building opens a new incident.
-    clock.advance(600_000);
+    clock.skip(600_000);
     const late = await raise('cam-3', 'video.person', { building: 'b1' });
     t.not(late.incidentId, fire.incidentId);
     const untagged = await raise('gate-1', 'gate.jam', {});

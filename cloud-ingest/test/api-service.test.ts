@@ -6,10 +6,9 @@
 import t from 'tap';
 import mqtt from 'mqtt';
 import { randomUUID } from 'node:crypto';
-import { freshDatabase, waitFor } from '@safe-community/testkit';
+import { freshDatabase, waitFor, startAedes } from '@safe-community/testkit';
 import { createIngestService } from '@safe-community/cloud-ingest';
 import { downMacKey, downMacValid, validators, type Envelope } from '@safe-community/contracts';
-import { startAedes } from './helpers/broker.js';
 
 const ADMIN = 'service-admin-token-0123456789abcdef';
 const db = await freshDatabase('apisvc');

@@ -6,7 +6,7 @@
  */
 import t from 'tap';
 import { SessionStore } from '@safe-community/cloud-ingest';
-import { ManualClock } from './helpers/alarms-setup.js';
+import { FakeClock } from '@safe-community/testkit';
 import { harness, ADMIN_TOKEN } from './api-harness.js';
 
 const h = await harness({ api: { feedPollMs: 100 } });
@@ -126,16 +126,16 @@ t.test('sessions end: sign-out, an admin revoking them, disabling the user', asy
 });
 
 t.test('a session expires; an unused link expires', async (t) => {
-  const clock = new ManualClock(Date.now());
+  const clock = new FakeClock(Date.now());
   const sessions = new SessionStore(h.store, { ttlSec: 600, clock });
   const s = await sessions.signInWithPassword('guard-a', PASSWORD);
   t.ok(await sessions.lookup(s.secret), 'valid now');
-  clock.advance(599_000);
+  clock.skip(599_000);
   t.ok(await sessions.lookup(s.secret), 'valid just before its end');
-  clock.advance(2000);
+  clock.skip(2000);
   t.equal(await sessions.lookup(s.secret), null, 'expired');
   const link = await sessions.issueLink('guard-a', 'admin', 60);
-  clock.advance(61_000);
+  clock.skip(61_000);
   await t.rejects(sessions.signInWithLink(link.token), { code: 'ERR_UNAUTHENTICATED' }, 'an expired link is refused');
 });
 

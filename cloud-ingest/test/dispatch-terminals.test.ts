@@ -2,15 +2,14 @@ import t from 'tap';
 import mqtt from 'mqtt';
 import Fastify from 'fastify';
 import { AlarmLifecycle, terminalRoutes } from '../src/alarms/index.js';
-import { startAedes } from './helpers/broker.js';
-import { BACKENDS, ManualClock, guard, openBackend, quietLogger, viewer } from './helpers/alarms-setup.js';
+import { startAedes } from '@safe-community/testkit';
+import { BACKENDS, guard, openAlarmRig, quietLogger, viewer } from './helpers/alarms-setup.js';
 
 const code = (p: Promise<unknown>): Promise<string> => p.then(() => 'ok', (e: { code?: string }) => e.code ?? 'none');
 
 for (const name of BACKENDS) {
   t.test(`dispatch to terminals on ${name}`, async (t) => {
-    const be = await openBackend(name);
-    t.teardown(() => be.close());
+    const { be, clock } = await openAlarmRig(t, name);
     const broker = await startAedes();
     t.teardown(() => broker.close());
     const pub = await mqtt.connectAsync(broker.url, { protocolVersion: 4, reconnectPeriod: 0 });
@@ -21,7 +20,6 @@ for (const name of BACKENDS) {
     terminal.on('message', (topic, payload) => received.push({ topic, body: JSON.parse(payload.toString('utf8')) }));
     await terminal.subscribeAsync('terminals/+/dispatch', { qos: 1 });
 
-    const clock = new ManualClock();
     let failPublish = false;
     const svc = new AlarmLifecycle({
       db: be.runner, clock, logger: quietLogger(),
@@ -35,7 +33,7 @@ for (const name of BACKENDS) {
 
     const a = await svc.raise({ site: 'site-a', device: 'door-3', type: 'door.forced', severity: 'major', message: 'forced open' });
     await svc.acknowledge(a.id, guard);
-    clock.advance(10_000);
+    clock.skip(10_000);
     const d = await svc.dispatch(a.id, guard, 'guard-7', 'north stairwell');
     t.equal(d.state, 'dispatched');
     t.equal(d.dispatchedAt, clock.iso());
@@ -54,13 +52,13 @@ for (const name of BACKENDS) {
 
     t.equal(await code(svc.terminalReport(dispatchId, 'guard-8', 'accept')), 'ERR_DISPATCH_NOT_FOUND', 'another terminal cannot answer it');
     t.equal(await code(svc.terminalReport(dispatchId, 'guard-7', 'feedback', '')), 'ERR_VALIDATION');
-    clock.advance(5000);
+    clock.skip(5000);
     t.equal((await svc.terminalReport(dispatchId, 'guard-7', 'accept')).status, 'accepted');
     t.equal(await code(svc.terminalReport(dispatchId, 'guard-7', 'accept')), 'ERR_DISPATCH_STATE');
-    clock.advance(120_000);
+    clock.skip(120_000);
     const arrived = await svc.terminalReport(dispatchId, 'guard-7', 'arrive');
     t.equal(arrived.arrivedAt, clock.iso());
-    clock.advance(60_000);
+    clock.skip(60_000);
     const done = await svc.terminalReport(dispatchId, 'guard-7', 'feedback', 'door closed, nobody inside');
     t.match(done, { status: 'done', feedback: 'door closed, nobody inside' });
     t.same(await svc.pendingDispatches('guard-7'), [], 'nothing left to do');

@@ -4,9 +4,8 @@
  * none missing, none doubled.
  */
 import t from 'tap';
-import { freshDatabase, waitFor } from '@safe-community/testkit';
+import { freshDatabase, waitFor, startAedes } from '@safe-community/testkit';
 import { createIngestService } from '@safe-community/cloud-ingest';
-import { startAedes } from './helpers/broker.js';
 import { FakeEdge } from './helpers/fake-edge.js';
 import { envelope, event, range, telemetry } from './helpers/messages.js';
 import { storedSeqs } from './helpers/store-contract.js';

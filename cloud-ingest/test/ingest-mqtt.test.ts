@@ -1,9 +1,8 @@
 /** MQTT ingest end to end: fake edges → in-process Aedes → ingest → PostgreSQL / PGlite, acks on the down topic. */
 import t from 'tap';
-import { freshDatabase, waitFor } from '@safe-community/testkit';
+import { freshDatabase, waitFor, startAedes } from '@safe-community/testkit';
 import { createLogger } from '@safe-community/runtime';
 import { createIngestService, PgliteStore, type IngestService } from '@safe-community/cloud-ingest';
-import { startAedes } from './helpers/broker.js';
 import { FakeEdge } from './helpers/fake-edge.js';
 import { mixed, range, telemetry } from './helpers/messages.js';
 import { storedSeqs } from './helpers/store-contract.js';

@@ -5,10 +5,9 @@
  */
 import t from 'tap';
 import mqtt from 'mqtt';
-import { freshDatabase, waitFor } from '@safe-community/testkit';
+import { freshDatabase, waitFor, startAedes } from '@safe-community/testkit';
 import { createIngestService } from '@safe-community/cloud-ingest';
 import { edgeUplinkTopic } from '@safe-community/contracts';
-import { startAedes } from './helpers/broker.js';
 import { alarm, envelope, event, range, telemetry } from './helpers/messages.js';
 import { storedSeqs } from './helpers/store-contract.js';
 

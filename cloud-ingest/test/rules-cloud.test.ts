@@ -1,9 +1,10 @@
 import t from 'tap';
 import { randomUUID } from 'node:crypto';
+import type { FakeClock } from '@safe-community/testkit';
 import type { Event, LinkageExecution, Alarm, DeviceStatus } from '@safe-community/contracts';
-import { AlarmLifecycle, RecordingNotifier } from '../src/alarms/index.js';
+import { AlarmLifecycle } from '../src/alarms/index.js';
 import { RuleEngine, emptyCommitted, parseRuleSet, ruleSetVersions, validateRuleSet, type CommittedBatch, type RuleSet } from '../src/rules/index.js';
-import { BACKENDS, ManualClock, admin, openBackend, quietLogger } from './helpers/alarms-setup.js';
+import { BACKENDS, admin, openAlarmRig, quietLogger } from './helpers/alarms-setup.js';
 
 const RULES_YAML = `
 version: 1
@@ -32,7 +33,7 @@ rules:
 
 const batch = (p: Partial<CommittedBatch>): CommittedBatch => ({ ...emptyCommitted(), ...p });
 
-function ev(clock: ManualClock, kind: string, device: string, tags: Record<string, string>, offsetMs = 0): Event {
+function ev(clock: FakeClock, kind: string, device: string, tags: Record<string, string>, offsetMs = 0): Event {
   return { id: randomUUID(), site: 'site-a', edge: 'edge-1', device, kind, severity: 'major',
     edgeTime: new Date(clock.now() + offsetMs).toISOString(), tags, payload: {} };
 }
@@ -54,10 +55,7 @@ t.test('rule sets are validated and versioned by schema', async (t) => {
 
 for (const name of BACKENDS) {
   t.test(`cloud rules on ${name}`, async (t) => {
-    const be = await openBackend(name);
-    t.teardown(() => be.close());
-    const clock = new ManualClock();
-    const notifier = new RecordingNotifier();
+    const { be, clock, notifier } = await openAlarmRig(t, name);
     const rules: RuleSet = parseRuleSet(RULES_YAML);
     let alarms = new AlarmLifecycle({ db: be.runner, clock, notifier, logger: quietLogger() });
     let engine = new RuleEngine({ alarms, clock, rules, logger: quietLogger() });
@@ -138,12 +136,12 @@ for (const name of BACKENDS) {
       await engine.onCommitted(batch({ statuses: [st('gate-3', false), st('panel-1', false), st('cam-1', false)] }));
       const pending = (await be.runner.query(`SELECT key FROM pending_timers WHERE kind = 'rule.offline' ORDER BY key`)).rows.map((r) => r.key);
       t.same(pending, ['offline|site-a|gate-3', 'offline|site-a|panel-1'], 'a timer per matching device, persisted');
-      clock.advance(60_000);
+      clock.skip(60_000);
       await engine.onCommitted(batch({ statuses: [st('panel-1', true)] }));
       // Stop everything with the gate's timer pending; a fresh engine on the same database must fire it.
       await engine.stop();
       await alarms.stop();
-      clock.advance(250_000);
+      clock.skip(250_000);
       alarms = new AlarmLifecycle({ db: be.runner, clock, notifier, logger: quietLogger() });
       engine = new RuleEngine({ alarms, clock, logger: quietLogger() });
       await alarms.start();
@@ -161,13 +159,13 @@ for (const name of BACKENDS) {
       await engine.stop();
       engine = new RuleEngine({ alarms, clock, logger: quietLogger() });
       await engine.start();
-      clock.advance(301_000);
+      clock.skip(301_000);
       t.equal(await engine.runDue(), 1, 'only the device the rule covers');
       t.same((await alarms.list({ sites: '*', type: 'device.offline', device: 'gate-11' })).map((a) => a.count), [1]);
       await engine.stop();
       engine = new RuleEngine({ alarms, clock, logger: quietLogger() });
       await engine.start();
-      clock.advance(301_000);
+      clock.skip(301_000);
       t.equal(await engine.runDue(), 0, 'a device whose alarm is active is not raised again at each start');
     });
   });

@@ -11,8 +11,8 @@ import type { Alarm, Event } from '@safe-community/contracts';
 import { migrate, isTransientDbError } from '../src/index.js';
 import { AlarmLifecycle, RecordingNotifier } from '../src/alarms/index.js';
 import { RuleEngine, emptyCommitted, parseRuleSet } from '../src/rules/index.js';
-import { waitFor } from '@safe-community/testkit';
-import { ManualClock, admin, quietLogger } from './helpers/alarms-setup.js';
+import { FakeClock, waitFor } from '@safe-community/testkit';
+import { admin, quietLogger } from './helpers/alarms-setup.js';
 
 const RULES = parseRuleSet(`
 version: 1
@@ -47,7 +47,7 @@ t.test('adoption and rule matches survive transient failures; other failures are
       return pg.transaction(fn as never) as Promise<T>;
     },
   };
-  const clock = new ManualClock();
+  const clock = new FakeClock();
   const alarms = new AlarmLifecycle({ db: runner, clock, logger: quietLogger(), notifier: new RecordingNotifier() });
   const engine = new RuleEngine({ alarms, clock, logger: quietLogger(), rules: RULES, retry: { attempts: 4, initialMs: 5 } });
   await alarms.start();

@@ -5,14 +5,12 @@
  * returns; the admin endpoint lists cameras with their state.
  */
 import t from 'tap';
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { freePort, MEDIA_DIR, waitFor } from '@safe-community/testkit';
+import { freePort, MEDIA_DIR, startParts, waitFor } from '@safe-community/testkit';
 import { SimulatedFirePanel, SimulatedGate } from '@safe-community/simulators';
-import { CameraRig } from '@safe-community/simulators/camera';
-import { EdgeAgent, loadEdgeConfig } from '@safe-community/edge-agent';
-import { createLogger } from '@safe-community/runtime';
+import { CameraRig, SimulatedOnvifCamera } from '@safe-community/simulators/camera';
+import type { EdgeAgent } from '@safe-community/edge-agent';
+import { EVACUATION_GATE, FIRE_PANEL, deviceLogin, startAgent } from './agent-rig.js';
 
 const CREDS = { username: 'installer', password: 's3cret-Pass' };
 
@@ -22,31 +20,15 @@ async function stored(agent: EdgeAgent): Promise<Stored[]> {
 }
 
 t.test('an unreachable analytics camera does not stop the agent; the fire linkage runs and the camera fails fast, by name', async (t) => {
-  const dir = await mkdtemp(join(tmpdir(), 'agent-deadcam-'));
-  const agent = new EdgeAgent({
-    config: loadEdgeConfig({
-      edge: { id: 'hub-cam', site: 'site-k' }, dataDir: dir, broker: { port: 0 }, admin: { enabled: true, port: 0 },
-      video: { streamLostSec: 2 },
-      devices: [
-        { id: 'FP1', kind: 'fire_panel', profile: 'fire_panel.nova-json', tags: { building: 'B1' } },
-        { id: 'G1', kind: 'access_gate', profile: 'access_gate.acme-json', tags: { building: 'B1', role: 'evacuation_gate' } },
-      ],
-      cameras: [{ id: 'CAM-DEAD', hostname: '127.0.0.1', port: await freePort(), ...CREDS, tags: { covers: 'B1', fire_preset: 'gate' }, analytics: { fps: 2 } }],
-    }),
-    logger: createLogger({ level: 'fatal' }),
+  const agent = await startAgent(t, {
+    edge: { id: 'hub-cam', site: 'site-k' }, admin: { enabled: true, port: 0 },
+    video: { streamLostSec: 2 },
+    devices: [FIRE_PANEL, EVACUATION_GATE],
+    cameras: [{ id: 'CAM-DEAD', hostname: '127.0.0.1', port: await freePort(), ...CREDS, tags: { covers: 'B1', fire_preset: 'gate' }, analytics: { fps: 2 } }],
   });
-  await agent.start();
-  const url = `mqtt://127.0.0.1:${agent.broker.port}`;
-  const panel = new SimulatedFirePanel({ url, id: 'FP1', password: (await agent.broker.credentials.provision('FP1')).password, dialect: 'nova-json' });
-  const gate = new SimulatedGate({ url, id: 'G1', password: (await agent.broker.credentials.provision('G1')).password, dialect: 'acme-json' });
-  await panel.start();
-  await gate.start();
-  t.teardown(async () => {
-    await panel.stop();
-    await gate.stop();
-    await agent.stop();
-    await rm(dir, { recursive: true, force: true });
-  });
+  const [panel, gate] = await startParts(t,
+    new SimulatedFirePanel({ ...await deviceLogin(agent, 'FP1'), dialect: 'nova-json' }),
+    new SimulatedGate({ ...await deviceLogin(agent, 'G1'), dialect: 'acme-json' }));
 
   t.match(agent.cameraStates.get('CAM-DEAD'), { state: 'offline', code: 'CAMERA_OFFLINE', link: 'offline' }, 'the camera is offline, with its reason');
   await panel.raiseAlarm({ zone: 3, loop: 1, detector: 7, type: 'smoke' });
@@ -77,22 +59,11 @@ t.test('an unreachable analytics camera does not stop the agent; the fire linkag
 });
 
 t.test('a stream whose server dies is reported lost (event, health, gauge) and restored when it returns', async (t) => {
-  const dir = await mkdtemp(join(tmpdir(), 'agent-stream-'));
-  const rig = new CameraRig({ video: join(MEDIA_DIR, 'vtest_20s_h264.mp4'), camera: { credentials: CREDS, snapshotFile: join(MEDIA_DIR, 'person.jpg') } });
-  await rig.start();
-  const agent = new EdgeAgent({
-    config: loadEdgeConfig({
-      edge: { id: 'hub-stream', site: 'site-k' }, dataDir: dir, broker: { port: 0 }, admin: { enabled: false },
-      video: { streamLostSec: 2 },
-      cameras: [{ id: 'CAM1', hostname: '127.0.0.1', port: rig.camera.port, ...CREDS, tags: {}, analytics: { fps: 5, motion: false } }],
-    }),
-    logger: createLogger({ level: 'fatal' }),
-  });
-  await agent.start();
-  t.teardown(async () => {
-    await agent.stop();
-    await rig.stop();
-    await rm(dir, { recursive: true, force: true });
+  const [rig] = await startParts(t, new CameraRig({ video: join(MEDIA_DIR, 'vtest_20s_h264.mp4'), camera: { credentials: CREDS, snapshotFile: join(MEDIA_DIR, 'person.jpg') } }));
+  const agent = await startAgent(t, {
+    edge: { id: 'hub-stream', site: 'site-k' },
+    video: { streamLostSec: 2 },
+    cameras: [{ id: 'CAM1', hostname: '127.0.0.1', port: rig.camera.port, ...CREDS, tags: {}, analytics: { fps: 5, motion: false } }],
   });
   const fps = async () => Number(/^edge_video_fps\{[^}]*camera="CAM1"[^}]*\} (\S+)$/m.exec(await agent.metrics.registry.metrics())?.[1] ?? NaN);
   await waitFor(() => agent.cameraStates.get('CAM1')?.stream === 'flowing', { what: 'frames flowing', timeoutMs: 30_000 });
@@ -114,26 +85,14 @@ t.test('a stream whose server dies is reported lost (event, health, gauge) and r
 });
 
 t.test('drill resolves each camera action against the camera\'s real presets', async (t) => {
-  const dir = await mkdtemp(join(tmpdir(), 'agent-drill-cam-'));
-  const { SimulatedOnvifCamera } = await import('@safe-community/simulators/camera');
-  const sim = new SimulatedOnvifCamera({ credentials: CREDS, snapshotFile: join(MEDIA_DIR, 'person.jpg'), rtspBase: 'rtsp://127.0.0.1:8554' });
-  await sim.start();
-  const agent = new EdgeAgent({
-    config: loadEdgeConfig({
-      edge: { id: 'hub-drill', site: 'site-k' }, dataDir: dir, broker: { port: 0 }, admin: { enabled: false },
-      devices: [{ id: 'FP1', kind: 'fire_panel', profile: 'fire_panel.nova-json', tags: { building: 'B1' } }],
-      cameras: [
-        { id: 'CAM-OK', hostname: '127.0.0.1', port: sim.port, ...CREDS, tags: { covers: 'B1', fire_preset: 'gate' } },
-        { id: 'CAM-TYPO', hostname: '127.0.0.1', port: sim.port, ...CREDS, tags: { covers: 'B1', fire_preset: 'FireExti' } },
-      ],
-    }),
-    logger: createLogger({ level: 'fatal' }),
-  });
-  await agent.start();
-  t.teardown(async () => {
-    await agent.stop();
-    await sim.stop();
-    await rm(dir, { recursive: true, force: true });
+  const [sim] = await startParts(t, new SimulatedOnvifCamera({ credentials: CREDS, snapshotFile: join(MEDIA_DIR, 'person.jpg'), rtspBase: 'rtsp://127.0.0.1:8554' }));
+  const agent = await startAgent(t, {
+    edge: { id: 'hub-drill', site: 'site-k' },
+    devices: [FIRE_PANEL],
+    cameras: [
+      { id: 'CAM-OK', hostname: '127.0.0.1', port: sim.port, ...CREDS, tags: { covers: 'B1', fire_preset: 'gate' } },
+      { id: 'CAM-TYPO', hostname: '127.0.0.1', port: sim.port, ...CREDS, tags: { covers: 'B1', fire_preset: 'FireExti' } },
+    ],
   });
   const report = agent.linkage.drill('B1');
   const row = (camera: string) => report.actions.find((a) => a.device === camera && a.action.startsWith('goto_preset'));

@@ -4,43 +4,30 @@
  * monitor), while a wearable nobody is enrolled with still gets the built-in wearable.sos alarm.
  */
 import t from 'tap';
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { MEDIA_DIR, waitFor } from '@safe-community/testkit';
+import { MEDIA_DIR, startParts, tempDir, waitFor } from '@safe-community/testkit';
 import { SimulatedWearable } from '@safe-community/simulators';
 import { EdgeAgent, loadEdgeConfig } from '@safe-community/edge-agent';
 import { createLogger } from '@safe-community/runtime';
+import { deviceLogin, startAgent } from './agent-rig.js';
+
+const EXAMPLE_RESIDENTS = fileURLToPath(new URL('../src/care/residents.example.yaml', import.meta.url));
+const wearableDevice = (id: string) => ({ id, kind: 'wearable' as const, profile: 'wearable.carelink-json', tags: { building: 'B' } });
 
 t.test('care monitor runs inside the agent', async (t) => {
-  const dir = await mkdtemp(join(tmpdir(), 'agent-care-'));
-  const agent = new EdgeAgent({
-    config: loadEdgeConfig({
-      edge: { id: 'hub-care', site: 'site-c' }, dataDir: dir, broker: { port: 0 }, admin: { enabled: false },
-      care: { residentsFile: fileURLToPath(new URL('../src/care/residents.example.yaml', import.meta.url)) },
-      devices: [
-        { id: 'W-1702', kind: 'wearable', profile: 'wearable.carelink-json', tags: { building: 'B' } },
-        { id: 'W-9000', kind: 'wearable', profile: 'wearable.carelink-json', tags: { building: 'B' } },
-      ],
-    }),
-    logger: createLogger({ level: 'error' }),
-  });
-  await agent.start();
-  const { password } = await agent.broker.credentials.provision('W-1702');
-  const band = new SimulatedWearable({ url: `mqtt://127.0.0.1:${agent.broker.port}`, id: 'W-1702', password });
-  await band.start();
-  const spare = new SimulatedWearable({ url: `mqtt://127.0.0.1:${agent.broker.port}`, id: 'W-9000', password: (await agent.broker.credentials.provision('W-9000')).password });
-  await spare.start();
-  t.teardown(async () => {
-    await band.stop();
-    await spare.stop();
-    await agent.stop();
-    await rm(dir, { recursive: true, force: true });
-  });
+  const agent = await startAgent(t, {
+    edge: { id: 'hub-care', site: 'site-c' },
+    care: { residentsFile: EXAMPLE_RESIDENTS },
+    devices: [wearableDevice('W-1702'), wearableDevice('W-9000')],
+  }, { logLevel: 'error' });
+  const [enrolled, spare] = await startParts(t,
+    new SimulatedWearable(await deviceLogin(agent, 'W-1702')),
+    new SimulatedWearable(await deviceLogin(agent, 'W-9000')));
   t.ok(agent.care, 'care part started');
   t.ok(agent.care!.stats().residents >= 1, 'residents loaded');
-  await band.sos({ lat: 31.2304, lon: 121.4737 });
+  await enrolled.sos({ lat: 31.2304, lon: 121.4737 });
   const alarm = await waitFor(async () => {
     const records = await agent.outbox.readFrom(1, 1000, 1 << 20);
     return records.filter((r) => r.type === 'alarm').map((r) => JSON.parse(r.json) as { data: { type?: string; tags?: Record<string, string> } })
@@ -59,7 +46,7 @@ t.test('care monitor runs inside the agent', async (t) => {
 });
 
 t.test('consent is applied at the edge: a resident\'s unconsented measurements are never stored or sent', async (t) => {
-  const dir = await mkdtemp(join(tmpdir(), 'agent-consent-'));
+  const dir = await tempDir(t, 'agent-consent-');
   const residentsFile = join(dir, 'residents.json');
   const resident = (id: string, wearable: string, scope: string[]) => ({
     id, name: `Resident ${id}`, wearable, building: 'B',
@@ -72,23 +59,12 @@ t.test('consent is applied at the edge: a resident\'s unconsented measurements a
     resident('R-ALL', 'W-8001', ['alerts', 'location', 'vitals', 'activity']),
     resident('R-ALERTS', 'W-8002', ['alerts']),
   ] }));
-  const agent = new EdgeAgent({
-    config: loadEdgeConfig({
-      edge: { id: 'hub-consent', site: 'site-c' }, dataDir: dir, broker: { port: 0 }, admin: { enabled: false },
-      care: { residentsFile },
-      devices: ['W-8001', 'W-8002', 'W-8003'].map((id) => ({ id, kind: 'wearable' as const, profile: 'wearable.carelink-json', tags: { building: 'B' } })),
-    }),
-    logger: createLogger({ level: 'error' }),
-  });
-  await agent.start();
-  const bands = await Promise.all(['W-8001', 'W-8002', 'W-8003'].map(async (id) =>
-    new SimulatedWearable({ url: `mqtt://127.0.0.1:${agent.broker.port}`, id, password: (await agent.broker.credentials.provision(id)).password })));
-  for (const b of bands) await b.start();
-  t.teardown(async () => {
-    for (const b of bands) await b.stop();
-    await agent.stop();
-    await rm(dir, { recursive: true, force: true });
-  });
+  const agent = await startAgent(t, {
+    edge: { id: 'hub-consent', site: 'site-c' },
+    care: { residentsFile },
+    devices: ['W-8001', 'W-8002', 'W-8003'].map(wearableDevice),
+  }, { logLevel: 'error' });
+  const bands = await startParts(t, ...await Promise.all(['W-8001', 'W-8002', 'W-8003'].map(async (id) => new SimulatedWearable(await deviceLogin(agent, id)))));
   for (const b of bands) await b.vitals({ hr: 72, spo2: 97, steps: 1200, bat: 80, lat: 31.23, lon: 121.47 });
   const sent = await waitFor(async () => {
     const records = await agent.outbox.readFrom(1, 1000, 1 << 20);
@@ -106,12 +82,11 @@ t.test('consent is applied at the edge: a resident\'s unconsented measurements a
 });
 
 t.test('an enrolled resident\'s SOS during start-up is the care monitor\'s: care.sos, no wearable.sos', async (t) => {
-  const dir = await mkdtemp(join(tmpdir(), 'agent-care-start-'));
-  t.teardown(() => rm(dir, { recursive: true, force: true }));
+  const dir = await tempDir(t, 'agent-care-start-');
   const config = loadEdgeConfig({
     edge: { id: 'hub-care', site: 'site-c' }, dataDir: dir, broker: { port: 0 }, admin: { enabled: false },
-    care: { residentsFile: fileURLToPath(new URL('../src/care/residents.example.yaml', import.meta.url)) },
-    devices: [{ id: 'W-1702', kind: 'wearable', profile: 'wearable.carelink-json', tags: { building: 'B' } }],
+    care: { residentsFile: EXAMPLE_RESIDENTS },
+    devices: [wearableDevice('W-1702')],
     // The video part loads its detector after the broker and the linkage are up: start-up lasts seconds.
     cameras: [{ id: 'CAM-V', stream: join(MEDIA_DIR, 'vtest_20s_h264.mp4'), loop: true, tags: {}, analytics: { fps: 1 } }],
   });

@@ -7,14 +7,14 @@ import t from 'tap';
 import { mkdtemp, readdir, rm, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { waitFor } from '@safe-community/testkit';
+import { RestartableBroker, waitFor } from '@safe-community/testkit';
 import { EdgeAgent, loadEdgeConfig } from '@safe-community/edge-agent';
 import { createLogger } from '@safe-community/runtime';
-import { TestBroker, TestCloud } from './uplink-fixtures.js';
+import { TestCloud } from './uplink-fixtures.js';
 
 t.test('uplink stalled: degraded with the reason, an edge.uplink_stalled alarm, closed when acks come', async (t) => {
   const dir = await mkdtemp(join(tmpdir(), 'agent-health-'));
-  const broker = new TestBroker();
+  const broker = new RestartableBroker();
   await broker.start();
   const agent = new EdgeAgent({
     config: loadEdgeConfig({

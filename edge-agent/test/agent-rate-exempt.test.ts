@@ -1,38 +1,18 @@
 /** The agent exempts fire panels from the device rate limit: a whole loop going into alarm is delivered, while other devices stay limited. */
 import t from 'tap';
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { waitFor } from '@safe-community/testkit';
+import { startParts, waitFor } from '@safe-community/testkit';
 import { SimulatedEnvSensor, SimulatedFirePanel } from '@safe-community/simulators';
-import { EdgeAgent, loadEdgeConfig } from '@safe-community/edge-agent';
-import { createLogger } from '@safe-community/runtime';
+import { FIRE_PANEL, deviceLogin, startAgent } from './agent-rig.js';
 
 t.test('a fire panel\'s alarm storm passes a tight rate limit; a sensor over it is refused', async (t) => {
-  const dir = await mkdtemp(join(tmpdir(), 'agent-rate-'));
-  const agent = new EdgeAgent({
-    config: loadEdgeConfig({
-      edge: { id: 'hub-rate', site: 'site-r' }, dataDir: dir, admin: { enabled: false },
-      broker: { port: 0, ratePerSecond: 1, rateBurst: 2 },
-      devices: [
-        { id: 'FP1', kind: 'fire_panel', profile: 'fire_panel.nova-json', tags: { building: 'B1' } },
-        { id: 'S1', kind: 'env_sensor', profile: 'env_sensor.airsense-json', tags: { building: 'B1' } },
-      ],
-    }),
-    logger: createLogger({ level: 'silent' }),
+  const agent = await startAgent(t, {
+    edge: { id: 'hub-rate', site: 'site-r' },
+    broker: { port: 0, ratePerSecond: 1, rateBurst: 2 },
+    devices: [FIRE_PANEL, { id: 'S1', kind: 'env_sensor', profile: 'env_sensor.airsense-json', tags: { building: 'B1' } }],
   });
-  await agent.start();
-  const url = `mqtt://127.0.0.1:${agent.broker.port}`;
-  const panel = new SimulatedFirePanel({ url, id: 'FP1', password: (await agent.broker.credentials.provision('FP1')).password, dialect: 'nova-json' });
-  const sensor = new SimulatedEnvSensor({ url, id: 'S1', password: (await agent.broker.credentials.provision('S1')).password });
-  await panel.start();
-  await sensor.start();
-  t.teardown(async () => {
-    await panel.stop();
-    await sensor.stop();
-    await agent.stop();
-    await rm(dir, { recursive: true, force: true });
-  });
+  const [panel, sensor] = await startParts(t,
+    new SimulatedFirePanel({ ...await deviceLogin(agent, 'FP1'), dialect: 'nova-json' }),
+    new SimulatedEnvSensor(await deviceLogin(agent, 'S1')));
   const refused: string[] = [];
   agent.broker.deadLetters.onRecord((r) => refused.push(`${r.device}:${r.reason}`));
   for (let detector = 1; detector <= 12; detector++) await panel.raiseAlarm({ zone: 3, loop: 1, detector, type: 'smoke' });

@@ -3,36 +3,9 @@
  * clock, and error classification.
  */
 import t from 'tap';
-import type { Clock } from '@safe-community/runtime';
+import { FakeClock } from '@safe-community/testkit';
 import { authorization, parseChallenge } from '../src/camera/http-auth.js';
 import { mapNotification, SignalState, classifyCameraError, parseProbeMatch, type SignalChange, type CameraSignal } from '../src/camera/index.js';
-
-/** A clock whose time only moves when the test says so. */
-class ManualClock implements Clock {
-  private t = 0;
-  private seq = 0;
-  private readonly timers = new Map<number, { at: number; fn: () => void }>();
-  now(): number {
-    return this.t;
-  }
-  setTimeout(fn: () => void, ms: number): unknown {
-    const id = ++this.seq;
-    this.timers.set(id, { at: this.t + ms, fn });
-    return id;
-  }
-  clearTimeout(h: unknown): void {
-    this.timers.delete(h as number);
-  }
-  advance(ms: number): void {
-    this.t += ms;
-    for (const [id, timer] of [...this.timers].sort((a, b) => a[1].at - b[1].at)) {
-      if (timer.at <= this.t) {
-        this.timers.delete(id);
-        timer.fn();
-      }
-    }
-  }
-}
 
 const note = (topic: string, data: Array<[string, string | boolean]>, source: Array<[string, string]> = [['Source', 'vs1']]) => ({
   topic: { _: topic, $: { Dialect: 'http://www.onvif.org/ver10/tev/topicExpression/ConcreteSet' } },
@@ -63,7 +36,7 @@ t.test('maps vendor topic variants to motion, tamper and analytics', async (t) =
 });
 
 t.test('motion without a camera stop ends after the timeout; re-triggers keep it on', async (t) => {
-  const clock = new ManualClock();
+  const clock = new FakeClock(0);
   const changes: SignalChange[] = [];
   const state = new SignalState(clock, 1000, (c) => changes.push(c));
   const motion = (active: boolean): CameraSignal => ({ kind: 'motion', active, topic: 'tns1:VideoSource/MotionAlarm', source: { Source: 'vs1' } });

@@ -4,7 +4,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { randomUUID } from 'node:crypto';
 import type { Event, Telemetry } from '@safe-community/contracts';
-import { DAY_START, VirtualClock, dayResidents } from '@safe-community/simulators';
+import { DAY_START, dayResidents } from '@safe-community/simulators';
+import { FakeClock } from '@safe-community/testkit';
 import { CareMonitor, parseResidents } from '../src/care/index.js';
 import type { DeviceDirectory, DeviceInfo, EventSource, OutboxInput, UplinkSink } from '../src/ports.js';
 import { logger } from './care-rig.js';
@@ -46,7 +47,7 @@ const H10 = DAY_START + 10 * 3_600_000;
 
 async function setup(t: { teardown(fn: () => Promise<void>): void }) {
   const dir = await mkdtemp(join(tmpdir(), 'care-monitor-'));
-  const clock = new VirtualClock(H10);
+  const clock = new FakeClock(H10);
   const ports = new Ports();
   const stateFile = join(dir, 'state.json');
   const make = () => new CareMonitor({ site: 'S1', edge: 'E1', residents, events: ports, telemetry: ports, devices: ports, sink: ports, stateFile, clock, logger });

@@ -8,7 +8,8 @@ import { join } from 'node:path';
 import type { Alarm, Event } from '@safe-community/contracts';
 import { loadProfiles } from '@safe-community/firmware-configs';
 import { createLogger } from '@safe-community/runtime';
-import { CareWearable, DAY_RESIDENTS, DAY_START, VirtualClock, dayResidents } from '@safe-community/simulators';
+import { FakeClock } from '@safe-community/testkit';
+import { CareWearable, DAY_RESIDENTS, DAY_START, dayResidents } from '@safe-community/simulators';
 import { EdgeBroker } from '../src/broker/index.js';
 import { DeviceGateway } from '../src/devices/index.js';
 import { CareMonitor, parseResidents } from '../src/care/index.js';
@@ -35,7 +36,7 @@ export class RecordingSink implements UplinkSink {
 }
 
 export interface Rig {
-  clock: VirtualClock;
+  clock: FakeClock;
   sink: RecordingSink;
   gateway: DeviceGateway;
   wearables: Map<string, CareWearable>;
@@ -49,7 +50,7 @@ export interface Rig {
 
 export async function careRig(opts: { outbox?: boolean } = {}): Promise<Rig> {
   const dir = await mkdtemp(join(tmpdir(), 'care-'));
-  const clock = new VirtualClock(DAY_START);
+  const clock = new FakeClock(DAY_START);
   const outbox = opts.outbox ? new Outbox({ dir: join(dir, 'outbox'), site: 'S1', edge: 'E1', logger }) : undefined;
   await outbox?.start();
   const sink = new RecordingSink(outbox);

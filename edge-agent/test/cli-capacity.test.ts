@@ -4,19 +4,12 @@
  * checked here; the numbers themselves are this box's and are printed for the reader.
  */
 import t, { type Test } from 'tap';
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { MEDIA_DIR } from '@safe-community/testkit';
 import { CameraRig } from '@safe-community/simulators/camera';
-import { runCli, EXIT, planCapacity, type CliIo, type CapacityReport } from '@safe-community/edge-agent';
-
-function capture() {
-  const out: string[] = [];
-  const err: string[] = [];
-  const io: CliIo = { out: (l) => out.push(l), err: (l) => err.push(l), env: {} };
-  return { out, err, io };
-}
+import { runCli, EXIT, planCapacity, type CapacityReport } from '@safe-community/edge-agent';
+import { capture, configDir } from './cli-rig.js';
 
 function checkReport(t: Test, r: CapacityReport, fps: number): void {
   t.equal(r.fps, fps);
@@ -54,9 +47,7 @@ t.test('capacity from the configured camera: ONVIF stream URI, RTSP decode, fram
   const rig = new CameraRig({ video: join(MEDIA_DIR, 'vtest_20s_h264.mp4'), camera: { credentials: creds, snapshotFile: join(MEDIA_DIR, 'vtest_t12.jpg') } });
   await rig.start();
   t.teardown(() => rig.stop());
-  const dir = await mkdtemp(join(tmpdir(), 'capacity-'));
-  t.teardown(() => rm(dir, { recursive: true, force: true }));
-  const config = join(dir, 'edge.yaml');
+  const { dir, config } = await configDir(t, 'capacity-');
   await writeFile(config, [
     'edge: { id: hub-cap, site: s }',
     `dataDir: ${join(dir, 'data')}`,

@@ -3,20 +3,13 @@
  * 127.0.0.1, and against a running agent for the MQTT devices it has seen.
  */
 import t from 'tap';
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { MEDIA_DIR, freePort } from '@safe-community/testkit';
 import { createLogger } from '@safe-community/runtime';
 import { CameraRig } from '@safe-community/simulators/camera';
-import { runCli, EXIT, EdgeAgent, loadEdgeConfig, type CliIo } from '@safe-community/edge-agent';
-
-function capture() {
-  const out: string[] = [];
-  const err: string[] = [];
-  const io: CliIo = { out: (l) => out.push(l), err: (l) => err.push(l), env: {} };
-  return { out, err, io };
-}
+import { runCli, EXIT, EdgeAgent, loadEdgeConfig } from '@safe-community/edge-agent';
+import { capture, configDir } from './cli-rig.js';
 
 t.test('discover finds the simulated camera by unicast and lists the agent\'s devices', async (t) => {
   const rig = new CameraRig({
@@ -26,10 +19,8 @@ t.test('discover finds the simulated camera by unicast and lists the agent\'s de
   });
   await rig.start();
   t.teardown(() => rig.stop());
-  const dir = await mkdtemp(join(tmpdir(), 'discover-'));
-  t.teardown(() => rm(dir, { recursive: true, force: true }));
+  const { dir, config } = await configDir(t, 'discover-');
   const adminPort = await freePort();
-  const config = join(dir, 'edge.yaml');
   const base = [
     'edge: { id: hub-d, site: site-d }',
     `dataDir: ${join(dir, 'data')}`,

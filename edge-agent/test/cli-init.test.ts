@@ -1,19 +1,12 @@
 import t from 'tap';
-import { mkdtemp, readFile, rm, stat } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { readFile, stat } from 'node:fs/promises';
 import { join } from 'node:path';
-import { runCli, EXIT, loadEdgeConfig, readConfigFile, type CliIo } from '@safe-community/edge-agent';
-
-function capture(extra: Partial<CliIo> = {}) {
-  const out: string[] = [];
-  const err: string[] = [];
-  const io: CliIo = { out: (l) => out.push(l), err: (l) => err.push(l), env: {}, interactive: false, ...extra };
-  return { out, err, io };
-}
+import { runCli, EXIT, loadEdgeConfig, readConfigFile } from '@safe-community/edge-agent';
+import { tempDir } from '@safe-community/testkit';
+import { capture } from './cli-rig.js';
 
 t.test('init writes a config from flags that loads, and refuses to overwrite', async (t) => {
-  const dir = await mkdtemp(join(tmpdir(), 'init-'));
-  t.teardown(() => rm(dir, { recursive: true, force: true }));
+  const dir = await tempDir(t, 'init-');
   const file = join(dir, 'edge.yaml');
   const flags = ['--edge', 'bldg3-hub', '--site', 'garden-court', '--uplink', 'mqtt://cloud.example:1883', '--broker-port', '1890',
     '--data-dir', join(dir, 'data'), '--cloud', 'https://cloud.example', '--out', file];
@@ -41,8 +34,7 @@ t.test('init writes a config from flags that loads, and refuses to overwrite', a
 });
 
 t.test('init validates before writing: bad values exit 2 and write nothing', async (t) => {
-  const dir = await mkdtemp(join(tmpdir(), 'init-'));
-  t.teardown(() => rm(dir, { recursive: true, force: true }));
+  const dir = await tempDir(t, 'init-');
   const file = join(dir, 'edge.yaml');
   let c = capture();
   t.equal(await runCli(['init', '--edge', 'e1', '--site', 's1', '--broker-port', '70000', '--out', file], c.io), EXIT.usage);
@@ -63,8 +55,7 @@ t.test('init validates before writing: bad values exit 2 and write nothing', asy
 });
 
 t.test('init asks for what the flags leave out, offering defaults', async (t) => {
-  const dir = await mkdtemp(join(tmpdir(), 'init-'));
-  t.teardown(() => rm(dir, { recursive: true, force: true }));
+  const dir = await tempDir(t, 'init-');
   const file = join(dir, 'edge.yaml');
   const asked: string[] = [];
   const answers: Record<string, string> = { 'edge id': 'hub-7', 'site id': 'river-park', 'device broker port': '', 'data folder': join(dir, 'd') };

@@ -1,21 +1,13 @@
 import t from 'tap';
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { freePort } from '@safe-community/testkit';
 import { runCli, EXIT, EdgeAgent, loadEdgeConfig, applyEnv, readConfigFile, readRegistry } from '@safe-community/edge-agent';
-
-function capture() {
-  const out: string[] = [];
-  const err: string[] = [];
-  return { out, err, io: { out: (l: string) => out.push(l), err: (l: string) => err.push(l), env: {} as NodeJS.ProcessEnv } };
-}
+import { capture, configDir } from './cli-rig.js';
 
 t.test('provision, list, and drill against a running agent', async (t) => {
-  const dir = await mkdtemp(join(tmpdir(), 'cli-'));
-  t.teardown(() => rm(dir, { recursive: true, force: true }));
+  const { dir, config } = await configDir(t, 'cli-');
   const adminPort = await freePort();
-  const config = join(dir, 'edge.yaml');
   await writeFile(config, [
     'edge: { id: hub-1, site: site-a }',
     `dataDir: ${join(dir, 'data')}`,
@@ -84,9 +76,7 @@ t.test('provision, list, and drill against a running agent', async (t) => {
 });
 
 t.test('bad usage and bad config exit 2 with the key named', async (t) => {
-  const dir = await mkdtemp(join(tmpdir(), 'cli-'));
-  t.teardown(() => rm(dir, { recursive: true, force: true }));
-  const config = join(dir, 'edge.yaml');
+  const { dir, config } = await configDir(t, 'cli-');
   await writeFile(config, 'broker: { port: 70000 }\nmystery: 1\n');
   let c = capture();
   t.equal(await runCli(['devices', '--config', config], c.io), EXIT.usage);

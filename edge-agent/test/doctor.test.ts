@@ -6,22 +6,14 @@
  */
 import t from 'tap';
 import { createServer, type Server } from 'node:http';
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { MEDIA_DIR, freePort } from '@safe-community/testkit';
+import { freePort, MEDIA_DIR, RestartableBroker, tempDir } from '@safe-community/testkit';
 import { CameraRig, SimulatedOnvifCamera } from '@safe-community/simulators/camera';
-import { runCli, EXIT, type CliIo, type DoctorReport } from '@safe-community/edge-agent';
-import { TestBroker } from './uplink-fixtures.js';
+import { runCli, EXIT, type DoctorReport } from '@safe-community/edge-agent';
 import { checkUplink } from '../src/doctor/index.js';
 import { loadEdgeConfig } from '@safe-community/edge-agent';
-
-function capture() {
-  const out: string[] = [];
-  const err: string[] = [];
-  const io: CliIo = { out: (l) => out.push(l), err: (l) => err.push(l), env: {} };
-  return { out, err, io };
-}
+import { capture, configDir } from './cli-rig.js';
 
 const creds = { username: 'installer', password: 'doctor-pw' };
 
@@ -29,7 +21,7 @@ t.test('doctor on a healthy box: every check ok, figures measured', async (t) =>
   const rig = new CameraRig({ video: join(MEDIA_DIR, 'vtest_20s_h264.mp4'), camera: { credentials: creds, snapshotFile: join(MEDIA_DIR, 'vtest_t12.jpg') } });
   await rig.start();
   t.teardown(() => rig.stop());
-  const uplink = new TestBroker();
+  const uplink = new RestartableBroker();
   await uplink.start();
   t.teardown(() => uplink.stop());
   // Node's HTTP server sends a Date header on every answer, as the cloud ingest (Fastify) does.
@@ -38,9 +30,7 @@ t.test('doctor on a healthy box: every check ok, figures measured', async (t) =>
   t.teardown(() => new Promise<void>((r) => cloud.close(() => r())));
   const cloudPort = (cloud.address() as { port: number }).port;
 
-  const dir = await mkdtemp(join(tmpdir(), 'doctor-'));
-  t.teardown(() => rm(dir, { recursive: true, force: true }));
-  const config = join(dir, 'edge.yaml');
+  const { dir, config } = await configDir(t, 'doctor-');
   await writeFile(config, [
     'edge: { id: hub-doc, site: site-doc }',
     `dataDir: ${join(dir, 'data')}`,
@@ -94,8 +84,7 @@ t.test('doctor reports each failure with its check and exits 1', async (t) => {
   const rig = new CameraRig({ video: join(MEDIA_DIR, 'vtest_20s_h264.mp4'), camera: { credentials: creds, snapshotFile: join(MEDIA_DIR, 'vtest_t12.jpg') } });
   await rig.start();
   t.teardown(() => rig.stop());
-  const dir = await mkdtemp(join(tmpdir(), 'doctor-'));
-  t.teardown(() => rm(dir, { recursive: true, force: true }));
+  const dir = await tempDir(t, 'doctor-');
   // A port something already listens on, so the device broker could not start.
   const busy = createServer();
   await new Promise<void>((r) => busy.listen(0, '127.0.0.1', () => r()));
@@ -141,9 +130,7 @@ t.test('doctor reports each failure with its check and exits 1', async (t) => {
 });
 
 t.test('doctor exits 2 on a bad config', async (t) => {
-  const dir = await mkdtemp(join(tmpdir(), 'doctor-'));
-  t.teardown(() => rm(dir, { recursive: true, force: true }));
-  const config = join(dir, 'edge.yaml');
+  const { config } = await configDir(t, 'doctor-');
   await writeFile(config, 'cameras:\n  - { id: c1 }\n');
   const c = capture();
   t.equal(await runCli(['doctor', '--config', config], c.io), EXIT.usage);
@@ -151,7 +138,7 @@ t.test('doctor exits 2 on a bad config', async (t) => {
 });
 
 t.test('doctor warns when the box has no secret of its own: its commands would not be authenticated', async (t) => {
-  const broker = new TestBroker();
+  const broker = new RestartableBroker();
   await broker.start();
   t.teardown(() => broker.stop());
   const r = await checkUplink(loadEdgeConfig({ edge: { id: 'hub-nosecret', site: 's' }, uplink: { url: broker.url } }));

@@ -5,15 +5,11 @@
  * show up per camera.
  */
 import t from 'tap';
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import mqtt from 'mqtt';
-import { waitFor } from '@safe-community/testkit';
-import { createLogger } from '@safe-community/runtime';
+import { RestartableBroker, startParts, waitFor } from '@safe-community/testkit';
 import { SimulatedFirePanel, SimulatedGate } from '@safe-community/simulators';
-import { EdgeAgent, EdgeMetrics, loadEdgeConfig, type ExecutionReport } from '@safe-community/edge-agent';
-import { TestBroker } from './uplink-fixtures.js';
+import { EdgeMetrics, type ExecutionReport } from '@safe-community/edge-agent';
+import { EVACUATION_GATE, FIRE_PANEL, deviceLogin, startAgent } from './agent-rig.js';
 
 /** The value of one sample line, e.g. sample(text, 'edge_outbox_depth') or with a label filter. */
 function sample(text: string, name: string, labels: Record<string, string> = {}): number | undefined {
@@ -26,42 +22,21 @@ function sample(text: string, name: string, labels: Record<string, string> = {})
 }
 
 t.test('/metrics serves the edge series with live values', async (t) => {
-  const dir = await mkdtemp(join(tmpdir(), 'metrics-'));
-  t.teardown(() => rm(dir, { recursive: true, force: true }));
-  const cloud = new TestBroker();
-  await cloud.start();
-  t.teardown(() => cloud.stop());
-
-  const agent = new EdgeAgent({
-    config: loadEdgeConfig({
-      edge: { id: 'hub-m', site: 'site-m' },
-      dataDir: join(dir, 'data'),
-      broker: { port: 0 },
-      admin: { port: 0 },
-      uplink: { url: cloud.url, ackTimeoutMs: 60_000 },
-      devices: [
-        { id: 'FP1', kind: 'fire_panel', profile: 'fire_panel.nova-json', tags: { building: 'B1' } },
-        { id: 'G1', kind: 'access_gate', profile: 'access_gate.acme-json', tags: { building: 'B1', role: 'evacuation_gate' } },
-      ],
-    }),
-    logger: createLogger({ level: 'error' }),
-  });
-  await agent.start();
-  t.teardown(() => agent.stop());
-  const url = `mqtt://127.0.0.1:${agent.broker.port}`;
-  const panel = new SimulatedFirePanel({ url, id: 'FP1', password: (await agent.broker.credentials.provision('FP1')).password, dialect: 'nova-json' });
-  const gate = new SimulatedGate({ url, id: 'G1', password: (await agent.broker.credentials.provision('G1')).password, dialect: 'acme-json' });
-  await panel.start();
-  await gate.start();
-  t.teardown(async () => {
-    await panel.stop();
-    await gate.stop();
-  });
+  const [cloud] = await startParts(t, new RestartableBroker());
+  const agent = await startAgent(t, {
+    edge: { id: 'hub-m', site: 'site-m' },
+    admin: { port: 0 },
+    uplink: { url: cloud.url, ackTimeoutMs: 60_000 },
+    devices: [FIRE_PANEL, EVACUATION_GATE],
+  }, { logLevel: 'error' });
+  const [panel] = await startParts(t,
+    new SimulatedFirePanel({ ...await deviceLogin(agent, 'FP1'), dialect: 'nova-json' }),
+    new SimulatedGate({ ...await deviceLogin(agent, 'G1'), dialect: 'acme-json' }));
   await waitFor(() => agent.devices.online('FP1') && agent.devices.online('G1'), { what: 'devices online' });
   await waitFor(() => agent.uplink?.metrics().connected === true, { what: 'uplink connected' });
 
   // One refused login, so the refusal counter has a sample to show.
-  await t.rejects(mqtt.connectAsync(url, { clientId: 'G1', username: 'G1', password: 'wrong', reconnectPeriod: 0 }), 'bad password refused');
+  await t.rejects(mqtt.connectAsync(`mqtt://127.0.0.1:${agent.broker.port}`, { clientId: 'G1', username: 'G1', password: 'wrong', reconnectPeriod: 0 }), 'bad password refused');
 
   const reports: ExecutionReport[] = [];
   agent.linkage.onExecution((r) => reports.push(r));

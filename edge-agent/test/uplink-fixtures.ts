@@ -1,51 +1,10 @@
 /**
- * Test parts for the uplink: an in-process Aedes broker on an ephemeral port (closable and restartable on
- * the same port, for outage tests) and a small "cloud" that speaks the delivery protocol of
- * contracts/src/down.ts: it commits a batch only when it continues its high-water mark, skips duplicates,
- * refuses a gap, and answers `{type:'ack', upTo}`. Faults are switched on from the test.
+ * Test parts for the uplink (its broker is the testkit's RestartableBroker): a small "cloud" that speaks
+ * the delivery protocol of contracts/src/down.ts: it commits a batch only when it continues its high-water
+ * mark, skips duplicates, refuses a gap, and answers `{type:'ack', upTo}`. Faults are switched on from the test.
  */
-import { createServer, type Server, type Socket } from 'node:net';
-import { Aedes } from 'aedes';
 import mqtt, { type MqttClient } from 'mqtt';
 import { edgeDownTopic, uplinkSubscription, parseEdgeTopic, validators, type Envelope } from '@safe-community/contracts';
-import { freePort } from '@safe-community/testkit';
-
-export class TestBroker {
-  port = 0;
-  private broker: Aedes | undefined;
-  private server: Server | undefined;
-  private sockets = new Set<Socket>();
-
-  get url(): string {
-    return `mqtt://127.0.0.1:${this.port}`;
-  }
-
-  async start(): Promise<void> {
-    if (this.port === 0) this.port = await freePort();
-    const broker = await Aedes.createBroker();
-    const server = createServer((socket) => {
-      this.sockets.add(socket);
-      socket.on('close', () => this.sockets.delete(socket));
-      broker.handle(socket);
-    });
-    await new Promise<void>((resolve, reject) => {
-      server.once('error', reject);
-      server.listen(this.port, '127.0.0.1', () => resolve());
-    });
-    this.broker = broker;
-    this.server = server;
-  }
-
-  /** Closes the broker and drops every connection, like a broker crash. */
-  async stop(): Promise<void> {
-    const { broker, server } = this;
-    this.broker = undefined;
-    this.server = undefined;
-    for (const s of this.sockets) s.destroy();
-    if (broker) await new Promise<void>((resolve) => broker.close(() => resolve()));
-    if (server) await new Promise<void>((resolve) => server.close(() => resolve()));
-  }
-}
 
 /** What the cloud has stored, kept outside the client so it survives a cloud restart. */
 export interface CloudState {

@@ -8,12 +8,12 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { randomUUID } from 'node:crypto';
-import { waitFor } from '@safe-community/testkit';
+import { RestartableBroker, waitFor } from '@safe-community/testkit';
 import { createLogger } from '@safe-community/runtime';
 import { Outbox } from '../src/outbox/index.js';
 import { Uplink } from '../src/uplink/index.js';
 import type { OutboxInput } from '../src/ports.js';
-import { TestBroker, TestCloud, exactlyOnceInOrder } from './uplink-fixtures.js';
+import { TestCloud, exactlyOnceInOrder } from './uplink-fixtures.js';
 
 const EDGE = 'edge-out1';
 const SITE = 'site-1';
@@ -30,7 +30,7 @@ const newUplink = (url: string, outbox: Outbox): Uplink => new Uplink({
 
 t.test('broker outage: appends continue, replay in order after the broker returns', async (t) => {
   const dir = await mkdtemp(join(tmpdir(), 'uplink-out-'));
-  const broker = new TestBroker();
+  const broker = new RestartableBroker();
   await broker.start();
   const cloud = new TestCloud(broker.url);
   await cloud.start();
@@ -72,7 +72,7 @@ t.test('broker outage: appends continue, replay in order after the broker return
 
 t.test('edge restart: a new outbox and uplink resume from the checkpoint; the cloud skips what it has', async (t) => {
   const dir = await mkdtemp(join(tmpdir(), 'uplink-rs-'));
-  const broker = new TestBroker();
+  const broker = new RestartableBroker();
   await broker.start();
   const cloud = new TestCloud(broker.url);
   await cloud.start();

@@ -8,13 +8,13 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { randomUUID } from 'node:crypto';
-import { waitFor, freePort } from '@safe-community/testkit';
+import { freePort, RestartableBroker, waitFor } from '@safe-community/testkit';
 import { createLogger } from '@safe-community/runtime';
 import type { Command } from '@safe-community/contracts';
 import { Outbox } from '../src/outbox/index.js';
 import { Uplink, type UplinkOptions } from '../src/uplink/index.js';
 import type { OutboxInput } from '../src/ports.js';
-import { TestBroker, TestCloud, exactlyOnceInOrder } from './uplink-fixtures.js';
+import { TestCloud, exactlyOnceInOrder } from './uplink-fixtures.js';
 
 const EDGE = 'edge-up1';
 const SITE = 'site-1';
@@ -31,7 +31,7 @@ const telemetry = (i: number): OutboxInput => ({
 
 async function rig(t: Test, over: Partial<UplinkOptions> = {}) {
   const dir = await mkdtemp(join(tmpdir(), 'uplink-'));
-  const broker = new TestBroker();
+  const broker = new RestartableBroker();
   await broker.start();
   const cloud = new TestCloud(broker.url);
   await cloud.start();

@@ -1,32 +1,7 @@
 import t from 'tap';
-import { createServer } from 'node:net';
-import { Aedes } from 'aedes';
 import mqtt from 'mqtt';
-import { freePort, waitFor } from '@safe-community/testkit';
-import { CareWearable, DAY_RESIDENTS, DAY_START, VirtualClock, dayResidents, dayScript, runDay } from '../src/index.js';
-
-t.test('virtual clock: timers fire in time order at their due time, only when advanced', async (t) => {
-  const clock = new VirtualClock(1000);
-  const fired: string[] = [];
-  clock.setTimeout(() => fired.push(`b@${clock.now()}`), 50);
-  clock.setTimeout(() => fired.push(`a@${clock.now()}`), 10);
-  const dropped = clock.setTimeout(() => fired.push('never'), 20);
-  clock.setTimeout(() => fired.push(`c@${clock.now()}`), 50);
-  clock.clearTimeout(dropped);
-  t.equal(clock.pending, 3);
-  await clock.advanceTo(1040);
-  t.same(fired, ['a@1010']);
-  t.equal(clock.now(), 1040);
-  let settled = 0;
-  await clock.advanceTo(2000, async () => {
-    settled++;
-  });
-  t.same(fired, ['a@1010', 'b@1050', 'c@1050'], 'same due time keeps the order set');
-  t.equal(settled, 2, 'settle runs after each timer');
-  clock.setTimeout(() => clock.setTimeout(() => fired.push(`chained@${clock.now()}`), 5), 5);
-  await clock.advanceTo(3000);
-  t.equal(fired.at(-1), 'chained@2010', 'a timer set by a timer fires in the same advance');
-});
+import { FakeClock, startAedes, waitFor } from '@safe-community/testkit';
+import { CareWearable, DAY_RESIDENTS, DAY_START, dayResidents, dayScript, runDay } from '../src/index.js';
 
 t.test('the scripted day: five residents, every heartbeat, the scripted moments once each', async (t) => {
   const steps = dayScript();
@@ -47,16 +22,13 @@ t.test('the scripted day: five residents, every heartbeat, the scripted moments 
 });
 
 t.test('wearables publish their vendor payloads on device time, and the anxin band acknowledges commands', async (t) => {
-  const broker = await Aedes.createBroker();
-  const server = createServer(broker.handle);
-  const port = await freePort();
-  await new Promise<void>((resolve) => server.listen(port, '127.0.0.1', resolve));
-  const url = `mqtt://127.0.0.1:${port}`;
+  const broker = await startAedes();
+  const url = broker.url;
   const listener = await mqtt.connectAsync(url, { clientId: 'listener' });
   const seen: string[] = [];
   listener.on('message', (topic, payload) => seen.push(`${topic} ${payload.toString()}`));
   await listener.subscribeAsync('devices/#', { qos: 1 });
-  const clock = new VirtualClock(DAY_START + 9 * 3_600_000);
+  const clock = new FakeClock(DAY_START + 9 * 3_600_000);
   const json = new CareWearable({ url, id: 'W-101', password: 'x', dialect: 'carelink-json', now: () => clock.now() });
   const delim = new CareWearable({ url, id: 'W-102', password: 'x', dialect: 'anxin-delim', now: () => clock.now() });
   await json.start();
@@ -65,8 +37,7 @@ t.test('wearables publish their vendor payloads on device time, and the anxin ba
     await json.stop();
     await delim.stop();
     await listener.endAsync();
-    await new Promise<void>((resolve) => server.close(() => resolve()));
-    await new Promise<void>((resolve) => broker.close(() => resolve()));
+    await broker.close();
   });
 
   const steps = [

@@ -10,15 +10,13 @@ import { randomUUID } from 'node:crypto';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Aedes } from 'aedes';
-import { createServer } from 'node:net';
 import mqtt from 'mqtt';
 import { downMacKey, signDown, type Command, type DownMessage } from '@safe-community/contracts';
 import { newToken } from '@safe-community/cloud-ingest';
 import { EdgeAgent, loadEdgeConfig } from '@safe-community/edge-agent';
 import { createLogger } from '@safe-community/runtime';
 import { SimulatedGate } from '@safe-community/simulators';
-import { waitFor } from '@safe-community/testkit';
+import { startAedes, waitFor } from '@safe-community/testkit';
 
 const EDGE = 'hub-sec';
 const SITE = 'site-s';
@@ -26,10 +24,8 @@ const secret = newToken('edge');
 const otherSecret = newToken('edge');
 
 // The open broker: no login, no topic rules.
-const aedes = await Aedes.createBroker();
-const server = createServer(aedes.handle);
-await new Promise<void>((r) => server.listen(0, '127.0.0.1', () => r()));
-const brokerUrl = `mqtt://127.0.0.1:${(server.address() as { port: number }).port}`;
+const cloudBroker = await startAedes();
+const brokerUrl = cloudBroker.url;
 const dir = await mkdtemp(join(tmpdir(), 'sec-down-'));
 const agent = new EdgeAgent({
   config: loadEdgeConfig({
@@ -48,8 +44,7 @@ t.teardown(async () => {
   await attacker.endAsync(true);
   await gate.stop();
   await agent.stop();
-  await new Promise<void>((r) => aedes.close(() => r()));
-  await new Promise<void>((r) => server.close(() => r()));
+  await cloudBroker.close();
   await rm(dir, { recursive: true, force: true });
 });
 await waitFor(() => agent.uplink?.metrics().connected, { what: 'uplink connected to the cloud broker' });

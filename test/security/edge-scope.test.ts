@@ -7,8 +7,7 @@ import t from 'tap';
 import { randomUUID } from 'node:crypto';
 import mqtt from 'mqtt';
 import type { UplinkMessage } from '@safe-community/contracts';
-import { waitFor } from '@safe-community/testkit';
-import { startAedes } from '../../cloud-ingest/test/helpers/broker.js';
+import { waitFor, startAedes } from '@safe-community/testkit';
 import { ADMIN_TOKEN, alarmRecord, api, basic, envelopeOf, postEnvelope, startIngest } from './fixtures/ingest.js';
 
 const broker = await startAedes();

@@ -132,3 +132,6 @@ export async function compressAllChunks(db: { query(sql: string): Promise<{ rows
   return Number(r.rows[0]?.n ?? 0);
 }
 export { rawConnect, connectPacket, openSocket, remainingLength } from './mqtt-raw.js';
+export { startAedes, RestartableBroker, type TestBroker } from './broker.js';
+export { FakeClock, fakeClock, nextTurn, FAKE_CLOCK_START } from './clock.js';
+export { tempDir, startParts, type Teardown, type Part } from './parts.js';

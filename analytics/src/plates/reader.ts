@@ -11,8 +11,8 @@ import { CodedError, type Logger } from '@safe-community/runtime';
 import { rawSharp, toRgb, type ImageInput, type RawFrame } from '../image.js';
 import { planarize } from '../preprocess.js';
 import type { Box } from '../detection.js';
-import { InferencePool } from '../infer/pool.js';
-import { loadModel } from '../models.js';
+import type { InferencePool } from '../infer/pool.js';
+import { openModelPool } from '../models.js';
 import { dbRegions, type TextRegion } from './db.js';
 import { ctcGreedy, type Recognised } from './ctc.js';
 import { PlateGrammar, type PlateChar, type PlateColour, type PlateDecode, type PlateFormat } from './grammar.js';
@@ -113,18 +113,7 @@ export class PlateReader {
 
   async start(): Promise<void> {
     if (this.pool) return;
-    const [det, rec] = await Promise.all([
-      loadModel('ocr-det', this.opts.modelsDir, 'ocr-det'),
-      loadModel('ocr-rec', this.opts.modelsDir, 'ocr-rec'),
-    ]);
-    const pool = new InferencePool({
-      name: 'ppocr_v4',
-      models: { det: det.bytes, rec: rec.bytes },
-      size: this.opts.workers ?? 1,
-      intraOpNumThreads: this.opts.intraOpNumThreads ?? 1,
-      ...(this.opts.logger ? { logger: this.opts.logger } : {}),
-    });
-    await pool.start();
+    const { pool, models: { det, rec } } = await openModelPool({ det: { model: 'ocr-det', task: 'ocr-det' }, rec: { model: 'ocr-rec', task: 'ocr-rec' } }, { ...this.opts, name: 'ppocr_v4' });
     this.det = det.manifest;
     this.rec = rec.manifest;
     this.keys = rec.labels;

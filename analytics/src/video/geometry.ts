@@ -1,13 +1,7 @@
 import type { Box, ContentRect, Detection, NormDetection, Point } from './types.js';
 
-export function iou(a: Box, b: Box): number {
-  const ix = Math.min(a[2], b[2]) - Math.max(a[0], b[0]);
-  const iy = Math.min(a[3], b[3]) - Math.max(a[1], b[1]);
-  if (ix <= 0 || iy <= 0) return 0;
-  const inter = ix * iy;
-  const union = (a[2] - a[0]) * (a[3] - a[1]) + (b[2] - b[0]) * (b[3] - b[1]) - inter;
-  return union > 0 ? inter / union : 0;
-}
+// One intersection-over-union for the detector's NMS and the tracker's matching.
+export { iou } from '../detection.js';
 
 export type Anchor = 'bottom' | 'center';
 

@@ -1,10 +1,10 @@
-/** Shared set-up of the alarm, rule, escalation and dispatch tests: a migrated database on either backend, a manual clock, actors. */
+/** Shared set-up of the alarm, rule, escalation and dispatch tests: a migrated database on either backend, a fake clock, actors. */
 import pg from 'pg';
 import { PGlite } from '@electric-sql/pglite';
-import { checkStoreVariant, freshDatabase } from '@safe-community/testkit';
-import { createLogger, type Clock } from '@safe-community/runtime';
+import { FakeClock, checkStoreVariant, freshDatabase } from '@safe-community/testkit';
+import { createLogger } from '@safe-community/runtime';
 import { migrate, type SqlRunner } from '@safe-community/cloud-ingest';
-import type { Actor } from '../../src/alarms/index.js';
+import { RecordingNotifier, type Actor } from '../../src/alarms/index.js';
 
 export type BackendName = 'postgres' | 'pglite';
 export const BACKENDS: readonly BackendName[] = ['postgres', 'pglite'];
@@ -39,32 +39,21 @@ export async function openBackend(name: BackendName): Promise<Backend> {
   };
 }
 
-/** Time that moves only when the test says so; timers fire in due order on advance(). */
-export class ManualClock implements Clock {
-  private t: number;
-  private seq = 0;
-  private readonly pending = new Map<number, { at: number; fn: () => void }>();
-  constructor(start = Date.parse('2026-11-29T08:00:00.000Z')) {
-    this.t = start;
-  }
-  now(): number {
-    return this.t;
-  }
-  setTimeout(fn: () => void, ms: number): unknown {
-    const id = ++this.seq;
-    this.pending.set(id, { at: this.t + ms, fn });
-    return id;
-  }
-  clearTimeout(handle: unknown): void {
-    this.pending.delete(handle as number);
-  }
-  /** Moves time on without firing anything (the tests drive runDue themselves). */
-  advance(ms: number): void {
-    this.t += ms;
-  }
-  iso(): string {
-    return new Date(this.t).toISOString();
-  }
+export interface AlarmRig {
+  be: Backend;
+  clock: FakeClock;
+  notifier: RecordingNotifier;
+}
+
+/**
+ * A migrated backend closed at the end of the test, a fake clock and a recording notifier: what every
+ * alarm, rule and dispatch test starts from. The clock's skip() moves time without firing the services'
+ * own polls, so each test drives runDue itself.
+ */
+export async function openAlarmRig(t: { teardown(fn: () => unknown): void }, name: BackendName): Promise<AlarmRig> {
+  const be = await openBackend(name);
+  t.teardown(() => be.close());
+  return { be, clock: new FakeClock(), notifier: new RecordingNotifier() };
 }
 
 export const quietLogger = () => createLogger({ level: 'silent' });

@@ -13,7 +13,6 @@
  * `dayResidents()` is the matching residents file for the edge (geofences around each home).
  */
 import type { CareDialect, CareVitals, CareWearable, Position } from './care-wearable.js';
-import type { VirtualClock } from './virtual-clock.js';
 
 export const DAY_TIME_ZONE = 'Asia/Shanghai';
 /** Local midnight of the scripted day. */
@@ -160,8 +159,17 @@ export function dayScript(): DayStep[] {
   return steps.sort((a, b) => a.at - b.at);
 }
 
+/**
+ * The clock a scripted day runs on: time that moves only when the script says so (the tests' fake clock),
+ * firing the timers due on the way and awaiting `settle` after each.
+ */
+export interface ScriptClock {
+  now(): number;
+  advanceTo(target: number, settle?: () => Promise<void>): Promise<void>;
+}
+
 export interface RunDayOptions {
-  clock: VirtualClock;
+  clock: ScriptClock;
   wearables: ReadonlyMap<string, CareWearable>;
   steps: readonly DayStep[];
   /** Play steps with from <= at < until (ms after DAY_START); the clock ends at until. */

@@ -1,11 +1,16 @@
-/** An in-process Aedes broker (MQTT 3.1.1) on an ephemeral loopback port, for tests. */
+/**
+ * The tests' in-process MQTT broker: Aedes (MQTT 3.1.1) on a loopback port, closable like a crash (every
+ * connection dropped) and restartable on the same port for outage tests.
+ */
 import { createServer, type Server, type Socket } from 'node:net';
 import { Aedes } from 'aedes';
-import { freePort } from '@safe-community/testkit';
+import { freePort } from './index.js';
 
 export interface TestBroker {
   url: string;
+  port: number;
   broker: Aedes;
+  /** Drops every connection and closes the broker and its listener. */
   close(): Promise<void>;
 }
 
@@ -26,6 +31,7 @@ export async function startAedes(port?: number): Promise<TestBroker> {
   });
   return {
     url: `mqtt://127.0.0.1:${listenPort}`,
+    port: listenPort,
     broker,
     async close() {
       for (const s of sockets) s.destroy();
@@ -33,4 +39,26 @@ export async function startAedes(port?: number): Promise<TestBroker> {
       await new Promise<void>((resolve) => broker.close(() => resolve()));
     },
   };
+}
+
+/** A broker that keeps its port across stop() and start(), like one that crashes and comes back. */
+export class RestartableBroker {
+  port = 0;
+  private running: TestBroker | undefined;
+
+  get url(): string {
+    return `mqtt://127.0.0.1:${this.port}`;
+  }
+
+  async start(): Promise<void> {
+    this.running = await startAedes(this.port || undefined);
+    this.port = this.running.port;
+  }
+
+  /** Closes the broker and drops every connection, like a broker crash. */
+  async stop(): Promise<void> {
+    const running = this.running;
+    this.running = undefined;
+    await running?.close();
+  }
 }
