@@ -83,7 +83,10 @@ export function createIngestService(input: unknown = {}, deps: IngestDeps = {}):
     if (!engine) return;
     const c = committedFromBatch(batch, result);
     if (!c.events.length && !c.alarms.length && !c.statuses.length && !c.linkages.length) return;
-    rulesTail = rulesTail.then(() => engine.onCommitted(c)).catch((err: unknown) => log.warn({ err: (err as Error).message }, 'cloud rules failed on a batch'));
+    // Judged now, in commit order; the durable writes follow in the rules' group commit, which keeps that
+    // order, so the next batch need not wait for this one's flush (issue #19).
+    const durable = engine.evaluate(c).durable.catch((err: unknown) => log.warn({ err: (err as Error).message }, 'cloud rules failed on a batch'));
+    rulesTail = Promise.all([rulesTail, durable]);
   };
   const pipeline = new Pipeline(store, { retry: config.retry, logger: log.child({ part: 'pipeline' }), onCommitted: feedRules, ...(deps.clock ? { clock: deps.clock } : {}) });
   let app: FastifyInstance | undefined;

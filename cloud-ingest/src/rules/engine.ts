@@ -1,8 +1,10 @@
 /**
- * Evaluates the active rule set against each committed batch (`onCommitted`, called by the ingest after
- * its commit). Non-matching records cost one Map lookup; a match runs one transaction that records the
- * rule hit, reads the window, and raises the alarm, all together. Window state lives in `rule_hits` and
- * offline thresholds in `pending_timers`, so a restart loses nothing.
+ * Evaluates the active rule set against each committed batch (`evaluate` / `onCommitted`, called by the
+ * ingest after its commit). Non-matching records cost one Map lookup. A match is judged at once against
+ * the rule's window in memory (windows.ts); its hit and alarm are then made durable in a group commit
+ * shared with every other match queued meanwhile (group-commit.ts), where the window is judged again in
+ * SQL across instances (hits-sql.ts). Window state lives in `rule_hits` (refilling memory at start) and
+ * offline thresholds in `pending_timers`, so a restart loses nothing committed.
  */
 import { createLogger, systemClock, type Clock, type Logger } from '@safe-community/runtime';
 import type { DeviceStatus, Event, LinkageExecution } from '@safe-community/contracts';
@@ -14,6 +16,9 @@ import type { CommittedBatch } from './batch.js';
 import type { DeviceOffline, DoorForcedPerson, DoubleKnock, LinkageFailure, Rule, RuleSet } from './schema.js';
 import { activeRuleSet, saveRuleSet } from './store.js';
 import { isTransientDbError, retryDb } from '../store/transient.js';
+import { GroupCommit, type GroupCommitStats } from './group-commit.js';
+import { buildingDevice, knockKey, loadWindows, writeHitsTx, type PendingHit, type Raised } from './hits-sql.js';
+import { RuleWindows } from './windows.js';
 
 export const OFFLINE_TIMER = 'rule.offline';
 /** How late a replayed event may arrive and still pair with its window's other hits. */
@@ -40,6 +45,30 @@ export interface RuleEngineOptions {
    * (about 6 s in all). The feed is serial, so later batches wait: order is kept.
    */
   retry?: { attempts: number; initialMs: number };
+  /**
+   * How long a group commit waits from idle for more matches to share it, ms (default 0: it starts on the
+   * next turn; matches arriving while a commit is in flight share the next one anyway).
+   */
+  groupCommitMs?: number;
+}
+
+/** A rule's verdict on one event, decided in memory before anything is written. */
+export interface RuleMatch {
+  rule: string;
+  site: string;
+  /** The alarm's device: the building for a double knock, the door for door + person. */
+  device: string;
+  type: string;
+  eventId: string;
+  /** The events that complete the window (the event itself included). */
+  evidence: string[];
+}
+
+export interface Evaluation {
+  /** Matches decided in memory, in event order. */
+  matches: RuleMatch[];
+  /** The alarms raised or counted up, once durable (the same as `onCommitted` returns). */
+  durable: Promise<AlarmView[]>;
 }
 
 export interface RuleCounters { events: number; matched: number; raised: number; errors: number; retries: number; }
@@ -56,9 +85,6 @@ interface Compiled {
 
 const emptyCompiled = (): Compiled => ({ version: 0, byKind: new Map(), linkage: [], offline: [], byId: new Map() });
 const forSite = (r: Rule, site: string): boolean => r.enabled !== false && (!r.sites || r.sites.includes(site));
-const buildingOf = (tags: Record<string, string> | undefined): string | undefined => tags?.building;
-/** The alarm's device for a building-wide alarm: ids may not hold ':' (they are topic levels). */
-const buildingDevice = (b: string | undefined): string => (b ? `building.${b}`.replace(/[^A-Za-z0-9._-]/g, '_').slice(0, 64) : 'site');
 
 export class RuleEngine {
   readonly counters: RuleCounters = { events: 0, matched: 0, raised: 0, errors: 0, retries: 0 };
@@ -68,10 +94,21 @@ export class RuleEngine {
   private readonly clock: Clock;
   private readonly log: Logger;
   private readonly timers: PersistentTimers;
+  private readonly windows = new RuleWindows();
+  private readonly commits: GroupCommit<PendingHit, Raised>;
 
   constructor(private readonly opts: RuleEngineOptions) {
     this.clock = opts.clock ?? systemClock;
     this.log = opts.logger ?? createLogger({ name: 'rules' });
+    this.commits = new GroupCommit({
+      db: opts.alarms.db, write: (tx, hits) => writeHitsTx(tx, opts.alarms, hits), durable: opts.durableCommit !== false, windowMs: opts.groupCommitMs ?? 0,
+      retry: opts.retry ?? { attempts: 6, initialMs: 200 },
+      retrying: () => !this.stopped,
+      onRetry: (err, attempt, delayMs) => {
+        this.counters.retries++;
+        this.log.warn({ rule: 'group-commit', err: (err as Error).message, code: (err as { code?: string }).code, attempt, delayMs }, 'rule commit failed on the database; retrying');
+      },
+    });
     this.timers = new PersistentTimers({
       db: opts.alarms.db, clock: this.clock, logger: this.log, pollMs: opts.pollMs ?? 1000,
       handlers: { [OFFLINE_TIMER]: this.offlineDue() },
@@ -89,13 +126,23 @@ export class RuleEngine {
       active = await activeRuleSet(this.opts.alarms.db);
     }
     this.compiled = active ? compile(active.body) : emptyCompiled();
+    // The windows as committed: every hit young enough that a prune has not dropped it yet.
+    const longest = Math.max(0, ...[...this.compiled.byId.values()].map((r) => ('windowSec' in r ? r.windowSec * 1000 : 0)));
+    this.windows.clear();
+    await loadWindows(this.opts.alarms.db, this.windows, new Date(this.clock.now() - longest - REPLAY_GRACE_MS).toISOString());
     await this.sweepOffline();
     await this.timers.start();
   }
 
   async stop(): Promise<void> {
     this.stopped = true;
+    await this.commits.idle();
     await this.timers.stop();
+  }
+
+  /** The group commit's figures: flushes, items, transaction and COMMIT time. */
+  commitStats(): Readonly<GroupCommitStats> {
+    return this.commits.stats;
   }
 
   /** Validates, stores as a new version, and makes it active. */
@@ -109,12 +156,22 @@ export class RuleEngine {
     return this.timers.runDue();
   }
 
-  /** Feeds one committed batch through the rules; returns the alarms the rules raised or counted up. */
-  async onCommitted(b: CommittedBatch): Promise<AlarmView[]> {
-    const out: AlarmView[] = [];
+  /** Feeds one committed batch through the rules; resolves with the alarms raised or counted up, once durable. */
+  onCommitted(b: CommittedBatch): Promise<AlarmView[]> {
+    return this.evaluate(b).durable;
+  }
+
+  /**
+   * Judges one committed batch now, in memory, and queues its durable writes. Batches must be fed in
+   * commit order; their writes keep that order. Errors are counted and logged, never thrown.
+   */
+  evaluate(b: CommittedBatch): Evaluation {
     const c = this.compiled;
+    const matches: RuleMatch[] = [];
+    const jobs: Array<Promise<AlarmView | AlarmView[] | undefined>> = [];
     if (b.alarms.length) {
-      await this.guard('adopt', () => this.opts.alarms.adoptPending(b.alarms.filter((a) => a.state === 'resolved' || a.state === 'false_alarm')));
+      const closing = b.alarms.filter((a) => a.state === 'resolved' || a.state === 'false_alarm');
+      jobs.push(this.commits.alone(() => this.guard('adopt', () => this.opts.alarms.adoptPending(closing))).then(() => undefined));
     }
     this.counters.events += b.events.length;
     for (const e of b.events) {
@@ -123,10 +180,34 @@ export class RuleEngine {
       for (const h of hooks) {
         if (!forSite(h.rule, e.site)) continue;
         this.counters.matched++;
-        const v = await this.guard(h.rule.id, () => (h.role === 'knock' ? this.knock(h.rule, e) : this.doorPerson(h.rule as DoorForcedPerson, h.role, e)));
-        if (v) out.push(v);
+        if (h.role !== 'knock' && !e.tags?.building) continue; // "same building" cannot be judged without a building tag
+        const prune = this.pruneDue(h.rule.id, h.rule.windowSec * 1000);
+        const m = h.role === 'knock' ? this.knockNow(h.rule, e) : this.doorPersonNow(h.rule, h.role, e);
+        if (m) matches.push(m);
+        const { group, member } = h.role === 'knock' ? knockKey(h.rule, e) : { group: e.tags!.building!, member: e.device };
+        jobs.push(this.durably({ rule: h.rule, role: h.role, event: e, group, member, ...(prune ? { prune } : {}) }));
       }
     }
+    if (c.linkage.length && (b.linkages.length || b.alarms.length)) jobs.push(this.commits.alone(() => this.linkageRules(c, b)));
+    if (c.offline.length && b.statuses.length) jobs.push(this.commits.alone(() => this.guard('offline', () => this.statuses(b.statuses))).then(() => undefined));
+    const durable = Promise.all(jobs).then((rs) => rs.flat().filter((v): v is AlarmView => v !== undefined));
+    return { matches, durable };
+  }
+
+  /** The hit (and the alarm it completes) in the next group commit, with the rule's prune when one is due. */
+  private async durably(hit: PendingHit): Promise<AlarmView | undefined> {
+    try {
+      return await this.finish(await this.commits.add(hit));
+    } catch (err) {
+      // One failing rule must not stop the others or the ingest; it is counted and logged with its code.
+      this.counters.errors++;
+      this.log.warn({ rule: hit.rule.id, err: (err as Error).message, code: (err as { code?: string }).code }, 'rule evaluation failed');
+      return undefined;
+    }
+  }
+
+  private async linkageRules(c: Compiled, b: CommittedBatch): Promise<AlarmView[]> {
+    const out: AlarmView[] = [];
     for (const r of c.linkage) {
       for (const l of b.linkages) if (forSite(r, l.site)) out.push(...((await this.guard(r.id, () => this.linkageFailed(r, l))) ?? []));
       for (const a of b.alarms) {
@@ -135,8 +216,30 @@ export class RuleEngine {
         if (v) out.push(v);
       }
     }
-    if (c.offline.length && b.statuses.length) await this.guard('offline', () => this.statuses(b.statuses));
     return out;
+  }
+
+  /** A knock into its window in memory: the alarm it completes, if any. */
+  private knockNow(r: DoubleKnock, e: Event): RuleMatch | undefined {
+    const { group, member } = knockKey(r, e);
+    const at = Date.parse(e.edgeTime);
+    const w = r.windowSec * 1000;
+    this.windows.add(r.id, e.site, group, { role: 'knock', member, eventId: e.id, at });
+    const win = this.windows.knocks(r.id, e.site, group, at - w, at + w);
+    if (win.members < (r.knocks ?? 2)) return undefined;
+    return { rule: r.id, site: e.site, device: buildingDevice(e.tags?.building), type: r.alarm.type, eventId: e.id, evidence: win.events };
+  }
+
+  /** A forced door or a person into the building's window in memory: the alarm it completes, if any. */
+  private doorPersonNow(r: DoorForcedPerson, role: 'door' | 'person', e: Event): RuleMatch | undefined {
+    const b = e.tags?.building;
+    if (!b) return undefined;
+    const at = Date.parse(e.edgeTime);
+    const w = r.windowSec * 1000;
+    this.windows.add(r.id, e.site, b, { role, member: e.device, eventId: e.id, at });
+    const other = this.windows.nearest(r.id, e.site, b, role === 'door' ? 'person' : 'door', at, at - w, at + w);
+    if (!other) return undefined;
+    return { rule: r.id, site: e.site, device: role === 'door' ? e.device : other.member, type: r.alarm.type, eventId: e.id, evidence: [e.id, other.eventId] };
   }
 
   private async guard<T>(what: string, fn: () => Promise<T>): Promise<T | undefined> {
@@ -175,80 +278,22 @@ export class RuleEngine {
     return res.view;
   }
 
-  /** Serialises the rule's window per (rule, site, group) across instances: concurrent knocks must see each other. */
-  private async lockWindow(tx: Tx, rule: string, site: string, group: string): Promise<void> {
-    if (this.opts.durableCommit === false) await tx.query('SET LOCAL synchronous_commit = off');
-    await tx.query('SELECT pg_advisory_xact_lock(hashtext($1))', [`${rule}|${site}|${group}`]);
-  }
-
   /**
-   * Drops hits too old to matter, judged by the service clock and not by the incoming event's time: an
-   * edge replaying after an outage sends events out of order, and they must still find each other.
+   * Old hits are dropped by the service clock, not by the incoming event's time: an edge replaying after
+   * an outage sends events out of order, and they must still find each other. At most once per rule every
+   * PRUNE_EVERY_MS (old hits only cost memory and index space, not correctness); returns the cut-off
+   * for `rule_hits` when a prune is due.
    */
-  private async prune(tx: Tx, rule: string, windowMs: number): Promise<void> {
-    // At most once per rule every PRUNE_EVERY_MS: old hits only cost index space, not correctness.
+  private pruneDue(rule: string, windowMs: number): string | undefined {
     const now = this.clock.now();
-    if (now - (this.pruned.get(rule) ?? -Infinity) < PRUNE_EVERY_MS) return;
+    if (now - (this.pruned.get(rule) ?? -Infinity) < PRUNE_EVERY_MS) return undefined;
     this.pruned.set(rule, now);
-    const before = new Date(now - windowMs - REPLAY_GRACE_MS).toISOString();
-    await tx.query('DELETE FROM rule_hits WHERE rule = $1 AND at < $2', [rule, before]);
+    const before = now - windowMs - REPLAY_GRACE_MS;
+    this.windows.prune(rule, before);
+    return new Date(before).toISOString();
   }
 
-  private async knock(r: DoubleKnock, e: Event): Promise<AlarmView | undefined> {
-    const b = buildingOf(e.tags);
-    const group = b ?? '';
-    const member = r.distinct === 'zone' ? (e.tags?.zone ?? e.device) : e.device;
-    const at = Date.parse(e.edgeTime);
-    const w = r.windowSec * 1000;
-    const res = await this.opts.alarms.db.tx(async (tx) => {
-      await this.lockWindow(tx, r.id, e.site, group);
-      await this.prune(tx, r.id, w);
-      // One round trip: record the knock and count the window; the CTE's insert is not visible to the
-      // outer SELECT's snapshot, so the new row is added by UNION ALL.
-      const win = (await tx.query(
-        `WITH ins AS (INSERT INTO rule_hits (rule, site, group_key, role, member, event_id, at) VALUES ($1, $2, $3, 'knock', $4, $5, $6) RETURNING member, event_id)
-         SELECT count(DISTINCT member) AS n, array_agg(event_id::text) AS evs FROM (
-           SELECT member, event_id FROM rule_hits WHERE rule = $1 AND site = $2 AND group_key = $3 AND at BETWEEN $7 AND $8
-           UNION ALL SELECT member, event_id FROM ins) h`,
-        [r.id, e.site, group, member, e.id, e.edgeTime, new Date(at - w).toISOString(), new Date(at + w).toISOString()],
-      )).rows[0];
-      if (Number(win?.n ?? 0) < (r.knocks ?? 2)) return undefined;
-      return this.opts.alarms.raiseTx(tx, {
-        site: e.site, edge: e.edge, device: buildingDevice(b), type: r.alarm.type, severity: r.alarm.severity, message: r.alarm.message,
-        origin: 'rule', rule: r.id, sourceEventId: e.id, tags: b ? { building: b } : {}, at: e.edgeTime,
-        evidence: (win.evs as string[]).filter(Boolean).map((ref) => ({ kind: 'event' as const, ref })),
-      });
-    });
-    return this.finish(res);
-  }
-
-  private async doorPerson(r: DoorForcedPerson, role: 'door' | 'person', e: Event): Promise<AlarmView | undefined> {
-    const b = buildingOf(e.tags);
-    if (!b) return undefined; // "same building" cannot be judged without a building tag
-    const at = Date.parse(e.edgeTime);
-    const w = r.windowSec * 1000;
-    const other = role === 'door' ? 'person' : 'door';
-    const res = await this.opts.alarms.db.tx(async (tx) => {
-      await this.lockWindow(tx, r.id, e.site, b);
-      await this.prune(tx, r.id, w);
-      const match = (await tx.query(
-        `WITH ins AS (INSERT INTO rule_hits (rule, site, group_key, role, member, event_id, at) VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING id)
-         SELECT member, event_id::text AS ev FROM rule_hits WHERE rule = $1 AND site = $2 AND group_key = $3 AND role = $8
-            AND at BETWEEN $9 AND $10 ORDER BY abs(extract(epoch FROM at - $7::timestamptz)) LIMIT 1`,
-        [r.id, e.site, b, role, e.device, e.id, e.edgeTime, other, new Date(at - w).toISOString(), new Date(at + w).toISOString()],
-      )).rows[0];
-      if (!match) return undefined;
-      const door = role === 'door' ? e.device : String(match.member);
-      return this.opts.alarms.raiseTx(tx, {
-        site: e.site, edge: e.edge, device: door, type: r.alarm.type, severity: r.alarm.severity, message: r.alarm.message,
-        origin: 'rule', rule: r.id, sourceEventId: e.id, tags: { building: b }, at: e.edgeTime,
-        evidence: [{ kind: 'event', ref: String(match.ev) }],
-      });
-    });
-    return this.finish(res);
-  }
-
-  private async finish(res: { view: AlarmView; after: (() => Promise<void>) | undefined } | undefined): Promise<AlarmView | undefined> {
+  private async finish(res: Raised): Promise<AlarmView | undefined> {
     if (!res) return undefined;
     await this.opts.alarms.runAfter(res.after);
     this.counters.raised++;
