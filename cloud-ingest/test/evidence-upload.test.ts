@@ -152,6 +152,20 @@ t.test('a store that cannot be written answers 503 and the edge keeps its clip',
   t.equal(r.status, 503);
   t.match(await r.json(), { code: 'ERR_STORE_UNAVAILABLE' });
   t.equal((await headClip(down.base, c.clip, basic('edge-d', secret))).status, 503);
+  const health = await fetch(`${down.base}/health`);
+  t.equal(health.status, 200, 'the ingest itself is up');
+  t.match(await health.json(), { status: 'degraded', parts: { evidence: { state: 'degraded', reason: /not writable/ }, store: { state: 'up' } } });
+});
+
+t.test('/health and /metrics report the evidence uploads', async (t) => {
+  t.match(await (await fetch(`${base}/health`)).json(), { parts: { evidence: { state: 'up' } } });
+  const text = await (await fetch(`${base}/metrics`)).text();
+  const value = (line: RegExp): number => Number(line.exec(text)?.[1] ?? -1);
+  t.ok(value(/^ingest_evidence_clips_total\{result="stored"\} (\d+)$/m) >= 5, 'clips stored whole');
+  t.ok(value(/^ingest_evidence_clips_total\{result="hash_mismatch"\} (\d+)$/m) >= 1, 'the hash mismatch');
+  t.ok(value(/^ingest_evidence_clips_total\{result="refused"\} (\d+)$/m) >= 3, 'refused chunks');
+  t.ok(value(/^ingest_evidence_bytes_total (\d+)$/m) >= 250_000 + 120_000 + 30_000, 'bytes stored');
+  t.ok(value(/^ingest_evidence_chunks_total (\d+)$/m) >= 8, 'chunks taken');
 });
 
 t.test('without an evidence folder configured uploads are 503 naming the setting', async (t) => {
