@@ -31,6 +31,14 @@ t.test('a clip sent in chunks is stored byte for byte under its site and recorde
   t.equal(h.headers.get('upload-complete'), '1');
 });
 
+t.test('an authenticated edge cannot name another site or edge in headers: its identity decides', async (t) => {
+  const c = clipOf(randomBytes(2000));
+  const r = await putChunk(base, c, 0, 1999, authA, { 'evidence-site': 'site-b', 'evidence-edge': 'edge-b1' });
+  t.equal(r.status, 201);
+  t.match(await row(c.clip), { site: 'site-a', edge: 'edge-a1' });
+  t.ok((await readFile(join(dir, 'site-a', today(), `${c.clip}.mp4`))).equals(c.data), 'stored in its own site\'s folder');
+});
+
 t.test('an upload stopped half way resumes from the offset HEAD reports', async (t) => {
   const c = clipOf(randomBytes(120_000));
   t.equal((await headClip(base, c.clip, authA)).status, 404, 'nothing of it yet');
