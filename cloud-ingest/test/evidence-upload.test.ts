@@ -86,6 +86,19 @@ t.test('a clip whose bytes do not match its sha256 is 422 and discarded; the edg
   t.same(await uploadAll(base, c, 10_000, authA), [202, 201], 'sent again with the right hash');
 });
 
+t.test('a clip made again with other bytes replaces the unfinished upload of the old one', async (t) => {
+  const first = clipOf(randomBytes(20_000));
+  t.equal((await putChunk(base, first, 0, 9_999, authA)).status, 202);
+  const remade = { ...clipOf(randomBytes(30_000)), clip: first.clip, trigger: first.trigger };
+  const mid = await putChunk(base, remade, 10_000, 19_999, authA);
+  t.equal(mid.status, 409, 'a chunk past 0 of the new file goes back to 0');
+  t.match(await mid.json(), { code: 'ERR_EVIDENCE_OFFSET', upTo: 0 });
+  t.equal((await headClip(base, first.clip, authA)).status, 404, 'the old bytes are gone');
+  t.same(await uploadAll(base, remade, 15_000, authA), [202, 201]);
+  t.ok((await readFile(join(dir, 'site-a', today(), `${first.clip}.mp4`))).equals(remade.data), 'the new file is stored');
+  t.equal(Number((await row(first.clip))!.bytes), 30_000);
+});
+
 t.test('a clip over the maximum size is 413 before its body is stored', async (t) => {
   const c = clipOf(randomBytes(2048));
   const r = await putChunk(base, c, 0, 2047, authA, { 'content-range': `bytes 0-2047/${2 * 1024 * 1024}` });

@@ -165,6 +165,7 @@ export function registerEvidenceUpload(app: FastifyInstance, deps: EvidenceUploa
     // Everything the headers decide, before the body is read: a refused chunk costs no transfer.
     const precheck = async (req: FastifyRequest, reply: FastifyReply): Promise<FastifyReply | undefined> => {
       try {
+        // Without a configured store every call of it is the 503 that names the setting.
         if (deps.store.kind === 'none') await deps.store.partialSize({ site: '', clip: '' });
         const who = await identityOf(req);
         const clip = clipOf(req);
@@ -199,11 +200,16 @@ export function registerEvidenceUpload(app: FastifyInstance, deps: EvidenceUploa
       const key = { site: c.who.site, clip: c.clip };
       try {
         return await exclusive(c.clip, async () => {
-          const row = ownRow(await getClip(deps.db, c.clip), c.who) ?? ownRow(await beginClip(deps.db, { clip: c.clip, ...c.who, bytes: range.total, ...meta }), c.who)!;
+          const begin = async (): Promise<ClipRow> => ownRow(await beginClip(deps.db, { clip: c.clip, ...c.who, bytes: range.total, ...meta }), c.who)!;
+          let row = ownRow(await getClip(deps.db, c.clip), c.who) ?? await begin();
           if (row.status === 'ready') return complete(reply, row);
           if (row.bytes !== range.total || row.sha256 !== meta.sha256) {
-            const path = row.bytes !== range.total ? 'content-range' : 'evidence-sha256';
-            throw new Refusal(400, 'ERR_VALIDATION', `${path}: differs from the upload begun earlier for this clip`, { issues: [{ path, reason: 'differs from the upload begun earlier for this clip' }] });
+            // The edge made the file again (a restart while blurring): what was stored of the old one is
+            // useless. It is dropped; a chunk from 0 begins the new file, any other is sent back to 0.
+            await deps.store.discardPartial(key);
+            await forgetUpload(deps.db, c.clip);
+            if (range.start !== 0) throw new EvidenceOffsetError(0);
+            row = await begin();
           }
           const offset = await deps.store.partialSize(key);
           // A chunk already stored: the edge missed our answer and sent it again.
