@@ -58,6 +58,7 @@ t.test('PostgreSQL cut for 3.5 s: commits wait, nothing acked meanwhile, nothing
   });
   t.equal(post.status, 503, 'HTTP ingest answers 503 while the store is down');
   t.match(await post.json(), { code: 'ERR_STORE_UNAVAILABLE' });
+  // A fixed wait: what follows proves nothing was acked while the database was away.
   await new Promise((r) => setTimeout(r, 2000));
   t.equal(edge.acked, ackedDuringCut, 'no ack while the database is unreachable');
   t.ok(edge.acked < total, 'the outage hit mid-stream');
@@ -84,7 +85,7 @@ t.test('ingest stopped mid-stream and started again on the same session: nothing
   await first.stop();
   const ackedAtStop = edge.acked;
   t.ok(ackedAtStop < total, 'stopped mid-stream');
-  await new Promise((r) => setTimeout(r, 500));
+  await new Promise((r) => setTimeout(r, 500)); // the ingest stays down a while: the edge resends into the gap
   const second = await startIngest(t, config);
   await sending;
   t.same(await storedSeqs(second.store, 'restart-edge'), range(1, total), 'every seq exactly once');
@@ -106,7 +107,7 @@ t.test('cloud broker restarted mid-stream: the ingest reconnects with backoff, n
   await waitFor(() => edge.acked >= 600, { timeoutMs: 20_000, what: 'first acks' });
   await broker.close();
   await waitFor(async () => (await ingest.health()).parts.mqtt?.state === 'down', { what: 'ingest sees the broker gone' });
-  await new Promise((r) => setTimeout(r, 1500));
+  await new Promise((r) => setTimeout(r, 1500)); // the broker stays away a while: the ingest retries with backoff
   t.ok(edge.acked < total, 'the broker went away mid-stream');
   // A new broker on the same address, with none of the old one's sessions: the ingest must subscribe again.
   broker = await startAedes(port);

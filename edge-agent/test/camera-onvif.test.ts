@@ -210,6 +210,7 @@ t.test('a camera that hangs without closing the connection is caught by the hear
     },
     { what: 'events flow again', intervalMs: 100 },
   );
+  // A fixed wait: what follows proves no second motion event came.
   await new Promise((r) => setTimeout(r, 300));
   t.equal(events.filter((e) => e.kind === 'camera.motion').length, 1, 'one motion event: repeated starts are deduplicated');
 });

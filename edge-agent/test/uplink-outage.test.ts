@@ -42,7 +42,7 @@ t.test('broker outage: appends continue, replay in order after the broker return
   // The edge keeps working offline: appends are durable without the cloud.
   const offline = await Promise.all(Array.from({ length: 2000 }, (_, i) => outbox.append(event(1000 + i))));
   t.equal(offline.at(-1), 3000, 'appends continue during the outage');
-  await new Promise((r) => setTimeout(r, 600)); // a few failed reconnects
+  await waitFor(() => outbox.stats().oldestAgeMs >= 500, { what: 'the backlog aging through a few failed reconnects' });
   t.equal(outbox.stats().depth, 2000, 'the backlog waits in the outbox');
   t.ok(outbox.stats().oldestAgeMs >= 500, 'oldest age grows during the outage');
 
@@ -72,7 +72,7 @@ t.test('edge restart: a new outbox and uplink resume from the checkpoint; the cl
   // Acks withheld while stopping: the cloud is now ahead of the edge's checkpoint.
   cloud.withholdAcks = true;
   await writing;
-  await new Promise((r) => setTimeout(r, 100));
+  await waitFor(() => cloud.state.upTo > outbox.stats().ackedSeq, { what: 'the cloud ahead of the checkpoint' });
   await uplink.stop();
   await outbox.stop();
   t.ok(cloud.state.upTo > outbox.stats().ackedSeq, `cloud (${cloud.state.upTo}) ahead of the checkpoint (${outbox.stats().ackedSeq})`);

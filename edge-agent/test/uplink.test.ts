@@ -96,7 +96,7 @@ t.test('a cloud restart mid-stream loses nothing', async (t) => {
   const writing = appendMany(outbox, 0, 4000);
   await waitFor(() => cloud.state.upTo > 500, { what: 'some delivered' });
   await cloud.stop();
-  await new Promise((r) => setTimeout(r, 300));
+  await new Promise((r) => setTimeout(r, 300)); // the cloud stays away a while: batches go unacked
   const cloud2 = new TestCloud(broker.url, cloud.state);
   await cloud2.start();
   t.teardown(() => cloud2.stop());
