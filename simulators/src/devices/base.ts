@@ -194,3 +194,15 @@ export abstract class SimulatedDevice {
     this.pendingAcks.add(t);
   }
 }
+
+/** A device that speaks one of its kind's vendor dialects; the dialect decides the topic its commands come on. */
+export abstract class DialectDevice<D extends string> extends SimulatedDevice {
+  readonly dialect: D;
+  protected readonly commandSuffix: string;
+
+  constructor(opts: SimulatedDeviceOptions & { dialect: D }, commandSuffixes: Readonly<Record<D, string>>) {
+    super(opts);
+    this.dialect = opts.dialect;
+    this.commandSuffix = commandSuffixes[opts.dialect];
+  }
+}

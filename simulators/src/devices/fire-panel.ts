@@ -4,7 +4,7 @@
  * - `gst-hex`: binary records as hex text on raw (01 alarm, 02 fault, 03 supervisory, 04 restore, 05 reset,
  *   0a ack), commands on raw/in (81 + 16-byte command id = reset).
  */
-import { SimulatedDevice, type DeviceCommand, type SimulatedDeviceOptions } from './base.js';
+import { DialectDevice, type DeviceCommand, type SimulatedDeviceOptions } from './base.js';
 
 export type FirePanelDialect = 'nova-json' | 'gst-hex';
 export type DetectorType = 'smoke' | 'heat' | 'manual_call_point';
@@ -24,16 +24,12 @@ function hex(...fields: [number, number][]): string {
   return fields.map(([value, bytes]) => value.toString(16).padStart(bytes * 2, '0')).join('');
 }
 
-export class SimulatedFirePanel extends SimulatedDevice {
+export class SimulatedFirePanel extends DialectDevice<FirePanelDialect> {
   /** True while any point is in alarm (until reset). */
   inAlarm = false;
-  readonly dialect: FirePanelDialect;
-  protected readonly commandSuffix: string;
 
   constructor(opts: SimulatedDeviceOptions & { dialect: FirePanelDialect }) {
-    super(opts);
-    this.dialect = opts.dialect;
-    this.commandSuffix = opts.dialect === 'nova-json' ? 'command' : 'raw/in';
+    super(opts, { 'nova-json': 'command', 'gst-hex': 'raw/in' });
   }
 
   async raiseAlarm(p: PointRef & { type: DetectorType }): Promise<void> {
