@@ -4,7 +4,7 @@
  * - `keyway-delim`: comma records on up (`A,ts,G|D,method,cred,reason`, `D,ts,O|C|F|H`, `K,cid,res,door`),
  *   commands `C,cid,OP` on down.
  */
-import { DialectDevice, type DeviceCommand, type SimulatedDeviceOptions } from './base.js';
+import { DialectDevice, jsonCommand, type DeviceCommand, type SimulatedDeviceOptions } from './base.js';
 
 export type GateDialect = 'acme-json' | 'keyway-delim';
 export type GateState = 'locked' | 'unlocked' | 'open' | 'closed' | 'held_open';
@@ -55,14 +55,7 @@ export class SimulatedGate extends DialectDevice<GateDialect> {
 
   protected parseCommand(payload: Buffer): DeviceCommand | null {
     const text = payload.toString('utf8');
-    if (this.dialect === 'acme-json') {
-      try {
-        const v = JSON.parse(text) as { cid?: unknown; op?: unknown };
-        return typeof v.cid === 'string' && typeof v.op === 'string' ? { id: v.cid, op: v.op } : null;
-      } catch {
-        return null; // firmware ignores what it cannot parse
-      }
-    }
+    if (this.dialect === 'acme-json') return jsonCommand(text, 'cid', 'op');
     const [tag, cid, op] = text.split(',');
     return tag === 'C' && cid && op ? { id: cid, op } : null;
   }
