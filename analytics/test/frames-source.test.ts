@@ -68,7 +68,7 @@ t.test('latest-frame-wins: a slow consumer gets the newest frame, drops are coun
     if (!f) break;
     seqs.push(f.seq);
     maxBuffered = Math.max(maxBuffered, src.stats().bufferedBytes);
-    await new Promise((r) => setTimeout(r, 30));
+    await new Promise((r) => setTimeout(r, 30)); // the slow consumer itself
   }
   const stats = src.stats();
   t.ok(stats.dropped > 0, `dropped ${stats.dropped} frames for the slow consumer`);
@@ -149,6 +149,7 @@ t.test('output still in the pipe when stop() kills the decoder does not revive t
   t.teardown(() => src.stop());
   await src.start();
   await src.stop();
+  // A fixed wait: what follows proves nothing happens after stop().
   await new Promise((r) => setTimeout(r, 100));
   t.same(statuses.map((s) => s.state), ['starting', 'stopped'], 'no state change after stop()');
   t.equal(spawned, 1, 'no restart after stop()');
@@ -178,7 +179,8 @@ t.test('frames still in the pipe when a finished file\'s exit is reported do not
   t.ok(await src.next(), 'a frame while playing');
   exit!(null); // ffmpeg reports a clean exit at the end of the file…
   feed!.write(frame); // …before the last frame has been read from its pipe
-  await new Promise((r) => setTimeout(r, 150)); // past the stale-frame watchdog
+  // A fixed wait past the stale-frame watchdog: what follows proves it did not restart the ended file.
+  await new Promise((r) => setTimeout(r, 150));
   t.same(statuses.map((s) => s.state), ['starting', 'streaming', 'ended'], 'ended stays ended');
   t.equal(spawned, 1, 'the file is not started again');
   t.ok(await src.next(), 'the last frame is still handed out');

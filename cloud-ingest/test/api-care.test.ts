@@ -6,7 +6,7 @@
  */
 import t, { type Test } from 'tap';
 import { harness, ADMIN_TOKEN, iso, telemetryMsg, type Harness } from './api-harness.js';
-import { careResident, createUser, residentsFile } from './helpers/care.js';
+import { careResident, careTeamUsers, createUser, residentsFile } from './helpers/care.js';
 
 const HOUR = 3_600_000;
 const DAY = 24 * HOUR;
@@ -15,14 +15,9 @@ async function careSuite(t: Test, backend: 'pg' | 'pglite'): Promise<void> {
   const h: Harness = await harness({ backend, api: { care: { locationRetentionDays: 30 } } });
   t.teardown(() => h.close());
 
-  const user = (id: string, role: string, sites: '*' | string[], teams?: string[]) => createUser(h, id, role, sites, teams);
-  const team1 = await user('guard-t1', 'security', ['site-a'], ['team-1']);
-  const team2 = await user('guard-t2', 'security', ['site-a'], ['team-2']);
-  const noTeam = await user('guard-none', 'security', ['site-a']);
-  const viewer1 = await user('viewer-t1', 'viewer', ['site-a'], ['team-1']);
-  const otherSite = await user('guard-b-t1', 'security', ['site-b'], ['team-1']);
-  const adminB = await user('admin-b', 'admin', ['site-b']);
-  const installer = await user('installer-a', 'installer', ['site-a'], ['team-1']);
+  const { team1, team2, noTeam, viewer1, otherSite } = await careTeamUsers(h);
+  const adminB = await createUser(h, 'admin-b', 'admin', ['site-b']);
+  const installer = await createUser(h, 'installer-a', 'installer', ['site-a'], ['team-1']);
 
   const r2GivenAt = iso(-2.5 * HOUR);
   const enrol = residentsFile([
@@ -39,7 +34,7 @@ async function careSuite(t: Test, backend: 'pg' | 'pglite'): Promise<void> {
     t.equal((await h.call('GET', '/api/v1/me', noTeam)).body.teams, undefined, 'no teams: none shown (the actor as before)');
     const users = await h.call('GET', '/api/v1/users', ADMIN_TOKEN);
     t.same(users.body.users.find((u: { id: string }) => u.id === 'viewer-t1').teams, ['team-1']);
-    const tmp = await user('tmp-guard', 'security', ['site-a']);
+    const tmp = await createUser(h, 'tmp-guard', 'security', ['site-a']);
     const set = await h.call('PUT', '/api/v1/users/tmp-guard/teams', ADMIN_TOKEN, { teams: ['team-2', 'team-3'] });
     t.equal(set.status, 200);
     t.same(set.body.teams, ['team-2', 'team-3']);

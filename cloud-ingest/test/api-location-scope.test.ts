@@ -9,7 +9,7 @@ import { randomUUID } from 'node:crypto';
 import t, { type Test } from 'tap';
 import type { UplinkMessage } from '@safe-community/contracts';
 import { harness, ADMIN_TOKEN, iso, telemetryMsg, type Harness } from './api-harness.js';
-import { careResident, createUser } from './helpers/care.js';
+import { careResident, careTeamUsers, createUser } from './helpers/care.js';
 
 const HOUR = 3_600_000;
 
@@ -23,13 +23,8 @@ async function locationScopeSuite(t: Test, backend: 'pg' | 'pglite'): Promise<vo
   const h: Harness = await harness({ backend });
   t.teardown(() => h.close());
 
-  const user = (id: string, role: string, sites: '*' | string[], teams?: string[]) => createUser(h, id, role, sites, teams);
-  const team1 = await user('guard-t1', 'security', ['site-a'], ['team-1']);
-  const team2 = await user('guard-t2', 'security', ['site-a'], ['team-2']);
-  const noTeam = await user('guard-none', 'security', ['site-a']);
-  const viewer1 = await user('viewer-t1', 'viewer', ['site-a'], ['team-1']);
-  const siteB = await user('guard-b-t1', 'security', ['site-b'], ['team-1']);
-  const adminA = await user('admin-a', 'admin', ['site-a']);
+  const { team1, team2, noTeam, viewer1, otherSite: siteB } = await careTeamUsers(h);
+  const adminA = await createUser(h, 'admin-a', 'admin', ['site-a']);
 
   const saved = await h.call('PUT', '/api/v1/sites/site-a/residents', ADMIN_TOKEN, {
     version: 1, timeZone: 'Asia/Shanghai', residents: [careResident('R1', 'W-1', 'team-1', ['alerts', 'location']), careResident('R2', 'W-2', 'team-2', ['alerts', 'location'])],

@@ -2,7 +2,7 @@ import t from 'tap';
 import mqtt from 'mqtt';
 import Fastify from 'fastify';
 import { AlarmLifecycle, terminalRoutes } from '../src/alarms/index.js';
-import { startAedes } from '@safe-community/testkit';
+import { startAedes, waitFor } from '@safe-community/testkit';
 import { BACKENDS, guard, openAlarmRig, quietLogger, viewer } from './helpers/alarms-setup.js';
 
 const code = (p: Promise<unknown>): Promise<string> => p.then(() => 'ok', (e: { code?: string }) => e.code ?? 'none');
@@ -40,8 +40,7 @@ for (const name of BACKENDS) {
     t.match(d.dispatches, [{ terminal: 'guard-7', status: 'sent', sentBy: 'sam', note: 'north stairwell' }]);
     const dispatchId = d.dispatches[0]!.id;
 
-    const deadline = Date.now() + 5000;
-    while (received.length === 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+    await waitFor(() => received.length > 0, { what: 'the dispatch on the terminal topic', timeoutMs: 5000 });
     t.equal(received.length, 1, 'published on the terminal topic');
     t.equal(received[0]?.topic, 'terminals/guard-7/dispatch');
     t.match(received[0]?.body, { type: 'dispatch', dispatchId, note: 'north stairwell', alarm: { id: a.id, state: 'dispatched', device: 'door-3' } });

@@ -6,22 +6,14 @@
  */
 import t from 'tap';
 import { randomBytes } from 'node:crypto';
-import { freshDatabase } from '@safe-community/testkit';
-import { createIngestService } from '@safe-community/cloud-ingest';
+import { startHttpIngest } from './helpers/http-ingest.js';
 import { envelope, telemetry } from './helpers/messages.js';
 
 const ADMIN = 'admin-token-for-flood-tests-0123456789abc';
-const db = await freshDatabase('flood');
-const ingest = createIngestService({
-  logLevel: 'silent', port: 0, databaseUrl: db.url, maintenance: { enabled: false }, api: { adminToken: ADMIN },
+const { ingest, base } = await startHttpIngest(t, 'flood', {
+  api: { adminToken: ADMIN },
   flood: { authFailuresPerMinute: 6, authFailureBurst: 10, ingestPerSecond: 1, ingestBurst: 150, junkPerMinute: 1, junkBurst: 5 },
 });
-await ingest.start();
-t.teardown(async () => {
-  await ingest.stop();
-  await db.drop();
-});
-const base = `http://127.0.0.1:${ingest.address().port}`;
 
 t.test('junk on the HTTP ingest: a few refusals recorded, the rest answered 401 and only counted; then 429 before anything', async (t) => {
   const junk = `{"junk":"${'x'.repeat(60_000)}"}`;

@@ -1,18 +1,11 @@
 /** HTTP ingest for edges that only do HTTPS, and /health. */
 import t from 'tap';
-import { freshDatabase } from '@safe-community/testkit';
 import { createIngestService } from '@safe-community/cloud-ingest';
 import { envelope, range, telemetry, event } from './helpers/messages.js';
 import { storedSeqs } from './helpers/store-contract.js';
+import { startHttpIngest } from './helpers/http-ingest.js';
 
-const db = await freshDatabase('http');
-const ingest = createIngestService({ logLevel: 'silent', port: 0, databaseUrl: db.url, maintenance: { enabled: false }, api: { edgeAuth: false } });
-await ingest.start();
-t.teardown(async () => {
-  await ingest.stop();
-  await db.drop();
-});
-const base = `http://127.0.0.1:${ingest.address().port}`;
+const { ingest, db, base } = await startHttpIngest(t, 'http', { api: { edgeAuth: false } });
 const post = (body: unknown, raw = false) => fetch(`${base}/ingest/v1/envelopes`, {
   method: 'POST', headers: { 'content-type': 'application/json' }, body: raw ? (body as string) : JSON.stringify(body),
 });

@@ -4,22 +4,14 @@
  * of refused sign-ins is audited; the rest are counted. The person guessed at still sees attempts in the audit.
  */
 import t from 'tap';
-import { freshDatabase } from '@safe-community/testkit';
-import { createIngestService } from '@safe-community/cloud-ingest';
+import { startHttpIngest } from './helpers/http-ingest.js';
 
 const ADMIN = 'admin-token-for-sign-in-flood-0123456789';
 const PASSWORD = 'correct horse battery staple';
-const db = await freshDatabase('signinflood');
-const ingest = createIngestService({
-  logLevel: 'silent', port: 0, databaseUrl: db.url, maintenance: { enabled: false }, api: { adminToken: ADMIN },
+const { ingest, base } = await startHttpIngest(t, 'signinflood', {
+  api: { adminToken: ADMIN },
   flood: { authFailuresPerMinute: 6, authFailureBurst: 10, ingestPerSecond: 50, ingestBurst: 200, junkPerMinute: 1, junkBurst: 3 },
 });
-await ingest.start();
-t.teardown(async () => {
-  await ingest.stop();
-  await db.drop();
-});
-const base = `http://127.0.0.1:${ingest.address().port}`;
 const admin = { authorization: `Bearer ${ADMIN}`, 'content-type': 'application/json' };
 
 t.test('wrong passwords from one address: 401 a few times, then 429 unread; the audit holds only a few', async (t) => {

@@ -9,3 +9,4 @@ export * from './down-auth.js';
 export * from './validators.js';
 export * from './residents.js';
 export * from './limits.js';
+export * from './ws-discovery.js';

@@ -43,35 +43,33 @@ const USAGE = `usage: edge-agent <command> [options]
 /** Codes that mean the command line or the config is wrong (exit 2), not that a check failed. */
 const USAGE_CODES = new Set(['ERR_CONFIG', 'ERR_DEVICE_EXISTS', 'ERR_CONFIG_FILE', 'ERR_USAGE', 'ERR_PARSE_ARGS_UNKNOWN_OPTION', 'ERR_PARSE_ARGS_INVALID_OPTION_VALUE', 'ERR_PARSE_ARGS_UNEXPECTED_POSITIONAL']);
 
+type Command = (args: readonly string[], io: CliIo) => Promise<number>;
+
+/** Each command by its name on the command line. */
+const COMMANDS: Readonly<Record<string, Command>> = {
+  init: initCommand,
+  discover: discoverCommand,
+  doctor: doctorCommand,
+  capacity: capacityCommand,
+  run,
+  provision,
+  devices,
+  drill: drillCommand,
+};
+
 export async function runCli(argv: readonly string[], io: CliIo): Promise<number> {
   const [command, ...rest] = argv;
   try {
-    switch (command) {
-      case 'init':
-        return await initCommand(rest, io);
-      case 'discover':
-        return await discoverCommand(rest, io);
-      case 'doctor':
-        return await doctorCommand(rest, io);
-      case 'capacity':
-        return await capacityCommand(rest, io);
-      case 'run':
-        return await run(rest, io);
-      case 'provision':
-        return await provision(rest, io);
-      case 'devices':
-        return await devices(rest, io);
-      case 'drill':
-        return await drillCommand(rest, io);
-      case undefined:
-      case 'help':
-      case '--help':
-        io.out(USAGE);
-        return command === undefined ? EXIT.usage : EXIT.ok;
-      default:
-        io.err(`unknown command "${command}"\n${USAGE}`);
-        return EXIT.usage;
+    if (command === undefined || command === 'help' || command === '--help') {
+      io.out(USAGE);
+      return command === undefined ? EXIT.usage : EXIT.ok;
     }
+    const handler = Object.hasOwn(COMMANDS, command) ? COMMANDS[command] : undefined;
+    if (!handler) {
+      io.err(`unknown command "${command}"\n${USAGE}`);
+      return EXIT.usage;
+    }
+    return await handler(rest, io);
   } catch (err) {
     const code = errorCode(err);
     io.err(`${code}: ${(err as Error).message}`);

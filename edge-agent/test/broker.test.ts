@@ -129,6 +129,7 @@ t.test('PUBACK is sent only after onDevicePublish resolved', async (t) => {
   let release!: () => void;
   setGate(new Promise<void>((r) => { release = r; }));
   const acked = c.publishAsync('devices/FP1/evt', 'alarm-1', { qos: 1 }).then(() => events.push('puback'));
+  // A fixed wait: what follows proves no PUBACK came while the hook held it.
   await new Promise((r) => setTimeout(r, 150));
   t.same(events, [], 'no PUBACK while the hook is pending');
   release();

@@ -5,49 +5,29 @@
  * refuses any WS-Security header, URIs wrapped in whitespace, an H.265 profile, and a camera that flaps.
  */
 import t, { type Test } from 'tap';
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import type { Event } from '@safe-community/contracts';
-import { waitFor, MEDIA_DIR } from '@safe-community/testkit';
-import { SimulatedOnvifCamera, type CameraQuirks, type SimulatedCameraOptions } from '@safe-community/simulators/camera';
-import { CameraManager, CameraStateBoard, FileSnapshotStore, type CameraConfig, type CameraManagerOptions } from '../src/camera/index.js';
+import { waitFor } from '@safe-community/testkit';
+import { type CameraQuirks, type SimulatedCameraOptions } from '@safe-community/simulators/camera';
+import { CameraStateBoard, type CameraConfig, type CameraManagerOptions } from '../src/camera/index.js';
+import { cameraConfig, startCamera, startManager } from './camera-rig.js';
 
-const CREDS = { username: 'installer', password: 's3cret-Pass' };
+/** A camera with the given quirks switched on. */
+const sim = (t: Test, quirks: CameraQuirks, extra: Partial<SimulatedCameraOptions> = {}) => startCamera(t, { quirks, ...extra });
 
-async function sim(t: Test, quirks: CameraQuirks, extra: Partial<SimulatedCameraOptions> = {}): Promise<SimulatedOnvifCamera> {
-  const cam = new SimulatedOnvifCamera({ credentials: CREDS, snapshotFile: join(MEDIA_DIR, 'person.jpg'), rtspBase: 'rtsp://127.0.0.1:8554', quirks, ...extra });
-  await cam.start();
-  t.teardown(() => cam.stop());
-  return cam;
-}
-
+/** A manager that also keeps a state board (heartbeat every 100 ms). */
 async function manager(t: Test, cams: CameraConfig[], over: Partial<CameraManagerOptions> = {}) {
-  const dir = await mkdtemp(join(tmpdir(), 'cam-quirk-'));
   const board = new CameraStateBoard();
   for (const c of cams) board.register(c.id, { link: true, stream: false, events: c.events });
-  const m = new CameraManager({
-    site: 'site-1', edge: 'edge-1', cameras: cams, snapshots: new FileSnapshotStore({ dir }), board,
-    backoff: { initialMs: 50, maxMs: 300 }, timeoutMs: 2000, heartbeatMs: 100, onlineHoldMs: 100, ...over,
-  });
-  const events: Event[] = [];
-  m.onEvent((e) => events.push(e));
-  await m.start();
-  t.teardown(async () => {
-    await m.stop();
-    await rm(dir, { recursive: true, force: true });
-  });
-  return { m, events, board };
+  return { ...await startManager(t, cams, { board, heartbeatMs: 100, ...over }), board };
 }
 
-const cfg = (cam: SimulatedOnvifCamera, over: Partial<CameraConfig> = {}): CameraConfig => ({ id: 'cam-1', hostname: '127.0.0.1', port: cam.port, ...CREDS, ...over });
 const settle = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 t.test('a camera without an events service is watched by heartbeat, marked "events unsupported" once, and never flaps', async (t) => {
   const cam = await sim(t, { events: 'none' });
-  const { m, events, board } = await manager(t, [cfg(cam)]);
+  const { m, events, board } = await manager(t, [cameraConfig(cam)]);
   t.equal(m.status('cam-1').state, 'online');
-  await settle(800); // eight heartbeats
+  // Eight heartbeats: a fixed wait, because what follows proves no flap happened in that time.
+  await settle(800);
   t.equal(board.get('cam-1')?.events, 'unsupported');
   t.equal(board.get('cam-1')?.state, 'online');
   t.same(events.map((e) => e.kind), [], 'no offline/online events from a camera that simply has no events');
@@ -58,19 +38,22 @@ t.test('a camera without an events service is watched by heartbeat, marked "even
 
 t.test('a camera that resets the connection on CreatePullPointSubscription is not taken for offline', async (t) => {
   const cam = await sim(t, { events: 'reset-on-subscribe' });
-  const { m, events, board } = await manager(t, [cfg(cam)]);
+  const { m, events, board } = await manager(t, [cameraConfig(cam)]);
+  // Eight heartbeats: a fixed wait, because what follows proves no flap happened in that time.
   await settle(800);
   t.equal(m.status('cam-1').state, 'online');
   t.equal(board.get('cam-1')?.events, 'unsupported', 'the reset is read as "no events", once');
   t.same(events.filter((e) => e.kind === 'camera.offline' || e.kind === 'camera.online'), [], 'no flapping (the field saw 134 events in 53 s)');
   const before = cam.requestCount;
+  // A fixed window over which the requests are counted (no subscribe retries in it).
   await settle(500);
   t.ok(cam.requestCount - before <= 8, `only heartbeats afterwards (${cam.requestCount - before} requests in 0.5 s), no subscribe retries`);
 });
 
 t.test('a camera found without events is asked again only after eventsRetryMs, and takes events once it has them', async (t) => {
   const cam = await sim(t, { events: 'reset-on-subscribe' });
-  const { events, board } = await manager(t, [cfg(cam)], { eventsRetryMs: 600 });
+  const { events, board } = await manager(t, [cameraConfig(cam)], { eventsRetryMs: 600 });
+  // A fixed window: no flap in it, and the requests made while unsupported are counted over it.
   await settle(1500);
   const attempts = cam.requestCount;
   t.equal(board.get('cam-1')?.events, 'unsupported');
@@ -85,7 +68,7 @@ t.test('a camera found without events is asked again only after eventsRetryMs, a
 
 t.test('Renew carries the WS-Addressing headers the spec asks for', async (t) => {
   const cam = await sim(t, { renew: 'needs-addressing' }, { subscriptionTtlMs: 2000, maxPullWaitMs: 200 });
-  await manager(t, [cfg(cam)]);
+  await manager(t, [cameraConfig(cam)]);
   await waitFor(() => cam.eventStats.renewals >= 3, { what: 'three renewals' });
   t.equal(cam.eventStats.renewalsRefused, 0, 'no Renew refused');
   t.equal(cam.eventStats.subscriptions, 1, 'the first subscription lives on');
@@ -93,7 +76,7 @@ t.test('Renew carries the WS-Addressing headers the spec asks for', async (t) =>
 
 t.test('a Renew that always faults is replaced by a new subscription; two motion topics keep their own state', async (t) => {
   const cam = await sim(t, { renew: 'fault', motionTopics: 'both' }, { subscriptionTtlMs: 2000, maxPullWaitMs: 200 });
-  const { m, events } = await manager(t, [cfg(cam)]);
+  const { m, events } = await manager(t, [cameraConfig(cam)]);
   await waitFor(() => cam.subscriptionCount > 0, { what: 'subscription' });
   cam.setMotion(true);
   await waitFor(() => events.filter((e) => e.kind === 'camera.motion').length >= 2, { what: 'motion on both topics' });
@@ -114,7 +97,7 @@ t.test('a Renew that always faults is replaced by a new subscription; two motion
 
 t.test('stop unsubscribes from the camera', async (t) => {
   const cam = await sim(t, {});
-  const { m } = await manager(t, [cfg(cam)]);
+  const { m } = await manager(t, [cameraConfig(cam)]);
   await waitFor(() => cam.subscriptionCount === 1, { what: 'subscription' });
   await m.stop();
   t.equal(cam.eventStats.unsubscribes, 1);
@@ -123,7 +106,7 @@ t.test('stop unsubscribes from the camera', async (t) => {
 
 t.test('a camera without authentication: no WS-Security header without a username; with one, a clear error', async (t) => {
   const cam = await sim(t, { wsSecurity: 'refused' });
-  const { m, board } = await manager(t, [cfg(cam, { username: '', password: '' }), cfg(cam, { id: 'cam-2' })]);
+  const { m, board } = await manager(t, [cameraConfig(cam, { username: '', password: '' }), cameraConfig(cam, { id: 'cam-2' })]);
   t.equal(m.status('cam-1').state, 'online', 'no username: no Security header, accepted');
   t.same((await m.presets('cam-1')).map((p) => p.name), ['home', 'gate', 'carpark']);
   t.ok((await m.snapshot('cam-1')).ref.startsWith('snapshot:cam-1/'));
@@ -139,7 +122,7 @@ t.test('URIs wrapped in whitespace and newlines, and an H.265 profile', async (t
       { token: 'sub264', name: 'sub', width: 640, height: 360, fps: 10, streamPath: '/sub' },
     ],
   });
-  const { m } = await manager(t, [cfg(cam)]);
+  const { m } = await manager(t, [cameraConfig(cam)]);
   t.equal(await m.streamUri('cam-1', 'snapshot'), 'rtsp://127.0.0.1:8554/main');
   t.equal(await m.streamUri('cam-1'), 'rtsp://127.0.0.1:8554/sub', 'analytics takes the H.264 sub-stream');
   t.equal(await m.snapshotUri('cam-1'), `http://127.0.0.1:${cam.port}/onvif/snapshot.jpg`);
@@ -148,10 +131,11 @@ t.test('URIs wrapped in whitespace and newlines, and an H.265 profile', async (t
 
 t.test('a camera that flaps reports one offline and, once stable, one online', async (t) => {
   const cam = await sim(t, { events: 'none' });
-  const { events } = await manager(t, [cfg(cam)], { onlineHoldMs: 1500 });
+  const { events } = await manager(t, [cameraConfig(cam)], { onlineHoldMs: 1500 });
   for (let i = 0; i < 4; i++) {
     await cam.stop();
     await waitFor(() => events.some((e) => e.kind === 'camera.offline'), { what: 'offline seen' });
+    // Fixed down and up times drive the flapping itself; the hold is what must absorb them.
     await settle(250);
     await cam.start();
     await settle(400);
@@ -165,7 +149,7 @@ t.test('goto-preset is confirmed by reading the PTZ position back', async (t) =>
   const good = await sim(t, {}, { ptzMoveMs: 300 });
   const stuck = await sim(t, { ptz: 'stuck' });
   const blind = await sim(t, { ptz: 'none' });
-  const { m } = await manager(t, [cfg(good), cfg(stuck, { id: 'cam-stuck' }), cfg(blind, { id: 'cam-blind' })], { ptzConfirmMs: 800 });
+  const { m } = await manager(t, [cameraConfig(good), cameraConfig(stuck, { id: 'cam-stuck' }), cameraConfig(blind, { id: 'cam-blind' })], { ptzConfirmMs: 800 });
   const t0 = performance.now();
   t.equal(await m.gotoPreset('cam-1', 'carpark'), 'position', 'confirmed by position');
   t.ok(performance.now() - t0 >= 250, 'only once the head had arrived, not when the SOAP call returned');

@@ -138,6 +138,7 @@ t.test('fault modes: no ack, slow ack', async (t) => {
   const silent = cmd('G1', 'release');
   await gateway.send(silent);
   await waitFor(() => g1.received.some((c) => c.id === silent.id), { what: 'command received' });
+  // A fixed wait: what follows proves no read-back came.
   await new Promise((r) => setTimeout(r, 200));
   t.notOk(readBacks.some((rb) => rb.commandId === silent.id), 'no read-back from a device that does not ack');
   t.equal(g1.state, 'locked', 'the device acted anyway');

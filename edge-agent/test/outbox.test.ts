@@ -5,6 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { randomUUID } from 'node:crypto';
 import { createLogger } from '@safe-community/runtime';
+import { waitFor } from '@safe-community/testkit';
 import { Outbox, type OutboxOptions } from '../src/outbox/index.js';
 import type { OutboxInput } from '../src/ports.js';
 
@@ -118,7 +119,7 @@ t.test('interval fsync resolves before the sync and sends only what is synced', 
   t.equal(seq, 1);
   t.equal(o.stats().durableSeq, 0, 'resolved before its fsync');
   t.same(await o.readFrom(1, 10, 1 << 20), [], 'the uplink sees nothing unsynced');
-  await new Promise((r) => setTimeout(r, 120));
+  await waitFor(() => o.stats().durableSeq === 1, { what: 'the interval fsync' });
   t.equal(o.stats().durableSeq, 1, 'synced by the interval');
   await o.stop();
 });

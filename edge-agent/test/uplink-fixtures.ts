@@ -3,8 +3,28 @@
  * the delivery protocol of contracts/src/down.ts: it commits a batch only when it continues its high-water
  * mark, skips duplicates, refuses a gap, and answers `{type:'ack', upTo}`. Faults are switched on from the test.
  */
+import { randomUUID } from 'node:crypto';
 import mqtt, { type MqttClient } from 'mqtt';
 import { edgeDownTopic, uplinkSubscription, parseEdgeTopic, validators, type Envelope } from '@safe-community/contracts';
+import { RestartableBroker, startParts, tempDir, type Teardown } from '@safe-community/testkit';
+import type { OutboxInput } from '../src/ports.js';
+
+/**
+ * The cloud side of an uplink test and the edge's folder: a temp dir, a broker that keeps its port across
+ * restarts, and an acking TestCloud on it, all stopped (and removed) when the test ends.
+ */
+export async function cloudRig(t: Teardown, prefix: string): Promise<{ dir: string; broker: RestartableBroker; cloud: TestCloud }> {
+  const dir = await tempDir(t, prefix);
+  const [broker] = await startParts(t, new RestartableBroker());
+  const [cloud] = await startParts(t, new TestCloud(broker.url));
+  return { dir, broker, cloud };
+}
+
+/** Event number i of a forced door at gate-1: the uplink tests' stock message. */
+export const doorForced = (edge: string, site: string, i: number): OutboxInput => ({
+  type: 'event',
+  data: { id: randomUUID(), site, edge, device: 'gate-1', kind: 'door.forced', severity: 'major', edgeTime: new Date(1_700_000_000_000 + i).toISOString(), payload: { i } },
+});
 
 /** What the cloud has stored, kept outside the client so it survives a cloud restart. */
 export interface CloudState {

@@ -4,24 +4,16 @@
  * order, and the outbox drains to 0.
  */
 import t from 'tap';
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { randomUUID } from 'node:crypto';
-import { RestartableBroker, waitFor } from '@safe-community/testkit';
+import { waitFor } from '@safe-community/testkit';
 import { createLogger } from '@safe-community/runtime';
 import { Outbox } from '../src/outbox/index.js';
 import { Uplink } from '../src/uplink/index.js';
-import type { OutboxInput } from '../src/ports.js';
-import { TestCloud, exactlyOnceInOrder } from './uplink-fixtures.js';
+import { TestCloud, cloudRig, doorForced, exactlyOnceInOrder } from './uplink-fixtures.js';
 
 const EDGE = 'edge-out1';
 const SITE = 'site-1';
 const log = createLogger({ level: 'silent' });
-const event = (i: number): OutboxInput => ({
-  type: 'event',
-  data: { id: randomUUID(), site: SITE, edge: EDGE, device: 'gate-1', kind: 'door.forced', severity: 'major', edgeTime: new Date(1_700_000_000_000 + i).toISOString(), payload: { i } },
-});
+const event = (i: number) => doorForced(EDGE, SITE, i);
 
 const newUplink = (url: string, outbox: Outbox): Uplink => new Uplink({
   url, edge: EDGE, site: SITE, source: outbox, logger: log, maxBatchMessages: 100, window: 4, ackTimeoutMs: 500,
@@ -29,11 +21,7 @@ const newUplink = (url: string, outbox: Outbox): Uplink => new Uplink({
 });
 
 t.test('broker outage: appends continue, replay in order after the broker returns', async (t) => {
-  const dir = await mkdtemp(join(tmpdir(), 'uplink-out-'));
-  const broker = new RestartableBroker();
-  await broker.start();
-  const cloud = new TestCloud(broker.url);
-  await cloud.start();
+  const { dir, broker, cloud } = await cloudRig(t, 'uplink-out-');
   const outbox = new Outbox({ dir, edge: EDGE, site: SITE, logger: log });
   await outbox.start();
   const uplink = newUplink(broker.url, outbox);
@@ -42,8 +30,6 @@ t.test('broker outage: appends continue, replay in order after the broker return
     await uplink.stop();
     await cloud2?.stop();
     await outbox.stop();
-    await broker.stop();
-    await rm(dir, { recursive: true, force: true });
   });
   await uplink.start();
 
@@ -56,7 +42,7 @@ t.test('broker outage: appends continue, replay in order after the broker return
   // The edge keeps working offline: appends are durable without the cloud.
   const offline = await Promise.all(Array.from({ length: 2000 }, (_, i) => outbox.append(event(1000 + i))));
   t.equal(offline.at(-1), 3000, 'appends continue during the outage');
-  await new Promise((r) => setTimeout(r, 600)); // a few failed reconnects
+  await waitFor(() => outbox.stats().oldestAgeMs >= 500, { what: 'the backlog aging through a few failed reconnects' });
   t.equal(outbox.stats().depth, 2000, 'the backlog waits in the outbox');
   t.ok(outbox.stats().oldestAgeMs >= 500, 'oldest age grows during the outage');
 
@@ -71,17 +57,10 @@ t.test('broker outage: appends continue, replay in order after the broker return
 });
 
 t.test('edge restart: a new outbox and uplink resume from the checkpoint; the cloud skips what it has', async (t) => {
-  const dir = await mkdtemp(join(tmpdir(), 'uplink-rs-'));
-  const broker = new RestartableBroker();
-  await broker.start();
-  const cloud = new TestCloud(broker.url);
-  await cloud.start();
+  const { dir, broker, cloud } = await cloudRig(t, 'uplink-rs-');
   const parts: { stop(): Promise<void> }[] = [];
   t.teardown(async () => {
     for (const p of parts.reverse()) await p.stop();
-    await cloud.stop();
-    await broker.stop();
-    await rm(dir, { recursive: true, force: true });
   });
 
   let outbox = new Outbox({ dir, edge: EDGE, site: SITE, logger: log });
@@ -93,7 +72,7 @@ t.test('edge restart: a new outbox and uplink resume from the checkpoint; the cl
   // Acks withheld while stopping: the cloud is now ahead of the edge's checkpoint.
   cloud.withholdAcks = true;
   await writing;
-  await new Promise((r) => setTimeout(r, 100));
+  await waitFor(() => cloud.state.upTo > outbox.stats().ackedSeq, { what: 'the cloud ahead of the checkpoint' });
   await uplink.stop();
   await outbox.stop();
   t.ok(cloud.state.upTo > outbox.stats().ackedSeq, `cloud (${cloud.state.upTo}) ahead of the checkpoint (${outbox.stats().ackedSeq})`);

@@ -4,39 +4,28 @@
  * must drain to depth 0, also when the cloud withholds acks, drops a batch, or restarts.
  */
 import t, { type Test } from 'tap';
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { randomUUID } from 'node:crypto';
-import { freePort, RestartableBroker, waitFor } from '@safe-community/testkit';
+import { freePort, startParts, tempDir, waitFor } from '@safe-community/testkit';
 import { createLogger } from '@safe-community/runtime';
 import type { Command } from '@safe-community/contracts';
 import { Outbox } from '../src/outbox/index.js';
 import { Uplink, type UplinkOptions } from '../src/uplink/index.js';
 import type { OutboxInput } from '../src/ports.js';
-import { TestCloud, exactlyOnceInOrder } from './uplink-fixtures.js';
+import { TestCloud, cloudRig, doorForced, exactlyOnceInOrder } from './uplink-fixtures.js';
 
 const EDGE = 'edge-up1';
 const SITE = 'site-1';
 const log = createLogger({ level: 'silent' });
 
-const event = (i: number): OutboxInput => ({
-  type: 'event',
-  data: { id: randomUUID(), site: SITE, edge: EDGE, device: 'gate-1', kind: 'door.forced', severity: 'major', edgeTime: new Date(1_700_000_000_000 + i).toISOString(), payload: { i } },
-});
+const event = (i: number) => doorForced(EDGE, SITE, i);
 const telemetry = (i: number): OutboxInput => ({
   type: 'telemetry',
   data: { site: SITE, edge: EDGE, device: 'env-1', metric: 'temp', value: i, time: new Date(1_700_000_000_000 + i).toISOString() },
 });
 
 async function rig(t: Test, over: Partial<UplinkOptions> = {}) {
-  const dir = await mkdtemp(join(tmpdir(), 'uplink-'));
-  const broker = new RestartableBroker();
-  await broker.start();
-  const cloud = new TestCloud(broker.url);
-  await cloud.start();
-  const outbox = new Outbox({ dir, edge: EDGE, site: SITE, logger: log });
-  await outbox.start();
+  const { dir, broker, cloud } = await cloudRig(t, 'uplink-');
+  const [outbox] = await startParts(t, new Outbox({ dir, edge: EDGE, site: SITE, logger: log }));
   const commands: Command[] = [];
   const uplink = new Uplink({
     url: broker.url, edge: EDGE, site: SITE, source: outbox, logger: log,
@@ -45,13 +34,7 @@ async function rig(t: Test, over: Partial<UplinkOptions> = {}) {
     onCommand: (c) => void commands.push(c),
     ...over,
   });
-  t.teardown(async () => {
-    await uplink.stop();
-    await cloud.stop();
-    await outbox.stop();
-    await broker.stop();
-    await rm(dir, { recursive: true, force: true });
-  });
+  t.teardown(() => uplink.stop());
   return { dir, broker, cloud, outbox, uplink, commands };
 }
 
@@ -113,7 +96,7 @@ t.test('a cloud restart mid-stream loses nothing', async (t) => {
   const writing = appendMany(outbox, 0, 4000);
   await waitFor(() => cloud.state.upTo > 500, { what: 'some delivered' });
   await cloud.stop();
-  await new Promise((r) => setTimeout(r, 300));
+  await new Promise((r) => setTimeout(r, 300)); // the cloud stays away a while: batches go unacked
   const cloud2 = new TestCloud(broker.url, cloud.state);
   await cloud2.start();
   t.teardown(() => cloud2.stop());
@@ -145,9 +128,7 @@ t.test('commands come down; invalid down messages are counted, not acted on', as
 });
 
 t.test('reconnects follow the Backoff on the injected clock, not MQTT.js\'s fixed period', async (t) => {
-  const dir = await mkdtemp(join(tmpdir(), 'uplink-bo-'));
-  const outbox = new Outbox({ dir, edge: EDGE, site: SITE, logger: log });
-  await outbox.start();
+  const [outbox] = await startParts(t, new Outbox({ dir: await tempDir(t, 'uplink-bo-'), edge: EDGE, site: SITE, logger: log }));
   const delays: number[] = [];
   // Records the delays asked for and runs them at once, so the test does not wait for real time.
   const clock = {
@@ -163,11 +144,7 @@ t.test('reconnects follow the Backoff on the injected clock, not MQTT.js\'s fixe
     url: `mqtt://127.0.0.1:${port}`, edge: EDGE, site: SITE, source: outbox, logger: log, clock,
     backoff: { initialMs: 100, maxMs: 400, jitter: 0 }, ackTimeoutMs: 50,
   });
-  t.teardown(async () => {
-    await uplink.stop();
-    await outbox.stop();
-    await rm(dir, { recursive: true, force: true });
-  });
+  t.teardown(() => uplink.stop());
   await uplink.start();
   await waitFor(() => delays.length >= 5, { what: 'five reconnect attempts' });
   t.same(delays.slice(0, 5), [100, 200, 400, 400, 400], 'exponential, capped');
@@ -175,9 +152,7 @@ t.test('reconnects follow the Backoff on the injected clock, not MQTT.js\'s fixe
 });
 
 t.test('an edge id that cannot be a topic level fails start()', async (t) => {
-  const dir = await mkdtemp(join(tmpdir(), 'uplink-id-'));
-  t.teardown(() => rm(dir, { recursive: true, force: true }));
-  const outbox = new Outbox({ dir, edge: EDGE, site: SITE, logger: log });
+  const outbox = new Outbox({ dir: await tempDir(t, 'uplink-id-'), edge: EDGE, site: SITE, logger: log });
   const uplink = new Uplink({ url: 'mqtt://127.0.0.1:1', edge: 'bad/edge', site: SITE, source: outbox, logger: log });
   await t.rejects(uplink.start(), { code: 'ERR_TOPIC_ID' });
   t.equal(uplink.metrics().connected, false);

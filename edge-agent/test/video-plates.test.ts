@@ -51,6 +51,7 @@ t.test('camera plate read → vehicle.arrived at the barrier → allow-listed pl
   t.match(String(arrived.payload.snapshot), /^snapshot:CAM-L1\//, 'with a snapshot');
   await waitFor(() => barrier.state === 'raised', { what: 'barrier raised by the allow-list rule', timeoutMs: 10_000 });
   t.pass('the allow-listed plate raised BR1');
+  // A fixed wait: what follows proves the plate was not reported again in that time.
   await new Promise((r) => setTimeout(r, 1500));
   t.equal(seen.length, 1, 'the same plate is not reported again within repeatMs');
 });

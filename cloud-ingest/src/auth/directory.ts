@@ -7,7 +7,7 @@
  */
 import { CodedError, createLogger, type Logger } from '@safe-community/runtime';
 import { hashToken, newToken } from './tokens.js';
-import { ROLES, type Actor, type Db, type Role } from './types.js';
+import { ROLES, type Actor, type Db, type Role, type UserRow } from './types.js';
 
 export interface DirectoryOptions {
   adminToken?: string | undefined;
@@ -26,15 +26,6 @@ export interface UserRecord {
   disabled: boolean;
 }
 
-interface UserRow {
-  id: string;
-  role: Role;
-  sites: string[] | null;
-  teams: string[] | null;
-  created_at: Date | string;
-  created_by: string | null;
-  disabled: boolean;
-}
 
 const MIN_ADMIN_TOKEN = 24;
 const COLUMNS = 'id, role, sites, teams, created_at, created_by, disabled';

@@ -8,7 +8,7 @@ import { randomBytes } from 'node:crypto';
 import { CodedError, sameSecret, systemClock, type Clock } from '@safe-community/runtime';
 import { hashPassword, verifyPassword } from './passwords.js';
 import { hashToken, newToken } from './tokens.js';
-import type { Actor, Db, Role } from './types.js';
+import type { Actor, Db, UserRow } from './types.js';
 
 export interface SessionOptions {
   /** How long a session lasts from sign-in, seconds (default 12 h: one guard shift). */
@@ -29,13 +29,8 @@ export interface SignedIn extends Session {
   secret: string;
 }
 
-interface Row {
-  id: string;
-  role: Role;
-  sites: string[] | null;
-  teams: string[] | null;
-  disabled: boolean;
-}
+/** What sign-in reads of a user: who it is and whether it may still sign in. */
+type Row = Pick<UserRow, 'id' | 'role' | 'sites' | 'teams' | 'disabled'>;
 
 const refused = (): CodedError => new CodedError('ERR_UNAUTHENTICATED', 'the user name and password, or the link, are not valid');
 

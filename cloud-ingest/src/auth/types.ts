@@ -14,3 +14,14 @@ export interface Actor {
 export interface Db {
   query<R = Record<string, unknown>>(sql: string, params?: unknown[]): Promise<R[]>;
 }
+
+/** A row of api_users as the directory and sign-in read it (sites null: every site). */
+export interface UserRow {
+  id: string;
+  role: Role;
+  sites: string[] | null;
+  teams: string[] | null;
+  created_at: Date | string;
+  created_by: string | null;
+  disabled: boolean;
+}

@@ -23,3 +23,17 @@ export async function createUser(h: Harness, id: string, role: string, sites: '*
   if (r.status !== 201) throw new Error(`user ${id}: ${r.status} ${JSON.stringify(r.body)}`);
   return r.body.token as string;
 }
+
+/**
+ * The callers the care suites check scoping with (tokens): guards of site-a in team-1, in team-2 and in no
+ * team, a team-1 viewer, and a team-1 guard of site-b.
+ */
+export async function careTeamUsers(h: Harness) {
+  return {
+    team1: await createUser(h, 'guard-t1', 'security', ['site-a'], ['team-1']),
+    team2: await createUser(h, 'guard-t2', 'security', ['site-a'], ['team-2']),
+    noTeam: await createUser(h, 'guard-none', 'security', ['site-a']),
+    viewer1: await createUser(h, 'viewer-t1', 'viewer', ['site-a'], ['team-1']),
+    otherSite: await createUser(h, 'guard-b-t1', 'security', ['site-b'], ['team-1']),
+  };
+}

@@ -6,11 +6,11 @@
  */
 import { createSocket } from 'node:dgram';
 import { randomUUID } from 'node:crypto';
+import { WS_DISCOVERY_GROUP, WS_DISCOVERY_PORT } from '@safe-community/contracts';
 import { CodedError } from '@safe-community/runtime';
 import { CAMERA_DISCOVERY } from './errors.js';
 
-export const WS_DISCOVERY_GROUP = '239.255.255.250';
-export const WS_DISCOVERY_PORT = 3702;
+export { WS_DISCOVERY_GROUP, WS_DISCOVERY_PORT };
 
 export interface ProbeOptions {
   /** Where to send the probe: the multicast group (default) or a unicast address. */

@@ -6,11 +6,11 @@
  */
 import { createSocket, type Socket } from 'node:dgram';
 import { randomUUID } from 'node:crypto';
+import { WS_DISCOVERY_GROUP, WS_DISCOVERY_PORT } from '@safe-community/contracts';
 import { CodedError } from '@safe-community/runtime';
 import { escapeXml as x, textOf } from './soap.js';
 
-export const WS_DISCOVERY_GROUP = '239.255.255.250';
-export const WS_DISCOVERY_PORT = 3702;
+export { WS_DISCOVERY_GROUP, WS_DISCOVERY_PORT };
 
 export interface DiscoveryResponderOptions {
   /** Address to bind; 127.0.0.1 keeps discovery on this machine. */

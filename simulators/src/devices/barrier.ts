@@ -1,5 +1,5 @@
 /** Simulated car barrier, `parkline-json` dialect: JSON on evt and ack (epoch ms), commands `{"id","do"}` on ctl. */
-import { SimulatedDevice, type DeviceCommand, type SimulatedDeviceOptions } from './base.js';
+import { SimulatedDevice, jsonCommand, type DeviceCommand, type SimulatedDeviceOptions } from './base.js';
 
 export type BarrierState = 'lowered' | 'raised' | 'held_raised';
 const OPS: Record<string, BarrierState> = { up: 'raised', down: 'lowered', hold_up: 'held_raised', auto: 'lowered' };
@@ -34,12 +34,7 @@ export class SimulatedBarrier extends SimulatedDevice {
   }
 
   protected parseCommand(payload: Buffer): DeviceCommand | null {
-    try {
-      const v = JSON.parse(payload.toString('utf8')) as { id?: unknown; do?: unknown };
-      return typeof v.id === 'string' && typeof v.do === 'string' ? { id: v.id, op: v.do } : null;
-    } catch {
-      return null; // the controller ignores what it cannot parse
-    }
+    return jsonCommand(payload.toString('utf8'), 'id', 'do');
   }
 
   protected applyCommand(cmd: DeviceCommand): { suffix: string; payload: string } {

@@ -194,3 +194,31 @@ export abstract class SimulatedDevice {
     this.pendingAcks.add(t);
   }
 }
+
+/** A device that speaks one of its kind's vendor dialects; the dialect decides the topic its commands come on. */
+export abstract class DialectDevice<D extends string> extends SimulatedDevice {
+  readonly dialect: D;
+  protected readonly commandSuffix: string;
+
+  constructor(opts: SimulatedDeviceOptions & { dialect: D }, commandSuffixes: Readonly<Record<D, string>>) {
+    super(opts);
+    this.dialect = opts.dialect;
+    this.commandSuffix = commandSuffixes[opts.dialect];
+  }
+}
+
+/**
+ * A JSON command whose id and operation sit under the vendor's own field names; null for anything else
+ * (real controllers drop what they cannot parse rather than answer it).
+ */
+export function jsonCommand(text: string, idField: string, opField: string): DeviceCommand | null {
+  let v: Record<string, unknown>;
+  try {
+    v = JSON.parse(text) as Record<string, unknown>;
+  } catch {
+    return null;
+  }
+  const id = v?.[idField];
+  const op = v?.[opField];
+  return typeof id === 'string' && typeof op === 'string' ? { id, op } : null;
+}

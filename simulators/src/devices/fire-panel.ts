@@ -4,7 +4,7 @@
  * - `gst-hex`: binary records as hex text on raw (01 alarm, 02 fault, 03 supervisory, 04 restore, 05 reset,
  *   0a ack), commands on raw/in (81 + 16-byte command id = reset).
  */
-import { SimulatedDevice, type DeviceCommand, type SimulatedDeviceOptions } from './base.js';
+import { DialectDevice, jsonCommand, type DeviceCommand, type SimulatedDeviceOptions } from './base.js';
 
 export type FirePanelDialect = 'nova-json' | 'gst-hex';
 export type DetectorType = 'smoke' | 'heat' | 'manual_call_point';
@@ -24,16 +24,12 @@ function hex(...fields: [number, number][]): string {
   return fields.map(([value, bytes]) => value.toString(16).padStart(bytes * 2, '0')).join('');
 }
 
-export class SimulatedFirePanel extends SimulatedDevice {
+export class SimulatedFirePanel extends DialectDevice<FirePanelDialect> {
   /** True while any point is in alarm (until reset). */
   inAlarm = false;
-  readonly dialect: FirePanelDialect;
-  protected readonly commandSuffix: string;
 
   constructor(opts: SimulatedDeviceOptions & { dialect: FirePanelDialect }) {
-    super(opts);
-    this.dialect = opts.dialect;
-    this.commandSuffix = opts.dialect === 'nova-json' ? 'command' : 'raw/in';
+    super(opts, { 'nova-json': 'command', 'gst-hex': 'raw/in' });
   }
 
   async raiseAlarm(p: PointRef & { type: DetectorType }): Promise<void> {
@@ -74,14 +70,7 @@ export class SimulatedFirePanel extends SimulatedDevice {
 
   protected parseCommand(payload: Buffer): DeviceCommand | null {
     const text = payload.toString('utf8');
-    if (this.dialect === 'nova-json') {
-      try {
-        const v = JSON.parse(text) as { ref?: unknown; command?: unknown };
-        return typeof v.ref === 'string' && typeof v.command === 'string' ? { id: v.ref, op: v.command } : null;
-      } catch {
-        return null; // the gateway card drops what it cannot parse
-      }
-    }
+    if (this.dialect === 'nova-json') return jsonCommand(text, 'ref', 'command');
     if (!/^81[0-9a-f]{32}$/i.test(text)) return null;
     const h = text.slice(2).toLowerCase();
     return { id: `${h.slice(0, 8)}-${h.slice(8, 12)}-${h.slice(12, 16)}-${h.slice(16, 20)}-${h.slice(20)}`, op: 'RESET' };

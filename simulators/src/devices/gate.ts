@@ -4,7 +4,7 @@
  * - `keyway-delim`: comma records on up (`A,ts,G|D,method,cred,reason`, `D,ts,O|C|F|H`, `K,cid,res,door`),
  *   commands `C,cid,OP` on down.
  */
-import { SimulatedDevice, type DeviceCommand, type SimulatedDeviceOptions } from './base.js';
+import { DialectDevice, jsonCommand, type DeviceCommand, type SimulatedDeviceOptions } from './base.js';
 
 export type GateDialect = 'acme-json' | 'keyway-delim';
 export type GateState = 'locked' | 'unlocked' | 'open' | 'closed' | 'held_open';
@@ -18,15 +18,11 @@ const METHOD_CODE: Record<AccessMethod, string> = { card: 'C', qr: 'Q', face: 'F
 const DENY_CODE: Record<string, string> = { unknown_credential: '1', expired: '2', outside_schedule: '3', anti_passback: '4' };
 const epoch = (): number => Math.floor(Date.now() / 1000);
 
-export class SimulatedGate extends SimulatedDevice {
+export class SimulatedGate extends DialectDevice<GateDialect> {
   state: GateState = 'locked';
-  readonly dialect: GateDialect;
-  protected readonly commandSuffix: string;
 
   constructor(opts: SimulatedDeviceOptions & { dialect: GateDialect }) {
-    super(opts);
-    this.dialect = opts.dialect;
-    this.commandSuffix = opts.dialect === 'acme-json' ? 'cmd' : 'down';
+    super(opts, { 'acme-json': 'cmd', 'keyway-delim': 'down' });
   }
 
   /** A credential was presented; the controller decided. */
@@ -59,14 +55,7 @@ export class SimulatedGate extends SimulatedDevice {
 
   protected parseCommand(payload: Buffer): DeviceCommand | null {
     const text = payload.toString('utf8');
-    if (this.dialect === 'acme-json') {
-      try {
-        const v = JSON.parse(text) as { cid?: unknown; op?: unknown };
-        return typeof v.cid === 'string' && typeof v.op === 'string' ? { id: v.cid, op: v.op } : null;
-      } catch {
-        return null; // firmware ignores what it cannot parse
-      }
-    }
+    if (this.dialect === 'acme-json') return jsonCommand(text, 'cid', 'op');
     const [tag, cid, op] = text.split(',');
     return tag === 'C' && cid && op ? { id: cid, op } : null;
   }
