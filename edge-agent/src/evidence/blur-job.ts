@@ -29,6 +29,8 @@ export interface BlurResult {
   detectedFrames: number;
   faces: number;
   durationMs: number;
+  /** Wall time the job took (probe, decode, detect, encode). */
+  wallMs: number;
 }
 
 interface Frame {
@@ -69,6 +71,7 @@ function exited(child: ChildProcess, what: string): Promise<void> {
 }
 
 export async function blurClip(input: string, output: string, opts: BlurOptions): Promise<BlurResult> {
+  const began = performance.now();
   const info = await probeVideo(input, opts.how);
   const { width, height } = info;
   const fps = info.fps > 0 ? info.fps : 10;
@@ -88,7 +91,7 @@ export async function blurClip(input: string, output: string, opts: BlurOptions)
 
   const margin = opts.margin ?? 0.35;
   const every = Math.max(1, opts.everyFrames);
-  const result: BlurResult = { frames: 0, detectedFrames: 0, faces: 0, durationMs: info.durationMs };
+  const result: BlurResult = { frames: 0, detectedFrames: 0, faces: 0, durationMs: info.durationMs, wallMs: 0 };
   let previous: Box[] = [];
   let waiting: Frame[] = [];
 
@@ -133,6 +136,7 @@ export async function blurClip(input: string, output: string, opts: BlurOptions)
     await encoded;
     if (result.frames === 0) throw new CodedError('ERR_EVIDENCE_BLUR', `${input}: no frame decoded`);
     await rename(part, output);
+    result.wallMs = Math.round(performance.now() - began);
     return result;
   } catch (err) {
     abort();

@@ -84,6 +84,7 @@ export class Evidence {
   private expiryTimer: unknown;
   private lastDrop: { at: number; count: number } | null = null;
   private lastFailure: { at: number; reason: string } | null = null;
+  private lastBlur: { clipMs: number; wallMs: number; faces: number } | null = null;
   private stopped = true;
 
   constructor(private readonly opts: EvidenceOptions) {
@@ -112,6 +113,7 @@ export class Evidence {
       currentEnd: (clip) => this.openPlans.get(clip)?.toMs,
       closePlan: (clip) => { this.planner.close(clip); this.openPlans.delete(clip); },
       onCut: (m) => opts.observer?.clipMade(m.camera),
+      onBlurred: (_m, r) => { this.lastBlur = { clipMs: r.durationMs, wallMs: r.wallMs, faces: r.faces }; },
       onFailed: (m) => {
         this.lastFailure = { at: this.clock.now(), reason: m.reason ?? 'failed' };
         opts.observer?.clipFailed(m.camera);
@@ -237,11 +239,11 @@ export class Evidence {
     return this.recorders.get(camera)?.state() ?? { state: 'down', reason: 'no recorder' };
   }
 
-  stats(): { queueBytes: number; pending: number; failed: number; dropped: number; uploadFailures: number } {
+  stats(): { queueBytes: number; pending: number; failed: number; dropped: number; uploadFailures: number; lastBlur: { clipMs: number; wallMs: number; faces: number } | null } {
     const all = this.queue.list();
     return {
       queueBytes: this.queue.bytes(), pending: this.queue.pending().length, failed: all.filter((m) => m.state === 'failed').length,
-      dropped: this.queue.dropped, uploadFailures: this.uploads?.failures ?? 0,
+      dropped: this.queue.dropped, uploadFailures: this.uploads?.failures ?? 0, lastBlur: this.lastBlur,
     };
   }
 
