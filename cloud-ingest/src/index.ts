@@ -24,3 +24,7 @@ export { AlarmFeed, type AlarmFeedOptions } from './api/alarm-feed.js';
 export { alarmContext, kindInWords, type AlarmContext } from './api/alarm-context.js';
 export * from './care/index.js';
 export { isTransientDbError } from './store/transient.js';
+export { FileEvidenceStore } from './evidence/file-store.js';
+export { EvidenceRetention, type EvidenceRetentionOptions, type EvidenceSweep } from './evidence/retention.js';
+export { EvidenceOffsetError, type EvidenceStore, type ClipKey, type StoredClip, type ListedObject, type ByteRange } from './evidence/store.js';
+export type { ClipEvidence } from './evidence/alarm-clips.js';

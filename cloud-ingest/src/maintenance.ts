@@ -5,12 +5,14 @@
  * (chunks made on demand, retention and compression policies, continuous aggregates refreshed by their
  * own policies): apply_retention() only keeps the retention policies equal to the setting, and the
  * rollup timer does not run. Personal data past its own retention (plate text; residents' positions,
- * issue 8) is removed from rows that otherwise stay, on both variants.
+ * issue 8) is removed from rows that otherwise stay, on both variants. Video evidence clips past their
+ * site's retention are deleted with their files (evidence/retention.ts).
  */
 import { systemClock, type Clock, type Logger } from '@safe-community/runtime';
 import { SessionStore } from './auth/sessions.js';
 import { FIX_TAGS, LOCATION_METRICS } from './care/positions.js';
 import type { Store } from './store/types.js';
+import type { EvidenceRetention } from './evidence/retention.js';
 
 export interface MaintenanceOptions {
   partitionsAheadDays: number;
@@ -25,6 +27,8 @@ export interface MaintenanceOptions {
    * deleted and positions are stripped from care events and alarms (0 or absent keeps them).
    */
   locationRetentionDays?: number;
+  /** Video evidence clips past their site's retention, and abandoned uploads (issue 16). */
+  evidence?: EvidenceRetention;
   partitionIntervalSec: number;
   rollupRefreshSec: number;
   logger: Logger;
@@ -84,6 +88,10 @@ export class Maintenance {
     if (this.opts.plateRetentionDays > 0) await this.step('plates', () => this.scrubPlates(), 0);
     if ((this.opts.locationRetentionDays ?? 0) > 0) await this.step('location retention', () => this.scrubLocations(), null);
     if ((this.opts.auditRetentionDays ?? 0) > 0) await this.step('audit retention', () => this.pruneAudit(), 0);
+    if (this.opts.evidence) {
+      const evidence = this.opts.evidence;
+      await this.step('evidence retention', () => evidence.run(), null);
+    }
     // Browser sessions and sign-in links that can no longer be used (expired, revoked, spent).
     await this.step('sessions', () => new SessionStore(this.store).purge(), 0);
     return { created: made, dropped };

@@ -24,6 +24,7 @@ import { PgliteStore } from './store/pglite-store.js';
 import type { Store } from './store/types.js';
 import type { TimeWindow } from './time-sanity.js';
 import { FileEvidenceStore } from './evidence/file-store.js';
+import { EvidenceRetention } from './evidence/retention.js';
 import { UNCONFIGURED_EVIDENCE_STORE } from './evidence/unconfigured-store.js';
 import type { EvidenceStore } from './evidence/store.js';
 
@@ -183,7 +184,7 @@ export function createIngestService(input: unknown = {}, deps: IngestDeps = {}):
       await registerApi(server, {
         db: store, edges, alarms, ...(rules ? { rules } : {}), publish: publishDown, logger: log.child({ part: 'api' }), adminToken: config.api.adminToken ?? undefined,
         snapshotsDir: config.api.snapshotsDir ?? undefined, publicUrl: config.api.publicUrl ?? undefined, sessionTtlSec: config.api.sessionTtlSec, rateLimit: { max: config.api.rateLimitMax, timeWindowMs: config.api.rateLimitWindowMs },
-        care: { locationRetentionDays: config.care.locationRetentionDays }, flood,
+        care: { locationRetentionDays: config.care.locationRetentionDays }, flood, evidence: { store: evidence, defaults: evidenceDefaults },
         ...(deps.clock ? { clock: deps.clock } : {}),
       });
     }
@@ -219,7 +220,8 @@ export function createIngestService(input: unknown = {}, deps: IngestDeps = {}):
         alarms?.raise({ site: 'cloud', device: 'ingest', type: 'ingest.maintenance_failed', severity: 'major', message: `storage maintenance step "${step}" failed: ${reason}`.slice(0, 512), raisedBy: 'system:maintenance', tags: { step } })
           .catch((err: unknown) => log.warn({ err: (err as Error).message, step }, 'maintenance alarm not raised'));
       };
-      maintenance = new Maintenance(store, { ...config.maintenance, locationRetentionDays: config.care.locationRetentionDays, logger: log.child({ part: 'maintenance' }), onStepFailed: raiseFailure, ...(deps.clock ? { clock: deps.clock } : {}) });
+      const evidenceRetention = new EvidenceRetention({ db: store, store: evidence, defaultRetentionDays: config.evidence.defaultRetentionDays, logger: log.child({ part: 'evidence' }), ...(deps.clock ? { clock: deps.clock } : {}) });
+      maintenance = new Maintenance(store, { ...config.maintenance, locationRetentionDays: config.care.locationRetentionDays, evidence: evidenceRetention, logger: log.child({ part: 'maintenance' }), onStepFailed: raiseFailure, ...(deps.clock ? { clock: deps.clock } : {}) });
       const m = maintenance;
       maintenanceFailing = () => m.failing();
       await maintenance.start();

@@ -16,7 +16,7 @@ const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 /** Folders whose test files may touch the store, and the files among them that do. */
 const FOLDERS = ['cloud-ingest/test', 'dashboards/test', 'test'];
 /** A file is store-dependent when it (or the shared set-up it imports) opens a PostgreSQL database. */
-const USES_STORE = /freshDatabase|api-harness|apiSuite\('pg'\)|alarms-setup|careCloud\('postgres'\)|runCareDay\(t, 'postgres'\)/;
+const USES_STORE = /freshDatabase|api-harness|startEvidenceIngest|apiSuite\('pg'\)|alarms-setup|careCloud\('postgres'\)|runCareDay\(t, 'postgres'\)/;
 /**
  * Store-dependent files not repeated: those that also run cameras and models (the video path does not depend
  * on the store's variant), and the time-sanity test, which is about plain PostgreSQL's day partitions (a

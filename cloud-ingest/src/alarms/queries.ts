@@ -1,5 +1,6 @@
 /** Reads for the alarm views (list, detail, SLA) and the audit write every transition shares. */
 import type { Db, Tx } from './db.js';
+import { alarmClips } from '../evidence/alarm-clips.js';
 import { validation } from './policy.js';
 import { ALARM_COLUMNS, iso, toAlarmView, toDispatchView } from './rows.js';
 import { SEVERITIES, type AlarmDetail, type AlarmFilter, type AlarmState, type AlarmView, type SlaRow } from './types.js';
@@ -89,6 +90,7 @@ export async function loadDetail(db: Db | Tx, id: string): Promise<AlarmDetail |
       WHERE site = $3 AND (id = ANY($1::uuid[]) OR trigger_event_id = ANY($2::uuid[])) ORDER BY time`,
     [linkIds, evIds, view.site],
   )).rows;
+  const clips = await alarmClips(db, id, view.site, evIds);
   return {
     ...view,
     comments: comments.map((c) => ({ id: Number(c.id), at: iso(c.at), author: String(c.author), text: String(c.text) })),
@@ -97,6 +99,7 @@ export async function loadDetail(db: Db | Tx, id: string): Promise<AlarmDetail |
       snapshots,
       events,
       linkages: linkages.map((l) => ({ id: String(l.id), rule: String(l.rule), status: String(l.status), startedAt: iso(l.time), finishedAt: iso(l.finished_at), actions: l.actions as unknown[] })),
+      clips,
     },
     dispatches: dispatches.map(toDispatchView),
   };

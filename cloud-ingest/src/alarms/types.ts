@@ -2,6 +2,7 @@
  * The alarm lifecycle's public shapes: the interface the REST API calls (shared with the API work of
  * issue 6), the views it answers with, and the ports the service is given (notifier, publish).
  */
+import type { ClipEvidence } from '../evidence/alarm-clips.js';
 export type Role = 'admin' | 'security' | 'installer' | 'viewer';
 export interface Actor { user: string; role: Role; sites: readonly string[] | '*'; teams?: readonly string[]; }
 export type AlarmState = 'open' | 'acknowledged' | 'dispatched' | 'resolved' | 'false_alarm';
@@ -86,7 +87,8 @@ export interface DispatchView {
 export interface AlarmDetail extends AlarmView {
   comments: CommentView[];
   audit: AuditEntry[];
-  evidence: { snapshots: string[]; events: string[]; linkages: LinkageEvidence[] };
+  /** Clips: video around the trigger events (issue 16), pending until the edge has uploaded them. */
+  evidence: { snapshots: string[]; events: string[]; linkages: LinkageEvidence[]; clips: ClipEvidence[] };
   dispatches: DispatchView[];
 }
 

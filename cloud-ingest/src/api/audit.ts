@@ -70,7 +70,7 @@ export function installAudit(app: FastifyInstance, db: Db, log: Logger, opts: Au
     // Bodies are not copied wholesale: they may carry tokens (user creation answers) or long text.
     const detail: Record<string, unknown> = {};
     const body = req.body && typeof req.body === 'object' ? req.body as Record<string, unknown> : null;
-    if (body) for (const key of ['action', 'role', 'terminal', 'assignee', 'falseAlarm', 'severity', 'type']) if (key in body) detail[key] = body[key];
+    if (body) for (const key of ['action', 'role', 'terminal', 'assignee', 'falseAlarm', 'severity', 'type', 'allowUnblurred', 'retentionDays']) if (key in body) detail[key] = body[key];
     try {
       await writeAudit(db, {
         actor: req.actor?.user ?? null,

@@ -17,6 +17,9 @@ const STATUS_BY_CODE: Readonly<Record<string, number>> = Object.freeze({
   ERR_COMMAND_NOT_FOUND: 404,
   ERR_SNAPSHOT_NOT_FOUND: 404,
   ERR_NO_DISPLAYS: 404,
+  ERR_EVIDENCE_NOT_FOUND: 404,
+  ERR_EVIDENCE_PENDING: 404,
+  ERR_EVIDENCE_KEY: 404,
   ERR_ROUTE_NOT_FOUND: 404,
   ERR_CONFLICT: 409,
   ERR_ALARM_STATE: 409,
@@ -24,6 +27,7 @@ const STATUS_BY_CODE: Readonly<Record<string, number>> = Object.freeze({
   ERR_RATE_LIMITED: 429,
   ERR_PUBLISH_FAILED: 503,
   ERR_STORE_UNAVAILABLE: 503,
+  ERR_EVIDENCE_NOT_CONFIGURED: 503,
 });
 
 /** The status a code answers with; undefined for codes this API does not know. */

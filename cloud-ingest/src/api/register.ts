@@ -36,6 +36,11 @@ import { seriesRoutes } from './routes-series.js';
 import { ErrorBody } from './schemas.js';
 import { typeboxCompiler } from './validation.js';
 import { DEFAULT_FLOOD as FLOOD_DEFAULTS, FloodGuard } from '../flood.js';
+import { DEFAULT_SETTINGS as EVIDENCE_DEFAULTS, type EvidenceSettings } from '../evidence/clips-db.js';
+import { clipRoutes } from '../evidence/routes-clips.js';
+import { evidenceSettingsRoutes } from '../evidence/routes-settings.js';
+import { UNCONFIGURED_EVIDENCE_STORE } from '../evidence/unconfigured-store.js';
+import type { EvidenceStore } from '../evidence/store.js';
 
 export interface ApiDeps {
   /** The ingest's store (or anything with its query()); the API's tables come from migration 0030. */
@@ -70,6 +75,8 @@ export interface ApiDeps {
   feedPollMs?: number;
   /** Per-address limits before authentication (flood.ts); default its own with the default limits. */
   flood?: FloodGuard;
+  /** Video evidence clips (issue 16): where they are stored, and the settings of a site without its own. */
+  evidence?: { store: EvidenceStore; defaults?: EvidenceSettings };
 }
 
 export interface ApiHandle {
@@ -181,9 +188,11 @@ export async function registerApi(app: FastifyInstance, deps: ApiDeps): Promise<
         logger: log.child({ part: 'care' }), ...(deps.clock ? { clock: deps.clock } : {}),
       }));
     }
+    evidenceSettingsRoutes(api, deps.db, deps.evidence?.defaults ?? EVIDENCE_DEFAULTS);
     if (deps.alarms) {
       feed.register(api);
       alarmRoutes(api, deps.alarms, deps.db);
+      clipRoutes(api, { db: deps.db, store: deps.evidence?.store ?? UNCONFIGURED_EVIDENCE_STORE, alarms: deps.alarms, logger: log.child({ part: 'evidence' }) });
     }
     // SLA figures come with the lifecycle implementation (AlarmLifecycle.sla), not the AlarmService interface.
     if (deps.alarms && typeof (deps.alarms as Partial<SlaPort>).sla === 'function') slaRoutes(api, deps.alarms as unknown as SlaPort);

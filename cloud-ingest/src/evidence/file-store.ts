@@ -24,6 +24,8 @@ function notSafe(what: string): CodedError {
 }
 
 const missing = (err: unknown): boolean => (err as NodeJS.ErrnoException).code === 'ENOENT';
+/** A folder that is not there, or is a file: nothing to list in it (a stray file in the root is not a site). */
+const noFolder = (err: unknown): boolean => missing(err) || (err as NodeJS.ErrnoException).code === 'ENOTDIR';
 
 export class FileEvidenceStore implements EvidenceStore {
   readonly kind = 'file';
@@ -185,7 +187,7 @@ async function dirNames(dir: string): Promise<string[]> {
   try {
     return await readdir(dir);
   } catch (err) {
-    if (missing(err)) return [];
+    if (noFolder(err)) return [];
     throw err;
   }
 }

@@ -121,7 +121,7 @@ export function registerEvidenceUpload(app: FastifyInstance, deps: EvidenceUploa
 
     scope.route({
       method: 'HEAD', url: '/ingest/v1/evidence/:clip', onRequest: before,
-      schema: { hide: true },
+      schema: { tags: ['ingest'], summary: 'How much of an evidence clip the cloud holds (upload-offset, upload-complete); edges only, Basic auth' },
       handler: async (req, reply) => {
         try {
           const who = await identityOf(req);
@@ -165,7 +165,7 @@ export function registerEvidenceUpload(app: FastifyInstance, deps: EvidenceUploa
       }
     };
 
-    scope.put('/ingest/v1/evidence/:clip', { onRequest: [...before, precheck], bodyLimit: MAX_CHUNK_BYTES, schema: { hide: true } }, async (req, reply) => {
+    scope.put('/ingest/v1/evidence/:clip', { onRequest: [...before, precheck], bodyLimit: MAX_CHUNK_BYTES, schema: { tags: ['ingest'], summary: 'One chunk of an evidence clip (content-range, at most 8 MiB, evidence-* headers); edges only, Basic auth' } }, async (req, reply) => {
       const c = checked.get(req)!;
       const { range, meta } = c.chunk;
       const body = Buffer.isBuffer(req.body) ? req.body : null;

@@ -25,6 +25,7 @@ export function alarmPageHtml(alarmId: string, apiBase: string, scriptUrl: strin
   <section id="where" hidden><h2>Where</h2><dl id="place"></dl></section>
   <section id="response" hidden><h2>Who was called, who responded</h2><ul id="calls"></ul><h2 style="margin-top:10px">Dispatched</h2><ul id="dispatches"></ul></section>
   <section id="linkage-box" hidden><h2>What the linkage did</h2><table><thead><tr><th>Device</th><th>Action</th><th>Result</th><th>Confirmed after</th></tr></thead><tbody id="linkage"></tbody></table><p id="resets" class="ok"></p></section>
+  <section id="clips-box" class="wide clips" hidden><h2>Video</h2><div id="clips"></div></section>
   <section id="pictures-box" class="pictures" hidden><h2>Pictures</h2><div id="pictures"></div><p class="muted" id="pictures-note"></p></section>
   <section class="wide" id="history" hidden><h2>History</h2><ul id="audit"></ul><h2 style="margin-top:10px">Comments</h2><ul id="comments"></ul></section>
 </main>`,

@@ -1,7 +1,8 @@
 /**
  * The alarm page's script (/alarm-page.js): what happened, where, who was called and who responded, what
  * the linkage did with each device, the pictures; Acknowledge, Dispatch, Resolve, False alarm; kept up to
- * date by the live feed. The exact position is shown only when the API gives it (the resident's team and
+ * date by the live feed. Video clips (issue 16) play in the page from the API with the session cookie, as
+ * the pictures do; a clip still on its way from the edge is named as such until it arrives. The exact position is shown only when the API gives it (the resident's team and
  * admins); the place in words (building, floor, zone, unit) is for every staff member of the site.
  */
 export const ALARM_PAGE_SCRIPT = String.raw`(function () {
@@ -13,6 +14,7 @@ export const ALARM_PAGE_SCRIPT = String.raw`(function () {
   var me = null;
   var current = null;
   var shownPictures = '';
+  var shownClips = '';
   var waiting = null;
 
   function list(el, items) {
@@ -80,11 +82,32 @@ export const ALARM_PAGE_SCRIPT = String.raw`(function () {
       SC.text('pictures-note', snaps.length === 0 ? 'No picture yet: it appears here when the camera\'s snapshot arrives.' : '');
     }
 
+    var clips = (a.evidence && a.evidence.clips) || [];
+    SC.show('clips-box', clips.length > 0);
+    var clipsNow = clips.map(function (k) { return k.clip + ':' + k.status; }).join('|');
+    if (clipsNow !== shownClips) {
+      shownClips = clipsNow;
+      var cb = $('clips'); cb.textContent = '';
+      clips.forEach(function (k) {
+        var fig = SC.el('figure');
+        var label = k.camera + ' · from ' + SC.when(k.startAt) + ' · ' + Math.round(k.durationMs / 1000) + ' s' + (k.blurred === false ? ' · faces not blurred' : '');
+        if (k.status === 'ready') {
+          var v = SC.el('video'); v.controls = true; v.preload = 'metadata'; v.src = k.url; v.setAttribute('data-clip', k.clip);
+          v.onerror = function () { v.replaceWith(SC.el('p', 'This clip is not available (expired or removed).', 'muted')); };
+          fig.appendChild(v);
+        } else {
+          fig.appendChild(SC.el('p', 'Clip being uploaded from the camera\'s building; it appears here when it arrives.', 'muted pending-clip'));
+        }
+        fig.appendChild(SC.el('figcaption', label, 'muted'));
+        cb.appendChild(fig);
+      });
+    }
+
     // Evidence the edge sends after the alarm (the linkage's record, the camera's picture, the panel's reset)
     // writes no alarm history, so the live feed does not announce it: a young alarm still missing some is
     // read again shortly, any other active one every 15 s.
     var young = Date.now() - Date.parse(a.raisedAt) < 120000;
-    var missing = (c.picturesPossible && snaps.length === 0) || c.linkage.length === 0;
+    var missing = (c.picturesPossible && snaps.length === 0) || c.linkage.length === 0 || clips.some(function (k) { return k.status !== 'ready'; });
     if (!waiting && ACTIVE[a.state]) waiting = setTimeout(function () { waiting = null; load(); }, young && missing ? 3000 : 15000);
 
     var active = !!ACTIVE[a.state];

@@ -35,6 +35,7 @@ const STYLE = `
   table { width: 100%; border-collapse: collapse; } th, td { text-align: left; padding: 6px 8px; border-bottom: 1px solid #e5e7eb; }
   tr.new { animation: flash 2s; } @keyframes flash { from { background: #fee2e2; } to { background: transparent; } }
   .pictures img { max-width: 100%; border-radius: 4px; margin-bottom: 8px; }
+  .clips figure { display: inline-block; margin: 0 12px 10px 0; vertical-align: top; } .clips video { width: 480px; max-width: 100%; background: #000; border-radius: 4px; }
   #error { grid-column: 1 / -1; margin: 0; color: #b91c1c; font-weight: 600; }
   ul { margin: 0; padding-left: 18px; } .muted { color: #6b7280; }
 `;

@@ -1,14 +1,16 @@
 /** A real ingest with a file evidence store in a temporary folder, and the calls an edge makes to upload a clip. */
 import type { Test } from 'tap';
+import { execFile } from 'node:child_process';
 import { createHash, randomUUID } from 'node:crypto';
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createIngestService, type IngestService } from '@safe-community/cloud-ingest';
 import { createLogger } from '@safe-community/runtime';
-import { freshDatabase } from '@safe-community/testkit';
+import { MEDIA_DIR, checkStoreVariant, freshDatabase } from '@safe-community/testkit';
+import { ADMIN_TOKEN } from '../api-harness.js';
 
-export const ADMIN_TOKEN = 'evidence-admin-token-0123456789abcdef';
+export { ADMIN_TOKEN };
 
 export interface EvidenceIngest {
   ingest: IngestService;
@@ -24,6 +26,7 @@ export async function startEvidenceIngest(t: Test, name: string, extra: Record<s
     port: 0, databaseUrl: db.url, maintenance: { enabled: false }, api: { adminToken: ADMIN_TOKEN }, evidence: { dir, ...evidence }, ...rest,
   }, { logger: createLogger({ level: 'silent' }) });
   await ingest.start();
+  await checkStoreVariant(ingest.store.timescale);
   t.teardown(async () => {
     await ingest.stop();
     await db.drop();
@@ -89,4 +92,67 @@ export async function uploadAll(base: string, c: ClipToSend, size: number, auth?
     statuses.push(r.status);
   }
   return statuses;
+}
+
+/** A real, small H.264 MP4 (4 s of the test video, stream copy, moov first), made with ffmpeg. */
+export async function smallMp4(t: Test): Promise<Buffer> {
+  const dir = await mkdtemp(join(tmpdir(), 'evidence-mp4-'));
+  t.teardown(() => rm(dir, { recursive: true, force: true }));
+  const out = join(dir, 'clip.mp4');
+  await new Promise<void>((resolve, reject) => {
+    execFile('ffmpeg', ['-v', 'error', '-y', '-i', join(MEDIA_DIR, 'vtest_20s_h264.mp4'), '-t', '4', '-c', 'copy', '-an', '-movflags', '+faststart', out],
+      (err) => (err ? reject(err) : resolve()));
+  });
+  return readFile(out);
+}
+
+export interface ApiAnswer {
+  status: number;
+  body: any;
+  headers: Headers;
+}
+
+export async function apiCall(base: string, method: string, path: string, token: string | null, body?: unknown, headers: Record<string, string> = {}): Promise<ApiAnswer> {
+  const r = await fetch(`${base}${path}`, {
+    method,
+    headers: { ...(token ? { authorization: `Bearer ${token}` } : {}), ...(body !== undefined ? { 'content-type': 'application/json' } : {}), ...headers },
+    ...(body !== undefined ? { body: JSON.stringify(body) } : {}),
+  });
+  const text = await r.text();
+  let parsed: unknown = text;
+  try { parsed = JSON.parse(text); } catch { /* not JSON */ }
+  return { status: r.status, body: parsed, headers: r.headers };
+}
+
+export async function createUser(base: string, id: string, role: 'admin' | 'security' | 'installer' | 'viewer', sites: '*' | string[]): Promise<string> {
+  const r = await apiCall(base, 'POST', '/api/v1/users', ADMIN_TOKEN, { id, role, sites });
+  if (r.status !== 201) throw new Error(`user ${id} not created: ${r.status} ${JSON.stringify(r.body)}`);
+  return String(r.body.token);
+}
+
+/**
+ * An edge's door.forced event, its alarm, and the evidence.clip events announcing `clips` (as the edge's
+ * outbox sends them), posted through the HTTP ingest under the edge's credentials. Returns the alarm id.
+ */
+export async function postAlarmWithClips(base: string, auth: string, edge: string, site: string, trigger: string, clips: ClipToSend[], firstSeq = 1): Promise<string> {
+  const now = new Date().toISOString();
+  const alarm = randomUUID();
+  const messages = [
+    { type: 'event', data: { id: trigger, site, edge, device: 'door-1', kind: 'door.forced', severity: 'major', edgeTime: now, payload: {} } },
+    { type: 'alarm', data: { id: alarm, site, edge, device: 'door-1', type: 'door.forced', severity: 'major', state: 'open', raisedAt: now, count: 1, message: 'door forced', sourceEventId: trigger } },
+    ...clips.map((c) => ({
+      type: 'event',
+      data: {
+        id: randomUUID(), site, edge, device: c.camera, kind: 'evidence.clip', severity: 'major', edgeTime: now,
+        payload: { clip: c.clip, camera: c.camera, triggerEventId: trigger, triggerKind: 'door.forced', startAt: c.startAt, endAt: new Date(Date.parse(c.startAt) + c.durationMs).toISOString() },
+      },
+    })),
+  ].map((m, i) => ({ seq: firstSeq + i, ...m }));
+  const r = await fetch(`${base}/ingest/v1/envelopes`, {
+    method: 'POST', headers: { 'content-type': 'application/json', authorization: auth },
+    body: JSON.stringify({ v: 1, edge, site, sentAt: now, messages }),
+  });
+  const body = await r.json() as { upTo?: number; rejected?: unknown[] };
+  if (r.status !== 200 || (body.rejected ?? []).length > 0) throw new Error(`envelope not taken: ${r.status} ${JSON.stringify(body)}`);
+  return alarm;
 }

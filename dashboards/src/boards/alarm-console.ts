@@ -1,4 +1,4 @@
-/** Alarm console: what security staff watch; open alarms first, links to the alarm page and snapshot. */
+/** Alarm console: what security staff watch; open alarms first, links to the alarm page, its snapshot and its video clips. */
 import { PanelBuilder as StatPanel } from '@grafana/grafana-foundation-sdk/stat';
 import { PanelBuilder as TablePanel } from '@grafana/grafana-foundation-sdk/table';
 import { PanelBuilder as TimeSeriesPanel } from '@grafana/grafana-foundation-sdk/timeseries';
@@ -49,6 +49,8 @@ export function alarmConsole(opts: BoardOptions): BuiltBoard {
       col.time('a.raised_at', 'raised_at'),
       col.num('extract(epoch FROM now() - a.raised_at)::float8', 'age_s'),
       col.text("COALESCE(a.tags->>'snapshot', snap.snapshot)", 'snapshot'),
+      // Video clips uploaded for the alarm's source event (issue 16); the alarm page plays them.
+      col.num("(SELECT count(*) FROM evidence_clips c WHERE c.site = a.site AND c.trigger_event = a.source_event_id AND c.status = 'ready')", 'clips'),
     )
     .orderBy(severityRank('a.severity'), 'a.raised_at');
 
@@ -93,7 +95,7 @@ export function alarmConsole(opts: BoardOptions): BuiltBoard {
     .withPanel(
       new TablePanel()
         .title('Active alarms')
-        .description('Open, acknowledged and dispatched alarms, most severe first. Click an id for the alarm page.')
+        .description('Open, acknowledged and dispatched alarms, most severe first. Click an id for the alarm page, a clips count for its video.')
         .span(24)
         .height(12)
         .unit('s')
@@ -101,6 +103,7 @@ export function alarmConsole(opts: BoardOptions): BuiltBoard {
         .overrideByName('snapshot', [links({ title: 'Open snapshot', url: `${alarmPage}/snapshot` })])
         .overrideByName('raised_at', [{ id: 'unit', value: 'dateTimeAsIso' }])
         .overrideByName('repeats', [{ id: 'unit', value: 'none' }])
+        .overrideByName('clips', [{ id: 'unit', value: 'none' }, links({ title: 'Play the video on the alarm page', url: `${alarmPage}#clips-box` })])
         .withTarget(b.target('Active alarms', active)),
     )
     .withPanel(
