@@ -8,7 +8,7 @@
  * Any failure rejects: a clip that could not be blurred is never sent (the caller keeps it as failed).
  */
 import { once } from 'node:events';
-import { rename, rm } from 'node:fs/promises';
+import { chmod, rename, rm } from 'node:fs/promises';
 import type { ChildProcess } from 'node:child_process';
 import { growBox, type Box, type FaceDetector } from '@safe-community/analytics';
 import { CodedError } from '@safe-community/runtime';
@@ -135,6 +135,7 @@ export async function blurClip(input: string, output: string, opts: BlurOptions)
     await decoded;
     await encoded;
     if (result.frames === 0) throw new CodedError('ERR_EVIDENCE_BLUR', `${input}: no frame decoded`);
+    await chmod(part, 0o600);
     await rename(part, output);
     result.wallMs = Math.round(performance.now() - began);
     return result;
