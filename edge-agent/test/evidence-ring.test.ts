@@ -13,6 +13,8 @@ import { RingRecorder } from '@safe-community/edge-agent';
 import { createLogger } from '@safe-community/runtime';
 
 const log = createLogger({ level: 'fatal' });
+// Real RTSP, ffmpeg and the face model on a shared 2-core box: a loaded machine needs more than the suite's 120 s.
+t.setTimeout(240000);
 
 async function rtsp(t: Test): Promise<RtspLoopSource> {
   const src = new RtspLoopSource({ file: join(MEDIA_DIR, 'vtest_20s_h264.mp4') });
@@ -70,7 +72,7 @@ t.test('the ring keeps within its bytes, and a dead stream shows in health and r
 
   await src.stop();
   const down = await waitFor(() => (rec.state().state === 'degraded' ? rec.state() : null), { what: 'recorder degraded', timeoutMs: 30_000 });
-  t.match(down.reason, /ffmpeg exited|no segment/, `says why: ${down.reason}`);
+  t.match(down.reason, /the stream ended|ffmpeg exited|no segment/, `says why: ${down.reason}`);
   await waitFor(() => restarts >= 1, { what: 'a restart counted' });
   await src.start();
   const before = rec.stats().segments;

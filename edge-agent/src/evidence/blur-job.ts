@@ -21,6 +21,8 @@ export interface BlurOptions {
   /** Share of a face box added on every side (hair, chin, motion between detections); default 0.35. */
   margin?: number;
   how: FfmpegSpawn;
+  /** Aborting kills both ffmpeg children at once (the agent is stopping); the job then rejects. */
+  signal?: AbortSignal;
 }
 
 export interface BlurResult {
@@ -87,6 +89,7 @@ export async function blurClip(input: string, output: string, opts: BlurOptions)
   const abort = () => { decoder.kill('SIGKILL'); encoder.kill('SIGKILL'); };
   decoded.catch(abort);
   encoded.catch(abort);
+  opts.signal?.addEventListener('abort', abort, { once: true });
   encoder.stdin!.on('error', () => undefined); // a dead encoder is reported by its exit
 
   const margin = opts.margin ?? 0.35;
@@ -131,6 +134,7 @@ export async function blurClip(input: string, output: string, opts: BlurOptions)
       }
     }
     for (const f of waiting) await write(f, previous);
+    if (opts.signal?.aborted) throw new CodedError('ERR_EVIDENCE_BLUR_ABORTED', 'blur stopped: the agent is stopping');
     encoder.stdin!.end();
     await decoded;
     await encoded;
@@ -142,6 +146,7 @@ export async function blurClip(input: string, output: string, opts: BlurOptions)
   } catch (err) {
     abort();
     await Promise.allSettled([decoded, encoded]);
+    opts.signal?.removeEventListener('abort', abort);
     await rm(part, { force: true });
     throw err instanceof CodedError ? err : new CodedError('ERR_EVIDENCE_BLUR', `blurring ${input} failed: ${(err as Error).message}`, { cause: err });
   }

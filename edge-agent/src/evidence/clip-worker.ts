@@ -50,11 +50,14 @@ export class ClipWorker {
   private blurring: Promise<void> | null = null;
   private faces: FaceDetector | null = null;
   private stopped = false;
+  private readonly halt = new AbortController();
 
   constructor(private readonly opts: ClipWorkerOptions) {}
 
   async stop(): Promise<void> {
     this.stopped = true;
+    // A blur in progress is killed, not waited for: its clip stays `blurring` and is blurred again at start.
+    this.halt.abort();
     await this.blurring;
     await this.faces?.stop();
     this.faces = null;
@@ -128,7 +131,7 @@ export class ClipWorker {
         const faces = await this.detector();
         await mkdir(join(this.opts.dir, 'blurred'), { recursive: true, mode: 0o700 });
         file = join(this.opts.dir, 'blurred', `${m.clip}.mp4`);
-        const result = await blurClip(m.original, file, { faces, everyFrames: this.opts.blurEveryFrames, how });
+        const result = await blurClip(m.original, file, { faces, everyFrames: this.opts.blurEveryFrames, how, signal: this.halt.signal });
         blurred = true;
         this.opts.onBlurred?.(m, result);
       }
@@ -141,6 +144,7 @@ export class ClipWorker {
       await this.opts.queue.save(next);
       this.opts.onQueued?.(next);
     } catch (err) {
+      if (this.stopped) return;
       await this.fail(clip, err as Error, 'blur');
     }
   }

@@ -142,9 +142,11 @@ export class Evidence {
     this.stopped = true;
     this.clock.clearTimeout(this.expiryTimer);
     await this.uploads?.stop();
+    // The worker first: clips still recording are left as they are (failed at the next start), not cut now.
+    const halted = this.worker.stop();
     for (const r of this.recorders.values()) await r.stop();
     await Promise.allSettled([...this.recording]);
-    await this.worker.stop();
+    await halted;
   }
 
   /** Every event and alarm the agent sends up passes here (the agent's outbox tap). */

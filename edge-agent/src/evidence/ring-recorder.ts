@@ -57,6 +57,8 @@ export class RingRecorder {
   private restartCount = 0;
   private segmentCount = 0;
   private readonly waiters = new Set<() => void>();
+  /** Why the supervisor killed the running ffmpeg (a stall), so the exit is reported with the real cause. */
+  private killedFor: string | null = null;
 
   constructor(private readonly opts: RingRecorderOptions) {
     this.clock = opts.clock ?? systemClock;
@@ -164,7 +166,11 @@ export class RingRecorder {
       this.restartCount++;
       this.opts.observer?.recorderRestarted(this.opts.camera);
       const why = redactUrl(stderr.trim().split('\n').pop() ?? '');
-      if (this.health.state !== 'down' || code !== null) this.retry(`ffmpeg exited (${code ?? signal})${why ? `: ${why}` : ''}`);
+      const killedFor = this.killedFor;
+      this.killedFor = null;
+      // Exit 0 on a live input means the server ended the stream (camera rebooting, RTSP server gone).
+      const reason = killedFor ?? (code === 0 ? 'the stream ended' : `ffmpeg exited (${code ?? signal})${why ? `: ${why}` : ''}`);
+      if (this.health.state !== 'down' || code !== null) this.retry(reason);
     });
   }
 
@@ -205,7 +211,7 @@ export class RingRecorder {
     this.stallTimer = this.clock.setTimeout(() => {
       const child = this.child;
       if (this.stopped || !child) return;
-      this.health = { state: 'degraded', reason: `no segment for ${Math.round(stallMs / 1000)} s: recorder restarted` };
+      this.killedFor = `no segment for ${Math.round(stallMs / 1000)} s: recorder restarted`;
       this.opts.log.warn({ camera: this.opts.camera, stallMs }, 'ring recorder stalled: restarting ffmpeg');
       child.kill('SIGKILL');
     }, stallMs);
