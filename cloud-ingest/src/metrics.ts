@@ -8,12 +8,15 @@ import type { FastifyInstance } from 'fastify';
 import type { IngestCounters } from './pipeline.js';
 import type { Store } from './store/types.js';
 import type { FloodCounts } from './flood.js';
+import type { EvidenceCounters } from './evidence/upload-route.js';
 
 export interface IngestMetricsDeps {
   counters: () => IngestCounters;
   store: Store;
   /** Refusals before authentication (flood.ts). */
   flood?: () => FloodCounts;
+  /** The evidence upload route's counts (issue 16). */
+  evidence?: () => EvidenceCounters;
 }
 
 export function createIngestMetrics(deps: IngestMetricsDeps): Registry {
@@ -50,6 +53,32 @@ export function createIngestMetrics(deps: IngestMetricsDeps): Registry {
         }
       },
     });
+  }
+  if (deps.evidence) {
+    const evidence = deps.evidence;
+    const forward = (name: string, help: string, pick: (c: EvidenceCounters) => number): void => {
+      let last = 0;
+      const c = new Counter({ name, help, registers: [registry], collect() {
+        const now = pick(evidence());
+        if (now > last) this.inc(now - last);
+        last = Math.max(last, now);
+      } });
+      void c;
+    };
+    const results: Array<[string, (c: EvidenceCounters) => number]> = [['stored', (c) => c.stored], ['hash_mismatch', (c) => c.hashMismatch], ['refused', (c) => c.refused]];
+    const seen: Record<string, number> = {};
+    new Counter({
+      name: 'ingest_evidence_clips_total', help: 'Evidence clip uploads by result: stored whole, discarded for a hash or size mismatch, chunks refused', labelNames: ['result'], registers: [registry],
+      collect() {
+        for (const [result, pick] of results) {
+          const n = pick(evidence());
+          if (n > (seen[result] ?? 0)) this.inc({ result }, n - (seen[result] ?? 0));
+          seen[result] = Math.max(seen[result] ?? 0, n);
+        }
+      },
+    });
+    forward('ingest_evidence_chunks_total', 'Evidence chunks taken', (c) => c.chunks);
+    forward('ingest_evidence_bytes_total', 'Bytes of evidence clips stored whole', (c) => c.bytes);
   }
   new Gauge({
     name: 'ingest_alarms', help: 'Alarms by state and severity', labelNames: ['state', 'severity'], registers: [registry],

@@ -26,6 +26,7 @@ import type { TimeWindow } from './time-sanity.js';
 import { FileEvidenceStore } from './evidence/file-store.js';
 import { EvidenceRetention } from './evidence/retention.js';
 import { UNCONFIGURED_EVIDENCE_STORE } from './evidence/unconfigured-store.js';
+import { newEvidenceCounters } from './evidence/upload-route.js';
 import type { EvidenceStore } from './evidence/store.js';
 
 export interface IngestDeps {
@@ -71,6 +72,7 @@ export function createIngestService(input: unknown = {}, deps: IngestDeps = {}):
     ? new PgStore({ url: config.databaseUrl, timescale: config.timescale, poolMax: config.pgPoolMax, copyThreshold: config.copyThreshold, commitConcurrency: config.commitConcurrency, logger: log.child({ part: 'store' }) })
     : new PgliteStore({ dataDir: config.pgliteDataDir, logger: log.child({ part: 'store' }) }));
   const evidence = deps.evidenceStore ?? (config.evidence.dir ? new FileEvidenceStore(config.evidence.dir) : UNCONFIGURED_EVIDENCE_STORE);
+  const evidenceCounters = newEvidenceCounters();
   const evidenceDefaults = { allowUnblurred: false, retentionDays: config.evidence.defaultRetentionDays };
   // Cloud rules see each committed batch, in commit order, off the ack path (issue 6 item 3).
   let rules: RuleEngine | undefined;
@@ -121,6 +123,12 @@ export function createIngestService(input: unknown = {}, deps: IngestDeps = {}):
   board.register('mqtt', () => (!config.mqttUrl ? { state: 'up', reason: 'not configured' }
     : consumer?.connected ? { state: 'up' } : { state: 'down', reason: 'not connected to the cloud broker' }));
   board.register('ingest', () => ingestHealth(pipeline.state(), config.stuckAfterSec * 1000));
+  // Clips wait on the edges while the folder cannot be written: degraded, not down (alarms still flow).
+  board.register('evidence', async () => {
+    if (evidence.kind === 'none') return { state: 'up', reason: 'not configured' };
+    const h = await evidence.health();
+    return h.ok ? { state: 'up' } : { state: 'degraded', reason: h.detail ?? 'evidence store not writable' };
+  });
   board.register('maintenance', () => {
     const failing = Object.entries(maintenanceFailing());
     return failing.length === 0 ? { state: 'up' } : { state: 'degraded', reason: failing.map(([k, v]) => `${k}: ${v}`).join('; ').slice(0, 500) };
@@ -200,9 +208,9 @@ export function createIngestService(input: unknown = {}, deps: IngestDeps = {}):
     });
     registerRoutes(server, {
       pipeline, health, timeWindow, flood, maxEnvelopeBytes: config.maxEnvelopeBytes, ...(config.api.edgeAuth ? { edgeAuth } : {}),
-      evidence: { db: store, store: evidence, edges, maxClipBytes: config.evidence.maxClipBytes, defaults: evidenceDefaults, logger: log.child({ part: 'evidence' }) },
+      evidence: { db: store, store: evidence, edges, maxClipBytes: config.evidence.maxClipBytes, defaults: evidenceDefaults, logger: log.child({ part: 'evidence' }), counters: evidenceCounters },
     });
-    registerMetrics(server, createIngestMetrics({ counters: () => pipeline.counters, store, flood: () => flood.counts }));
+    registerMetrics(server, createIngestMetrics({ counters: () => pipeline.counters, store, flood: () => flood.counts, evidence: () => evidenceCounters }));
     await server.listen({ host: config.host, port: config.port });
     const addr = server.server.address();
     if (addr && typeof addr === 'object') bound = { host: addr.address, port: addr.port };

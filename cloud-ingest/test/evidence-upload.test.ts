@@ -31,6 +31,14 @@ t.test('a clip sent in chunks is stored byte for byte under its site and recorde
   t.equal(h.headers.get('upload-complete'), '1');
 });
 
+t.test('an authenticated edge cannot name another site or edge in headers: its identity decides', async (t) => {
+  const c = clipOf(randomBytes(2000));
+  const r = await putChunk(base, c, 0, 1999, authA, { 'evidence-site': 'site-b', 'evidence-edge': 'edge-b1' });
+  t.equal(r.status, 201);
+  t.match(await row(c.clip), { site: 'site-a', edge: 'edge-a1' });
+  t.ok((await readFile(join(dir, 'site-a', today(), `${c.clip}.mp4`))).equals(c.data), 'stored in its own site\'s folder');
+});
+
 t.test('an upload stopped half way resumes from the offset HEAD reports', async (t) => {
   const c = clipOf(randomBytes(120_000));
   t.equal((await headClip(base, c.clip, authA)).status, 404, 'nothing of it yet');
@@ -76,6 +84,19 @@ t.test('a clip whose bytes do not match its sha256 is 422 and discarded; the edg
   t.equal((await headClip(base, c.clip, authA)).status, 404, 'nothing kept');
   t.equal(await row(c.clip), undefined, 'no row');
   t.same(await uploadAll(base, c, 10_000, authA), [202, 201], 'sent again with the right hash');
+});
+
+t.test('a clip made again with other bytes replaces the unfinished upload of the old one', async (t) => {
+  const first = clipOf(randomBytes(20_000));
+  t.equal((await putChunk(base, first, 0, 9_999, authA)).status, 202);
+  const remade = { ...clipOf(randomBytes(30_000)), clip: first.clip, trigger: first.trigger };
+  const mid = await putChunk(base, remade, 10_000, 19_999, authA);
+  t.equal(mid.status, 409, 'a chunk past 0 of the new file goes back to 0');
+  t.match(await mid.json(), { code: 'ERR_EVIDENCE_OFFSET', upTo: 0 });
+  t.equal((await headClip(base, first.clip, authA)).status, 404, 'the old bytes are gone');
+  t.same(await uploadAll(base, remade, 15_000, authA), [202, 201]);
+  t.ok((await readFile(join(dir, 'site-a', today(), `${first.clip}.mp4`))).equals(remade.data), 'the new file is stored');
+  t.equal(Number((await row(first.clip))!.bytes), 30_000);
 });
 
 t.test('a clip over the maximum size is 413 before its body is stored', async (t) => {
@@ -152,6 +173,20 @@ t.test('a store that cannot be written answers 503 and the edge keeps its clip',
   t.equal(r.status, 503);
   t.match(await r.json(), { code: 'ERR_STORE_UNAVAILABLE' });
   t.equal((await headClip(down.base, c.clip, basic('edge-d', secret))).status, 503);
+  const health = await fetch(`${down.base}/health`);
+  t.equal(health.status, 200, 'the ingest itself is up');
+  t.match(await health.json(), { status: 'degraded', parts: { evidence: { state: 'degraded', reason: /not writable/ }, store: { state: 'up' } } });
+});
+
+t.test('/health and /metrics report the evidence uploads', async (t) => {
+  t.match(await (await fetch(`${base}/health`)).json(), { parts: { evidence: { state: 'up' } } });
+  const text = await (await fetch(`${base}/metrics`)).text();
+  const value = (line: RegExp): number => Number(line.exec(text)?.[1] ?? -1);
+  t.ok(value(/^ingest_evidence_clips_total\{result="stored"\} (\d+)$/m) >= 5, 'clips stored whole');
+  t.ok(value(/^ingest_evidence_clips_total\{result="hash_mismatch"\} (\d+)$/m) >= 1, 'the hash mismatch');
+  t.ok(value(/^ingest_evidence_clips_total\{result="refused"\} (\d+)$/m) >= 3, 'refused chunks');
+  t.ok(value(/^ingest_evidence_bytes_total (\d+)$/m) >= 250_000 + 120_000 + 30_000, 'bytes stored');
+  t.ok(value(/^ingest_evidence_chunks_total (\d+)$/m) >= 8, 'chunks taken');
 });
 
 t.test('without an evidence folder configured uploads are 503 naming the setting', async (t) => {

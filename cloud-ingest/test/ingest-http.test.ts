@@ -22,7 +22,7 @@ t.test('health is 200 with the store up and MQTT not configured', async (t) => {
   t.equal(r.status, 200);
   t.same(await r.json(), {
     status: 'up',
-    parts: { ingest: { state: 'up' }, maintenance: { state: 'up' }, mqtt: { state: 'up', reason: 'not configured' }, store: { state: 'up' } },
+    parts: { evidence: { state: 'up', reason: 'not configured' }, ingest: { state: 'up' }, maintenance: { state: 'up' }, mqtt: { state: 'up', reason: 'not configured' }, store: { state: 'up' } },
   });
 });
 

@@ -55,11 +55,12 @@ t.test('every dashboard has the site/building variables and the alarm annotation
   }
 });
 
-t.test('the alarm console links each alarm to its page and snapshot', async (tt) => {
+t.test('the alarm console links each alarm to its page, snapshot and video clips', async (tt) => {
   const console_ = buildBoards().find((b) => b.uid === 'sc-alarm-console');
   const json = JSON.stringify(console_?.dashboard);
   tt.match(json, '${ALARM_PAGE_URL}/alarms/${__data.fields.id}"', 'alarm page link');
   tt.match(json, '${ALARM_PAGE_URL}/alarms/${__data.fields.id}/snapshot', 'snapshot link');
+  tt.match(json, '${ALARM_PAGE_URL}/alarms/${__data.fields.id}#clips-box', 'video clips link');
 });
 
 t.test('the elderly-care board has a Geomap reading latitude/longitude, labelled with the name', async (tt) => {

@@ -83,9 +83,11 @@ async function suite(t: Test, client: Db): Promise<void> {
   await t.test('active alarms carry their source event snapshot, most severe first', async (tt) => {
     const q = buildBoards().find((b) => b.uid === 'sc-alarm-console')?.queries.find((x) => x.panel === 'Active alarms');
     const res = await client.query(expandMacros(q!.query.toSql(), ctx(selections[0]!.vars)));
-    const rows = res.rows as { severity: string; type: string; snapshot: string | null; state: string }[];
+    const rows = res.rows as { severity: string; type: string; snapshot: string | null; state: string; clips: number | string }[];
     tt.equal(rows[0]?.severity, 'critical', 'critical first');
     tt.equal(rows.find((r) => r.type === 'fire.alarm')?.snapshot, 'snap/fire-1.jpg', 'snapshot from the fire event');
+    tt.equal(Number(rows.find((r) => r.type === 'fire.alarm')?.clips), 1, 'the fire alarm\'s uploaded clip is counted (not the one still uploading)');
+    tt.ok(rows.filter((r) => r.type !== 'fire.alarm').every((r) => Number(r.clips) === 0), 'alarms without clips count none');
     tt.ok(rows.every((r) => ['open', 'acknowledged', 'dispatched'].includes(r.state)), 'only alarms that need a person');
   });
 

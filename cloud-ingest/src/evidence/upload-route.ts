@@ -20,6 +20,22 @@ import { parseChunkHeaders, type ChunkHeaders } from './upload-headers.js';
 /** The largest chunk one PUT may carry (the contract's limit). */
 export const MAX_CHUNK_BYTES = 8 * 1024 * 1024;
 
+/** What the upload route did, for /metrics (`ingest_evidence_*`). */
+export interface EvidenceCounters {
+  /** Clips stored whole (201). */
+  stored: number;
+  /** Bytes of the clips stored. */
+  bytes: number;
+  /** Chunks taken (202 and 201). */
+  chunks: number;
+  /** Uploads discarded for a size or sha256 mismatch (422). */
+  hashMismatch: number;
+  /** Chunks refused for their headers or the site's policy (400, 403, 409, 413). */
+  refused: number;
+}
+
+export const newEvidenceCounters = (): EvidenceCounters => ({ stored: 0, bytes: 0, chunks: 0, hashMismatch: 0, refused: 0 });
+
 export interface EvidenceUploadDeps {
   db: Db;
   store: EvidenceStore;
@@ -33,6 +49,8 @@ export interface EvidenceUploadDeps {
   /** Settings of a site that has none stored (config evidence.defaultRetentionDays). */
   defaults: EvidenceSettings;
   logger: Logger;
+  /** Counted into when given (the service passes the ones /metrics reads). */
+  counters?: EvidenceCounters;
 }
 
 interface Who {
@@ -66,6 +84,7 @@ export function registerEvidenceUpload(app: FastifyInstance, deps: EvidenceUploa
       return reply.code(503).send({ code: 'ERR_STORE_UNAVAILABLE', message: 'the evidence store is not available; retry later' });
     });
 
+    const counters = deps.counters ?? newEvidenceCounters();
     const checked = new WeakMap<FastifyRequest, Checked>();
     const locks = new Map<string, Promise<unknown>>();
     const before: onRequestAsyncHookHandler[] = deps.edgeAuth ? [deps.flood.ingestBefore, deps.edgeAuth] : [deps.flood.ingestBefore];
@@ -108,6 +127,10 @@ export function registerEvidenceUpload(app: FastifyInstance, deps: EvidenceUploa
     };
 
     const answer = (reply: FastifyReply, err: unknown): FastifyReply => {
+      if (err instanceof Refusal) {
+        if (err.code === 'ERR_EVIDENCE_HASH') counters.hashMismatch++;
+        else counters.refused++;
+      }
       if (err instanceof Refusal) return reply.code(err.status).send({ code: err.code, message: err.message, ...err.extra });
       const code = errorCode(err);
       if (code === 'ERR_EVIDENCE_NOT_CONFIGURED') return reply.code(503).send({ code, message: (err as Error).message });
@@ -142,6 +165,7 @@ export function registerEvidenceUpload(app: FastifyInstance, deps: EvidenceUploa
     // Everything the headers decide, before the body is read: a refused chunk costs no transfer.
     const precheck = async (req: FastifyRequest, reply: FastifyReply): Promise<FastifyReply | undefined> => {
       try {
+        // Without a configured store every call of it is the 503 that names the setting.
         if (deps.store.kind === 'none') await deps.store.partialSize({ site: '', clip: '' });
         const who = await identityOf(req);
         const clip = clipOf(req);
@@ -176,17 +200,23 @@ export function registerEvidenceUpload(app: FastifyInstance, deps: EvidenceUploa
       const key = { site: c.who.site, clip: c.clip };
       try {
         return await exclusive(c.clip, async () => {
-          const row = ownRow(await getClip(deps.db, c.clip), c.who) ?? ownRow(await beginClip(deps.db, { clip: c.clip, ...c.who, bytes: range.total, ...meta }), c.who)!;
+          const begin = async (): Promise<ClipRow> => ownRow(await beginClip(deps.db, { clip: c.clip, ...c.who, bytes: range.total, ...meta }), c.who)!;
+          let row = ownRow(await getClip(deps.db, c.clip), c.who) ?? await begin();
           if (row.status === 'ready') return complete(reply, row);
           if (row.bytes !== range.total || row.sha256 !== meta.sha256) {
-            const path = row.bytes !== range.total ? 'content-range' : 'evidence-sha256';
-            throw new Refusal(400, 'ERR_VALIDATION', `${path}: differs from the upload begun earlier for this clip`, { issues: [{ path, reason: 'differs from the upload begun earlier for this clip' }] });
+            // The edge made the file again (a restart while blurring): what was stored of the old one is
+            // useless. It is dropped; a chunk from 0 begins the new file, any other is sent back to 0.
+            await deps.store.discardPartial(key);
+            await forgetUpload(deps.db, c.clip);
+            if (range.start !== 0) throw new EvidenceOffsetError(0);
+            row = await begin();
           }
           const offset = await deps.store.partialSize(key);
           // A chunk already stored: the edge missed our answer and sent it again.
           if (range.end < offset) return reply.code(200).header('upload-offset', String(offset)).header('upload-complete', '0').send({ clip: c.clip, upTo: offset });
           if (range.start !== offset) throw new EvidenceOffsetError(offset);
           const size = await deps.store.append(key, range.start, body);
+          counters.chunks++;
           if (size < range.total) return reply.code(202).header('upload-offset', String(size)).header('upload-complete', '0').send({ clip: c.clip, upTo: size });
           const stored = await deps.store.finalize(key, { bytes: range.total, sha256: meta.sha256 }, new Date().toISOString().slice(0, 10)).catch(async (err: unknown) => {
             if (errorCode(err) === 'ERR_EVIDENCE_HASH') {
@@ -196,10 +226,13 @@ export function registerEvidenceUpload(app: FastifyInstance, deps: EvidenceUploa
             throw err;
           });
           await markReady(deps.db, c.clip, stored.storageKey);
+          counters.stored++;
+          counters.bytes += stored.bytes;
           return reply.code(201).header('upload-offset', String(stored.bytes)).header('upload-complete', '1').send({ clip: c.clip, bytes: stored.bytes });
         });
       } catch (err) {
         if (err instanceof EvidenceOffsetError) {
+          counters.refused++;
           return reply.code(409).header('upload-offset', String(err.upTo)).send({ code: 'ERR_EVIDENCE_OFFSET', message: err.message, upTo: err.upTo });
         }
         return answer(reply, err);

@@ -193,5 +193,13 @@ export async function seed(db: { query(sql: string, params?: unknown[]): Promise
   await linkage('site-a', ids.fire!, 6, [action('gate-1', 'hold_open', 'confirmed', 2, 42), action('barrier-1', 'raise', 'timeout', 3)], 'partial');
   await linkage('site-b', ids.fireB!, 90, [action('gate-9', 'hold_open', 'confirmed', 1, 55)], 'confirmed');
 
+  // The fire alarm's video (issue 16): one clip uploaded, one still uploading (not counted as playable).
+  for (const [camera, status] of [['cam-b1-lobby', 'ready'], ['cam-b1-stairs', 'uploading']] as const) {
+    await db.query(
+      `INSERT INTO evidence_clips (clip, site, edge, camera, trigger_event, trigger_kind, severity, start_at, duration_ms, bytes, sha256, blurred, storage_key, status)
+       VALUES ($1, 'site-a', $2, $3, $4, 'fire.alarm', 'critical', $5, 30000, 1000, $6, true, $7, $8)`,
+      [randomUUID(), EDGE['site-a'], camera, ids.fire, ago(6), '0'.repeat(64), status === 'ready' ? `site-a/x/${camera}.mp4` : null, status]);
+  }
+
   await db.query("INSERT INTO dead_letters (received_at, source, edge, seq, code, reason, payload) VALUES ($1, 'mqtt:sc/v1/edge/edge-a1/up', 'edge-a1', 7, 'ERR_VALIDATION', '/payload/kind: must match pattern', '{}')", [ago(15)]);
 }
