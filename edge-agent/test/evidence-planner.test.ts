@@ -68,3 +68,15 @@ t.test('evidence config: defaults, and errors that name the key', async (t) => {
   t.throws(() => loadEdgeConfig({ cameras: [{ ...cam, evidence: { profile: '' } }] }), { message: /cameras\.0\.evidence\.profile/ });
   t.throws(() => loadEdgeConfig({ evidence: { triggers: { minSeverity: 'minor' } } }), { message: /evidence\.triggers\.minSeverity/ });
 });
+
+t.test('a linkage rule\'s clip request makes a clip of its camera, once per trigger', async (t) => {
+  const p = planner();
+  const trigger = event('vehicle.arrived', 'BR9', 'info');
+  t.same(p.observe(trigger), [], 'an info event of an unlisted kind makes no clip by itself');
+  const ask = (camera: string) => ({ type: 'event' as const, data: { ...event('linkage.clip', camera, 'info', T0 + 30).data,
+    payload: { rule: 'plates', triggerEventId: trigger.data.id, triggerKind: 'vehicle.arrived', triggerAt: trigger.data.edgeTime } } });
+  const [c] = p.observe(ask('CAM-B2'));
+  t.match(c, { type: 'new', plan: { camera: 'CAM-B2', fromMs: T0 - 10_000, trigger: { id: trigger.data.id, kind: 'vehicle.arrived' } } }, 'the asked camera, around the trigger\'s time');
+  t.same(p.observe(ask('CAM-B2')), [], 'asked again: the same clip');
+  t.same(p.observe(ask('CAM-NONE')), [], 'a camera that is not recorded: nothing');
+});
