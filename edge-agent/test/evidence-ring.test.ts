@@ -79,3 +79,17 @@ t.test('the ring keeps within its bytes, and a dead stream shows in health and r
   await waitFor(() => rec.stats().segments > before && rec.state().state === 'up', { what: 'recording again', timeoutMs: 40_000 });
   t.pass('recording resumed when the stream came back');
 });
+
+t.test('a box without ffmpeg: the recorder is degraded with the reason, never down, and keeps trying', async (t) => {
+  const dir = await mkdtemp(join(tmpdir(), 'ring-noffmpeg-'));
+  t.teardown(() => rm(dir, { recursive: true, force: true }));
+  const rec = new RingRecorder({
+    camera: 'CAM3', dir, resolveInput: async () => 'rtsp://127.0.0.1:9/none', segmentSec: 2, keepMs: 10_000, maxBytes: 1 << 24, log,
+    ffmpegPath: join(dir, 'no-such-ffmpeg'), retry: { initialMs: 50, maxMs: 100 },
+  });
+  await rec.start();
+  t.teardown(() => rec.stop());
+  const h = await waitFor(() => (/cannot run/.test(rec.state().reason ?? '') ? rec.state() : null), { what: 'reason given' });
+  t.equal(h.state, 'degraded');
+  t.match(h.reason, /ffmpeg cannot run: spawn .*ENOENT.*; retry in/);
+});

@@ -238,7 +238,7 @@ export class Evidence {
 
   /** `recorder:<camera>` on /health. */
   recorderHealth(camera: string): PartHealth {
-    return this.recorders.get(camera)?.state() ?? { state: 'down', reason: 'no recorder' };
+    return this.recorders.get(camera)?.state() ?? { state: 'degraded', reason: 'not recorded' };
   }
 
   stats(): { queueBytes: number; pending: number; failed: number; dropped: number; uploadFailures: number; lastBlur: { clipMs: number; wallMs: number; faces: number } | null } {
