@@ -64,6 +64,8 @@ export interface EvidenceOptions {
   sink: UplinkSink;
   /** Null: clips wait in the queue (no cloud URL configured). */
   upload: UploadTarget | null;
+  /** Delays between failed upload attempts; default 1 s growing to 60 s, with jitter. */
+  uploadRetry?: { initialMs: number; maxMs: number };
   modelsDir?: string;
   ffmpegPath?: string;
   observer?: EvidenceObserver;
@@ -121,7 +123,7 @@ export class Evidence {
       onQueued: () => void this.afterQueued(),
     });
     this.uploads = opts.upload ? new UploadLoop({
-      queue: this.queue, target: opts.upload, clock: this.clock, log,
+      queue: this.queue, target: opts.upload, clock: this.clock, log, ...(opts.uploadRetry ? { retry: opts.uploadRetry } : {}),
       onFailure: () => opts.observer?.uploadFailed(),
     }) : null;
   }
