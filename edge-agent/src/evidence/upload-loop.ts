@@ -88,9 +88,11 @@ export class UploadLoop {
         this.failures++;
         this.lastError = { at: this.clock.now(), message: `${errorCode(err)}: ${e.message}` };
         this.opts.onFailure?.(next.clip, e);
-        if (err instanceof UploadError && err.permanent) {
+        // A file gone from the disk will not come back: as final as the cloud's refusal.
+        const gone = (err as NodeJS.ErrnoException).code === 'ENOENT';
+        if ((err instanceof UploadError && err.permanent) || gone) {
           this.opts.log.error({ clip: next.clip, code: err.code, reason: e.message }, 'evidence clip refused by the cloud');
-          await this.opts.queue.save({ ...next, state: 'failed', reason: `refused by the cloud: ${e.message}` });
+          await this.opts.queue.save({ ...next, state: 'failed', reason: gone ? `clip file missing: ${e.message}` : `refused by the cloud: ${e.message}` });
           continue;
         }
         const delay = this.backoff.next();
