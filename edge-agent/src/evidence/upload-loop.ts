@@ -91,7 +91,7 @@ export class UploadLoop {
         // A file gone from the disk will not come back: as final as the cloud's refusal.
         const gone = (err as NodeJS.ErrnoException).code === 'ENOENT';
         if ((err instanceof UploadError && err.permanent) || gone) {
-          this.opts.log.error({ clip: next.clip, code: err.code, reason: e.message }, 'evidence clip refused by the cloud');
+          this.opts.log.error({ clip: next.clip, code: errorCode(err), reason: e.message }, gone ? 'evidence clip file missing' : 'evidence clip refused by the cloud');
           await this.opts.queue.save({ ...next, state: 'failed', reason: gone ? `clip file missing: ${e.message}` : `refused by the cloud: ${e.message}` });
           continue;
         }
