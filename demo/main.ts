@@ -109,7 +109,8 @@ async function main(): Promise<void> {
   const steps: Array<[number, string, () => Promise<void>]> = [
     [2, 'FP1: smoke detector, building B1, zone 3, loop 1, detector 12', () => sys.sims.panels.FP1.raiseAlarm({ zone: 3, loop: 1, detector: 12, type: 'smoke' })],
     [10, 'FP1: panel reset', () => sys.sims.panels.FP1.reset()],
-    [14, 'G3: door forced', () => sys.sims.gates.G3.door('forced')],
+    // The courtyard gate of B1, which the walkway camera covers: the forced-door alarm gets a video clip.
+    [14, 'G2: door forced', () => sys.sims.gates.G2.door('forced')],
     [18, 'W1: resident presses SOS', () => sys.sims.wearable.sos({ lat: 31.2304, lon: 121.4737 })],
   ];
   let tick = 0;

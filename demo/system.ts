@@ -145,6 +145,8 @@ export async function startSystem(opts: SystemOptions = {}): Promise<RunningSyst
     const ingest = createIngestService({
       ...settings,
       api: { snapshotsDir: cloudSnapshots, ...settings.api },
+      // Video evidence (issue 16): the walkway camera's clips around alarms are uploaded here.
+      evidence: { dir: join(dataDir, 'cloud-evidence'), ...settings.evidence },
       databaseUrl: opts.databaseUrl ?? null,
       mqttUrl: ingestMqttUrl,
       // The embedded Aedes broker speaks MQTT 3.1.1; an external broker gets MQTT 5 and the share group.
@@ -184,6 +186,8 @@ export async function startSystem(opts: SystemOptions = {}): Promise<RunningSyst
         broker: { port: opts.edgeBrokerPort ?? 0 },
         admin: { port: 0 },
         uplink: { url: cloudMqttUrl, secret: edgeSecret, ackTimeoutMs: 3000, ...urlLogin(opts.mqttUrl) },
+        // The ingest's HTTP side: evidence clips upload there (and doctor reads its clock).
+        cloud: { url: apiUrl },
         devices: DEMO_DEVICES,
         care: { residentsFile: DEMO_RESIDENTS_FILE },
         cameras: cameraRig ? [demoCamera(cameraRig.camera.port)] : [],

@@ -92,8 +92,8 @@ const EvidenceSchema = Type.Object(
       }),
       minSeverity: Type.Union([Type.Literal('major'), Type.Literal('critical'), Type.Null()], { default: 'major', description: 'any event or alarm at or above it makes a clip too; null turns that off' }),
       ignore: Type.Array(Type.String({ minLength: 1 }), {
-        default: ['linkage.*', 'camera.*', 'edge.*', 'uplink.*', 'outbox.*', 'evidence.*'],
-        description: 'kinds never clipped (the system\'s own alarms)',
+        default: ['fire.reset', 'fire.restore', 'linkage.*', 'camera.*', 'edge.*', 'uplink.*', 'outbox.*', 'evidence.*'],
+        description: 'kinds never clipped: a panel reset or restore, and the system\'s own alarms',
       }),
     }, { additionalProperties: false, default: {} }),
   },

@@ -21,6 +21,8 @@ const PRE = 6;
 const POST = 4;
 const SEGMENT = 2;
 const log = createLogger({ level: 'fatal' });
+// Real RTSP, ffmpeg and the face model on a shared 2-core box: a loaded machine needs more than the suite's 120 s.
+t.setTimeout(300000);
 
 type Stored = { type: string; data: { id: string; kind?: string; type?: string; device: string; edgeTime?: string; sourceEventId?: string; payload?: Record<string, unknown> } };
 

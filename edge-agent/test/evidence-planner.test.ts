@@ -4,7 +4,7 @@
  */
 import t from 'tap';
 import { randomUUID } from 'node:crypto';
-import { EvidencePlanner, type TriggerPolicy } from '@safe-community/edge-agent';
+import { EvidencePlanner, loadEdgeConfig, type TriggerPolicy } from '@safe-community/edge-agent';
 import type { Event, Severity } from '@safe-community/contracts';
 
 const policy: TriggerPolicy = { kinds: ['fire.*', 'door.forced', 'video.zone_intrusion', 'wearable.sos'], minSeverity: 'major', ignore: ['linkage.*', 'camera.*', 'evidence.*'] };
@@ -57,4 +57,26 @@ t.test('an alarm for an event adds nothing; repeats fold into the open clip; oth
   t.equal(p.holdFrom('CAM-B1'), T0 - 10_000, 'the ring holds from the earliest open clip');
   p.close(first!.plan.clip);
   t.same(p.observe(event('door.forced', 'G1', 'major', T0 + 40_000)).filter((c) => c.plan.camera === 'CAM-B1').map((c) => c.type), ['new'], 'after the clip is cut a repeat starts a new one');
+});
+
+t.test('evidence config: defaults, and errors that name the key', async (t) => {
+  const cam = { id: 'C1', stream: 'rtsp://127.0.0.1/x' };
+  const cfg = loadEdgeConfig({ cameras: [cam] });
+  t.match(cfg.evidence, { enabled: true, preSec: 10, postSec: 20, ringSeconds: 60, segmentSec: 2, keepOriginalDays: 7, sendUnblurred: false });
+  t.throws(() => loadEdgeConfig({ cameras: [cam], evidence: { preSec: 60, ringSeconds: 60 } }), { code: 'ERR_CONFIG', message: /evidence\.ringSeconds \(60\) must be at least preSec \+ 2 × segmentSec \(64\)/ });
+  t.throws(() => loadEdgeConfig({ cameras: [cam], evidence: { keepOriginal: 3 } }), { message: /unknown key evidence\.keepOriginal/ }, 'unknown keys are refused, by path');
+  t.throws(() => loadEdgeConfig({ cameras: [{ ...cam, evidence: { profile: '' } }] }), { message: /cameras\.0\.evidence\.profile/ });
+  t.throws(() => loadEdgeConfig({ evidence: { triggers: { minSeverity: 'minor' } } }), { message: /evidence\.triggers\.minSeverity/ });
+});
+
+t.test('a linkage rule\'s clip request makes a clip of its camera, once per trigger', async (t) => {
+  const p = planner();
+  const trigger = event('vehicle.arrived', 'BR9', 'info');
+  t.same(p.observe(trigger), [], 'an info event of an unlisted kind makes no clip by itself');
+  const ask = (camera: string) => ({ type: 'event' as const, data: { ...event('linkage.clip', camera, 'info', T0 + 30).data,
+    payload: { rule: 'plates', triggerEventId: trigger.data.id, triggerKind: 'vehicle.arrived', triggerAt: trigger.data.edgeTime } } });
+  const [c] = p.observe(ask('CAM-B2'));
+  t.match(c, { type: 'new', plan: { camera: 'CAM-B2', fromMs: T0 - 10_000, trigger: { id: trigger.data.id, kind: 'vehicle.arrived' } } }, 'the asked camera, around the trigger\'s time');
+  t.same(p.observe(ask('CAM-B2')), [], 'asked again: the same clip');
+  t.same(p.observe(ask('CAM-NONE')), [], 'a camera that is not recorded: nothing');
 });

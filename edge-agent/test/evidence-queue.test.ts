@@ -9,7 +9,7 @@ import { access, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createLogger } from '@safe-community/runtime';
-import { EvidenceQueue, type ClipManifest } from '@safe-community/edge-agent';
+import { Evidence, EvidenceQueue, type ClipManifest } from '@safe-community/edge-agent';
 import type { Severity } from '@safe-community/contracts';
 
 const log = createLogger({ level: 'fatal' });
@@ -63,4 +63,36 @@ t.test('under its bytes nothing is dropped', async (t) => {
   await q.save(await clip(dir, 'door.forced', 'major', 1));
   t.same(await q.enforce(100), []);
   t.equal(q.pending().length, 1);
+});
+
+t.test('unblurred originals are deleted after keepOriginalDays; a finished clip\'s manifest goes with its original', async (t) => {
+  const dir = await mkdtemp(join(tmpdir(), 'evq-expire-'));
+  t.teardown(() => rm(dir, { recursive: true, force: true }));
+  const q = new EvidenceQueue(join(dir, 'queue'), log);
+  const uploaded = { ...(await clip(dir, 'door.forced', 'major', 1)), state: 'uploaded' as const, original: join(dir, 'orig-1.mp4') };
+  const waiting = { ...(await clip(dir, 'fire.alarm', 'critical', 2)), original: join(dir, 'orig-2.mp4') };
+  const fresh = { ...(await clip(dir, 'door.forced', 'major', 3)), state: 'uploaded' as const, original: join(dir, 'orig-3.mp4'), createdAt: '2026-12-10T12:00:00.000Z' };
+  for (const m of [uploaded, waiting, fresh]) {
+    await writeFile(m.original, 'original video');
+    await q.save(m);
+  }
+  // The two old clips were made on 2026-12-03 10:0x; the clock says eight days later.
+  const clock = { now: () => Date.parse('2026-12-11T12:00:00Z'), setTimeout: () => 0, clearTimeout: () => undefined };
+  const evidence = new Evidence({
+    site: 's', edge: 'e', dir, cameras: [], tagsOf: () => undefined, sink: { append: async () => 1 }, upload: null, clock, log,
+    settings: {
+      preSec: 10, postSec: 20, ringSeconds: 60, ringMaxBytes: 1 << 26, segmentSec: 2, keepOriginalDays: 7, queueMaxBytes: 1 << 30,
+      sendUnblurred: false, blurEveryFrames: 2, triggers: { kinds: [], minSeverity: null, ignore: [] },
+    },
+  });
+  await evidence.start();
+  t.teardown(() => evidence.stop());
+  await t.rejects(access(uploaded.original), 'the uploaded clip\'s original is gone');
+  t.equal(evidence.queue.get(uploaded.clip), undefined, 'and its manifest');
+  await t.rejects(access(waiting.original), 'the waiting clip\'s original is gone too');
+  t.match(evidence.queue.get(waiting.clip), { state: 'queued' }, 'but the clip still waits to upload');
+  t.equal(evidence.queue.get(waiting.clip)?.original, undefined);
+  await access(fresh.original);
+  t.pass('a clip inside its keeping time keeps its original');
+  t.match(evidence.health(), { state: 'degraded', reason: /no upload URL/ }, 'health says why the clip waits');
 });

@@ -61,7 +61,8 @@ function evidenceOn(dir: string): Evidence {
       preSec: 10, postSec: 20, ringSeconds: 60, ringMaxBytes: 1 << 26, segmentSec: 2, keepOriginalDays: 7, queueMaxBytes: 1 << 30,
       sendUnblurred: false, blurEveryFrames: 2, triggers: { kinds: ['fire.*'], minSeverity: 'major', ignore: [] },
     },
-    cameras: [], tagsOf: () => undefined, sink: { append: async () => 1 }, upload: target, log,
+    // Short retries: the cloud's start (migrations) may take a while on a loaded box, and the clip must go soon after.
+    cameras: [], tagsOf: () => undefined, sink: { append: async () => 1 }, upload: target, uploadRetry: { initialMs: 200, maxMs: 1000 }, log,
   });
 }
 

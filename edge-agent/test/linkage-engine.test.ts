@@ -276,3 +276,23 @@ rules:
   await engine.idle();
   t.same(notices.sort(), ['fire.alarm in B zone 3', 'fire.fault in B zone 4']);
 });
+
+t.test('a camera action with clip: true asks the evidence recorder for a clip of each selected camera', async (t) => {
+  const yaml = `
+version: 1
+rules:
+  - id: door-clip
+    priority: 50
+    trigger: { kind: door.held }
+    actions:
+      - camera: { select: { kind: camera, tags: { covers: $trigger.building } }, clip: true }
+`;
+  const { events, sink, cameras, reports } = await setup(t, yaml);
+  const trigger = event('door.held', 'G-A1', { tags: { building: 'A' }, severity: 'minor' });
+  events.emit(trigger);
+  await waitFor(() => reports.find((r) => r.execution.rule === 'door-clip'), { what: 'rule ran' });
+  const asked = sink.of('event').filter((e) => e.kind === 'linkage.clip');
+  t.same(asked.map((e) => e.device), ['CAM-A'], 'one request, for the camera covering building A');
+  t.match(asked[0], { severity: 'minor', payload: { rule: 'door-clip', triggerEventId: trigger.id, triggerKind: 'door.held', triggerAt: trigger.edgeTime } });
+  t.same(cameras.calls, [], 'no preset or snapshot was asked for');
+});

@@ -8,7 +8,7 @@
  * Any failure rejects: a clip that could not be blurred is never sent (the caller keeps it as failed).
  */
 import { once } from 'node:events';
-import { rename, rm } from 'node:fs/promises';
+import { chmod, rename, rm } from 'node:fs/promises';
 import type { ChildProcess } from 'node:child_process';
 import { growBox, type Box, type FaceDetector } from '@safe-community/analytics';
 import { CodedError } from '@safe-community/runtime';
@@ -21,6 +21,8 @@ export interface BlurOptions {
   /** Share of a face box added on every side (hair, chin, motion between detections); default 0.35. */
   margin?: number;
   how: FfmpegSpawn;
+  /** Aborting kills both ffmpeg children at once (the agent is stopping); the job then rejects. */
+  signal?: AbortSignal;
 }
 
 export interface BlurResult {
@@ -29,6 +31,8 @@ export interface BlurResult {
   detectedFrames: number;
   faces: number;
   durationMs: number;
+  /** Wall time the job took (probe, decode, detect, encode). */
+  wallMs: number;
 }
 
 interface Frame {
@@ -69,6 +73,7 @@ function exited(child: ChildProcess, what: string): Promise<void> {
 }
 
 export async function blurClip(input: string, output: string, opts: BlurOptions): Promise<BlurResult> {
+  const began = performance.now();
   const info = await probeVideo(input, opts.how);
   const { width, height } = info;
   const fps = info.fps > 0 ? info.fps : 10;
@@ -84,11 +89,12 @@ export async function blurClip(input: string, output: string, opts: BlurOptions)
   const abort = () => { decoder.kill('SIGKILL'); encoder.kill('SIGKILL'); };
   decoded.catch(abort);
   encoded.catch(abort);
+  opts.signal?.addEventListener('abort', abort, { once: true });
   encoder.stdin!.on('error', () => undefined); // a dead encoder is reported by its exit
 
   const margin = opts.margin ?? 0.35;
   const every = Math.max(1, opts.everyFrames);
-  const result: BlurResult = { frames: 0, detectedFrames: 0, faces: 0, durationMs: info.durationMs };
+  const result: BlurResult = { frames: 0, detectedFrames: 0, faces: 0, durationMs: info.durationMs, wallMs: 0 };
   let previous: Box[] = [];
   let waiting: Frame[] = [];
 
@@ -128,15 +134,19 @@ export async function blurClip(input: string, output: string, opts: BlurOptions)
       }
     }
     for (const f of waiting) await write(f, previous);
+    if (opts.signal?.aborted) throw new CodedError('ERR_EVIDENCE_BLUR_ABORTED', 'blur stopped: the agent is stopping');
     encoder.stdin!.end();
     await decoded;
     await encoded;
     if (result.frames === 0) throw new CodedError('ERR_EVIDENCE_BLUR', `${input}: no frame decoded`);
+    await chmod(part, 0o600);
     await rename(part, output);
+    result.wallMs = Math.round(performance.now() - began);
     return result;
   } catch (err) {
     abort();
     await Promise.allSettled([decoded, encoded]);
+    opts.signal?.removeEventListener('abort', abort);
     await rm(part, { force: true });
     throw err instanceof CodedError ? err : new CodedError('ERR_EVIDENCE_BLUR', `blurring ${input} failed: ${(err as Error).message}`, { cause: err });
   }

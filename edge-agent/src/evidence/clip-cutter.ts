@@ -5,7 +5,7 @@
  * The clip opens on the first segment's keyframe, at or before the asked start: with stream copy nothing
  * can start between keyframes, and a clip that starts early is better evidence than one that starts late.
  */
-import { rename, rm, stat, writeFile } from 'node:fs/promises';
+import { chmod, rename, rm, stat, writeFile } from 'node:fs/promises';
 import { CodedError } from '@safe-community/runtime';
 import { probeVideo, runFfmpeg, type FfmpegSpawn } from './ffmpeg-run.js';
 import type { Segment } from './segment-index.js';
@@ -34,6 +34,8 @@ export async function cutClip(segments: readonly Segment[], toMs: number, out: s
   await writeFile(list, concatList(segments), { mode: 0o600 });
   try {
     await runFfmpeg(['-loglevel', 'error', '-y', '-f', 'concat', '-safe', '0', '-i', list, '-map', '0:v:0', '-c', 'copy', '-t', seconds.toFixed(3), '-movflags', '+faststart', part], how, 'ERR_EVIDENCE_CUT');
+    // Video of residents: private to the agent's user like everything in the data folder.
+    await chmod(part, 0o600);
     await rename(part, out);
   } finally {
     await rm(list, { force: true });

@@ -12,7 +12,7 @@ import { errorCode, type Clock, type Logger } from '@safe-community/runtime';
 import { cutClip } from './clip-cutter.js';
 import { blurClip, type BlurResult } from './blur-job.js';
 import { probeVideo, type FfmpegSpawn } from './ffmpeg-run.js';
-import type { ClipManifest, EvidenceQueue } from './queue.js';
+import { uploadOrder, type ClipManifest, type EvidenceQueue } from './queue.js';
 import type { RingRecorder } from './ring-recorder.js';
 
 export interface ClipWorkerOptions {
@@ -46,15 +46,19 @@ export async function sha256File(file: string): Promise<string> {
 }
 
 export class ClipWorker {
-  private blurChain: Promise<void> = Promise.resolve();
+  private readonly blurWaiting = new Set<string>();
+  private blurring: Promise<void> | null = null;
   private faces: FaceDetector | null = null;
   private stopped = false;
+  private readonly halt = new AbortController();
 
   constructor(private readonly opts: ClipWorkerOptions) {}
 
   async stop(): Promise<void> {
     this.stopped = true;
-    await this.blurChain;
+    // A blur in progress is killed, not waited for: its clip stays `blurring` and is blurred again at start.
+    this.halt.abort();
+    await this.blurring;
     await this.faces?.stop();
     this.faces = null;
   }
@@ -87,9 +91,31 @@ export class ClipWorker {
     }
   }
 
-  /** Blur line: one clip at a time, so two clips never fight the cameras for the CPU. */
+  /**
+   * Blur line: one clip at a time, so two clips never fight the cameras for the CPU; the most important
+   * waiting clip goes next (fire, then severity, then age), as in the upload order.
+   */
   enqueueBlur(clip: string): void {
-    this.blurChain = this.blurChain.then(() => this.prepare(clip)).catch((err: unknown) => this.opts.log.error({ err, clip }, 'evidence blur line error'));
+    this.blurWaiting.add(clip);
+    if (this.blurring || this.stopped) return;
+    this.blurring = this.drainBlur().finally(() => {
+      this.blurring = null;
+      const left = [...this.blurWaiting][0];
+      if (left && !this.stopped) this.enqueueBlur(left);
+    });
+  }
+
+  private async drainBlur(): Promise<void> {
+    while (!this.stopped && this.blurWaiting.size > 0) {
+      const waiting = [...this.blurWaiting].map((c) => this.opts.queue.get(c)).filter((m): m is ClipManifest => m !== undefined).sort(uploadOrder);
+      const next = waiting[0];
+      if (!next) {
+        this.blurWaiting.clear();
+        return;
+      }
+      this.blurWaiting.delete(next.clip);
+      await this.prepare(next.clip).catch((err: unknown) => this.opts.log.error({ err, clip: next.clip }, 'evidence blur line error'));
+    }
   }
 
   private async prepare(clip: string): Promise<void> {
@@ -105,7 +131,7 @@ export class ClipWorker {
         const faces = await this.detector();
         await mkdir(join(this.opts.dir, 'blurred'), { recursive: true, mode: 0o700 });
         file = join(this.opts.dir, 'blurred', `${m.clip}.mp4`);
-        const result = await blurClip(m.original, file, { faces, everyFrames: this.opts.blurEveryFrames, how });
+        const result = await blurClip(m.original, file, { faces, everyFrames: this.opts.blurEveryFrames, how, signal: this.halt.signal });
         blurred = true;
         this.opts.onBlurred?.(m, result);
       }
@@ -118,6 +144,7 @@ export class ClipWorker {
       await this.opts.queue.save(next);
       this.opts.onQueued?.(next);
     } catch (err) {
+      if (this.stopped) return;
       await this.fail(clip, err as Error, 'blur');
     }
   }

@@ -64,6 +64,8 @@ export interface EvidenceOptions {
   sink: UplinkSink;
   /** Null: clips wait in the queue (no cloud URL configured). */
   upload: UploadTarget | null;
+  /** Delays between failed upload attempts; default 1 s growing to 60 s, with jitter. */
+  uploadRetry?: { initialMs: number; maxMs: number };
   modelsDir?: string;
   ffmpegPath?: string;
   observer?: EvidenceObserver;
@@ -84,6 +86,7 @@ export class Evidence {
   private expiryTimer: unknown;
   private lastDrop: { at: number; count: number } | null = null;
   private lastFailure: { at: number; reason: string } | null = null;
+  private lastBlur: { clipMs: number; wallMs: number; faces: number } | null = null;
   private stopped = true;
 
   constructor(private readonly opts: EvidenceOptions) {
@@ -112,6 +115,7 @@ export class Evidence {
       currentEnd: (clip) => this.openPlans.get(clip)?.toMs,
       closePlan: (clip) => { this.planner.close(clip); this.openPlans.delete(clip); },
       onCut: (m) => opts.observer?.clipMade(m.camera),
+      onBlurred: (_m, r) => { this.lastBlur = { clipMs: r.durationMs, wallMs: r.wallMs, faces: r.faces }; },
       onFailed: (m) => {
         this.lastFailure = { at: this.clock.now(), reason: m.reason ?? 'failed' };
         opts.observer?.clipFailed(m.camera);
@@ -119,7 +123,7 @@ export class Evidence {
       onQueued: () => void this.afterQueued(),
     });
     this.uploads = opts.upload ? new UploadLoop({
-      queue: this.queue, target: opts.upload, clock: this.clock, log,
+      queue: this.queue, target: opts.upload, clock: this.clock, log, ...(opts.uploadRetry ? { retry: opts.uploadRetry } : {}),
       onFailure: () => opts.observer?.uploadFailed(),
     }) : null;
   }
@@ -140,9 +144,11 @@ export class Evidence {
     this.stopped = true;
     this.clock.clearTimeout(this.expiryTimer);
     await this.uploads?.stop();
+    // The worker first: clips still recording are left as they are (failed at the next start), not cut now.
+    const halted = this.worker.stop();
     for (const r of this.recorders.values()) await r.stop();
     await Promise.allSettled([...this.recording]);
-    await this.worker.stop();
+    await halted;
   }
 
   /** Every event and alarm the agent sends up passes here (the agent's outbox tap). */
@@ -234,14 +240,14 @@ export class Evidence {
 
   /** `recorder:<camera>` on /health. */
   recorderHealth(camera: string): PartHealth {
-    return this.recorders.get(camera)?.state() ?? { state: 'down', reason: 'no recorder' };
+    return this.recorders.get(camera)?.state() ?? { state: 'degraded', reason: 'not recorded' };
   }
 
-  stats(): { queueBytes: number; pending: number; failed: number; dropped: number; uploadFailures: number } {
+  stats(): { queueBytes: number; pending: number; failed: number; dropped: number; uploadFailures: number; lastBlur: { clipMs: number; wallMs: number; faces: number } | null } {
     const all = this.queue.list();
     return {
       queueBytes: this.queue.bytes(), pending: this.queue.pending().length, failed: all.filter((m) => m.state === 'failed').length,
-      dropped: this.queue.dropped, uploadFailures: this.uploads?.failures ?? 0,
+      dropped: this.queue.dropped, uploadFailures: this.uploads?.failures ?? 0, lastBlur: this.lastBlur,
     };
   }
 

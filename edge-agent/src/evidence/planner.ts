@@ -13,6 +13,9 @@
  * recorded (a panel reporting detector after detector, a door forced again) extend that clip to cover
  * them, up to `maxClipMs`, instead of making a pile of near-identical clips; other triggers get their own
  * clip even when the windows overlap, so each alarm has the clip that belongs to it.
+ *
+ * A linkage rule may also ask for clips (`camera: {select, clip: true}`): its `linkage.clip` event names the
+ * camera and the trigger, and that camera gets a clip of the trigger whatever its kind.
  */
 import { randomUUID } from 'node:crypto';
 import { SEVERITY_RANK, type Alarm, type Event, type Severity, type Tags } from '@safe-community/contracts';
@@ -59,6 +62,19 @@ export type PlanChange =
   /** An open plan covers this trigger too: its end (or severity) moved. */
   | { type: 'extended'; plan: ClipPlan };
 
+/** A linkage rule's `camera: {clip: true}` asks for a clip of that camera around its trigger. */
+export const CLIP_REQUEST_KIND = 'linkage.clip';
+
+/** The trigger a rule's clip request names (the camera is the request's device), or null. */
+export function clipRequest(msg: OutboxInput): { trigger: Trigger; camera: string } | null {
+  if (msg.type !== 'event' || (msg.data as Event).kind !== CLIP_REQUEST_KIND) return null;
+  const e = msg.data as Event;
+  const p = e.payload;
+  if (typeof p.triggerEventId !== 'string' || typeof p.triggerKind !== 'string') return null;
+  const at = typeof p.triggerAt === 'string' ? Date.parse(p.triggerAt) : Date.parse(e.edgeTime);
+  return { camera: e.device, trigger: { id: p.triggerEventId, kind: p.triggerKind, device: e.device, severity: e.severity, atMs: at, tags: {} } };
+}
+
 /** The trigger an outbox record stands for, or null when it is neither an event nor an open alarm. */
 export function triggerOf(msg: OutboxInput): Trigger | null {
   if (msg.type === 'event') {
@@ -104,11 +120,20 @@ export class EvidencePlanner {
 
   /** What this record changes: new clips to make, or open ones that now reach further. */
   observe(msg: OutboxInput): PlanChange[] {
+    const asked = clipRequest(msg);
+    if (asked) {
+      const known = this.opts.cameras.some((c) => c.id === asked.camera);
+      return known && Number.isFinite(asked.trigger.atMs) ? this.plan(asked.trigger, [asked.camera]) : [];
+    }
     const t = triggerOf(msg);
     if (!t || !Number.isFinite(t.atMs) || !this.wants(t)) return [];
+    return this.plan(t, this.coveringCameras(t));
+  }
+
+  private plan(t: Trigger, cameras: readonly string[]): PlanChange[] {
     this.forget(t.atMs);
     const changes: PlanChange[] = [];
-    for (const camera of this.coveringCameras(t)) {
+    for (const camera of cameras) {
       const key = `${t.id}|${camera}`;
       const known = this.covered.get(key);
       if (known) {

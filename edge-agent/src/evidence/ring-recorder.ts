@@ -6,8 +6,9 @@
  * Supervised like the analytics stream: the address is asked for again on every attempt (an ONVIF camera
  * still booting has none yet), ffmpeg is restarted with capped backoff, and a recorder that writes no
  * segment for `stallMs` is killed and restarted (a stream that hangs without closing is the usual failure).
- * Its health: up while segments arrive, degraded with the reason while it retries, down only when ffmpeg
- * itself cannot run on this box.
+ * Its health: up while segments arrive, degraded with the reason while it retries or when ffmpeg cannot run
+ * at all. Never down: like a camera (issue 14), a recorder that fails degrades only itself, and the gateway's
+ * life-safety work must not read as down because video evidence is missing.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdir, readdir, rm, stat } from 'node:fs/promises';
@@ -57,6 +58,9 @@ export class RingRecorder {
   private restartCount = 0;
   private segmentCount = 0;
   private readonly waiters = new Set<() => void>();
+  /** Why the supervisor killed the running ffmpeg (a stall), so the exit is reported with the real cause. */
+  private killedFor: string | null = null;
+  private cannotRun: string | null = null;
 
   constructor(private readonly opts: RingRecorderOptions) {
     this.clock = opts.clock ?? systemClock;
@@ -147,15 +151,22 @@ export class RingRecorder {
     ];
     const child = spawn(this.opts.ffmpegPath ?? 'ffmpeg', args, { stdio: ['ignore', 'pipe', 'pipe'] });
     this.child = child;
+    this.cannotRun = null;
     let stderr = '';
     child.stderr!.on('data', (d: Buffer) => { stderr = (stderr + d.toString()).slice(-2000); });
     createInterface({ input: child.stdout! }).on('line', (line) => void this.onListLine(line, runClock).catch((err: unknown) =>
       this.opts.log.warn({ camera: this.opts.camera, err }, 'ring segment not indexed')));
     this.armStall();
     child.once('error', (err) => {
-      // No ffmpeg on the box: nothing to retry into until an installer fixes it, so this part is down.
-      this.health = { state: 'down', reason: `ffmpeg cannot run: ${err.message}` };
+      // No ffmpeg on the box: retried like any failure (an installer may fix it), and said plainly.
+      this.cannotRun = `ffmpeg cannot run: ${err.message}`;
       this.opts.log.error({ camera: this.opts.camera, err }, 'ring recorder: ffmpeg cannot run');
+      // A child that never started emits no 'exit': retry from here.
+      if (child.pid === undefined && this.child === child) {
+        this.child = null;
+        this.clock.clearTimeout(this.stallTimer);
+        this.retry(this.cannotRun);
+      }
     });
     child.once('exit', (code, signal) => {
       if (this.child === child) this.child = null;
@@ -164,7 +175,11 @@ export class RingRecorder {
       this.restartCount++;
       this.opts.observer?.recorderRestarted(this.opts.camera);
       const why = redactUrl(stderr.trim().split('\n').pop() ?? '');
-      if (this.health.state !== 'down' || code !== null) this.retry(`ffmpeg exited (${code ?? signal})${why ? `: ${why}` : ''}`);
+      const killedFor = this.killedFor;
+      this.killedFor = null;
+      // Exit 0 on a live input means the server ended the stream (camera rebooting, RTSP server gone).
+      const reason = killedFor ?? this.cannotRun ?? (code === 0 ? 'the stream ended' : `ffmpeg exited (${code ?? signal})${why ? `: ${why}` : ''}`);
+      this.retry(reason);
     });
   }
 
@@ -205,7 +220,7 @@ export class RingRecorder {
     this.stallTimer = this.clock.setTimeout(() => {
       const child = this.child;
       if (this.stopped || !child) return;
-      this.health = { state: 'degraded', reason: `no segment for ${Math.round(stallMs / 1000)} s: recorder restarted` };
+      this.killedFor = `no segment for ${Math.round(stallMs / 1000)} s: recorder restarted`;
       this.opts.log.warn({ camera: this.opts.camera, stallMs }, 'ring recorder stalled: restarting ffmpeg');
       child.kill('SIGKILL');
     }, stallMs);

@@ -24,6 +24,7 @@ export class UploadLoop {
   private stopped = true;
   private wakeUp: (() => void) | null = null;
   private running: Promise<void> | null = null;
+  private halt = new AbortController();
   /** The clip being sent now (the queue never drops it). */
   current: string | undefined;
   /** The last failure, cleared by the next success. */
@@ -38,11 +39,13 @@ export class UploadLoop {
   start(): void {
     if (!this.stopped) return;
     this.stopped = false;
+    this.halt = new AbortController();
     this.running = this.loop();
   }
 
   async stop(): Promise<void> {
     this.stopped = true;
+    this.halt.abort();
     this.wake();
     await this.running;
   }
@@ -70,7 +73,7 @@ export class UploadLoop {
       }
       this.current = next.clip;
       try {
-        await uploadClip(this.opts.target, next);
+        await uploadClip(this.opts.target, next, undefined, this.halt.signal);
         const done = { ...next, state: 'uploaded' as const, uploadedAt: new Date(this.clock.now()).toISOString() };
         // The blurred copy lives in the cloud now; the original stays for its lawful keeping time.
         if (next.upload?.blurred && next.blurred) await rm(next.blurred, { force: true });
@@ -80,13 +83,16 @@ export class UploadLoop {
         this.opts.onUploaded?.(next.clip);
         this.opts.log.info({ clip: next.clip, camera: next.camera, bytes: next.upload?.bytes }, 'evidence clip uploaded');
       } catch (err) {
+        if (this.stopped) return;
         const e = err as Error;
         this.failures++;
         this.lastError = { at: this.clock.now(), message: `${errorCode(err)}: ${e.message}` };
         this.opts.onFailure?.(next.clip, e);
-        if (err instanceof UploadError && err.permanent) {
-          this.opts.log.error({ clip: next.clip, code: err.code, reason: e.message }, 'evidence clip refused by the cloud');
-          await this.opts.queue.save({ ...next, state: 'failed', reason: `refused by the cloud: ${e.message}` });
+        // A file gone from the disk will not come back: as final as the cloud's refusal.
+        const gone = (err as NodeJS.ErrnoException).code === 'ENOENT';
+        if ((err instanceof UploadError && err.permanent) || gone) {
+          this.opts.log.error({ clip: next.clip, code: errorCode(err), reason: e.message }, gone ? 'evidence clip file missing' : 'evidence clip refused by the cloud');
+          await this.opts.queue.save({ ...next, state: 'failed', reason: gone ? `clip file missing: ${e.message}` : `refused by the cloud: ${e.message}` });
           continue;
         }
         const delay = this.backoff.next();

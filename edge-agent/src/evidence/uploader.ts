@@ -36,17 +36,18 @@ function authHeader(target: UploadTarget): Record<string, string> {
   return target.secret ? { authorization: `Basic ${Buffer.from(`${target.edge}:${target.secret}`).toString('base64')}` } : {};
 }
 
-async function request(url: string, init: RequestInit): Promise<Response> {
+async function request(url: string, init: RequestInit, stop?: AbortSignal): Promise<Response> {
+  const timeout = AbortSignal.timeout(60_000);
   try {
-    return await fetch(url, { ...init, signal: AbortSignal.timeout(60_000) });
+    return await fetch(url, { ...init, signal: stop ? AbortSignal.any([timeout, stop]) : timeout });
   } catch (err) {
     throw new UploadError('ERR_EVIDENCE_UPLOAD_NETWORK', `cloud not reachable: ${(err as Error).message}`, false, { cause: err });
   }
 }
 
 /** Bytes the cloud holds of this clip, or 'complete'. */
-export async function remoteOffset(target: UploadTarget, clip: string): Promise<number | 'complete'> {
-  const res = await request(clipUrl(target, clip), { method: 'HEAD', headers: authHeader(target) });
+export async function remoteOffset(target: UploadTarget, clip: string, stop?: AbortSignal): Promise<number | 'complete'> {
+  const res = await request(clipUrl(target, clip), { method: 'HEAD', headers: authHeader(target) }, stop);
   if (res.status === 404) return 0;
   if (res.status !== 200) throw new UploadError('ERR_EVIDENCE_UPLOAD_HTTP', `HEAD answered ${res.status}`, false);
   if (res.headers.get('upload-complete') === '1') return 'complete';
@@ -54,13 +55,13 @@ export async function remoteOffset(target: UploadTarget, clip: string): Promise<
 }
 
 /**
- * Sends what the cloud does not have yet. `onProgress` hears each accepted chunk's new offset.
- * Resolves when the cloud has the whole clip.
+ * Sends what the cloud does not have yet. `onProgress` hears each accepted chunk's new offset; `stop`
+ * aborts the request in flight (the agent is stopping). Resolves when the cloud has the whole clip.
  */
-export async function uploadClip(target: UploadTarget, m: ClipManifest, onProgress?: (offset: number) => void): Promise<void> {
+export async function uploadClip(target: UploadTarget, m: ClipManifest, onProgress?: (offset: number) => void, stop?: AbortSignal): Promise<void> {
   const up = m.upload;
   if (!up) throw new UploadError('ERR_EVIDENCE_NOT_READY', `clip ${m.clip} has no file to upload`, true);
-  let offset = await remoteOffset(target, m.clip);
+  let offset = await remoteOffset(target, m.clip, stop);
   if (offset === 'complete') return;
   const meta: Record<string, string> = {
     'evidence-camera': m.camera,
@@ -85,7 +86,7 @@ export async function uploadClip(target: UploadTarget, m: ClipManifest, onProgre
         method: 'PUT',
         headers: { ...authHeader(target), ...meta, 'content-type': 'application/octet-stream', 'content-range': `bytes ${start}-${end}/${up.bytes}` },
         body,
-      });
+      }, stop);
       const text = await res.text();
       const code = (() => { try { return (JSON.parse(text) as { code?: string }).code; } catch { return undefined; } })();
       if (res.status === 201 || (res.status === 200 && res.headers.get('upload-complete') === '1')) return;

@@ -203,14 +203,16 @@ export class ExecutionRunner {
     }
     if ('camera' in action) {
       const sel = selectDevices(action.camera.select, ctx, this.d.devices);
-      const perCamera = sel.devices.map((cam) => this.camera(cam, action.camera.preset ?? (action.camera.presetTag ? cam.tags[action.camera.presetTag] : undefined), action.camera.snapshot ?? false, action.camera.retry, rule, ctx, startHr, signal, notes));
+      const perCamera = sel.devices.map((cam) => this.camera(cam, action.camera.preset ?? (action.camera.presetTag ? cam.tags[action.camera.presetTag] : undefined), action.camera.snapshot ?? false, action.camera.retry, rule, ctx, startHr, signal, notes, action.camera.clip ?? false));
       return (await Promise.all(perCamera)).flat();
     }
     return [];
   }
 
-  private async camera(cam: DeviceInfo, preset: string | undefined, snapshot: boolean, retry: Retry | undefined, rule: Rule, ctx: TriggerContext, startHr: number, signal: AbortSignal, notes: Notes): Promise<LinkageAction[]> {
+  private async camera(cam: DeviceInfo, preset: string | undefined, snapshot: boolean, retry: Retry | undefined, rule: Rule, ctx: TriggerContext, startHr: number, signal: AbortSignal, notes: Notes, clip: boolean): Promise<LinkageAction[]> {
     const where: Site = { site: ctx.event.site, edge: ctx.event.edge };
+    // A clip is the evidence recorder's to make (it holds the ring buffer): the rule only asks for it.
+    if (clip) await this.event(where, cam.id, 'linkage.clip', ctx.event.severity, { rule: rule.id, triggerEventId: ctx.event.id, triggerKind: ctx.event.kind, triggerAt: ctx.event.edgeTime });
     const cameras = this.d.cameras;
     const out: LinkageAction[] = [];
     const steps: Array<{ action: string; run: () => Promise<unknown> }> = [];

@@ -129,6 +129,7 @@ export const CameraAction = Type.Object(
         preset: Type.Optional(Text(64, 'preset name to go to before the snapshot')),
         presetTag: Type.Optional(Text(64, 'or: the camera tag that names its preset (e.g. fire_preset); no preset, no goto')),
         snapshot: Type.Optional(Type.Boolean()),
+        clip: Type.Optional(Type.Boolean({ description: 'a video clip of each selected camera around the trigger (issue #16): a linkage.clip event the evidence recorder acts on' })),
         retry: Type.Optional(Retry),
       },
       { additionalProperties: false },
