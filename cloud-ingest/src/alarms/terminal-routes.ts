@@ -9,6 +9,7 @@
  */
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { Type } from '@sinclair/typebox';
+import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import { CodedError, errorCode } from '@safe-community/runtime';
 import { ALARM_ERROR_STATUS } from './service.js';
 import type { AlarmService, AlarmView } from './types.js';
@@ -43,7 +44,8 @@ const FeedbackParams = Type.Object({
 }, { additionalProperties: false });
 const FeedbackBody = Type.Object({ text: Type.String({ minLength: 1, maxLength: 2000 }) }, { additionalProperties: false });
 
-export async function terminalRoutes(app: FastifyInstance, opts: TerminalRoutesOptions): Promise<void> {
+export async function terminalRoutes(fastify: FastifyInstance, opts: TerminalRoutesOptions): Promise<void> {
+  const app = fastify.withTypeProvider<TypeBoxTypeProvider>();
   app.setErrorHandler((err: Error & { validation?: unknown; statusCode?: number }, _req, reply) => {
     if (err.validation) return reply.code(400).send({ code: 'ERR_VALIDATION', message: err.message });
     const code = errorCode(err);
@@ -67,7 +69,7 @@ export async function terminalRoutes(app: FastifyInstance, opts: TerminalRoutesO
   };
 
   app.get('/terminals/:terminal/dispatches', { schema: { params: Params } }, async (req, reply) => {
-    const { terminal } = req.params as { terminal: string };
+    const { terminal } = req.params;
     if (!(await allowed(req, reply, terminal))) return reply;
     const dispatches = (await opts.alarms.pendingDispatches(terminal)).filter((d) => opts.inScope?.(req, d.alarm.site) ?? true);
     if (!opts.scopeAlarms) return { dispatches };
@@ -76,16 +78,16 @@ export async function terminalRoutes(app: FastifyInstance, opts: TerminalRoutesO
   });
 
   app.post('/terminals/:terminal/dispatches/:id/:step', { schema: { params: StepParams } }, async (req, reply) => {
-    const { terminal, id, step } = req.params as { terminal: string; id: string; step: 'accept' | 'arrive' };
+    const { terminal, id, step } = req.params;
     if (!(await allowed(req, reply, terminal))) return reply;
     await checkScope(req, terminal, id);
     return opts.alarms.terminalReport(id, terminal, step);
   });
 
   app.post('/terminals/:terminal/dispatches/:id/feedback', { schema: { params: FeedbackParams, body: FeedbackBody } }, async (req, reply) => {
-    const { terminal, id } = req.params as { terminal: string; id: string };
+    const { terminal, id } = req.params;
     if (!(await allowed(req, reply, terminal))) return reply;
     await checkScope(req, terminal, id);
-    return opts.alarms.terminalReport(id, terminal, 'feedback', (req.body as { text: string }).text);
+    return opts.alarms.terminalReport(id, terminal, 'feedback', req.body.text);
   });
 }
