@@ -10,8 +10,7 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { Type } from '@sinclair/typebox';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
-import { CodedError, errorCode } from '@safe-community/runtime';
-import { ALARM_ERROR_STATUS } from './service.js';
+import { CodedError, errorCode, httpStatusOf } from '@safe-community/runtime';
 import type { AlarmService, AlarmView } from './types.js';
 
 export interface TerminalRoutesOptions {
@@ -49,7 +48,7 @@ export async function terminalRoutes(fastify: FastifyInstance, opts: TerminalRou
   app.setErrorHandler((err: Error & { validation?: unknown; statusCode?: number }, _req, reply) => {
     if (err.validation) return reply.code(400).send({ code: 'ERR_VALIDATION', message: err.message });
     const code = errorCode(err);
-    const status = ALARM_ERROR_STATUS[code] ?? opts.statusFor?.(code);
+    const status = httpStatusOf(code) ?? opts.statusFor?.(code);
     if (status) return reply.code(status).send({ code, message: err.message });
     const own = err.statusCode ?? 500;
     if (own >= 500) reply.log.error({ err }, 'terminal route failed');

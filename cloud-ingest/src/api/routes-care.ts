@@ -18,7 +18,7 @@ import { Type } from '@sinclair/typebox';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import { CodedError, errorCode, systemClock, type Clock, type Logger } from '@safe-community/runtime';
 import { actorOf, requirePermission, siteAllowed, type Actor, type Db } from '../auth/index.js';
-import type { Db as TxDb } from '../alarms/db.js';
+import type { Db as TxDb } from '../store/db.js';
 import { findResident, listResidents, saveResidents, type CareResident } from '../care/index.js';
 import { writeAudit } from './audit.js';
 import { mayReadResident } from './location-scope.js';

@@ -7,7 +7,7 @@
 import { createLogger, systemClock, type Clock, type Logger } from '@safe-community/runtime';
 import type { DeviceStatus, Event, LinkageExecution } from '@safe-community/contracts';
 import type { AlarmLifecycle } from '../alarms/service.js';
-import type { Tx } from '../alarms/db.js';
+import type { Tx } from '../store/db.js';
 import { PersistentTimers, cancelTimer, scheduleTimer, type TimerHandler } from '../alarms/timers.js';
 import type { AlarmView, RaiseAlarm } from '../alarms/types.js';
 import type { CommittedBatch } from './batch.js';
@@ -205,18 +205,18 @@ export class RuleEngine {
       await this.prune(tx, r.id, w);
       // One round trip: record the knock and count the window; the CTE's insert is not visible to the
       // outer SELECT's snapshot, so the new row is added by UNION ALL.
-      const win = (await tx.query(
+      const win = (await tx.query<{ n: string | number; evs: string[] | null }>(
         `WITH ins AS (INSERT INTO rule_hits (rule, site, group_key, role, member, event_id, at) VALUES ($1, $2, $3, 'knock', $4, $5, $6) RETURNING member, event_id)
          SELECT count(DISTINCT member) AS n, array_agg(event_id::text) AS evs FROM (
            SELECT member, event_id FROM rule_hits WHERE rule = $1 AND site = $2 AND group_key = $3 AND at BETWEEN $7 AND $8
            UNION ALL SELECT member, event_id FROM ins) h`,
         [r.id, e.site, group, member, e.id, e.edgeTime, new Date(at - w).toISOString(), new Date(at + w).toISOString()],
       )).rows[0];
-      if (Number(win?.n ?? 0) < (r.knocks ?? 2)) return undefined;
+      if (!win || Number(win.n) < (r.knocks ?? 2)) return undefined;
       return this.opts.alarms.raiseTx(tx, {
         site: e.site, edge: e.edge, device: buildingDevice(b), type: r.alarm.type, severity: r.alarm.severity, message: r.alarm.message,
         origin: 'rule', rule: r.id, sourceEventId: e.id, tags: b ? { building: b } : {}, at: e.edgeTime,
-        evidence: (win.evs as string[]).filter(Boolean).map((ref) => ({ kind: 'event' as const, ref })),
+        evidence: (win.evs ?? []).filter(Boolean).map((ref) => ({ kind: 'event' as const, ref })),
       });
     });
     return this.finish(res);
@@ -290,7 +290,7 @@ export class RuleEngine {
    */
   private async sweepOffline(): Promise<void> {
     if (!this.compiled.offline.length) return;
-    const rows = (await this.opts.alarms.db.query(`SELECT site, edge, device, at FROM device_status WHERE NOT online`)).rows;
+    const rows = (await this.opts.alarms.db.query<{ site: string; edge: string; device: string; at: Date }>(`SELECT site, edge, device, at FROM device_status WHERE NOT online`)).rows;
     if (!rows.length) return;
     await this.opts.alarms.db.tx(async (tx) => {
       for (const { rule, re } of this.compiled.offline) {
@@ -316,7 +316,7 @@ export class RuleEngine {
       const p = timer.payload as { rule: string; site: string; device: string; edge?: string; since: string };
       const rule = this.compiled.byId.get(p.rule);
       if (!rule || rule.type !== 'device_offline' || rule.enabled === false) return;
-      const st = (await tx.query('SELECT online, at FROM device_status WHERE site = $1 AND device = $2', [p.site, p.device])).rows[0];
+      const st = (await tx.query<{ online: boolean; at: Date }>('SELECT online, at FROM device_status WHERE site = $1 AND device = $2', [p.site, p.device])).rows[0];
       if (st && (st.online === true || new Date(st.at).getTime() > Date.parse(p.since))) return;
       const res = await this.opts.alarms.raiseTx(tx, {
         site: p.site, device: p.device, ...(p.edge ? { edge: p.edge } : {}), type: rule.alarm.type, severity: rule.alarm.severity,
