@@ -59,7 +59,7 @@ async function main(): Promise<void> {
   let apiNote = 'REST API GET /api/v1/alarms?limit=50';
   try {
     const { registerApi } = await import('../cloud-ingest/src/api/register.js');
-    await registerApi(app, { db: { query: async (sql, params) => (await pool.query(sql, params as unknown[])).rows }, alarms, publish: async () => undefined,
+    await registerApi(app, { db: { query: async (sql, params) => (await pool.query(sql, params as unknown[])).rows, runner: () => pool }, alarms, publish: async () => undefined,
       adminToken: token, logger: log, rateLimit: { max: 1_000_000, timeWindowMs: 60_000 } });
   } catch (err) {
     // The API is another part of the service; without it the bench measures the service call behind the route.

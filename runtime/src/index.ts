@@ -1,4 +1,6 @@
 export * from './errors.js';
+export * from './error-codes.js';
+export { renderErrorCodesMarkdown } from './error-codes-doc.js';
 export * from './clock.js';
 export * from './backoff.js';
 export * from './logger.js';

@@ -14,8 +14,8 @@ t.test('backoff grows, caps, jitters and resets', async (t) => {
 
 t.test('errors keep code and cause', async (t) => {
   const cause = new Error('root');
-  const e = new CodedError('ERR_X', 'outer', { cause });
-  t.equal(errorCode(e), 'ERR_X');
+  const e = new CodedError('ERR_CONFIG', 'outer', { cause });
+  t.equal(errorCode(e), 'ERR_CONFIG');
   t.equal(e.cause, cause);
   t.equal(errorCode(new Error('plain')), 'ERR_UNEXPECTED');
 });

@@ -13,7 +13,7 @@
  */
 import type { Clock } from '@safe-community/runtime';
 import { findResident, type CareResident } from '../care/residents.js';
-import type { Tx } from './db.js';
+import type { Tx } from '../store/db.js';
 import { channelFor, levelAt, nextDue, type EscalationConfig } from './escalation.js';
 import { audit, ID_RE } from './queries.js';
 import { ALARM_COLUMNS, toAlarmView } from './rows.js';
@@ -35,7 +35,8 @@ export function careChannels(r: Pick<CareResident, 'contacts'>, level: number, c
 
 type After = () => Promise<void>;
 
-interface TimerPayload { startedAt: string; site: string; resident: string }
+/** A type alias, so it is a plain record the persisted timer stores as its payload. */
+type TimerPayload = { startedAt: string; site: string; resident: string };
 
 export class CareEscalation {
   /** `publish` (the terminals' channel) also delivers each guard-team call to `terminals/<team>/call`. */
@@ -77,7 +78,7 @@ export class CareEscalation {
 
   handler(): TimerHandler {
     return async (timer, tx) => {
-      const payload = timer.payload as unknown as TimerPayload;
+      const payload = timer.payload as TimerPayload;
       const incident = (await tx.query<{ severity: string }>('SELECT severity FROM incidents WHERE id = $1 FOR UPDATE', [timer.key])).rows[0];
       if (!incident) return;
       const open = (await tx.query(
@@ -108,7 +109,7 @@ export class CareEscalation {
     for (const a of open) await audit(tx, a.id, at, 'system', action, a.state, a.state, { incidentId, level, from: before, channels });
     const due = nextDue(policy, started, now);
     if (due === undefined) await cancelTimer(tx, INCIDENT_ESCALATE_TIMER, incidentId);
-    else await scheduleTimer(tx, INCIDENT_ESCALATE_TIMER, incidentId, due, payload as unknown as Record<string, unknown>);
+    else await scheduleTimer(tx, INCIDENT_ESCALATE_TIMER, incidentId, due, payload);
     const lead: AlarmView = { ...open[0]!, escalationLevel: Math.max(level, before), incidentId };
     return () => this.call(lead, channels, at, open.length);
   }

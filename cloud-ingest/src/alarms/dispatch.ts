@@ -5,9 +5,10 @@
  * in the alarm's audit trail, in one transaction with the dispatch row locked.
  */
 import { CodedError, type Clock } from '@safe-community/runtime';
-import type { Db } from './db.js';
+import type { Db } from '../store/db.js';
 import { ALARM_COLUMNS, toAlarmView, toDispatchView } from './rows.js';
 import { audit, ID_RE, UUID_RE } from './queries.js';
+import type { AlarmDispatchRow } from '../store/rows.js';
 import type { AlarmView, DispatchView, TerminalStep } from './types.js';
 
 export const terminalDispatchTopic = (terminal: string): string => {
@@ -55,19 +56,20 @@ export class Dispatches {
     }
     const at = new Date(this.clock.now()).toISOString();
     return this.db.tx(async (tx) => {
-      const d = (await tx.query('SELECT * FROM alarm_dispatches WHERE id = $1 AND terminal = $2 FOR UPDATE', [dispatchId, terminal])).rows[0];
+      const d = (await tx.query<AlarmDispatchRow>('SELECT * FROM alarm_dispatches WHERE id = $1 AND terminal = $2 FOR UPDATE', [dispatchId, terminal])).rows[0];
       if (!d) throw new CodedError('ERR_DISPATCH_NOT_FOUND', `no dispatch ${dispatchId} for terminal ${terminal}`);
       const rule = NEXT[step];
       if (!rule.from.includes(d.status)) {
         throw new CodedError('ERR_DISPATCH_STATE', `cannot ${step} a dispatch that is ${d.status}`);
       }
-      const row = (await tx.query(
+      const row = (await tx.query<AlarmDispatchRow>(
         `UPDATE alarm_dispatches SET status = $2, ${rule.column} = $3, feedback = COALESCE($4, feedback) WHERE id = $1 RETURNING *`,
         [dispatchId, rule.to, at, step === 'feedback' ? feedback : null],
       )).rows[0];
       await audit(tx, String(d.alarm_id), at, `terminal:${terminal}`, `dispatch.${rule.to}`, null, null,
         { dispatchId, ...(step === 'feedback' ? { feedback } : {}) });
-      return toDispatchView(row);
+      // The row is locked above, so the update finds it.
+      return toDispatchView(row!);
     });
   }
 }

@@ -4,7 +4,7 @@
  * step is one persisted timer per alarm, so a restart neither drops nor doubles an escalation.
  */
 import type { Clock } from '@safe-community/runtime';
-import type { Tx } from './db.js';
+import type { Tx } from '../store/db.js';
 import { audit, lockAlarm } from './queries.js';
 import { cancelTimer, scheduleTimer, type TimerHandler } from './timers.js';
 import type { AlarmView, EscalationStep, Notifier, Severity } from './types.js';

@@ -5,7 +5,7 @@
  * episode needs no window); an incident closes when none of its alarms is active.
  */
 import { randomUUID } from 'node:crypto';
-import type { Db, Tx } from './db.js';
+import type { Db, Tx } from '../store/db.js';
 import { toIncidentView } from './rows.js';
 import type { IncidentView, Severity } from './types.js';
 import { higherSeverity } from '../store/severity-sql.js';

@@ -1,5 +1,5 @@
 export * from './types.js';
-export { AlarmLifecycle, createAlarmService, ALARM_ERROR_STATUS, type AlarmServiceOptions } from './service.js';
+export { AlarmLifecycle, createAlarmService, type AlarmServiceOptions } from './service.js';
 export { Db, asDb, type DbSource, type Tx } from './db.js';
 export { Dispatches, terminalDispatchTopic, terminalCallTopic } from './dispatch.js';
 export { DEFAULT_ESCALATION, DEFAULT_CHANNELS, ESCALATE_TIMER, nextDue, levelAt } from './escalation.js';

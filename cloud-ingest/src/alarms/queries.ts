@@ -1,5 +1,6 @@
 /** Reads for the alarm views (list, detail, SLA) and the audit write every transition shares. */
-import type { Db, Tx } from './db.js';
+import type { Db, Tx } from '../store/db.js';
+import type { AlarmAuditRow } from '../store/rows.js';
 import { alarmClips } from '../evidence/alarm-clips.js';
 import { validation } from './policy.js';
 import { ALARM_COLUMNS, iso, toAlarmView, toDispatchView } from './rows.js';
@@ -62,7 +63,7 @@ export async function loadDetail(db: Db | Tx, id: string): Promise<AlarmDetail |
   const view = toAlarmView(row);
   const [comments, auditRows, evidence, dispatches] = [
     (await db.query('SELECT id, at, author, text FROM alarm_comments WHERE alarm_id = $1 ORDER BY id', [id])).rows,
-    (await db.query('SELECT at, actor, action, from_state, to_state, detail FROM alarm_audit WHERE alarm_id = $1 ORDER BY id', [id])).rows,
+    (await db.query<Omit<AlarmAuditRow, 'id' | 'alarm_id'>>('SELECT at, actor, action, from_state, to_state, detail FROM alarm_audit WHERE alarm_id = $1 ORDER BY id', [id])).rows,
     (await db.query('SELECT kind, ref FROM alarm_evidence WHERE alarm_id = $1 ORDER BY id', [id])).rows,
     (await db.query('SELECT * FROM alarm_dispatches WHERE alarm_id = $1 ORDER BY sent_at, id', [id])).rows,
   ];

@@ -8,7 +8,9 @@ import { randomUUID } from 'node:crypto';
 import { createLogger, systemClock, type Clock, type Logger } from '@safe-community/runtime';
 import type { Alarm as AlarmMsg } from '@safe-community/contracts';
 import { CareEscalation, INCIDENT_ESCALATE_TIMER } from './care-escalation.js';
-import { asDb, type Db, type DbSource, type Tx } from './db.js';
+import { asDb, type DbSource } from './db.js';
+import type { Db, Tx } from '../store/db.js';
+import type { AlarmRow } from '../store/rows.js';
 import { isConflict, retryDb } from '../store/transient.js';
 import { Dispatches, terminalDispatchTopic } from './dispatch.js';
 import { DEFAULT_CHANNELS, DEFAULT_ESCALATION, ESCALATE_TIMER, channelFor, escalationHandler, scheduleEscalation, type EscalationConfig } from './escalation.js';
@@ -251,7 +253,7 @@ export class AlarmLifecycle implements AlarmService {
   async adoptPending(closing: readonly AlarmMsg[] = []): Promise<number> {
     const afters: After[] = [];
     const n = await this.db.tx(async (tx) => {
-      const rows = (await tx.query(`SELECT ${ALARM_COLUMNS} FROM alarms WHERE NOT adopted ORDER BY raised_at LIMIT 1000 FOR UPDATE SKIP LOCKED`)).rows;
+      const rows = (await tx.query<AlarmRow>(`SELECT ${ALARM_COLUMNS} FROM alarms WHERE NOT adopted ORDER BY raised_at LIMIT 1000 FOR UPDATE SKIP LOCKED`)).rows;
       const at = this.now();
       for (const r of rows) {
         const a = toAlarmView(r);
@@ -285,8 +287,8 @@ export class AlarmLifecycle implements AlarmService {
   }
 
   private async closedAtEdge(tx: Tx, m: AlarmMsg, at: string): Promise<void> {
-    const row = (await tx.query(`SELECT ${ALARM_COLUMNS} FROM alarms WHERE id = $1 FOR UPDATE`, [m.id])).rows[0]
-      ?? (await tx.query(`SELECT ${ALARM_COLUMNS} FROM alarms WHERE site = $1 AND device = $2 AND type = $3 ORDER BY resolved_at DESC NULLS LAST LIMIT 1 FOR UPDATE`,
+    const row = (await tx.query<AlarmRow>(`SELECT ${ALARM_COLUMNS} FROM alarms WHERE id = $1 FOR UPDATE`, [m.id])).rows[0]
+      ?? (await tx.query<AlarmRow>(`SELECT ${ALARM_COLUMNS} FROM alarms WHERE site = $1 AND device = $2 AND type = $3 ORDER BY resolved_at DESC NULLS LAST LIMIT 1 FOR UPDATE`,
         [m.site, m.device, m.type])).rows[0];
     if (!row) return;
     const a = toAlarmView(row);
@@ -354,12 +356,6 @@ function checkRaise(i: RaiseAlarm): void {
     }
   }
 }
-
-/** Thrown by the API layer's callers as-is; the HTTP status for each code. */
-export const ALARM_ERROR_STATUS: Readonly<Record<string, number>> = {
-  ERR_ALARM_NOT_FOUND: 404, ERR_DISPATCH_NOT_FOUND: 404, ERR_ALARM_STATE: 409, ERR_DISPATCH_STATE: 409,
-  ERR_FORBIDDEN: 403, ERR_VALIDATION: 400, ERR_RULES_INVALID: 400, ERR_RULES_VERSION: 409,
-};
 
 export function createAlarmService(opts: AlarmServiceOptions): AlarmLifecycle {
   return new AlarmLifecycle(opts);

@@ -9,8 +9,8 @@
  */
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { Type } from '@sinclair/typebox';
-import { CodedError, errorCode } from '@safe-community/runtime';
-import { ALARM_ERROR_STATUS } from './service.js';
+import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
+import { CodedError, errorCode, httpStatusOf } from '@safe-community/runtime';
 import type { AlarmService, AlarmView } from './types.js';
 
 export interface TerminalRoutesOptions {
@@ -43,11 +43,12 @@ const FeedbackParams = Type.Object({
 }, { additionalProperties: false });
 const FeedbackBody = Type.Object({ text: Type.String({ minLength: 1, maxLength: 2000 }) }, { additionalProperties: false });
 
-export async function terminalRoutes(app: FastifyInstance, opts: TerminalRoutesOptions): Promise<void> {
+export async function terminalRoutes(fastify: FastifyInstance, opts: TerminalRoutesOptions): Promise<void> {
+  const app = fastify.withTypeProvider<TypeBoxTypeProvider>();
   app.setErrorHandler((err: Error & { validation?: unknown; statusCode?: number }, _req, reply) => {
     if (err.validation) return reply.code(400).send({ code: 'ERR_VALIDATION', message: err.message });
     const code = errorCode(err);
-    const status = ALARM_ERROR_STATUS[code] ?? opts.statusFor?.(code);
+    const status = httpStatusOf(code) ?? opts.statusFor?.(code);
     if (status) return reply.code(status).send({ code, message: err.message });
     const own = err.statusCode ?? 500;
     if (own >= 500) reply.log.error({ err }, 'terminal route failed');
@@ -67,7 +68,7 @@ export async function terminalRoutes(app: FastifyInstance, opts: TerminalRoutesO
   };
 
   app.get('/terminals/:terminal/dispatches', { schema: { params: Params } }, async (req, reply) => {
-    const { terminal } = req.params as { terminal: string };
+    const { terminal } = req.params;
     if (!(await allowed(req, reply, terminal))) return reply;
     const dispatches = (await opts.alarms.pendingDispatches(terminal)).filter((d) => opts.inScope?.(req, d.alarm.site) ?? true);
     if (!opts.scopeAlarms) return { dispatches };
@@ -76,16 +77,16 @@ export async function terminalRoutes(app: FastifyInstance, opts: TerminalRoutesO
   });
 
   app.post('/terminals/:terminal/dispatches/:id/:step', { schema: { params: StepParams } }, async (req, reply) => {
-    const { terminal, id, step } = req.params as { terminal: string; id: string; step: 'accept' | 'arrive' };
+    const { terminal, id, step } = req.params;
     if (!(await allowed(req, reply, terminal))) return reply;
     await checkScope(req, terminal, id);
     return opts.alarms.terminalReport(id, terminal, step);
   });
 
   app.post('/terminals/:terminal/dispatches/:id/feedback', { schema: { params: FeedbackParams, body: FeedbackBody } }, async (req, reply) => {
-    const { terminal, id } = req.params as { terminal: string; id: string };
+    const { terminal, id } = req.params;
     if (!(await allowed(req, reply, terminal))) return reply;
     await checkScope(req, terminal, id);
-    return opts.alarms.terminalReport(id, terminal, 'feedback', (req.body as { text: string }).text);
+    return opts.alarms.terminalReport(id, terminal, 'feedback', req.body.text);
   });
 }

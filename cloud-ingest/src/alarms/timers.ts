@@ -6,7 +6,7 @@
  * only after that commit.
  */
 import { Backoff, type Clock, type Logger } from '@safe-community/runtime';
-import type { Db, Tx } from './db.js';
+import type { Db, Tx } from '../store/db.js';
 
 export interface DueTimer {
   kind: string;

@@ -10,7 +10,8 @@
  * rules engine) calls it inside its own transaction.
  */
 import { higherSeverity } from '../store/severity-sql.js';
-import type { Tx } from './db.js';
+import type { Tx } from '../store/db.js';
+import type { AlarmRow } from '../store/rows.js';
 import { ALARM_COLUMNS } from './rows.js';
 import type { AlarmState, Severity } from './types.js';
 
@@ -44,7 +45,7 @@ export interface AlarmUpsert {
 }
 
 /** The alarm row as written, with whether this statement created it. */
-export type UpsertedAlarm = Record<string, unknown> & { inserted: boolean };
+export type UpsertedAlarm = AlarmRow & { inserted: boolean };
 
 const ACTIVE = `state NOT IN ('resolved','false_alarm')`;
 

@@ -1,38 +1,14 @@
 /**
  * One error shape for the whole API: `{ code, message }` (+ `issues` for validation), with the HTTP status
- * chosen from the stable code. Unknown errors are 500 ERR_INTERNAL and their message is not shown.
+ * of the stable code in the error-code catalogue (runtime error-codes.ts). Codes without a status there,
+ * and unknown errors, are 500 ERR_INTERNAL and their message is not shown.
  */
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
-import { errorCode } from '@safe-community/runtime';
+import { errorCode, httpStatusOf } from '@safe-community/runtime';
 
-const STATUS_BY_CODE: Readonly<Record<string, number>> = Object.freeze({
-  ERR_VALIDATION: 400,
-  ERR_BAD_CURSOR: 400,
-  ERR_RULES_INVALID: 400,
-  ERR_UNAUTHENTICATED: 401,
-  ERR_FORBIDDEN: 403,
-  ERR_NOT_FOUND: 404,
-  ERR_ALARM_NOT_FOUND: 404,
-  ERR_DEVICE_NOT_FOUND: 404,
-  ERR_COMMAND_NOT_FOUND: 404,
-  ERR_SNAPSHOT_NOT_FOUND: 404,
-  ERR_NO_DISPLAYS: 404,
-  ERR_EVIDENCE_NOT_FOUND: 404,
-  ERR_EVIDENCE_PENDING: 404,
-  ERR_EVIDENCE_KEY: 404,
-  ERR_ROUTE_NOT_FOUND: 404,
-  ERR_CONFLICT: 409,
-  ERR_ALARM_STATE: 409,
-  ERR_RULES_VERSION: 409,
-  ERR_RATE_LIMITED: 429,
-  ERR_PUBLISH_FAILED: 503,
-  ERR_STORE_UNAVAILABLE: 503,
-  ERR_EVIDENCE_NOT_CONFIGURED: 503,
-});
-
-/** The status a code answers with; undefined for codes this API does not know. */
+/** The status a code answers with (the catalogue's); undefined for codes without one. */
 export function statusForCode(code: string): number | undefined {
-  return STATUS_BY_CODE[code];
+  return httpStatusOf(code);
 }
 
 /** `notFound: false` for a second plugin on the same prefix (Fastify allows one not-found handler per prefix). */

@@ -15,7 +15,7 @@ import { EdgeDirectory, UserDirectory, actorOf, hashToken, bearerToken, edgeAuth
 import { SESSION_COOKIE, cookieValue, sessionOrBearerHook } from '../auth/session-hooks.js';
 import { SessionStore } from '../auth/sessions.js';
 import type { AlarmService } from '../alarms/types.js';
-import { Db as TxDb } from '../alarms/db.js';
+import { RunnerDb } from '../store/db.js';
 import type { SqlRunner } from '../migrate.js';
 import { alarmPagePlugin } from '../page/index.js';
 import { signInPlugin } from '../page/sign-in.js';
@@ -43,8 +43,11 @@ import { UNCONFIGURED_EVIDENCE_STORE } from '../evidence/unconfigured-store.js';
 import type { EvidenceStore } from '../evidence/store.js';
 
 export interface ApiDeps {
-  /** The ingest's store (or anything with its query()); the API's tables come from migration 0030. */
-  db: Db;
+  /**
+   * The ingest's store, or anything with its query() and runner(): reads go through query(), the care
+   * routes' transactions through the runner. The API's tables come from migration 0030.
+   */
+  db: Db & { runner(): SqlRunner };
   /** The alarm lifecycle; the alarm, incident and report routes and the alarm page need it. */
   alarms?: AlarmService;
   /** The cloud rule engine, for GET/PUT /rules; without it those routes are off. */
@@ -178,16 +181,13 @@ export async function registerApi(app: FastifyInstance, deps: ApiDeps): Promise<
     inventoryRoutes(api, deps.db);
     seriesRoutes(api, deps.db);
     commandRoutes(api, commands);
-    // Residents and location history need transactions: they run on the store's runner (a Store has one).
-    const store = deps.db as Db & Partial<{ runner(): SqlRunner }>;
-    if (typeof store.runner === 'function') {
-      const careDb = new TxDb(() => store.runner!());
-      // Own scope: its read-audit hook covers the care routes only.
-      await api.register(async (care) => careRoutes(care, {
-        db: careDb, auditDb: deps.db, locationRetentionDays: deps.care?.locationRetentionDays ?? 30,
-        logger: log.child({ part: 'care' }), ...(deps.clock ? { clock: deps.clock } : {}),
-      }));
-    }
+    // Residents and location history need transactions: they run on the store's runner.
+    const careDb = new RunnerDb(() => deps.db.runner());
+    // Own scope: its read-audit hook covers the care routes only.
+    await api.register(async (care) => careRoutes(care, {
+      db: careDb, auditDb: deps.db, locationRetentionDays: deps.care?.locationRetentionDays ?? 30,
+      logger: log.child({ part: 'care' }), ...(deps.clock ? { clock: deps.clock } : {}),
+    }));
     evidenceSettingsRoutes(api, deps.db, deps.evidence?.defaults ?? EVIDENCE_DEFAULTS);
     if (deps.alarms) {
       feed.register(api);

@@ -5,6 +5,7 @@
  */
 import type { FastifyInstance } from 'fastify';
 import { Type } from '@sinclair/typebox';
+import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import { CodedError } from '@safe-community/runtime';
 import { actorOf, isGlobalAdmin, managesSites, requireManages, requirePermission, type Db, type EdgeDirectory, type UserDirectory } from '../auth/index.js';
 import { Id } from './schemas.js';
@@ -17,8 +18,7 @@ const Teams = Type.Array(Type.String({ minLength: 1, maxLength: 64 }), {
 });
 
 /** Loads the user a route names (`:user`) and checks the caller is an admin who manages it (issue 12, item 5). */
-export async function managedUserOf(users: UserDirectory, req: { params: unknown }, actor: ReturnType<typeof actorOf>): Promise<string> {
-  const id = (req.params as { user: string }).user;
+export async function managedUserOf(users: UserDirectory, id: string, actor: ReturnType<typeof actorOf>): Promise<string> {
   requirePermission(actor, 'admin');
   const target = await users.getUser(id);
   if (!target) throw new CodedError('ERR_NOT_FOUND', `no user ${id}`);
@@ -26,8 +26,9 @@ export async function managedUserOf(users: UserDirectory, req: { params: unknown
   return id;
 }
 
-export function adminRoutes(app: FastifyInstance, users: UserDirectory, edges: EdgeDirectory, db: Db): void {
-  const managedUser = (req: { params: unknown }, actor: ReturnType<typeof actorOf>): Promise<string> => managedUserOf(users, req, actor);
+export function adminRoutes(fastify: FastifyInstance, users: UserDirectory, edges: EdgeDirectory, db: Db): void {
+  const app = fastify.withTypeProvider<TypeBoxTypeProvider>();
+  const managedUser = (id: string, actor: ReturnType<typeof actorOf>): Promise<string> => managedUserOf(users, id, actor);
 
   app.get('/me', { schema: { tags: ['auth'], summary: 'The caller: user, role, sites and guard teams' } }, async (req) => actorOf(req));
 
@@ -41,7 +42,7 @@ export function adminRoutes(app: FastifyInstance, users: UserDirectory, edges: E
     schema: { tags: ['auth'], summary: 'Create a user; the answer holds its token, shown once (admin)', body: Type.Object({ id: Id, role: Role, sites: Sites, teams: Type.Optional(Teams) }, { additionalProperties: false }) },
   }, async (req, reply) => {
     const actor = actorOf(req);
-    const b = req.body as { id: string; role: 'admin' | 'security' | 'installer' | 'viewer'; sites: '*' | string[]; teams?: string[] };
+    const b = req.body;
     requireManages(actor, b.sites, `a user on sites ${b.sites === '*' ? 'all' : b.sites.join(',')}`);
     const created = await users.createUser(b, actor.user);
     return reply.code(201).send({ ...created.user, token: created.token });
@@ -50,19 +51,19 @@ export function adminRoutes(app: FastifyInstance, users: UserDirectory, edges: E
   app.post('/users/:user/token', {
     schema: { tags: ['auth'], summary: 'Replace a user\'s token (admin)', params: Type.Object({ user: Id }, { additionalProperties: false }) },
   }, async (req) => {
-    return { token: await users.rotateToken(await managedUser(req, actorOf(req))) };
+    return { token: await users.rotateToken(await managedUser(req.params.user, actorOf(req))) };
   });
 
   app.put('/users/:user/teams', {
     schema: { tags: ['auth'], summary: 'Replace a user\'s guard teams (admin)', params: Type.Object({ user: Id }, { additionalProperties: false }), body: Type.Object({ teams: Teams }, { additionalProperties: false }) },
   }, async (req) => {
-    return users.setTeams(await managedUser(req, actorOf(req)), (req.body as { teams: string[] }).teams);
+    return users.setTeams(await managedUser(req.params.user, actorOf(req)), req.body.teams);
   });
 
   app.post('/users/:user/disable', {
     schema: { tags: ['auth'], summary: 'Disable a user (admin)', params: Type.Object({ user: Id }, { additionalProperties: false }) },
   }, async (req) => {
-    return users.setDisabled(await managedUser(req, actorOf(req)), true);
+    return users.setDisabled(await managedUser(req.params.user, actorOf(req)), true);
   });
 
   app.get('/edges/credentials', { schema: { tags: ['auth'], summary: 'Registered edge credentials of the caller\'s sites (admin)' } }, async (req) => {
@@ -82,8 +83,8 @@ export function adminRoutes(app: FastifyInstance, users: UserDirectory, edges: E
     },
   }, async (req, reply) => {
     const actor = actorOf(req);
-    const edge = (req.params as { edge: string }).edge;
-    const { site, graceS } = req.body as { site: string; graceS?: number };
+    const { edge } = req.params;
+    const { site, graceS } = req.body;
     requireManages(actor, [site], `site ${site}`);
     // An edge already on another site belongs to that site's admins: only a global admin moves it.
     const current = await edges.identity(edge);
@@ -96,7 +97,7 @@ export function adminRoutes(app: FastifyInstance, users: UserDirectory, edges: E
     schema: { tags: ['auth'], summary: 'Refuse an edge everywhere until a new secret is issued (admin)', params: Type.Object({ edge: Id }, { additionalProperties: false }) },
   }, async (req) => {
     const actor = actorOf(req);
-    const edge = (req.params as { edge: string }).edge;
+    const { edge } = req.params;
     const current = await edges.identity(edge);
     if (!current) throw new CodedError('ERR_NOT_FOUND', `no edge ${edge}`);
     requireManages(actor, [current.site], `edge ${edge}`);
@@ -112,8 +113,8 @@ export function adminRoutes(app: FastifyInstance, users: UserDirectory, edges: E
     },
   }, async (req) => {
     const actor = actorOf(req);
-    const { site, device } = req.params as { site: string; device: string };
-    const { edge } = req.body as { edge: string };
+    const { site, device } = req.params;
+    const { edge } = req.body;
     requireManages(actor, [site], `site ${site}`);
     const target = await edges.identity(edge);
     if (!target || target.site !== site) throw new CodedError('ERR_VALIDATION', `edge ${edge} is not a registered edge of site ${site}`);

@@ -6,6 +6,7 @@
  * the alarm stays, so security staff can respond.
  */
 import type { FastifyInstance } from 'fastify';
+import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import { Type } from '@sinclair/typebox';
 import { CodedError } from '@safe-community/runtime';
 import { actorOf, requirePermission, type Db } from '../auth/index.js';
@@ -49,9 +50,10 @@ function csv(value: string | undefined, allowed: readonly string[], name: string
   return items;
 }
 
-export function alarmRoutes(app: FastifyInstance, alarms: AlarmService, db: Db): void {
+export function alarmRoutes(fastify: FastifyInstance, alarms: AlarmService, db: Db): void {
+  const app = fastify.withTypeProvider<TypeBoxTypeProvider>();
   app.get('/alarms', { schema: { tags: ['alarms'], summary: 'Alarms, newest first, filtered', querystring: ListQuery } }, async (req) => {
-    const q = req.query as { state?: string; severity?: string; site?: string; device?: string; type?: string; limit?: number; before?: string };
+    const q = req.query;
     const actor = actorOf(req);
     const filter: AlarmFilter = { sites: actor.sites };
     const state = csv(q.state, STATES, 'state');
@@ -69,18 +71,16 @@ export function alarmRoutes(app: FastifyInstance, alarms: AlarmService, db: Db):
   app.get('/alarms/:id', { schema: { tags: ['alarms'], summary: 'One alarm with comments, audit trail, evidence, dispatches, and its context in words (place, resident, calls, linkage steps)', params: IdParams } },
     async (req) => {
       const actor = actorOf(req);
-      const alarm = await scopeAlarm(db, actor, await alarms.get((req.params as { id: string }).id, actor));
+      const alarm = await scopeAlarm(db, actor, await alarms.get(req.params.id, actor));
       return { ...alarm, context: await alarmContext(db, alarm) };
     });
-
-  const id = (req: { params: unknown }): string => (req.params as { id: string }).id;
 
   app.post('/alarms/:id/ack', {
     schema: { tags: ['alarms'], summary: 'Acknowledge (security, admin)', params: IdParams, body: Type.Object({ note: Note }, { additionalProperties: false }) },
   }, async (req) => {
     const actor = actorOf(req);
     requirePermission(actor, 'act');
-    return scopeAlarm(db, actor, await alarms.acknowledge(id(req), actor, (req.body as { note?: string }).note));
+    return scopeAlarm(db, actor, await alarms.acknowledge(req.params.id, actor, req.body.note));
   });
 
   app.post('/alarms/:id/assign', {
@@ -88,7 +88,7 @@ export function alarmRoutes(app: FastifyInstance, alarms: AlarmService, db: Db):
   }, async (req) => {
     const actor = actorOf(req);
     requirePermission(actor, 'act');
-    return scopeAlarm(db, actor, await alarms.assign(id(req), actor, (req.body as { assignee: string }).assignee));
+    return scopeAlarm(db, actor, await alarms.assign(req.params.id, actor, req.body.assignee));
   });
 
   app.post('/alarms/:id/dispatch', {
@@ -96,8 +96,8 @@ export function alarmRoutes(app: FastifyInstance, alarms: AlarmService, db: Db):
   }, async (req) => {
     const actor = actorOf(req);
     requirePermission(actor, 'act');
-    const b = req.body as { terminal: string; note?: string };
-    return scopeAlarm(db, actor, await alarms.dispatch(id(req), actor, b.terminal, b.note));
+    const b = req.body;
+    return scopeAlarm(db, actor, await alarms.dispatch(req.params.id, actor, b.terminal, b.note));
   });
 
   app.post('/alarms/:id/resolve', {
@@ -105,11 +105,11 @@ export function alarmRoutes(app: FastifyInstance, alarms: AlarmService, db: Db):
   }, async (req) => {
     const actor = actorOf(req);
     requirePermission(actor, 'act');
-    const b = req.body as { falseAlarm?: boolean; note?: string };
+    const b = req.body;
     const r: { falseAlarm?: boolean; note?: string } = {};
     if (b.falseAlarm !== undefined) r.falseAlarm = b.falseAlarm;
     if (b.note !== undefined) r.note = b.note;
-    return scopeAlarm(db, actor, await alarms.resolve(id(req), actor, r));
+    return scopeAlarm(db, actor, await alarms.resolve(req.params.id, actor, r));
   });
 
   app.post('/alarms/:id/comments', {
@@ -117,7 +117,7 @@ export function alarmRoutes(app: FastifyInstance, alarms: AlarmService, db: Db):
   }, async (req) => {
     const actor = actorOf(req);
     requirePermission(actor, 'comment');
-    return scopeAlarm(db, actor, await alarms.comment(id(req), actor, (req.body as { text: string }).text));
+    return scopeAlarm(db, actor, await alarms.comment(req.params.id, actor, req.body.text));
   });
 
   app.get('/incidents', {
@@ -126,7 +126,7 @@ export function alarmRoutes(app: FastifyInstance, alarms: AlarmService, db: Db):
       querystring: Type.Object({ open: Type.Optional(Type.Union([Type.Boolean(), Type.Literal('')])) }, { additionalProperties: false }),
     },
   }, async (req) => {
-    const q = req.query as { open?: boolean | '' };
+    const q = req.query;
     const f: { sites: readonly string[] | '*'; open?: boolean } = { sites: actorOf(req).sites };
     if (q.open !== undefined) f.open = q.open === '' ? true : q.open;
     return { incidents: await alarms.incidents(f) };
@@ -136,7 +136,7 @@ export function alarmRoutes(app: FastifyInstance, alarms: AlarmService, db: Db):
   // (seed §6.3.3.2 b). Any authenticated role of the site may file one: reporting is not acting on an alarm.
   app.post('/reports', { schema: { tags: ['alarms'], summary: 'File a resident incident report; raises an alarm', body: ReportBody } }, async (req, reply) => {
     const actor = actorOf(req);
-    const b = req.body as { site: string; location?: string; category?: string; severity?: Severity; message: string; reporter?: string };
+    const b = req.body;
     if (actor.sites !== '*' && !actor.sites.includes(b.site)) {
       throw new CodedError('ERR_NOT_FOUND', `unknown site ${b.site}`);
     }

@@ -15,9 +15,10 @@
  */
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { Type } from '@sinclair/typebox';
+import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import { CodedError, errorCode, systemClock, type Clock, type Logger } from '@safe-community/runtime';
 import { actorOf, requirePermission, siteAllowed, type Actor, type Db } from '../auth/index.js';
-import type { Db as TxDb } from '../alarms/db.js';
+import type { Db as TxDb } from '../store/db.js';
 import { findResident, listResidents, saveResidents, type CareResident } from '../care/index.js';
 import { writeAudit } from './audit.js';
 import { mayReadResident } from './location-scope.js';
@@ -65,7 +66,8 @@ function view(r: CareResident, actor: Actor) {
 
 const notFound = (site: string, id: string): CodedError => new CodedError('ERR_NOT_FOUND', `no resident ${id} at site ${site}`);
 
-export function careRoutes(app: FastifyInstance, opts: CareRoutesOptions): void {
+export function careRoutes(fastify: FastifyInstance, opts: CareRoutesOptions): void {
+  const app = fastify.withTypeProvider<TypeBoxTypeProvider>();
   const clock = opts.clock ?? systemClock;
   // What a read returned, for its audit row (set by the handler; a refused read has only the target).
   const readDetail = new WeakMap<FastifyRequest, Record<string, unknown>>();
@@ -106,7 +108,7 @@ export function careRoutes(app: FastifyInstance, opts: CareRoutesOptions): void 
   }, async (req, reply) => {
     const actor = actorOf(req);
     requirePermission(actor, 'admin');
-    const { site } = req.params as { site: string };
+    const { site } = req.params;
     if (!siteAllowed(actor, site)) throw new CodedError('ERR_NOT_FOUND', `no site ${site}`);
     try {
       return await saveResidents(opts.db, site, req.body, actor.user, new Date(clock.now()).toISOString());
@@ -126,7 +128,7 @@ export function careRoutes(app: FastifyInstance, opts: CareRoutesOptions): void 
     },
   }, async (req) => {
     const actor = actorOf(req);
-    const { site } = req.params as { site: string };
+    const { site } = req.params;
     // Another site reads like a site without residents (no leak), as the other lists do.
     if (!siteAllowed(actor, site)) return { residents: [] };
     const teams = actor.role === 'admin' ? undefined : actor.teams ?? [];
@@ -142,8 +144,8 @@ export function careRoutes(app: FastifyInstance, opts: CareRoutesOptions): void 
     },
   }, async (req) => {
     const actor = actorOf(req);
-    const { site, id } = req.params as { site: string; id: string };
-    const q = req.query as { from?: string; to?: string; limit?: number };
+    const { site, id } = req.params;
+    const q = req.query;
     const asked = { site, resident: id, ...(q.from ? { askedFrom: q.from } : {}), ...(q.to ? { askedTo: q.to } : {}) };
     readDetail.set(req, asked);
     if (!siteAllowed(actor, site)) throw notFound(site, id);

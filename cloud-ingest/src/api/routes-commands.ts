@@ -1,8 +1,9 @@
 /** Commands down to devices, and warnings to community display screens. */
 import type { FastifyInstance } from 'fastify';
 import { Type } from '@sinclair/typebox';
+import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import { actorOf } from '../auth/index.js';
-import type { CommandDesk, CommandInput, WarningInput } from './commands.js';
+import type { CommandDesk } from './commands.js';
 import { Id, IdParams, Limit } from './schemas.js';
 
 const CommandBody = Type.Object({
@@ -21,29 +22,30 @@ const WarningBody = Type.Object({
   ttlSec: Type.Optional(Type.Integer({ minimum: 10, maximum: 86_400 })),
 }, { additionalProperties: false });
 
-export function commandRoutes(app: FastifyInstance, desk: CommandDesk): void {
+export function commandRoutes(fastify: FastifyInstance, desk: CommandDesk): void {
+  const app = fastify.withTypeProvider<TypeBoxTypeProvider>();
   app.post('/commands', {
     schema: { tags: ['commands'], summary: 'Command one device through its edge (security, admin)', body: CommandBody },
   }, async (req, reply) => {
-    const view = await desk.issue(actorOf(req), req.body as CommandInput);
+    const view = await desk.issue(actorOf(req), req.body);
     return reply.code(202).send(view);
   });
 
   app.get('/commands/:id', {
     schema: { tags: ['commands'], summary: 'A command with its status: pending, confirmed, rejected, failed or timeout', params: IdParams },
-  }, async (req) => desk.get((req.params as { id: string }).id, actorOf(req)));
+  }, async (req) => desk.get(req.params.id, actorOf(req)));
 
   app.get('/commands', {
     schema: {
       tags: ['commands'], summary: 'Recent commands, newest first',
       querystring: Type.Object({ site: Type.Optional(Id), device: Type.Optional(Id), limit: Type.Optional(Limit) }, { additionalProperties: false }),
     },
-  }, async (req) => ({ commands: await desk.list(actorOf(req), req.query as { site?: string; device?: string; limit?: number }) }));
+  }, async (req) => ({ commands: await desk.list(actorOf(req), req.query) }));
 
   app.post('/warnings', {
     schema: { tags: ['commands'], summary: 'Show a warning on the site\'s display screens (security, admin)', body: WarningBody },
   }, async (req, reply) => {
-    const commands = await desk.warn(actorOf(req), req.body as WarningInput);
+    const commands = await desk.warn(actorOf(req), req.body);
     return reply.code(202).send({ commands });
   });
 }

@@ -4,11 +4,13 @@
  */
 import type { FastifyInstance } from 'fastify';
 import { Type } from '@sinclair/typebox';
+import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import { actorOf, scopeSites, type Db } from '../auth/index.js';
 import { Id } from './schemas.js';
 import { Where, iso } from './sql.js';
 
-export function inventoryRoutes(app: FastifyInstance, db: Db): void {
+export function inventoryRoutes(fastify: FastifyInstance, db: Db): void {
+  const app = fastify.withTypeProvider<TypeBoxTypeProvider>();
   app.get('/sites', {
     schema: { tags: ['inventory'], summary: 'Sites the caller may see, with edge and device counts' },
   }, async (req) => {
@@ -28,7 +30,7 @@ export function inventoryRoutes(app: FastifyInstance, db: Db): void {
   app.get('/edges', {
     schema: { tags: ['inventory'], summary: 'Edges with their ingest high-water mark', querystring: Type.Object({ site: Type.Optional(Id) }, { additionalProperties: false }) },
   }, async (req) => {
-    const q = req.query as { site?: string };
+    const q = req.query;
     const w = new Where().sites('site', scopeSites(actorOf(req), q.site));
     const rows = await db.query<{ edge: string; site: string; last_seq: string | number; updated_at: Date }>(
       `SELECT edge, site, last_seq, updated_at FROM edge_cursor ${w} ORDER BY site, edge`, w.params);
@@ -41,7 +43,7 @@ export function inventoryRoutes(app: FastifyInstance, db: Db): void {
       querystring: Type.Object({ site: Type.Optional(Id), edge: Type.Optional(Id), online: Type.Optional(Type.Boolean()) }, { additionalProperties: false }),
     },
   }, async (req) => {
-    const q = req.query as { site?: string; edge?: string; online?: boolean };
+    const q = req.query;
     const w = new Where().sites('d.site', scopeSites(actorOf(req), q.site));
     if (q.edge !== undefined) w.add('d.edge = ?', q.edge);
     if (q.online !== undefined) w.add('d.online = ?', q.online);

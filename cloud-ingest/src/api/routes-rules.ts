@@ -6,20 +6,23 @@
  */
 import type { FastifyInstance } from 'fastify';
 import { Type } from '@sinclair/typebox';
+import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import { actorOf, requireManages, scopeSites, type Db } from '../auth/index.js';
 import type { AlarmService } from '../alarms/types.js';
+import { validateRuleSet, type RuleSet } from '../rules/schema.js';
 import { Id, Timestamp } from './schemas.js';
 import { iso } from './sql.js';
 
 /** The rule engine as the API sees it: load a new version. */
 export interface RulesPort {
-  setRules(set: never, by: string): Promise<void>;
+  setRules(set: RuleSet, by: string): Promise<void>;
 }
 
 /** The SLA query of the alarm service. */
 export type SlaPort = Pick<AlarmService, 'sla'>;
 
-export function rulesRoutes(app: FastifyInstance, db: Db, rules: RulesPort): void {
+export function rulesRoutes(fastify: FastifyInstance, db: Db, rules: RulesPort): void {
+  const app = fastify.withTypeProvider<TypeBoxTypeProvider>();
   app.get('/rules', { schema: { tags: ['rules'], summary: 'The active rule set and the version history' } }, async () => {
     const rows = await db.query<{ version: string | number; loaded_at: Date; loaded_by: string; body: unknown }>(
       'SELECT version, loaded_at, loaded_by, body FROM rule_sets ORDER BY version DESC');
@@ -36,20 +39,21 @@ export function rulesRoutes(app: FastifyInstance, db: Db, rules: RulesPort): voi
     const actor = actorOf(req);
     // One rule set covers every site, so only the global admin may replace it (issue 12, item 5).
     requireManages(actor, '*', 'the cloud rule set (it covers every site)');
-    // The body is the rule set itself; its full schema (four rule types) is the engine's to check.
-    await rules.setRules(req.body as never, `user:${actor.user}`);
-    return { version: (req.body as { version: number }).version };
+    // The body is the rule set itself; its full schema (four rule types) is checked here, as the engine does.
+    await rules.setRules(validateRuleSet(req.body), `user:${actor.user}`);
+    return { version: req.body.version };
   });
 }
 
-export function slaRoutes(app: FastifyInstance, sla: SlaPort): void {
+export function slaRoutes(fastify: FastifyInstance, sla: SlaPort): void {
+  const app = fastify.withTypeProvider<TypeBoxTypeProvider>();
   app.get('/sla', {
     schema: {
       tags: ['alarms'], summary: 'Per-site time to acknowledge and to resolve',
       querystring: Type.Object({ site: Type.Optional(Id), from: Type.Optional(Timestamp), to: Type.Optional(Timestamp) }, { additionalProperties: false }),
     },
   }, async (req) => {
-    const q = req.query as { site?: string; from?: string; to?: string };
+    const q = req.query;
     const f: { sites: readonly string[] | '*'; from?: string; to?: string } = { sites: scopeSites(actorOf(req), q.site) };
     if (q.from !== undefined) f.from = q.from;
     if (q.to !== undefined) f.to = q.to;

@@ -5,13 +5,15 @@
  * wearable events come back without their positions (`tags.location_hidden`).
  */
 import type { FastifyInstance } from 'fastify';
-import { Type } from '@sinclair/typebox';
+import { Type, type Static } from '@sinclair/typebox';
+import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import { actorOf, scopeSites, type Db } from '../auth/index.js';
 import { scopeEvents, telemetryLocationClause } from './location-scope.js';
 import { SeriesQuery } from './schemas.js';
 import { Where, decodeCursor, encodeCursor, iso } from './sql.js';
 
-interface SeriesParams { site?: string; device?: string; from?: string; to?: string; limit?: number; cursor?: string }
+/** The query the series routes share, as its schema (SeriesQuery: every field optional) types it. */
+type SeriesParams = { [K in keyof typeof SeriesQuery]?: Static<(typeof SeriesQuery)[K]> };
 
 function seriesWhere(q: SeriesParams, sites: readonly string[] | '*'): Where {
   const w = new Where().sites('site', sites);
@@ -35,14 +37,15 @@ function page<R extends { time: Date; edge: string; seq: string | number }>(rows
   return { rows: kept, nextCursor: more && last ? encodeCursor({ time: new Date(last.time).toISOString(), edge: last.edge, seq: Number(last.seq) }) : null };
 }
 
-export function seriesRoutes(app: FastifyInstance, db: Db): void {
+export function seriesRoutes(fastify: FastifyInstance, db: Db): void {
+  const app = fastify.withTypeProvider<TypeBoxTypeProvider>();
   app.get('/events', {
     schema: {
       tags: ['query'], summary: 'Events, newest first',
       querystring: Type.Object({ ...SeriesQuery, kind: Type.Optional(Type.String({ maxLength: 64, pattern: '^[a-z][a-z0-9_.]*$' })) }, { additionalProperties: false }),
     },
   }, async (req) => {
-    const q = req.query as SeriesParams & { kind?: string };
+    const q = req.query;
     const limit = q.limit ?? 100;
     const actor = actorOf(req);
     const w = seriesWhere(q, scopeSites(actor, q.site));
@@ -64,7 +67,7 @@ export function seriesRoutes(app: FastifyInstance, db: Db): void {
       querystring: Type.Object({ ...SeriesQuery, metric: Type.Optional(Type.String({ maxLength: 64, pattern: '^[a-z][a-z0-9_.]*$' })) }, { additionalProperties: false }),
     },
   }, async (req) => {
-    const q = req.query as SeriesParams & { metric?: string };
+    const q = req.query;
     const limit = q.limit ?? 100;
     const actor = actorOf(req);
     const w = seriesWhere(q, scopeSites(actor, q.site));

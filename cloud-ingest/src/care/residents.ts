@@ -7,7 +7,8 @@
  */
 import { ResidentsFile, residentsProblem, type Contact, type Resident } from '@safe-community/contracts';
 import { CodedError, validateConfig } from '@safe-community/runtime';
-import { asDb, type DbSource, type Tx } from '../alarms/db.js';
+import { asDb, type DbSource } from '../alarms/db.js';
+import type { Tx } from '../store/db.js';
 
 export interface CareResident {
   site: string;
@@ -57,7 +58,15 @@ export async function saveResidents(src: DbSource, site: string, value: unknown,
   });
 }
 
-const toResident = (row: Record<string, any>): CareResident => ({
+/** A care_residents row; jsonb comes back parsed from both backends, text when a caller cast it. */
+type CareResidentRow = {
+  site: string; id: string; name: string; wearable: string; building: string | null; unit: string | null; team: string | null;
+  contacts: Contact[] | string; consent: Resident['consent'] | string; updated_at: Date | string; updated_by: string | null;
+};
+
+const parsed = <T>(v: T | string): T => (typeof v === 'string' ? JSON.parse(v) as T : v);
+
+const toResident = (row: CareResidentRow): CareResident => ({
   site: row.site,
   id: row.id,
   name: row.name,
@@ -65,20 +74,20 @@ const toResident = (row: Record<string, any>): CareResident => ({
   building: row.building ?? null,
   unit: row.unit ?? null,
   team: row.team ?? null,
-  contacts: typeof row.contacts === 'string' ? JSON.parse(row.contacts) : row.contacts,
-  consent: typeof row.consent === 'string' ? JSON.parse(row.consent) : row.consent,
+  contacts: parsed(row.contacts),
+  consent: parsed(row.consent),
   updatedAt: new Date(row.updated_at).toISOString(),
   updatedBy: row.updated_by ?? null,
 });
 
 /** One resident, inside a transaction (escalation reads the contacts while it holds the incident). */
 export async function findResident(tx: Tx, site: string, id: string): Promise<CareResident | undefined> {
-  const row = (await tx.query('SELECT * FROM care_residents WHERE site = $1 AND id = $2', [site, id])).rows[0];
+  const row = (await tx.query<CareResidentRow>('SELECT * FROM care_residents WHERE site = $1 AND id = $2', [site, id])).rows[0];
   return row ? toResident(row) : undefined;
 }
 
 /** The residents of some sites (all with '*'), optionally only those of some guard teams, by site then id. */
-export async function listResidents(src: DbSource | Tx, filter: { sites: readonly string[] | '*'; teams?: readonly string[] }): Promise<CareResident[]> {
+export async function listResidents(src: DbSource, filter: { sites: readonly string[] | '*'; teams?: readonly string[] }): Promise<CareResident[]> {
   const where: string[] = [];
   const params: unknown[] = [];
   if (filter.sites !== '*') {
@@ -89,7 +98,6 @@ export async function listResidents(src: DbSource | Tx, filter: { sites: readonl
     params.push([...filter.teams]);
     where.push(`team = ANY($${params.length}::text[])`);
   }
-  const db = 'runner' in src ? asDb(src as DbSource) : src;
-  const rows = (await db.query(`SELECT * FROM care_residents ${where.length ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY site, id`, params)).rows;
+  const rows = (await asDb(src).query<CareResidentRow>(`SELECT * FROM care_residents ${where.length ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY site, id`, params)).rows;
   return rows.map(toResident);
 }

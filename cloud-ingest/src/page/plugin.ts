@@ -7,6 +7,7 @@
  */
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { Type } from '@sinclair/typebox';
+import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import { Uuid } from '@safe-community/contracts';
 import { errorCode } from '@safe-community/runtime';
 import { actorOf, requirePermission, type UserDirectory } from '../auth/index.js';
@@ -37,7 +38,8 @@ const SCRIPTS: ReadonlyArray<[string, string]> = [['/alarm-page.js', ALARM_PAGE_
 const html = (reply: FastifyReply, body: string): FastifyReply =>
   reply.type('text/html; charset=utf-8').header('content-security-policy', PAGE_CSP).header('cache-control', 'no-store').send(body);
 
-export async function alarmPagePlugin(app: FastifyInstance, deps: AlarmPageDeps): Promise<void> {
+export async function alarmPagePlugin(fastify: FastifyInstance, deps: AlarmPageDeps): Promise<void> {
+  const app = fastify.withTypeProvider<TypeBoxTypeProvider>();
   app.setValidatorCompiler(typeboxCompiler);
   installErrorHandling(app);
   const Params = Type.Object({ id: Uuid }, { additionalProperties: false });
@@ -49,9 +51,10 @@ export async function alarmPagePlugin(app: FastifyInstance, deps: AlarmPageDeps)
   app.get('/', { schema: { hide: true } }, async (_req, reply) => reply.redirect('/console', 303));
   app.get('/console', { schema: { hide: true } }, async (_req, reply) => html(reply, consoleHtml(deps.apiBase, '/console.js')));
   app.get('/alarms/:id', { schema: { hide: true, params: Params } }, async (req, reply) =>
-    html(reply, alarmPageHtml((req.params as { id: string }).id, deps.apiBase, '/alarm-page.js')));
+    html(reply, alarmPageHtml(req.params.id, deps.apiBase, '/alarm-page.js')));
 
-  app.register(async (secured) => {
+  app.register(async (plain) => {
+    const secured = plain.withTypeProvider<TypeBoxTypeProvider>();
     const authenticate = sessionOrBearerHook(deps.users, deps.sessions);
     secured.addHook('onRequest', async (req: FastifyRequest, reply: FastifyReply) => {
       try {
@@ -65,10 +68,10 @@ export async function alarmPagePlugin(app: FastifyInstance, deps: AlarmPageDeps)
       }
       return undefined;
     });
-    const picture = async (req: FastifyRequest, reply: FastifyReply, n: number): Promise<FastifyReply> => {
+    const picture = async (req: FastifyRequest, reply: FastifyReply, id: string, n: number): Promise<FastifyReply> => {
       const actor = actorOf(req);
       requirePermission(actor, 'read');
-      const alarm = await deps.alarms.get((req.params as { id: string }).id, actor);
+      const alarm = await deps.alarms.get(id, actor);
       const ref = alarm.evidence.snapshots[n];
       if (ref === undefined) return reply.code(404).send({ code: 'ERR_SNAPSHOT_NOT_FOUND', message: 'this alarm has no such snapshot', requestId: req.id });
       const jpeg = await readSnapshot(deps.snapshotsDir, alarm.site, ref);
@@ -76,9 +79,9 @@ export async function alarmPagePlugin(app: FastifyInstance, deps: AlarmPageDeps)
     };
     secured.get('/alarms/:id/snapshot', {
       schema: { tags: ['alarms'], summary: 'The alarm\'s first picture (JPEG), when its evidence has one', params: Params },
-    }, async (req, reply) => picture(req, reply, 0));
+    }, async (req, reply) => picture(req, reply, req.params.id, 0));
     secured.get('/alarms/:id/snapshots/:n', {
       schema: { tags: ['alarms'], summary: 'The alarm\'s n-th picture (JPEG; 0 first): its source event\'s, then the linkage\'s', params: PictureParams },
-    }, async (req, reply) => picture(req, reply, (req.params as { n: number }).n));
+    }, async (req, reply) => picture(req, reply, req.params.id, req.params.n));
   });
 }

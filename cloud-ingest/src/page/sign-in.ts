@@ -6,6 +6,7 @@
  */
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { Type } from '@sinclair/typebox';
+import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import { CodedError } from '@safe-community/runtime';
 import type { Logger } from '@safe-community/runtime';
 import { installAudit } from '../api/audit.js';
@@ -38,7 +39,8 @@ const SignInBody = Type.Union([
   Type.Object({ link: Type.String({ minLength: 1, maxLength: 200 }) }, { additionalProperties: false }),
 ]);
 
-export async function signInPlugin(app: FastifyInstance, deps: SignInDeps): Promise<void> {
+export async function signInPlugin(fastify: FastifyInstance, deps: SignInDeps): Promise<void> {
+  const app = fastify.withTypeProvider<TypeBoxTypeProvider>();
   app.setValidatorCompiler(typeboxCompiler);
   installErrorHandling(app, { notFound: false });
   if (app.hasContentTypeParser('application/json')) app.removeContentTypeParser('application/json');
@@ -62,12 +64,12 @@ export async function signInPlugin(app: FastifyInstance, deps: SignInDeps): Prom
       if (reply.statusCode === 401) deps.flood.apiFailed(req.ip);
     },
   }, async (req, reply) => {
-    const b = req.body as { user?: string; password?: string; link?: string };
-    const s: SignedIn = b.link !== undefined
+    const b = req.body;
+    const s: SignedIn = 'link' in b
       ? await deps.sessions.signInWithLink(b.link)
-      : await deps.sessions.signInWithPassword(b.user!, b.password!);
+      : await deps.sessions.signInWithPassword(b.user, b.password);
     req.actor = s.actor;
-    req.log.info({ user: s.actor.user, how: b.link !== undefined ? 'link' : 'password' }, 'signed in');
+    req.log.info({ user: s.actor.user, how: 'link' in b ? 'link' : 'password' }, 'signed in');
     const maxAgeSec = (Date.parse(s.expiresAt) - Date.now()) / 1000;
     return reply.header('set-cookie', sessionCookie(s.secret, { maxAgeSec, secure: secure(req) })).header('cache-control', 'no-store')
       .send({ user: s.actor, csrf: s.csrf, expiresAt: s.expiresAt });

@@ -9,7 +9,7 @@
 import { createLogger, systemClock, type Clock, type Logger } from '@safe-community/runtime';
 import type { DeviceStatus, Event, LinkageExecution } from '@safe-community/contracts';
 import type { AlarmLifecycle } from '../alarms/service.js';
-import type { Tx } from '../alarms/db.js';
+import type { Tx } from '../store/db.js';
 import { PersistentTimers, cancelTimer, scheduleTimer, type TimerHandler } from '../alarms/timers.js';
 import type { AlarmView, RaiseAlarm } from '../alarms/types.js';
 import type { CommittedBatch } from './batch.js';
@@ -335,7 +335,7 @@ export class RuleEngine {
    */
   private async sweepOffline(): Promise<void> {
     if (!this.compiled.offline.length) return;
-    const rows = (await this.opts.alarms.db.query(`SELECT site, edge, device, at FROM device_status WHERE NOT online`)).rows;
+    const rows = (await this.opts.alarms.db.query<{ site: string; edge: string; device: string; at: Date }>(`SELECT site, edge, device, at FROM device_status WHERE NOT online`)).rows;
     if (!rows.length) return;
     await this.opts.alarms.db.tx(async (tx) => {
       for (const { rule, re } of this.compiled.offline) {
@@ -361,7 +361,7 @@ export class RuleEngine {
       const p = timer.payload as { rule: string; site: string; device: string; edge?: string; since: string };
       const rule = this.compiled.byId.get(p.rule);
       if (!rule || rule.type !== 'device_offline' || rule.enabled === false) return;
-      const st = (await tx.query('SELECT online, at FROM device_status WHERE site = $1 AND device = $2', [p.site, p.device])).rows[0];
+      const st = (await tx.query<{ online: boolean; at: Date }>('SELECT online, at FROM device_status WHERE site = $1 AND device = $2', [p.site, p.device])).rows[0];
       if (st && (st.online === true || new Date(st.at).getTime() > Date.parse(p.since))) return;
       const res = await this.opts.alarms.raiseTx(tx, {
         site: p.site, device: p.device, ...(p.edge ? { edge: p.edge } : {}), type: rule.alarm.type, severity: rule.alarm.severity,

@@ -1,18 +1,19 @@
 /** Rule set versions in `rule_sets`: every accepted version is kept (who loaded it, when); the highest is active. */
 import { CodedError } from '@safe-community/runtime';
-import type { Db } from '../alarms/db.js';
+import type { Db } from '../store/db.js';
+import type { RuleSetRow } from '../store/rows.js';
 import { validateRuleSet, type RuleSet } from './schema.js';
 
 export interface StoredRuleSet { version: number; loadedAt: string; loadedBy: string; body: RuleSet; }
 
 export async function activeRuleSet(db: Db): Promise<StoredRuleSet | undefined> {
-  const r = (await db.query('SELECT version, loaded_at, loaded_by, body FROM rule_sets ORDER BY version DESC LIMIT 1')).rows[0];
+  const r = (await db.query<RuleSetRow>('SELECT version, loaded_at, loaded_by, body FROM rule_sets ORDER BY version DESC LIMIT 1')).rows[0];
   if (!r) return undefined;
   return { version: Number(r.version), loadedAt: new Date(r.loaded_at).toISOString(), loadedBy: String(r.loaded_by), body: validateRuleSet(r.body) };
 }
 
 export async function ruleSetVersions(db: Db): Promise<Array<Omit<StoredRuleSet, 'body'>>> {
-  const rows = (await db.query('SELECT version, loaded_at, loaded_by FROM rule_sets ORDER BY version')).rows;
+  const rows = (await db.query<Omit<RuleSetRow, 'body'>>('SELECT version, loaded_at, loaded_by FROM rule_sets ORDER BY version')).rows;
   return rows.map((r) => ({ version: Number(r.version), loadedAt: new Date(r.loaded_at).toISOString(), loadedBy: String(r.loaded_by) }));
 }
 

@@ -13,7 +13,7 @@
  */
 import type { UplinkMessage } from '@safe-community/contracts';
 import type { BatchItem } from './types.js';
-import type { Tx } from './write.js';
+import type { Tx } from './db.js';
 
 type Good = Extract<BatchItem, { ok: true }>;
 type Refused = Extract<BatchItem, { ok: false }>;
@@ -34,19 +34,19 @@ export async function confine(tx: Tx, edge: string, site: string, items: readonl
       `INSERT INTO device_owners (site, device, edge) SELECT $1, d, $2 FROM unnest($3::text[]) AS d ON CONFLICT (site, device) DO NOTHING`,
       [site, edge, devices],
     );
-    const rows = (await tx.query('SELECT device, edge FROM device_owners WHERE site = $1 AND device = ANY($2::text[])', [site, devices])).rows as Array<{ device: string; edge: string }>;
+    const rows = (await tx.query<{ device: string; edge: string }>('SELECT device, edge FROM device_owners WHERE site = $1 AND device = ANY($2::text[])', [site, devices])).rows;
     for (const r of rows) owners.set(r.device, r.edge);
   }
   const alarmIds = items.filter((i) => i.msg.type === 'alarm').map((i) => (i.msg.data as { id: string }).id);
   const alarmEdges = new Map<string, string | null>();
   if (alarmIds.length > 0) {
-    const rows = (await tx.query('SELECT id::text AS id, edge FROM alarms WHERE id = ANY($1::uuid[])', [alarmIds])).rows as Array<{ id: string; edge: string | null }>;
+    const rows = (await tx.query<{ id: string; edge: string | null }>('SELECT id::text AS id, edge FROM alarms WHERE id = ANY($1::uuid[])', [alarmIds])).rows;
     for (const r of rows) alarmEdges.set(r.id.toLowerCase(), r.edge);
   }
   const commandIds = items.filter((i) => i.msg.type === 'command_result').map((i) => (i.msg.data as { commandId: string }).commandId);
   const commandEdges = new Map<string, string>();
   if (commandIds.length > 0) {
-    const rows = (await tx.query('SELECT id::text AS id, edge FROM api_commands WHERE id = ANY($1::uuid[])', [commandIds])).rows as Array<{ id: string; edge: string }>;
+    const rows = (await tx.query<{ id: string; edge: string }>('SELECT id::text AS id, edge FROM api_commands WHERE id = ANY($1::uuid[])', [commandIds])).rows;
     for (const r of rows) commandEdges.set(r.id.toLowerCase(), r.edge);
   }
 

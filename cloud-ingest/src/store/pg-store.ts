@@ -6,7 +6,8 @@ import pg from 'pg';
 import { CodedError, createLogger, type Logger } from '@safe-community/runtime';
 import { migrate, type SqlRunner } from '../migrate.js';
 import { copyTelemetry } from './copy.js';
-import { isDataError, writeBatchTx, type Tx, type WriteOptions } from './write.js';
+import { isDataError, writeBatchTx, type WriteOptions } from './write.js';
+import { queryable } from './db.js';
 import type { DeadLetterRecord, IngestBatch, Store, StoreHealth, WriteResult } from './types.js';
 import { storeError, insertDeadLetters } from './common.js';
 import { withPoolTransaction } from './pool-tx.js';
@@ -118,7 +119,7 @@ export class PgStore implements Store {
       try {
         const results = await this.tx(async (c) => {
           const out: WriteResult[] = [];
-          for (const { w } of ordered) out.push(await writeBatchTx(c as Tx, w.batch, this.writeOptions(c)));
+          for (const { w } of ordered) out.push(await writeBatchTx(queryable(c), w.batch, this.writeOptions(c)));
           return out;
         });
         ordered.forEach(({ w }, k) => w.resolve(results[k]!));
@@ -147,12 +148,12 @@ export class PgStore implements Store {
 
   private async writeOne(batch: IngestBatch): Promise<WriteResult> {
     try {
-      return await this.tx((c) => writeBatchTx(c as Tx, batch, this.writeOptions(c)));
+      return await this.tx((c) => writeBatchTx(queryable(c), batch, this.writeOptions(c)));
     } catch (err) {
       if (!isDataError(err)) throw storeError(err);
       this.log.warn({ edge: batch.edge, err: (err as Error).message }, 'batch refused by the database; writing it record by record');
       try {
-        return await this.tx((c) => writeBatchTx(c as Tx, batch, { isolate: true }));
+        return await this.tx((c) => writeBatchTx(queryable(c), batch, { isolate: true }));
       } catch (err2) {
         throw storeError(err2);
       }

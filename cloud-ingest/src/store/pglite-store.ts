@@ -6,7 +6,8 @@
 import { PGlite } from '@electric-sql/pglite';
 import { CodedError, createLogger, type Logger } from '@safe-community/runtime';
 import { migrate, type SqlRunner } from '../migrate.js';
-import { isDataError, writeBatchTx, type Tx } from './write.js';
+import { isDataError, writeBatchTx } from './write.js';
+import { queryable } from './db.js';
 import type { DeadLetterRecord, IngestBatch, Store, StoreHealth, WriteResult } from './types.js';
 import { insertDeadLetters, storeError } from './common.js';
 
@@ -53,12 +54,12 @@ export class PgliteStore implements Store {
 
   async writeBatch(batch: IngestBatch): Promise<WriteResult> {
     try {
-      return await this.d.transaction((tx) => writeBatchTx(tx as Tx, batch, { isolate: false }));
+      return await this.d.transaction((tx) => writeBatchTx(queryable(tx), batch, { isolate: false }));
     } catch (err) {
       if (!isDataError(err)) throw storeError(err);
       this.log.warn({ edge: batch.edge, err: (err as Error).message }, 'batch refused by the database; writing it record by record');
       try {
-        return await this.d.transaction((tx) => writeBatchTx(tx as Tx, batch, { isolate: true }));
+        return await this.d.transaction((tx) => writeBatchTx(queryable(tx), batch, { isolate: true }));
       } catch (err2) {
         throw storeError(err2);
       }

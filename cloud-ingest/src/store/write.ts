@@ -6,12 +6,13 @@
  */
 import type { UplinkMessage } from '@safe-community/contracts';
 import { confine } from './confine.js';
+import type { Tx } from './db.js';
+import type { EdgeCursorRow } from './rows.js';
+import { CodedError } from '@safe-community/runtime';
 import { emptyWritten, type BatchItem, type IngestBatch, type WriteResult } from './types.js';
 import { upsertAlarm } from '../alarms/upsert.js';
 
-export interface Tx {
-  query(sql: string, params?: unknown[]): Promise<{ rows: any[] }>;
-}
+export type { Tx } from './db.js';
 
 type Of<T extends UplinkMessage['type']> = Extract<UplinkMessage, { type: T }>;
 export type TelemetryItem = Of<'telemetry'>;
@@ -40,11 +41,14 @@ interface Cursor { last: number; epoch: string | null; offset: number }
 
 async function lockCursor(tx: Tx, edge: string, site: string): Promise<Cursor> {
   const sel = 'SELECT last_seq, epoch, seq_offset FROM edge_cursor WHERE edge = $1 FOR UPDATE';
-  let row = (await tx.query(sel, [edge])).rows[0];
+  type Locked = Pick<EdgeCursorRow, 'last_seq' | 'epoch' | 'seq_offset'>;
+  let row = (await tx.query<Locked>(sel, [edge])).rows[0];
   if (!row) {
     await tx.query('INSERT INTO edge_cursor (edge, site) VALUES ($1, $2) ON CONFLICT (edge) DO NOTHING', [edge, site]);
-    row = (await tx.query(sel, [edge])).rows[0];
+    row = (await tx.query<Locked>(sel, [edge])).rows[0];
   }
+  // The insert above makes the row exist (ours or a concurrent writer's, which the lock waited for).
+  if (!row) throw new CodedError('ERR_STORE_UNAVAILABLE', `edge_cursor row of ${edge} vanished under its lock`);
   return { last: Number(row.last_seq), epoch: row.epoch ?? null, offset: Number(row.seq_offset) };
 }
 

@@ -1,7 +1,7 @@
 /**
  * The broker's public types: its options, the handler it awaits before a PUBACK, and the refusal error.
  */
-import { CodedError } from '@safe-community/runtime';
+import { CodedError, type ErrorCode } from '@safe-community/runtime';
 import type { Clock, Logger } from '@safe-community/runtime';
 import type { CredentialStore } from './credentials.js';
 import type { RateLimitOptions } from '@safe-community/runtime';
@@ -9,7 +9,7 @@ import type { DeadLetterRotation } from './dead-letter.js';
 
 /** Thrown by `onDevicePublish` for input that is wrong and will stay wrong: acknowledged, dropped, dead-lettered. */
 export class PublishRefused extends CodedError {
-  constructor(code: string, message: string, options?: { cause?: unknown }) {
+  constructor(code: ErrorCode, message: string, options?: { cause?: unknown }) {
     super(code, message, options);
     this.name = 'PublishRefused';
   }

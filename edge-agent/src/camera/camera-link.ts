@@ -3,7 +3,7 @@
  * before it ends, and on any failure drops the session and reconnects after a Backoff delay. It reports
  * online/offline transitions and signal changes to its owner; it never throws out of its loop.
  */
-import { Backoff, CodedError, errorCode, systemClock, type Clock, type Logger } from '@safe-community/runtime';
+import { Backoff, CodedError, errorCode, passedOn, systemClock, type Clock, type Logger } from '@safe-community/runtime';
 import { OnvifSession, type CameraEndpoint, type MediaProfile, type Preset } from './onvif-session.js';
 import { mapNotification } from './event-mapper.js';
 import { SignalState, type SignalChange } from './signal-state.js';
@@ -130,7 +130,7 @@ export class CameraLink {
   online(): OnvifSession {
     if (this.current.state !== 'online') {
       const why = this.current.error ? `: ${this.current.error.message}` : '';
-      throw new CodedError(this.current.error?.code ?? CAMERA_OFFLINE, `camera ${this.config.id} is ${this.current.state}${why}`);
+      throw new CodedError(passedOn(this.current.error?.code ?? CAMERA_OFFLINE), `camera ${this.config.id} is ${this.current.state}${why}`);
     }
     return this.session;
   }

@@ -4,13 +4,14 @@
  * failure is a DecodeError/EncodeError with a stable code; nothing here throws anything else.
  */
 import type { Codec, CommandTemplate, HexField } from '@safe-community/firmware-configs';
-import { CodedError } from '@safe-community/runtime';
+import { CodedError, type ErrorCode } from '@safe-community/runtime';
 import { decodeIssues } from '@safe-community/contracts';
 
 export type Fields = Record<string, unknown>;
 
 export class DecodeError extends CodedError {
-  constructor(code: string, message: string, options?: { cause?: unknown }) {
+  declare readonly code: ErrorCode;
+  constructor(code: ErrorCode, message: string, options?: { cause?: unknown }) {
     super(code, message, options);
     this.name = 'DecodeError';
   }
@@ -109,7 +110,7 @@ export interface TemplateContext {
 }
 
 export class EncodeError extends CodedError {
-  constructor(code: string, message: string) {
+  constructor(code: ErrorCode, message: string) {
     super(code, message);
     this.name = 'EncodeError';
   }
