@@ -28,6 +28,7 @@ const TRIAL_S = Number(process.argv[3] ?? 12);
 const WORKERS = Number(process.argv[4] ?? 1);
 const MODEL = process.argv[5] ?? 'yolox';
 const VTEST = join(MEDIA_DIR, 'vtest.avi');
+const LOAD_AT_START = Number(loadavg()[0]?.toFixed(2));
 // ffmpeg produces each model's own input: YOLOX's top-left letterbox, FastestDet's stretch.
 const DECODE = MODEL === 'fastestdet'
   ? { fps: 5, width: 352, height: 352, scale: 'stretch' as const }
@@ -250,4 +251,6 @@ console.log(JSON.stringify({
   workers: WORKERS,
   model: MODEL,
   load_average_1m: Number(loadavg()[0]?.toFixed(2)),
+  load_average_at_start: LOAD_AT_START,
+  met: { ratio_at_least_0_9: pipelineFps / rawFps >= 0.9, cameras_at_least_8: (best?.cameras ?? 0) >= 8 },
 }));

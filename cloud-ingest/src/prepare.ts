@@ -4,7 +4,7 @@
  * in its place in the sequence and never blocks or drops a valid one next to it.
  */
 import { Type } from '@sinclair/typebox';
-import { Envelope, UplinkMessage, decodeIssues, validator, type Issue, type UplinkType } from '@safe-community/contracts';
+import { DEFAULT_DECODE_LIMITS, Envelope, UplinkMessage, decodeIssues, validator, withinDecodeLimits, type Issue, type UplinkType } from '@safe-community/contracts';
 import type { BatchItem, DeadLetterRecord, IngestBatch } from './store/types.js';
 import { saneTime, type TimeWindow } from './time-sanity.js';
 
@@ -38,9 +38,12 @@ export function clip(text: string): string {
 export const describeIssues = (issues: readonly Issue[]): string =>
   issues.slice(0, 3).map((i) => `${i.path || '/'}: ${i.reason}`).join('; ') + (issues.length > 3 ? ` (+${issues.length - 3} more)` : '');
 
-function messageIssues(m: unknown): Issue[] {
+/** The per-record decode limits applied to the messages array as a whole: each record sits one level down. */
+const MESSAGES_LIMITS = { ...DEFAULT_DECODE_LIMITS, maxDepth: DEFAULT_DECODE_LIMITS.maxDepth + 1 };
+
+function messageIssues(m: unknown, withinLimits: boolean): Issue[] {
   // Decode limits first: a record nested thousands deep or holding NUL passes the schema but no store (issue 13).
-  const limits = decodeIssues(m);
+  const limits = withinLimits ? [] : decodeIssues(m);
   if (limits.length > 0) return limits;
   const type = m && typeof m === 'object' ? (m as { type?: unknown }).type : undefined;
   const v = typeof type === 'string' ? byType.get(type) : undefined;
@@ -90,10 +93,13 @@ export function prepareEnvelope(raw: Buffer | string | unknown, source: string, 
 
   const items: BatchItem[] = [];
   let clockAdjusted = 0;
+  // One walk over all records (nearly always within the limits) instead of one call per record; only when
+  // it fails is each record walked on its own, to find which one and where.
+  const allWithinLimits = withinDecodeLimits(env.messages, MESSAGES_LIMITS);
   env.messages.forEach((m, i) => {
     const seq = seqs[i];
     if (seq == null) return;
-    const issues = messageIssues(m);
+    const issues = messageIssues(m, allWithinLimits);
     if (issues.length === 0) issues.push(...originIssues(m as UplinkMessage, env.edge, env.site));
     if (issues.length === 0) {
       const sane = opts.time ? saneTime(m as UplinkMessage, opts.time) : { msg: m as UplinkMessage, adjusted: false };

@@ -160,7 +160,7 @@ export function createIngestService(input: unknown = {}, deps: IngestDeps = {}):
     }
     pipeline.counters.clockAdjusted += prepared.clockAdjusted;
     // The broker's ACL ties the topic's edge to its login; the site comes from the registered identity.
-    const refusal = originRefusal(prepared.batch, await edges.identity(parsed.edge), config.api.edgeAuth, payload.toString('utf8'));
+    const refusal = originRefusal(prepared.batch, await edges.identity(parsed.edge), config.api.edgeAuth, () => payload.toString('utf8'));
     if (refusal) {
       log.warn({ edge: parsed.edge, code: refusal.code }, 'envelope refused: not under the edge\'s identity');
       await pipeline.deadLetter([refusal], { retry: true });

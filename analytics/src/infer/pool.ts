@@ -21,6 +21,12 @@ export interface InferencePoolOptions {
   allowSpinning?: boolean;
   /** Jobs waiting beyond this are refused with ERR_INFERENCE_BUSY. */
   maxQueue?: number;
+  /**
+   * Jobs handed to one worker at a time (default 2): the next waits in the worker's own queue and starts
+   * the moment the one before ends, instead of after a round trip through this thread's event loop,
+   * which may be busy preprocessing the next frame (issue #19: the worker idled between runs).
+   */
+  perWorker?: number;
   clock?: Clock;
   logger?: Logger;
 }
@@ -41,7 +47,8 @@ interface Job {
 interface Slot {
   index: number;
   worker?: Worker;
-  job?: Job;
+  /** Handed to the worker, oldest first; it runs them one at a time, in this order. */
+  jobs: Job[];
   ready: boolean;
   backoff: Backoff;
   closed?: () => void;
@@ -71,7 +78,7 @@ export class InferencePool {
     const size = Math.max(1, Math.min(this.opts.size ?? 1, availableParallelism()));
     this.running = true;
     for (let i = 0; i < size; i++) {
-      this.slots.push({ index: i, ready: false, backoff: new Backoff({ initialMs: 200, maxMs: 10_000, jitter: 0.3 }) });
+      this.slots.push({ index: i, jobs: [], ready: false, backoff: new Backoff({ initialMs: 200, maxMs: 10_000, jitter: 0.3 }) });
     }
     try {
       await Promise.all(this.slots.map((s) => this.spawn(s)));
@@ -150,9 +157,9 @@ export class InferencePool {
   }
 
   private finish(slot: Slot, msg: Extract<FromWorker, { type: 'result' | 'failed' }>): void {
-    const job = slot.job;
+    const job = slot.jobs[0];
     if (!job || job.request.id !== msg.id) return;
-    slot.job = undefined;
+    slot.jobs.shift();
     if (msg.type === 'result') job.resolve({ outputs: msg.outputs, ms: msg.ms });
     else job.reject(new CodedError('ERR_INFERENCE_FAILED', `${this.opts.name}/${job.request.model}: ${msg.message}`));
     this.dispatch();
@@ -160,11 +167,10 @@ export class InferencePool {
 
   /** A worker died outside stop(): fail its job and replace it after a backoff delay. */
   private lost(slot: Slot, err: Error): void {
-    const job = slot.job;
-    slot.job = undefined;
+    const jobs = slot.jobs.splice(0);
     slot.ready = false;
     slot.worker = undefined;
-    job?.reject(new CodedError('ERR_INFERENCE_WORKER', `${this.opts.name}: worker lost during a run`, { cause: err }));
+    for (const job of jobs) job.reject(new CodedError('ERR_INFERENCE_WORKER', `${this.opts.name}: worker lost during a run`, { cause: err }));
     if (!this.running) return;
     const delay = slot.backoff.next();
     this.opts.logger?.error({ pool: this.opts.name, err: err.message, retryMs: delay }, 'inference worker lost; replacing it');
@@ -178,12 +184,16 @@ export class InferencePool {
   }
 
   private dispatch(): void {
-    for (const slot of this.slots) {
-      if (!this.queue.length) return;
-      if (!slot.ready || slot.job || !slot.worker) continue;
-      const job = this.queue.shift()!;
-      slot.job = job;
-      slot.worker.postMessage(job.request, job.transfer);
+    const depth = Math.max(1, this.opts.perWorker ?? 2);
+    // Idle workers first, so jobs spread over the pool before any worker gets a second one.
+    for (let round = 1; round <= depth; round++) {
+      for (const slot of this.slots) {
+        if (!this.queue.length) return;
+        if (!slot.ready || !slot.worker || slot.jobs.length >= round) continue;
+        const job = this.queue.shift()!;
+        slot.jobs.push(job);
+        slot.worker.postMessage(job.request, job.transfer);
+      }
     }
   }
 
@@ -202,8 +212,7 @@ export class InferencePool {
     });
     worker.postMessage({ type: 'close' });
     await closed;
-    slot.job?.reject(new CodedError('ERR_INFERENCE_STOPPED', `inference pool ${this.opts.name} stopped`));
-    slot.job = undefined;
+    for (const job of slot.jobs.splice(0)) job.reject(new CodedError('ERR_INFERENCE_STOPPED', `inference pool ${this.opts.name} stopped`));
     await worker.terminate();
   }
 }

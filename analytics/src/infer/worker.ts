@@ -63,12 +63,13 @@ async function run(msg: Extract<ToWorker, { type: 'run' }>): Promise<void> {
   }
 }
 
-// the run in progress; sessions are released only after it, never under it
+// The runs queued here, one at a time in arrival order (the pool hands over the next before this one
+// ends, so no run waits on the main thread); sessions are released only after them, never under them.
 let current: Promise<void> = Promise.resolve();
 
 port.on('message', (msg: ToWorker) => {
   if (msg.type === 'run') {
-    current = run(msg);
+    current = current.then(() => run(msg));
   } else {
     void current
       .then(() => Promise.all([...sessions.values()].map((s) => s.release())))

@@ -7,11 +7,11 @@
 import type { Event } from '@safe-community/contracts';
 import type { AlarmLifecycle } from '../alarms/service.js';
 import type { Db, Tx } from '../alarms/db.js';
-import type { AlarmView } from '../alarms/types.js';
+import { raiseAll, type Raised } from './count-up.js';
 import type { DoorForcedPerson, DoubleKnock } from './schema.js';
 import type { HitRole, RuleWindows } from './windows.js';
 
-export type Raised = { view: AlarmView; after: (() => Promise<void>) | undefined } | undefined;
+export type { Raised } from './count-up.js';
 
 const buildingOf = (tags: Record<string, string> | undefined): string | undefined => tags?.building;
 /** The alarm's device for a building-wide alarm: ids may not hold ':' (they are topic levels). */
@@ -84,34 +84,28 @@ export async function writeHitsTx(tx: Tx, alarms: AlarmLifecycle, hits: PendingH
   for (const h of hits) if (h.prune) prunes.set(h.rule.id, h.prune);
   for (const [rule, before] of prunes) await tx.query('DELETE FROM rule_hits WHERE rule = $1 AND at < $2', [rule, before]);
   const judged = await judgeTx(tx, hits);
-  const out: Raised[] = [];
+  const raises: Array<Parameters<typeof raiseAll>[2][number]> = [];
+  const which: number[] = [];
   for (let i = 0; i < hits.length; i++) {
     const { rule: r, role, event: e } = hits[i]!;
     const j = judged[i]!;
     const b = buildingOf(e.tags);
+    const common = { site: e.site, edge: e.edge, type: r.alarm.type, severity: r.alarm.severity, message: r.alarm.message,
+      origin: 'rule' as const, rule: r.id, sourceEventId: e.id, at: e.edgeTime };
     if (role === 'knock') {
-      const k = r as DoubleKnock;
-      if (j.n < (k.knocks ?? 2)) {
-        out.push(undefined);
-        continue;
-      }
-      out.push(await alarms.raiseTx(tx, {
-        site: e.site, edge: e.edge, device: buildingDevice(b), type: r.alarm.type, severity: r.alarm.severity, message: r.alarm.message,
-        origin: 'rule', rule: r.id, sourceEventId: e.id, tags: b ? { building: b } : {}, at: e.edgeTime,
-        evidence: (j.evs ?? []).filter(Boolean).map((ref) => ({ kind: 'event' as const, ref })),
-      }));
-      continue;
+      if (j.n < ((r as DoubleKnock).knocks ?? 2)) continue;
+      raises.push({ ...common, device: buildingDevice(b), tags: b ? { building: b } : {},
+        evidence: (j.evs ?? []).filter(Boolean).map((ref) => ({ kind: 'event' as const, ref })) });
+    } else {
+      if (j.member === null) continue;
+      raises.push({ ...common, device: role === 'door' ? e.device : j.member, tags: { building: b ?? '' },
+        evidence: j.ev ? [{ kind: 'event' as const, ref: j.ev }] : [] });
     }
-    if (j.member === null) {
-      out.push(undefined);
-      continue;
-    }
-    out.push(await alarms.raiseTx(tx, {
-      site: e.site, edge: e.edge, device: role === 'door' ? e.device : j.member, type: r.alarm.type, severity: r.alarm.severity, message: r.alarm.message,
-      origin: 'rule', rule: r.id, sourceEventId: e.id, tags: { building: b ?? '' }, at: e.edgeTime,
-      evidence: j.ev ? [{ kind: 'event', ref: j.ev }] : [],
-    }));
+    which.push(i);
   }
+  const raised = await raiseAll(tx, alarms, raises);
+  const out: Raised[] = new Array(hits.length).fill(undefined);
+  which.forEach((i, k) => { out[i] = raised[k]; });
   return out;
 }
 

@@ -17,24 +17,24 @@ export function copyText(v: string | null | undefined): string {
   return v.replace(/\\/g, '\\\\').replace(/\t/g, '\\t').replace(/\n/g, '\\n').replace(/\r/g, '\\r');
 }
 
-const ROWS_PER_CHUNK = 2000;
-
-function* chunks(edge: string, rows: TelemetryItem[]): Generator<string> {
+/**
+ * The envelope's rows as one COPY text, handed to the socket in one write. In chunks (2,000 rows each,
+ * yielded through a stream) the COPY waited on the event loop between chunks while it parsed other
+ * envelopes: the transaction, and the cursor row lock it holds, lasted that much longer (issue #19). An
+ * envelope holds at most 10,000 records, so the text stays around a megabyte.
+ */
+export function telemetryCopyText(edge: string, rows: readonly TelemetryItem[]): string {
   const e = copyText(edge);
-  for (let i = 0; i < rows.length; i += ROWS_PER_CHUNK) {
-    let out = '';
-    const end = Math.min(rows.length, i + ROWS_PER_CHUNK);
-    for (let j = i; j < end; j++) {
-      const { seq, data: d } = rows[j]!;
-      out += `${e}\t${seq}\t${copyText(d.site)}\t${copyText(d.device)}\t${copyText(d.metric)}\t${d.value}\t${copyText(d.unit)}\t${copyText(d.time)}\n`;
-    }
-    yield out;
+  let out = '';
+  for (const { seq, data: d } of rows) {
+    out += `${e}\t${seq}\t${copyText(d.site)}\t${copyText(d.device)}\t${copyText(d.metric)}\t${d.value}\t${copyText(d.unit)}\t${copyText(d.time)}\n`;
   }
+  return out;
 }
 
 export const TELEMETRY_COPY_SQL = 'COPY telemetry (edge, seq, site, device, metric, value, unit, time) FROM STDIN';
 
 export async function copyTelemetry(client: pg.PoolClient | pg.Client, edge: string, rows: TelemetryItem[]): Promise<void> {
   const sink = client.query(copyFrom(TELEMETRY_COPY_SQL));
-  await pipeline(Readable.from(chunks(edge, rows)), sink);
+  await pipeline(Readable.from([telemetryCopyText(edge, rows)]), sink);
 }
