@@ -113,9 +113,14 @@ export function scaleQuad(q: Quad, sx: number, sy: number): Quad {
   return [corner(-1, -1), corner(1, -1), corner(1, 1), corner(-1, 1)];
 }
 
-/** The quad lengthened along its reading direction by `share` of its length on the right-hand end. */
-export function extendRight(q: Quad, share: number): Quad {
-  const top: Pt = [(q[1][0] - q[0][0]) * share, (q[1][1] - q[0][1]) * share];
-  const bottom: Pt = [(q[2][0] - q[3][0]) * share, (q[2][1] - q[3][1]) * share];
-  return [q[0], [q[1][0] + top[0], q[1][1] + top[1]], [q[2][0] + bottom[0], q[2][1] + bottom[1]], q[3]];
+/** The quad lengthened along its reading direction by `left` and `right` shares of its length at each end. */
+export function extendEnds(q: Quad, left: number, right: number): Quad {
+  const top: Pt = [q[1][0] - q[0][0], q[1][1] - q[0][1]];
+  const bottom: Pt = [q[2][0] - q[3][0], q[2][1] - q[3][1]];
+  return [
+    [q[0][0] - top[0] * left, q[0][1] - top[1] * left],
+    [q[1][0] + top[0] * right, q[1][1] + top[1] * right],
+    [q[2][0] + bottom[0] * right, q[2][1] + bottom[1] * right],
+    [q[3][0] - bottom[0] * left, q[3][1] - bottom[1] * left],
+  ];
 }

@@ -18,7 +18,8 @@ import { ctcGreedy, type Recognised } from './ctc.js';
 import { PlateGrammar, type PlateChar, type PlateColour, type PlateDecode, type PlateFormat } from './grammar.js';
 import { plateColour } from './colour.js';
 import { textQuads, type TextQuad } from './lines.js';
-import { extendRight, warpQuad, type Quad } from './quad.js';
+import { matchRefined, refineWindow, toSource } from './refine.js';
+import { extendEnds, warpQuad, type Quad } from './quad.js';
 import { PLATE_GATE, passesGate } from './gate.js';
 
 export interface TextLine extends Recognised {
@@ -49,8 +50,18 @@ export interface PlateRead {
 }
 
 
+/** Plate-shaped lines read per frame (the widest first); more are other text on the vehicle. */
+const MAX_LINES = 3;
+
+/** Plates are wide lines, rolled by less than 45° (issue #20 asks for ±25°). */
+function plateShaped(l: TextQuad): boolean {
+  return l.height >= 6 && l.width >= 1.5 * l.height && Math.abs(l.angle) < Math.PI / 4;
+}
+
 /** One character and its gap, as a share of a 7-character line's length. */
 const SUFFIX_SHARE = 0.17;
+/** Half a character, the same way. */
+const END_SHARE = 0.08;
 
 export interface PlateReaderOptions {
   modelsDir?: string;
@@ -154,11 +165,7 @@ export class PlateReader {
   async readPlates(image: ImageInput): Promise<PlateRead[]> {
     this.require();
     const frame = await toRgb(image);
-    const { regions, sx, sy } = await this.detectRegions(frame);
-    const { det } = this.require();
-    const lines = textQuads(regions, sx, sy, det.thresholds.unclip ?? 1.5)
-      // plates are wide lines, rolled by less than 45° (issue #20 asks for ±25°)
-      .filter((l) => l.height >= 6 && l.width >= 1.5 * l.height && Math.abs(l.angle) < Math.PI / 4);
+    const lines = await this.plateLines(frame);
     if (!lines.length) lines.push(wholeImage(frame));
     const reads: PlateRead[] = [];
     for (const line of lines) {
@@ -172,14 +179,14 @@ export class PlateReader {
   private async readLine(frame: RawFrame, line: TextQuad): Promise<PlateRead | null> {
     const colour = plateColour(frame, line.quad);
     // The text detector often leaves out a red 警 at the end of a white police plate (issue #20: "警 is
-    // dropped"): when the line does not decode as found, it is read again one character longer.
+    // dropped") and can cut into the province at the start: when the line does not decode as found, it
+    // is read again with half a character more at each end, then with one more character at the end.
     let quad = line.quad;
-    let geom = line;
-    let decoded = await this.decodeView(frame, quad, geom, colour);
-    if (!decoded) {
-      quad = extendRight(line.quad, SUFFIX_SHARE);
-      geom = { ...line, quad, width: line.width * (1 + SUFFIX_SHARE) };
-      decoded = await this.decodeView(frame, quad, geom, colour);
+    let decoded: PlateDecode | null = null;
+    for (const [left, right] of [[0, 0], [END_SHARE, END_SHARE], [END_SHARE, SUFFIX_SHARE]] as const) {
+      quad = extendEnds(line.quad, left, right);
+      decoded = await this.decodeView(frame, quad, { ...line, quad, width: line.width * (1 + left + right) }, colour);
+      if (decoded) break;
     }
     if (!decoded) return null;
     const ps = decoded.chars.map((c) => c.p);
@@ -205,15 +212,38 @@ export class PlateReader {
     return this.grammar!.decode(out.data, out.steps, out.classes, colour ?? undefined);
   }
 
+  /**
+   * Lines shaped like plate text: found on the whole frame, then each detected again on a window of the
+   * source pixels scaled to the size the detector outlines best (refine.ts); the widest lines first.
+   */
+  private async plateLines(frame: RawFrame): Promise<TextQuad[]> {
+    const { det } = this.require();
+    const unclip = det.thresholds.unclip ?? 1.5;
+    const { regions, sx, sy } = await this.detectRegions(frame, this.opts.maxSide ?? 960);
+    const coarse = textQuads(regions, sx, sy, unclip).filter(plateShaped).sort((a, b) => b.width - a.width);
+    const lines: TextQuad[] = [];
+    for (const line of coarse.slice(0, MAX_LINES)) {
+      const win = refineWindow(line, frame.width, frame.height);
+      const w = Math.max(32, Math.round(win.width * win.scale));
+      const h = Math.max(32, Math.round(win.height * win.scale));
+      const view = await resized(await crop(frame, [win.left, win.top, win.left + win.width, win.top + win.height]), w, h);
+      // no further downscaling: the window is already at the scale it is meant to be read at
+      const found = await this.detectRegions(view, Infinity);
+      const inWindow = textQuads(found.regions, (found.sx * win.width) / w, (found.sy * win.height) / h, unclip)
+        .map((l) => toSource(l, win));
+      lines.push(matchRefined(line, inWindow, plateShaped) ?? line);
+    }
+    return lines;
+  }
+
   private async findText(frame: RawFrame): Promise<Box[]> {
-    const { regions, sx, sy } = await this.detectRegions(frame);
+    const { regions, sx, sy } = await this.detectRegions(frame, this.opts.maxSide ?? 960);
     return regions.map((r) => [r.box[0] * sx, r.box[1] * sy, r.box[2] * sx, r.box[3] * sy] as Box);
   }
 
   /** DB text regions in map pixels, and the map → source scale. */
-  private async detectRegions(frame: RawFrame): Promise<{ regions: TextRegion[]; sx: number; sy: number }> {
+  private async detectRegions(frame: RawFrame, maxSide: number): Promise<{ regions: TextRegion[]; sx: number; sy: number }> {
     const { det } = this.require();
-    const maxSide = this.opts.maxSide ?? 960;
     const ratio = Math.min(1, maxSide / Math.max(frame.width, frame.height));
     // the DB network downsamples by 32, so both sides are rounded to multiples of 32
     const w = Math.max(32, Math.round((frame.width * ratio) / 32) * 32);
