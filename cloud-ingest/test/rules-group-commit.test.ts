@@ -3,7 +3,8 @@ import { randomUUID } from 'node:crypto';
 import type { Event } from '@safe-community/contracts';
 import { AlarmLifecycle, RecordingNotifier } from '../src/alarms/index.js';
 import { RuleEngine, emptyCommitted, parseRuleSet } from '../src/rules/index.js';
-import { BACKENDS, ManualClock, admin, openBackend, quietLogger } from './helpers/alarms-setup.js';
+import { FakeClock } from '@safe-community/testkit';
+import { BACKENDS, admin, openBackend, quietLogger } from './helpers/alarms-setup.js';
 
 const RULES = parseRuleSet(`
 version: 1
@@ -14,7 +15,7 @@ rules:
       alarm: { type: intrusion.confirmed, severity: major, message: door forced and a person } }
 `);
 
-function ev(clock: ManualClock, kind: string, device: string, building: string, offsetMs = 0): Event {
+function ev(clock: FakeClock, kind: string, device: string, building: string, offsetMs = 0): Event {
   return { id: randomUUID(), site: 'site-g', edge: 'edge-1', device, kind, severity: 'major',
     edgeTime: new Date(clock.now() + offsetMs).toISOString(), tags: { building }, payload: {} };
 }
@@ -23,7 +24,7 @@ for (const name of BACKENDS) {
   t.test(`group commit of rule hits on ${name}`, async (t) => {
     const be = await openBackend(name);
     t.teardown(() => be.close());
-    const clock = new ManualClock();
+    const clock = new FakeClock();
     const alarms = new AlarmLifecycle({ db: be.runner, clock, notifier: new RecordingNotifier(), logger: quietLogger() });
     const engine = new RuleEngine({ alarms, clock, rules: RULES, logger: quietLogger() });
     await alarms.start();

@@ -3,6 +3,7 @@
  * photos with faces; the face model (UltraFace, as for snapshots) finds faces in it, and finds none in any
  * frame of the blurred copy. A clip that cannot be blurred is an error, never a silent pass-through.
  */
+import { passedOn } from '@safe-community/runtime';
 import t from 'tap';
 import { spawn } from 'node:child_process';
 import { access, mkdtemp, rm, writeFile } from 'node:fs/promises';
@@ -31,7 +32,7 @@ await runFfmpeg([
   '-loop', '1', '-t', '2', '-i', join(MEDIA_DIR, 'zidane.jpg'), '-loop', '1', '-t', '2', '-i', join(MEDIA_DIR, 'messi5.jpg'),
   '-filter_complex', "[0]scale=1000:-2,crop=960:540:'t*20':0,setsar=1,fps=10[a];[1]scale=960:540:force_original_aspect_ratio=increase,crop=960:540,setsar=1,fps=10[b];[a][b]concat=n=2:v=1[v]",
   '-map', '[v]', '-c:v', 'libx264', '-preset', 'veryfast', '-g', '20', '-pix_fmt', 'yuv420p', original,
-], {}, 'TEST_MEDIA');
+], {}, passedOn('TEST_MEDIA'));
 
 /** Every frame of a video as raw RGB. */
 async function frames(file: string): Promise<Array<{ width: number; height: number; data: Buffer }>> {

@@ -9,7 +9,7 @@ import { access, mkdtemp, readFile, rm, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createIngestService, type IngestService } from '@safe-community/cloud-ingest';
-import { createLogger } from '@safe-community/runtime';
+import { createLogger, passedOn } from '@safe-community/runtime';
 import { freePort, freshDatabase, waitFor } from '@safe-community/testkit';
 import { Evidence, EvidenceQueue, remoteOffset, runFfmpeg, sha256File, uploadClip, type ClipManifest, type UploadTarget } from '@safe-community/edge-agent';
 
@@ -41,7 +41,7 @@ const target: UploadTarget = { baseUrl: `http://127.0.0.1:${port}`, edge: 'edge-
 /** A real H.264 MP4 of a few seconds (about 200–400 kB: several chunks). */
 async function makeClip(name: string): Promise<{ file: string; bytes: number; sha256: string }> {
   const file = join(edgeDir, name);
-  await runFfmpeg(['-loglevel', 'error', '-y', '-f', 'lavfi', '-i', 'testsrc2=size=640x360:rate=10:duration=4', '-c:v', 'libx264', '-preset', 'veryfast', '-crf', '10', '-pix_fmt', 'yuv420p', '-movflags', '+faststart', file], {}, 'TEST_MEDIA');
+  await runFfmpeg(['-loglevel', 'error', '-y', '-f', 'lavfi', '-i', 'testsrc2=size=640x360:rate=10:duration=4', '-c:v', 'libx264', '-preset', 'veryfast', '-crf', '10', '-pix_fmt', 'yuv420p', '-movflags', '+faststart', file], {}, passedOn('TEST_MEDIA'));
   return { file, bytes: (await stat(file)).size, sha256: await sha256File(file) };
 }
 

@@ -7,7 +7,7 @@
  * A flush that fails on a transient error is run again whole (it rolled back whole). One that fails on
  * anything else is split: each of its items runs in its own transaction, so one bad item fails alone.
  */
-import type { Db, Tx } from '../alarms/db.js';
+import type { Db, Tx } from '../store/db.js';
 import { isTransientDbError, retryDb } from '../store/transient.js';
 
 export interface GroupCommitOptions<P, R> {

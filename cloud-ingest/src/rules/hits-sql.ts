@@ -6,7 +6,7 @@
  */
 import type { Event } from '@safe-community/contracts';
 import type { AlarmLifecycle } from '../alarms/service.js';
-import type { Db, Tx } from '../alarms/db.js';
+import type { Db, Tx } from '../store/db.js';
 import { raiseAll, type Raised } from './count-up.js';
 import type { DoorForcedPerson, DoubleKnock } from './schema.js';
 import type { HitRole, RuleWindows } from './windows.js';
@@ -42,7 +42,7 @@ export function knockKey(r: DoubleKnock, e: Event): { group: string; member: str
 async function judgeTx(tx: Tx, hits: PendingHit[]): Promise<Array<{ n: number; evs: string[] | null; member: string | null; ev: string | null }>> {
   const keys = [...new Set(hits.map((h) => `${h.rule.id}|${h.event.site}|${h.group}`))].sort();
   await tx.query('SELECT count(pg_advisory_xact_lock(hashtext(k))) FROM unnest($1::text[]) AS k', [keys]);
-  const rows = (await tx.query(
+  const rows = (await tx.query<{ n: string | number | null; evs: string[] | null; member: string | null; ev: string | null }>(
     `WITH input AS (
        SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::uuid[], $7::timestamptz[], $8::float8[])
          WITH ORDINALITY AS u(rule, site, group_key, role, member, event_id, at, window_s, ord)),
@@ -111,7 +111,7 @@ export async function writeHitsTx(tx: Tx, alarms: AlarmLifecycle, hits: PendingH
 
 /** Fills the in-memory windows from `rule_hits` dated at or after `since` (at start). */
 export async function loadWindows(db: Db, windows: RuleWindows, since: string): Promise<number> {
-  const rows = (await db.query(
+  const rows = (await db.query<{ rule: string; site: string; group_key: string; role: string; member: string; ev: string | null; at: Date | string }>(
     `SELECT rule, site, group_key, role, member, event_id::text AS ev, at FROM rule_hits WHERE at >= $1 ORDER BY id`, [since])).rows;
   for (const r of rows) {
     windows.add(String(r.rule), String(r.site), String(r.group_key),

@@ -3,7 +3,7 @@
  * background work, so the linkage and the analytics always come first on a two-core box.
  */
 import { spawn, type ChildProcess, type SpawnOptions } from 'node:child_process';
-import { CodedError } from '@safe-community/runtime';
+import { CodedError, type ErrorCode, type PassedOnCode } from '@safe-community/runtime';
 
 export interface FfmpegSpawn {
   ffmpegPath?: string;
@@ -19,7 +19,7 @@ export function spawnFfmpeg(args: string[], how: FfmpegSpawn, options: SpawnOpti
 }
 
 /** Runs ffmpeg to its end; rejects with `code` and the last line of stderr when it fails. */
-export function runFfmpeg(args: string[], how: FfmpegSpawn, code: string): Promise<string> {
+export function runFfmpeg(args: string[], how: FfmpegSpawn, code: ErrorCode | PassedOnCode): Promise<string> {
   return new Promise((resolve, reject) => {
     const child = spawnFfmpeg(['-hide_banner', '-nostdin', ...args], how, { stdio: ['ignore', 'ignore', 'pipe'] });
     let stderr = '';

@@ -7,7 +7,7 @@
  * caller with backoff, and the next try starts from the offset HEAD reports.
  */
 import { open } from 'node:fs/promises';
-import { CodedError } from '@safe-community/runtime';
+import { CodedError, passedOn, type ErrorCode, type PassedOnCode } from '@safe-community/runtime';
 import type { ClipManifest } from './queue.js';
 
 export interface UploadTarget {
@@ -21,7 +21,7 @@ export interface UploadTarget {
 
 /** An upload that did not complete; `permanent` ones are not tried again. */
 export class UploadError extends CodedError {
-  constructor(code: string, message: string, readonly permanent: boolean, options?: { cause?: unknown }) {
+  constructor(code: ErrorCode | PassedOnCode, message: string, readonly permanent: boolean, options?: { cause?: unknown }) {
     super(code, message, options);
   }
 }
@@ -88,7 +88,8 @@ export async function uploadClip(target: UploadTarget, m: ClipManifest, onProgre
         body,
       }, stop);
       const text = await res.text();
-      const code = (() => { try { return (JSON.parse(text) as { code?: string }).code; } catch { return undefined; } })();
+      // The cloud's own code is passed on as it came (it names the cloud's reason, not this edge's).
+      const code = (() => { try { const c = (JSON.parse(text) as { code?: unknown }).code; return typeof c === 'string' ? passedOn(c) : undefined; } catch { return undefined; } })();
       if (res.status === 201 || (res.status === 200 && res.headers.get('upload-complete') === '1')) return;
       if (res.status === 200 || res.status === 202 || res.status === 409) {
         if (res.status === 409 && ++conflicts > 3) throw new UploadError('ERR_EVIDENCE_OFFSET', `cloud offset keeps moving (${text.slice(0, 200)})`, false);
