@@ -23,7 +23,12 @@ export interface AlarmFilter {
   before?: string;
 }
 
-export interface AlarmView {
+/**
+ * What every shape of an alarm carries, under the same names: the API's view, the row as the drivers return
+ * it (store/rows.ts) and the upsert's input (upsert.ts) all extend it. A type alias, so a row built on it
+ * still fits the mappers that take any `Record<string, unknown>`.
+ */
+export type AlarmCore = {
   id: string;
   site: string;
   edge: string | null;
@@ -36,6 +41,9 @@ export interface AlarmView {
   rule: string | null;
   message: string;
   count: number;
+};
+
+export interface AlarmView extends AlarmCore {
   raisedAt: string;
   lastSeenAt: string;
   acknowledgedAt: string | null;

@@ -13,28 +13,18 @@ import { higherSeverity } from '../store/severity-sql.js';
 import type { Tx } from '../store/db.js';
 import type { AlarmRow } from '../store/rows.js';
 import { ALARM_COLUMNS } from './rows.js';
-import type { AlarmState, Severity } from './types.js';
+import type { AlarmCore } from './types.js';
 
-export interface AlarmUpsert {
-  /** The id a new row gets (the edge's own alarm id, or a fresh one for the cloud's). */
-  id: string;
-  site: string;
-  edge: string | null;
-  device: string;
-  type: string;
-  severity: Severity;
-  /** The state of a new or reopened row; a repeat keeps the active alarm's state. */
-  state: AlarmState;
+/**
+ * `id` is the id a new row gets (the edge's own alarm id, or a fresh one for the cloud's); `state` the state
+ * of a new or reopened row (a repeat keeps the active alarm's); `count` the count of a new row (the edge's
+ * own count; 1 for the cloud's).
+ */
+export interface AlarmUpsert extends AlarmCore {
   /** Raised (a new row) or seen again (a repeat). */
   at: string;
-  /** The count of a new row (the edge's own count; 1 for the cloud's). */
-  count: number;
-  message: string;
   sourceEventId: string | null;
   tags: Record<string, string> | null;
-  /** 'edge' | 'rule' | 'report' | 'api'. */
-  origin: string;
-  rule: string | null;
   /** True when the caller takes the new alarm in itself (incident, timer) in this transaction. */
   adopted: boolean;
   /** Set on a new or reopened row that arrives already closed (an edge reporting resolved). */

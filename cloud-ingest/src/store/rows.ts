@@ -3,20 +3,9 @@
  * string, jsonb parsed). What a query that reads whole rows declares; a query of a few columns names its own.
  * Type aliases, not interfaces, so a row still fits the mappers that take any `Record<string, unknown>`.
  */
-import type { AlarmState, DispatchView, Severity } from '../alarms/types.js';
+import type { AlarmCore, AlarmState, DispatchView, Severity } from '../alarms/types.js';
 
-export type AlarmRow = {
-  id: string;
-  site: string;
-  edge: string | null;
-  device: string;
-  type: string;
-  severity: Severity;
-  state: AlarmState;
-  origin: string;
-  rule: string | null;
-  message: string;
-  count: number;
+export type AlarmRow = AlarmCore & {
   raised_at: Date | string;
   last_seen_at: Date | string;
   acknowledged_at: Date | string | null;
