@@ -229,6 +229,7 @@ export const ERROR_CODES = {
   ERR_EVIDENCE_PENDING: { status: 404, area: 'api', meaning: 'The clip is announced but not uploaded yet.' },
   ERR_EVIDENCE_KEY: { status: 404, area: 'api', meaning: 'A clip id, site or storage key the evidence store cannot hold (never a path outside the site\'s folder).' },
   ERR_EVIDENCE_NOT_CONFIGURED: { status: 503, area: 'ingest', meaning: 'The cloud has no evidence folder (EVIDENCE_DIR); clips cannot be stored or served.' },
+  ERR_RANGE: { status: 416, area: 'api', meaning: 'A Range header outside the clip\'s bytes (evidence playback).' },
   ERR_EVIDENCE_BLUR: { status: null, area: 'edge', meaning: 'Blurring a clip\'s faces failed; the clip is not sent.' },
   ERR_EVIDENCE_BLUR_ABORTED: { status: null, area: 'edge', meaning: 'A blur stopped because the agent is stopping; it runs again at the next start.' },
   ERR_EVIDENCE_CUT: { status: null, area: 'edge', meaning: 'Cutting a clip from the ring segments failed.' },
