@@ -3,7 +3,7 @@
  * envelope is one dead letter), while each message is checked on its own, so a bad message is recorded
  * in its place in the sequence and never blocks or drops a valid one next to it.
  */
-import { Type } from '@sinclair/typebox';
+import { Type, type Static } from '@sinclair/typebox';
 import { DEFAULT_DECODE_LIMITS, ENVELOPE_V2, Envelope, EnvelopeV2, UplinkMessage, decodeIssues, expandSeries, seriesShapeIssues, validator, withinDecodeLimits, type Issue, type TelemetrySeries, type UplinkType } from '@safe-community/contracts';
 import type { BatchItem, DeadLetterRecord, IngestBatch } from './store/types.js';
 import { saneTime, type TimeWindow } from './time-sanity.js';
@@ -11,14 +11,16 @@ import { saneTime, type TimeWindow } from './time-sanity.js';
 export const MAX_DEAD_LETTER_BYTES = 64 * 1024;
 
 /** The envelope without its messages' schema (or its series' columns): what must hold for the batch to be placed at all. */
-const EnvelopeShell = Type.Union([
-  Type.Object({ ...Envelope.properties, messages: Type.Array(Type.Unknown(), { minItems: 1, maxItems: 10_000 }) }, { additionalProperties: false }),
-  Type.Object(
-    { ...EnvelopeV2.properties, messages: Type.Array(Type.Unknown(), { maxItems: 10_000 }), series: Type.Optional(Type.Unknown()) },
-    { additionalProperties: false },
-  ),
-]);
+const EnvelopeShell = Type.Object({ ...Envelope.properties, messages: Type.Array(Type.Unknown(), { minItems: 1, maxItems: 10_000 }) }, { additionalProperties: false });
+const EnvelopeV2Shell = Type.Object(
+  { ...EnvelopeV2.properties, messages: Type.Array(Type.Unknown(), { maxItems: 10_000 }), series: Type.Optional(Type.Unknown()) },
+  { additionalProperties: false },
+);
 const shellValidator = validator('Envelope', EnvelopeShell);
+const shellV2Validator = validator('EnvelopeV2', EnvelopeV2Shell);
+/** The shell's validator by the envelope's own version, so its issues name the fields of that version. */
+const shellFor = (v: unknown): typeof shellValidator | typeof shellV2Validator =>
+  v && typeof v === 'object' && (v as { v?: unknown }).v === ENVELOPE_V2 ? shellV2Validator : shellValidator;
 
 /** One compiled validator per message type: dispatching on `type` is much cheaper than checking the whole union. */
 const byType = new Map<string, ReturnType<typeof validator>>();
@@ -79,8 +81,9 @@ export function prepareEnvelope(raw: Buffer | string | unknown, source: string, 
     }
   }
   // The shell without its messages: they are checked one by one below, so one bad record stays alone.
-  if (!shellValidator.check(value)) return dead('ERR_VALIDATION', shellValidator.issues(value), expectedEdge ?? null);
-  const env = value;
+  const shell = shellFor(value);
+  if (!shell.check(value)) return dead('ERR_VALIDATION', shell.issues(value), expectedEdge ?? null);
+  const env = value as Static<typeof EnvelopeShell> | Static<typeof EnvelopeV2Shell>;
   if (expectedEdge !== undefined && env.edge !== expectedEdge) {
     return dead('ERR_EDGE_MISMATCH', [{ path: '/edge', reason: `envelope edge ${env.edge} on the topic of edge ${expectedEdge}` }], expectedEdge);
   }
