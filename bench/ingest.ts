@@ -22,7 +22,8 @@ import { Readable } from 'node:stream';
 import { from as copyFrom } from 'pg-copy-streams';
 import { freshDatabase } from '@safe-community/testkit';
 import { createIngestService, migrate, type IngestService } from '@safe-community/cloud-ingest';
-import { edgeDownTopic, edgeUplinkTopic, type Envelope } from '@safe-community/contracts';
+import { edgeDownTopic, edgeUplinkTopic, type UplinkMessage } from '@safe-community/contracts';
+import { envelopeJson } from '@safe-community/edge-agent';
 import { storageLine, telemetryStorage } from './lib/storage.js';
 
 /** argv[2] in the child process that plays the edges. */
@@ -31,6 +32,7 @@ const TOTAL = Number(process.argv[2] ?? 400_000);
 const CONSUMERS = Number(process.argv[3] ?? 2);
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3);
 const PER_ENVELOPE = Number(process.env.BENCH_ENVELOPE ?? 10_000);
+const V1 = process.env.BENCH_ENVELOPE_V1 === '1';
 const EDGES = Number(process.env.BENCH_EDGES ?? CONSUMERS * 4);
 const MQTT_URL = process.env.BENCH_MQTT_URL ?? 'mqtt://127.0.0.1:1883';
 const run = randomBytes(3).toString('hex');
@@ -46,17 +48,16 @@ function rowsFor(edge: string, count: number): Row[] {
   return out;
 }
 
+/** The envelopes as the edge's uplink builds them from its outbox records (v2, columnar telemetry; BENCH_ENVELOPE_V1=1: one object per reading). */
 function envelopesFor(edge: string, rows: Row[]): string[] {
   const out: string[] = [];
   for (let i = 0; i < rows.length; i += PER_ENVELOPE) {
-    const env: Envelope = {
-      v: 1, edge, site: 'bench', sentAt: new Date().toISOString(),
-      messages: rows.slice(i, i + PER_ENVELOPE).map((r) => ({
-        seq: r.seq, type: 'telemetry' as const,
-        data: { site: 'bench', edge, device: r.device, metric: 'temp.c', value: r.value, unit: 'C', time: r.time },
-      })),
-    };
-    out.push(JSON.stringify(env));
+    const records = rows.slice(i, i + PER_ENVELOPE).map((r) => JSON.stringify({
+      seq: r.seq, type: 'telemetry',
+      data: { site: 'bench', edge, device: r.device, metric: 'temp.c', value: r.value, unit: 'C', time: r.time },
+    } satisfies UplinkMessage));
+    const sentAt = new Date().toISOString();
+    out.push(V1 ? `{"v":1,"edge":"${edge}","site":"bench","sentAt":"${sentAt}","messages":[${records.join(',')}]}` : envelopeJson(edge, 'bench', sentAt, records));
   }
   return out;
 }

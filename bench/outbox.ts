@@ -15,7 +15,7 @@ import { randomUUID } from 'node:crypto';
 import v8 from 'node:v8';
 import { runInNewContext } from 'node:vm';
 import mqtt from 'mqtt';
-import { edgeDownTopic, uplinkSubscription, type Envelope } from '@safe-community/contracts';
+import { edgeDownTopic, envelopeRecords, uplinkSubscription, type AnyEnvelope } from '@safe-community/contracts';
 import { createLogger } from '@safe-community/runtime';
 import { freePort, startAedes } from '@safe-community/testkit';
 import { Outbox, Uplink, type OutboxInput } from '@safe-community/edge-agent';
@@ -60,15 +60,17 @@ async function startCloud(url: string, total: number) {
   const st = { upTo: 0, doubled: 0, skipped: 0, refused: 0, misordered: 0, batches: 0, dropEvery: 0, dropped: 0 };
   const client = await mqtt.connectAsync(url, { reconnectPeriod: 0, clientId: 'bench-cloud' });
   client.on('message', (_topic, payload) => {
-    const env = JSON.parse(payload.toString('utf8')) as Envelope;
+    // Both envelope versions: the uplink sends its readings in v2's columnar block.
+    const env = JSON.parse(payload.toString('utf8')) as AnyEnvelope;
+    const records = envelopeRecords(env);
     st.batches++;
     if (st.dropEvery > 0 && st.batches % st.dropEvery === 0) {
       st.dropped++;
       return;
     }
-    if (env.messages[0]!.seq > st.upTo + 1) st.refused++;
+    if (records[0]!.seq > st.upTo + 1) st.refused++;
     else {
-      for (const m of env.messages) {
+      for (const m of records) {
         if (m.seq <= st.upTo) {
           st.skipped++;
           continue;

@@ -3,19 +3,24 @@
  * envelope is one dead letter), while each message is checked on its own, so a bad message is recorded
  * in its place in the sequence and never blocks or drops a valid one next to it.
  */
-import { Type } from '@sinclair/typebox';
-import { DEFAULT_DECODE_LIMITS, Envelope, UplinkMessage, decodeIssues, validator, withinDecodeLimits, type Issue, type UplinkType } from '@safe-community/contracts';
+import { Type, type Static } from '@sinclair/typebox';
+import { DEFAULT_DECODE_LIMITS, ENVELOPE_V2, Envelope, EnvelopeV2, UplinkMessage, decodeIssues, expandSeries, seriesShapeIssues, validator, withinDecodeLimits, type Issue, type TelemetrySeries, type UplinkType } from '@safe-community/contracts';
 import type { BatchItem, DeadLetterRecord, IngestBatch } from './store/types.js';
 import { saneTime, type TimeWindow } from './time-sanity.js';
 
 export const MAX_DEAD_LETTER_BYTES = 64 * 1024;
 
-/** The envelope without its messages' schema: what must hold for the batch to be placed at all. */
-const EnvelopeShell = Type.Object(
-  { ...Envelope.properties, messages: Type.Array(Type.Unknown(), { minItems: 1, maxItems: 10_000 }) },
+/** The envelope without its messages' schema (or its series' columns): what must hold for the batch to be placed at all. */
+const EnvelopeShell = Type.Object({ ...Envelope.properties, messages: Type.Array(Type.Unknown(), { minItems: 1, maxItems: 10_000 }) }, { additionalProperties: false });
+const EnvelopeV2Shell = Type.Object(
+  { ...EnvelopeV2.properties, messages: Type.Array(Type.Unknown(), { maxItems: 10_000 }), series: Type.Optional(Type.Unknown()) },
   { additionalProperties: false },
 );
 const shellValidator = validator('Envelope', EnvelopeShell);
+const shellV2Validator = validator('EnvelopeV2', EnvelopeV2Shell);
+/** The shell's validator by the envelope's own version, so its issues name the fields of that version. */
+const shellFor = (v: unknown): typeof shellValidator | typeof shellV2Validator =>
+  v && typeof v === 'object' && (v as { v?: unknown }).v === ENVELOPE_V2 ? shellV2Validator : shellValidator;
 
 /** One compiled validator per message type: dispatching on `type` is much cheaper than checking the whole union. */
 const byType = new Map<string, ReturnType<typeof validator>>();
@@ -76,10 +81,23 @@ export function prepareEnvelope(raw: Buffer | string | unknown, source: string, 
     }
   }
   // The shell without its messages: they are checked one by one below, so one bad record stays alone.
-  if (!shellValidator.check(value)) return dead('ERR_VALIDATION', shellValidator.issues(value), expectedEdge ?? null);
-  const env = value;
+  const shell = shellFor(value);
+  if (!shell.check(value)) return dead('ERR_VALIDATION', shell.issues(value), expectedEdge ?? null);
+  const env = value as Static<typeof EnvelopeShell> | Static<typeof EnvelopeV2Shell>;
   if (expectedEdge !== undefined && env.edge !== expectedEdge) {
     return dead('ERR_EDGE_MISMATCH', [{ path: '/edge', reason: `envelope edge ${env.edge} on the topic of edge ${expectedEdge}` }], expectedEdge);
+  }
+
+  // v2: the columnar block is checked as a whole first; a malformed one refuses the envelope like a bad shell.
+  const series = env.v === ENVELOPE_V2 && env.series !== undefined ? env.series : undefined;
+  if (series !== undefined) {
+    const shape = seriesShapeIssues(series);
+    if (shape.length > 0) return dead('ERR_VALIDATION', shape, env.edge);
+  }
+  const seriesRows = series === undefined ? 0 : (series as TelemetrySeries).seq.length;
+  if (env.messages.length + seriesRows === 0) return dead('ERR_VALIDATION', [{ path: '/messages', reason: 'the envelope holds no record' }], env.edge);
+  if (env.messages.length + seriesRows > 10_000) {
+    return dead('ERR_VALIDATION', [{ path: '/messages', reason: `${env.messages.length + seriesRows} records exceed 10000` }], env.edge);
   }
 
   // A message whose own seq is unusable takes the place implied by its neighbours (the outbox numbers
@@ -87,7 +105,7 @@ export function prepareEnvelope(raw: Buffer | string | unknown, source: string, 
   const seqs = env.messages.map(seqOf);
   for (let i = 1; i < seqs.length; i++) if (seqs[i] === null && seqs[i - 1] != null) seqs[i] = seqs[i - 1]! + 1;
   for (let i = seqs.length - 2; i >= 0; i--) if (seqs[i] === null && seqs[i + 1] != null && seqs[i + 1]! > 1) seqs[i] = seqs[i + 1]! - 1;
-  if (seqs.every((s) => s === null)) {
+  if (seriesRows === 0 && seqs.every((s) => s === null)) {
     return dead('ERR_VALIDATION', [{ path: '/messages', reason: 'no message carries a usable seq' }], env.edge);
   }
 
@@ -111,10 +129,26 @@ export function prepareEnvelope(raw: Buffer | string | unknown, source: string, 
       items.push({ seq, ok: false, code: 'ERR_VALIDATION', reason: describeIssues(prefixed), payload: clip(safeStringify(m)) });
     }
   });
+  if (series !== undefined) clockAdjusted += addSeries(items, series as TelemetrySeries, env.site, env.edge, opts.time);
   // Sorted by seq, first occurrence wins: the outbox never reuses a seq, so a repeat is a resend.
   items.sort((a, b) => a.seq - b.seq);
   const unique = items.filter((it, i) => i === 0 || it.seq !== items[i - 1]!.seq);
   return { kind: 'batch', clockAdjusted, batch: { edge: env.edge, site: env.site, source, ...(env.epoch ? { epoch: env.epoch } : {}), items: unique } };
+}
+
+/** The readings of a v2 block as batch items: each refused one alone, under its seq. Returns how many were clock-adjusted. */
+function addSeries(items: BatchItem[], series: TelemetrySeries, site: string, edge: string, time: TimeWindow | undefined): number {
+  let adjusted = 0;
+  for (const row of expandSeries(series, site, edge)) {
+    if (row.ok) {
+      const sane = time ? saneTime(row.msg, time) : { msg: row.msg, adjusted: false };
+      if (sane.adjusted) adjusted++;
+      items.push({ seq: row.seq, ok: true, msg: sane.msg });
+    } else {
+      items.push({ seq: row.seq, ok: false, code: 'ERR_VALIDATION', reason: describeIssues(row.issues), payload: clip(safeStringify(row.raw)) });
+    }
+  }
+  return adjusted;
 }
 
 /**

@@ -60,7 +60,7 @@ t.test('an unparseable envelope is dead-lettered and acked; the next valid one i
   await edge.start();
   t.teardown(() => edge.stop());
   await edge.publishRaw('{"v":1,"edge":"bad-edge", this is not json');
-  await edge.publishRaw(JSON.stringify({ v: 2, edge: 'bad-edge', site: 's', sentAt: 'x', messages: [] }));
+  await edge.publishRaw(JSON.stringify({ v: 3, edge: 'bad-edge', site: 's', sentAt: 'x', messages: [] }));
   await edge.publishRaw(JSON.stringify({ v: 1, edge: 'other-edge', site: 's', sentAt: 'x', messages: [telemetry('other-edge', 1)] }));
   await edge.send(30);
   t.same(await storedSeqs(store, 'bad-edge'), range(1, 30));

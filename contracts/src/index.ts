@@ -1,6 +1,7 @@
 export * from './common.js';
 export * from './messages.js';
 export * from './envelope.js';
+export * from './series.js';
 export * from './topics.js';
 export * from './errors.js';
 export * from './validate.js';

@@ -1,6 +1,6 @@
 import { validator } from './validate.js';
 import { Event, Telemetry, Command, CommandResult, DeviceStatus, Alarm, LinkageExecution } from './messages.js';
-import { Envelope } from './envelope.js';
+import { AnyEnvelope } from './envelope.js';
 import { DownMessage } from './down.js';
 import { SignedDown } from './down-auth.js';
 
@@ -13,7 +13,8 @@ export const validators = Object.freeze({
   deviceStatus: validator('DeviceStatus', DeviceStatus),
   alarm: validator('Alarm', Alarm),
   linkage: validator('LinkageExecution', LinkageExecution),
-  envelope: validator('Envelope', Envelope),
+  /** Both envelope versions (v1, and v2 with its columnar telemetry). */
+  envelope: validator('Envelope', AnyEnvelope),
   down: validator('DownMessage', DownMessage),
   signedDown: validator('SignedDown', SignedDown),
 });

@@ -39,7 +39,7 @@ t.test('invalid messages are rejected with path and reason', async (t) => {
 t.test('envelope: version, batch, per-message sequence', async (t) => {
   const env = { v: ENVELOPE_VERSION, edge: 'edge-1', site: 'site-1', sentAt: now, messages: [{ seq: 1, type: 'event', data: event() }] };
   t.ok(validators.envelope.check(env));
-  t.notOk(validators.envelope.check({ ...env, v: 2 }), 'unknown version');
+  t.notOk(validators.envelope.check({ ...env, v: 3 }), 'unknown version');
   t.notOk(validators.envelope.check({ ...env, messages: [] }), 'empty batch');
   t.notOk(validators.envelope.check({ ...env, messages: [{ seq: 0, type: 'event', data: event() }] }), 'seq starts at 1');
   t.notOk(validators.envelope.check({ ...env, messages: [{ seq: 1, type: 'telemetry', data: event() }] }), 'type must match data');

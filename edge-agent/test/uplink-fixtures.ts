@@ -5,7 +5,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import mqtt, { type MqttClient } from 'mqtt';
-import { edgeDownTopic, uplinkSubscription, parseEdgeTopic, validators, type Envelope } from '@safe-community/contracts';
+import { edgeDownTopic, envelopeRecords, uplinkSubscription, parseEdgeTopic, validators, type AnyEnvelope } from '@safe-community/contracts';
 import { RestartableBroker, startParts, tempDir, type Teardown } from '@safe-community/testkit';
 import type { OutboxInput } from '../src/ports.js';
 
@@ -87,15 +87,16 @@ export class TestCloud {
     }
   }
 
-  private commit(env: Envelope): void {
+  private commit(env: AnyEnvelope): void {
     const s = this.state;
     s.batches++;
-    const first = env.messages[0]!.seq;
+    const records = envelopeRecords(env);
+    const first = records[0]!.seq;
     if (first > s.upTo + 1) {
       s.refused++;
       return;
     }
-    for (const m of env.messages) {
+    for (const m of records) {
       if (m.seq <= s.upTo) s.duplicates++;
       else if (m.seq === s.upTo + 1) {
         s.upTo = m.seq;

@@ -27,9 +27,3 @@ export function parseDown(payload: Buffer, edge: string): DownParse {
   if (value.command.edge !== edge) return { kind: 'invalid', reason: `command for edge ${value.command.edge}, this is ${edge}` };
   return { kind: 'command', command: value.command };
 }
-
-/** The Envelope as JSON text, spliced from the records' stored JSON so a replay does not re-serialise. */
-export function envelopeJson(edge: string, site: string, sentAt: string, messagesJson: readonly string[], epoch?: string): string {
-  const ep = epoch ? `,"epoch":${JSON.stringify(epoch)}` : '';
-  return `{"v":1,"edge":${JSON.stringify(edge)},"site":${JSON.stringify(site)},"sentAt":"${sentAt}"${ep},"messages":[${messagesJson.join(',')}]}`;
-}

@@ -1,2 +1,3 @@
 export { Uplink, type UplinkOptions, type UplinkMetrics, type UplinkSource } from './uplink.js';
-export { parseDown, envelopeJson, type DownParse } from './down.js';
+export { parseDown, type DownParse } from './down.js';
+export { envelopeJson } from './envelope-v2.js';

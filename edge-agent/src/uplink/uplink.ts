@@ -14,7 +14,8 @@ import mqtt, { type MqttClient } from 'mqtt';
 import { edgeDownTopic, edgeUplinkTopic, type Command } from '@safe-community/contracts';
 import { Backoff, createLogger, systemClock, type BackoffOptions, type Clock, type Logger } from '@safe-community/runtime';
 import type { OutboxRecord, OutboxStats } from '../outbox/index.js';
-import { envelopeJson, parseDown } from './down.js';
+import { parseDown } from './down.js';
+import { envelopeJson } from './envelope-v2.js';
 import { DownVerifier, type DownRefusalCode } from './down-verify.js';
 
 /** What the uplink needs from the outbox. */
