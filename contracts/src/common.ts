@@ -3,6 +3,10 @@ import { Type, type Static } from '@sinclair/typebox';
 /** Identifiers used in topics: no MQTT wildcards or separators, so a topic level is always one id. */
 export const Id = Type.String({ minLength: 1, maxLength: 64, pattern: '^[A-Za-z0-9][A-Za-z0-9._-]*$' });
 export const Uuid = Type.String({ format: 'uuid', pattern: '^[0-9a-fA-F-]{36}$' });
+/** `Id` as a regular expression, for checks without a schema (topic levels, headers, folder names). */
+export const ID_RE = /^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/;
+/** A UUID in either case: what the `uuid` format accepts. */
+export const UUID_RE = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 /** ISO-8601 timestamp with a zone, e.g. 2026-11-29T10:00:00.000Z. */
 export const Timestamp = Type.String({
   pattern: '^\\d{4}-\\d{2}-\\d{2}T\\d{2}:\\d{2}:\\d{2}(\\.\\d{1,6})?(Z|[+-]\\d{2}:\\d{2})$',

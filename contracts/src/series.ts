@@ -12,7 +12,7 @@
  * that is not a number, a malformed time) is refused alone, under its own seq, and the others are stored.
  */
 import { Type, type Static } from '@sinclair/typebox';
-import { Id, Timestamp } from './common.js';
+import { ID_RE, Id, Timestamp } from './common.js';
 import type { Issue } from './errors.js';
 import type { UplinkMessage } from './envelope.js';
 
@@ -44,12 +44,11 @@ const COLUMNS = ['seq', 'device', 'metric', 'unit', 'value', 'time'] as const;
 const DICTIONARIES = ['devices', 'metrics', 'units'] as const;
 const KEYS = new Set<string>([...COLUMNS, ...DICTIONARIES]);
 
-const ID_RE = /^[A-Za-z0-9][A-Za-z0-9._-]*$/;
 const METRIC_RE = /^[a-z][a-z0-9_.]*$/;
 const TIME_RE = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d{1,6})?(Z|[+-]\d{2}:\d{2})$/;
 
 const idIssue = (s: unknown): string | null =>
-  typeof s === 'string' && s.length >= 1 && s.length <= 64 && ID_RE.test(s) ? null : 'not an id (1–64 of A-Z a-z 0-9 . _ -, starting alphanumeric)';
+  typeof s === 'string' && ID_RE.test(s) ? null : 'not an id (1–64 of A-Z a-z 0-9 . _ -, starting alphanumeric)';
 const metricIssue = (s: unknown): string | null =>
   typeof s === 'string' && s.length <= 64 && METRIC_RE.test(s) ? null : 'not a metric name (^[a-z][a-z0-9_.]*$, at most 64)';
 const unitIssue = (s: unknown): string | null =>

@@ -9,13 +9,13 @@
  * `edges/<edgeId>/down` carries Commands and config down.
  */
 import { ContractError } from './errors.js';
+import { ID_RE } from './common.js';
 
 export const DEVICE_ROOT = 'devices';
 export const EDGE_ROOT = 'edges';
 /** Retained `online`/`offline`, set by the broker on connect and by the last will. */
 export const DEVICE_STATUS_SUFFIX = 'status';
 
-const ID_RE = /^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/;
 
 function checkId(what: string, id: string): string {
   if (!ID_RE.test(id)) {

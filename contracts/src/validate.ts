@@ -3,8 +3,8 @@ import { TypeCompiler, type TypeCheck } from '@sinclair/typebox/compiler';
 import { FormatRegistry } from '@sinclair/typebox';
 import { ValidationError, type Issue } from './errors.js';
 import { decodeIssues, DEFAULT_DECODE_LIMITS, type DecodeLimits } from './limits.js';
+import { UUID_RE } from './common.js';
 
-const UUID_RE = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 if (!FormatRegistry.Has('uuid')) FormatRegistry.Set('uuid', (v) => UUID_RE.test(v));
 
 const MAX_ISSUES = 10;

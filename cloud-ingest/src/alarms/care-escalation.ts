@@ -11,11 +11,12 @@
  * doubles a call. Calls go to the Notifier; a guard team's calls also reach its terminals on the dispatch
  * channel (`terminals/<team>/call`).
  */
+import { ID_RE } from '@safe-community/contracts';
 import type { Clock } from '@safe-community/runtime';
 import { findResident, type CareResident } from '../care/residents.js';
 import type { Tx } from '../store/db.js';
 import { channelFor, levelAt, nextDue, type EscalationConfig } from './escalation.js';
-import { audit, ID_RE } from './queries.js';
+import { audit } from './queries.js';
 import { ALARM_COLUMNS, toAlarmView } from './rows.js';
 import { cancelTimer, scheduleTimer, type TimerHandler } from './timers.js';
 import { terminalCallTopic } from './dispatch.js';

@@ -4,10 +4,11 @@
  * instead. What the terminal reports back (accepted, arrived, feedback) is written on the dispatch and
  * in the alarm's audit trail, in one transaction with the dispatch row locked.
  */
+import { ID_RE, UUID_RE } from '@safe-community/contracts';
 import { CodedError, type Clock } from '@safe-community/runtime';
 import type { Db } from '../store/db.js';
 import { ALARM_COLUMNS, toAlarmView, toDispatchView } from './rows.js';
-import { audit, ID_RE, UUID_RE } from './queries.js';
+import { audit } from './queries.js';
 import type { AlarmDispatchRow } from '../store/rows.js';
 import type { AlarmView, DispatchView, TerminalStep } from './types.js';
 

@@ -1,4 +1,5 @@
 /** Reads for the alarm views (list, detail, SLA) and the audit write every transition shares. */
+import { UUID_RE } from '@safe-community/contracts';
 import type { Db, Tx } from '../store/db.js';
 import type { AlarmAuditRow } from '../store/rows.js';
 import { alarmClips } from '../evidence/alarm-clips.js';
@@ -7,8 +8,6 @@ import { ALARM_COLUMNS, iso, toAlarmView, toDispatchView } from './rows.js';
 import { SEVERITIES, type AlarmDetail, type AlarmFilter, type AlarmState, type AlarmView, type SlaRow } from './types.js';
 
 const STATES: readonly AlarmState[] = ['open', 'acknowledged', 'dispatched', 'resolved', 'false_alarm'];
-export const UUID_RE = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
-export const ID_RE = /^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/;
 
 export async function audit(tx: Tx, alarmId: string, at: string, actor: string, action: string,
   from: AlarmState | null, to: AlarmState | null, detail?: Record<string, unknown>): Promise<void> {

@@ -4,6 +4,7 @@
  * change runs in one transaction with the alarm's row locked, so of two staff acting at once one wins and
  * the other gets ERR_ALARM_STATE; every change writes the audit trail in the same transaction.
  */
+import { ID_RE, UUID_RE } from '@safe-community/contracts';
 import { randomUUID } from 'node:crypto';
 import { createLogger, systemClock, type Clock, type Logger } from '@safe-community/runtime';
 import type { Alarm as AlarmMsg } from '@safe-community/contracts';
@@ -16,7 +17,7 @@ import { Dispatches, terminalDispatchTopic } from './dispatch.js';
 import { DEFAULT_CHANNELS, DEFAULT_ESCALATION, ESCALATE_TIMER, channelFor, escalationHandler, scheduleEscalation, type EscalationConfig } from './escalation.js';
 import { attachToIncident, closeIncidentIfDone, listIncidents } from './incidents.js';
 import { checkActor, inScope, isActive, notFound, requireRole, transition, validation, type Action } from './policy.js';
-import { audit, ID_RE, listAlarms, loadDetail, lockAlarm, slaBySite, UUID_RE } from './queries.js';
+import { audit, listAlarms, loadDetail, lockAlarm, slaBySite } from './queries.js';
 import { ALARM_COLUMNS, toAlarmView } from './rows.js';
 import { PersistentTimers, cancelTimer } from './timers.js';
 import { upsertAlarm } from './upsert.js';

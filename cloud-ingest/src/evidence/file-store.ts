@@ -4,6 +4,7 @@
  * site name, a UUID and a date, and resolved paths are checked to stay inside the site's folder, so nothing
  * a caller sends can reach outside it.
  */
+import { ID_RE } from '@safe-community/contracts';
 import { createHash } from 'node:crypto';
 import { createReadStream } from 'node:fs';
 import { access, mkdir, open, readdir, rename, rm, stat } from 'node:fs/promises';
@@ -13,7 +14,6 @@ import type { Readable } from 'node:stream';
 import { CodedError } from '@safe-community/runtime';
 import { EvidenceOffsetError, type ByteRange, type ClipKey, type EvidenceStore, type ListedObject, type StoredClip } from './store.js';
 
-export const SITE_RE = /^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/;
 export const CLIP_RE = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
 const DAY_RE = /^\d{4}-\d{2}-\d{2}$/;
 const KEY_RE = /^([A-Za-z0-9][A-Za-z0-9._-]{0,63})\/(\d{4}-\d{2}-\d{2})\/([0-9a-f-]{36})\.mp4$/;
@@ -37,7 +37,7 @@ export class FileEvidenceStore implements EvidenceStore {
 
   /** The site's folder; every path this store touches lies strictly inside one. */
   private siteDir(site: string): string {
-    if (!SITE_RE.test(site)) throw notSafe(`site ${JSON.stringify(site).slice(0, 80)}`);
+    if (!ID_RE.test(site)) throw notSafe(`site ${JSON.stringify(site).slice(0, 80)}`);
     return join(this.root, site);
   }
 
@@ -162,8 +162,8 @@ export class FileEvidenceStore implements EvidenceStore {
   }
 
   private async sites(only?: string): Promise<string[]> {
-    if (only !== undefined) return SITE_RE.test(only) ? [only] : [];
-    return (await dirNames(this.root)).filter((s) => SITE_RE.test(s));
+    if (only !== undefined) return ID_RE.test(only) ? [only] : [];
+    return (await dirNames(this.root)).filter((s) => ID_RE.test(s));
   }
 
   private async objects(site: string, folder: string, ext: string, keyOf: (clip: string) => string, before?: Date): Promise<ListedObject[]> {

@@ -3,7 +3,7 @@
  * clip's description, sent again on every chunk so any chunk can be the first the cloud sees. A bad header
  * is named in the error, as every boundary of the service does.
  */
-import { SEVERITIES } from '@safe-community/contracts';
+import { ID_RE, SEVERITIES, UUID_RE } from '@safe-community/contracts';
 import type { ClipMeta } from './clips-db.js';
 
 export interface ChunkRange {
@@ -22,8 +22,6 @@ export interface HeaderIssue {
   reason: string;
 }
 
-const ID_RE = /^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/;
-const UUID_RE = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 const KIND_RE = /^[a-z][a-z0-9_.]{0,63}$/;
 const SHA_RE = /^[0-9a-fA-F]{64}$/;
 const ISO_RE = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(?:\.\d+)?(?:Z|[+-]\d{2}:\d{2})$/;

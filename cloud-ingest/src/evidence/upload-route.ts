@@ -8,12 +8,13 @@
  * (size, blur policy, whose clip it is), all before a byte of the body is read. The site and the edge come
  * from the edge's identity, never from the request.
  */
+import { ID_RE } from '@safe-community/contracts';
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest, onRequestAsyncHookHandler } from 'fastify';
 import { errorCode, type Logger } from '@safe-community/runtime';
 import type { Db, EdgeDirectory } from '../auth/index.js';
 import type { FloodGuard } from '../flood.js';
 import { beginClip, forgetUpload, getClip, markReady, readSettings, type ClipRow, type EvidenceSettings } from './clips-db.js';
-import { CLIP_RE, SITE_RE } from './file-store.js';
+import { CLIP_RE } from './file-store.js';
 import { EvidenceOffsetError, type EvidenceStore } from './store.js';
 import { parseChunkHeaders, type ChunkHeaders } from './upload-headers.js';
 
@@ -70,7 +71,6 @@ class Refusal extends Error {
   }
 }
 
-const ID_RE = /^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/;
 
 export function registerEvidenceUpload(app: FastifyInstance, deps: EvidenceUploadDeps): void {
   // Own scope: the octet-stream parser and the error answers below touch no other route.
@@ -108,7 +108,7 @@ export function registerEvidenceUpload(app: FastifyInstance, deps: EvidenceUploa
       const edge = req.headers['evidence-edge'];
       const site = req.headers['evidence-site'];
       if (typeof edge !== 'string' || !ID_RE.test(edge)) throw new Refusal(400, 'ERR_VALIDATION', 'evidence-edge: is required without edge authentication', { issues: [{ path: 'evidence-edge', reason: 'is required without edge authentication (a device id)' }] });
-      if (typeof site !== 'string' || !SITE_RE.test(site)) throw new Refusal(400, 'ERR_VALIDATION', 'evidence-site: is required without edge authentication', { issues: [{ path: 'evidence-site', reason: 'is required without edge authentication (a site id)' }] });
+      if (typeof site !== 'string' || !ID_RE.test(site)) throw new Refusal(400, 'ERR_VALIDATION', 'evidence-site: is required without edge authentication', { issues: [{ path: 'evidence-site', reason: 'is required without edge authentication (a site id)' }] });
       const registered = await deps.edges.identity(edge);
       if (registered && registered.site !== site) throw new Refusal(403, 'ERR_SITE_MISMATCH', `edge ${edge} belongs to site ${registered.site}`);
       return { edge, site };
