@@ -95,7 +95,7 @@ if (calibrate) {
     writeFileSync(process.env.PLATES_DUMP, JSON.stringify(reads.map(({ read, truth }) => read && ({ truth, plate: read.plate, chars: read.chars, h: textHeight(read) }))));
   }
   const gated = reads.filter(({ read }) => read && passesGate(read));
-  rows.push(['PLATE_GATE', JSON.stringify(PLATE_GATE.province), `${gated.length}/${reads.length}`, `${gated.filter(({ read, truth }) => read!.plate !== truth).length}/${gated.length}`]);
+  rows.push(['PLATE_GATE', JSON.stringify(PLATE_GATE.strict), `${gated.length}/${reads.length}`, `${gated.filter(({ read, truth }) => read!.plate !== truth).length}/${gated.length}`]);
   const anyRead = reads.filter((x) => x.read).length;
   const right = reads.filter((x) => x.read?.plate === x.truth).length;
   console.log(`plates calibration: ${VEHICLES} single frames, seed ${SEED}, load ${load.toFixed(1)}; a plate decoded on ${anyRead}, exactly right ${right}`);

@@ -7,7 +7,7 @@ import t from 'tap';
 import { createPlateReader, toRgb, type PlateReader } from '@safe-community/analytics';
 import { PlateWatch } from '@safe-community/edge-agent';
 import { MODELS_DIR } from '@safe-community/testkit';
-import { renderFrame, rng, type PlateSpec } from '../lib/plate-render.js';
+import { randomSpec, renderFrame, rng, type PlateSpec } from '../lib/plate-render.js';
 
 let reader: PlateReader;
 t.before(async () => {
@@ -20,13 +20,13 @@ const base: Omit<PlateSpec, 'plate' | 'colour'> = {
   font: 'WenQuanYi Zen Hei', width: 230, rollDeg: 0, yawDeg: 0, blur: 0, night: false, jpeg: 75, frame: { width: 1280, height: 720 },
 };
 
-/** Three frames of one vehicle through a fresh PlateWatch; the report, if any. */
-async function vehicle(spec: PlateSpec, seed: number) {
-  const r = rng(seed);
+/** Frames of one vehicle through a fresh PlateWatch; the report, if any. */
+async function vehicle(spec: PlateSpec, seed: number | (() => number), frames = 3) {
+  const r = typeof seed === 'number' ? rng(seed) : seed;
   let clock = 0;
   const watch = new PlateWatch(reader, { camera: 'lane', barrier: 'BR1', minConfidence: 0.9, everyMs: 0, repeatMs: 60_000, now: () => clock });
   const reports = [];
-  for (let f = 0; f < 3; f++) {
+  for (let f = 0; f < frames; f++) {
     clock += 200;
     const s = await watch.offer(await toRgb(await renderFrame(spec, r, f === 0 ? 0 : 1)));
     if (s) reports.push(s);
@@ -48,12 +48,16 @@ t.test('one vehicle of each colour is reported once, exactly, with the agreeing 
   }
 });
 
-// A white police plate reads on some frames only (the red 警 is often missed; see BENCHMARKS.md): what must
-// hold is that it is never reported as another plate.
-t.test('a white police plate is reported exactly or not at all', async (t) => {
-  const reports = await vehicle({ ...base, plate: '京A1234警', colour: 'white', font: 'AR PL UKai CN' }, 103);
-  t.ok(reports.length <= 1, 'at most one report for the vehicle');
-  for (const r of reports) t.equal(r.payload.plate, '京A1234警', 'a report is the right plate');
+// On a small white police plate the recogniser drops the red 警 or reads another character there; its
+// colour still shows, and the plate is read up to it (analytics suffix.ts).
+t.test('a small white police plate is read up to its red 警', async (t) => {
+  // vehicles of the benchmark's seed 22 whose 警 the recogniser alone never read
+  for (const v of [79, 87, 95]) {
+    const r = rng(22 * 1_000_003 + v * 7919);
+    const spec = randomSpec(r, 'white');
+    const reports = await vehicle(spec, r, 5);
+    t.equal(reports[0]?.payload.plate, spec.plate, `${spec.plate}: ${spec.width} px, roll ${spec.rollDeg.toFixed(0)}°, yaw ${spec.yawDeg.toFixed(0)}°, ${spec.night ? 'night' : 'day'}`);
+  }
 });
 
 t.test('rolled and yawed plates are straightened before they are read', async (t) => {

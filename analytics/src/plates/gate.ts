@@ -1,24 +1,51 @@
 /**
- * The per-character gate on plate reads, calibrated on the `plates` benchmark's calibration set
- * (`npm run bench -- plates calibrate 160 7`, BENCHMARKS.md): a read is reported only if every character
- * reaches `minChar` and the province reaches `minProvince`, or its own stricter threshold.
+ * The gates on plate reads, calibrated on the `plates` benchmark's calibration seeds (BENCHMARKS.md):
  *
- * 皖 is what the recogniser says for a province it cannot make out (issue #20 saw 皖 and 豫 as false readings
- * again and again): on the calibration set 7 of 13 reads of 皖 were other provinces (藏, 琼, 黑, 京, 冀), with
- * probabilities up to 0.995, while the 6 real ones read at 0.9999 or more.
+ * - **One frame** (`passesGate`): every character reaches `minChar`, the province `minProvince`, and a
+ *   character listed in `strict` its own higher threshold.
+ * - **A vote across frames** (vote.ts): per position, the winning character's probabilities summed over the
+ *   vehicle's frames reach `minSupport` (`minProvinceSupport` for the province), it was read at `minClear`
+ *   or better in at least one frame, and a `strict` character reached its threshold in as many frames as
+ *   the vote needs to agree. A character read at 0.6 in three frames and 0.85 in a fourth is as sure as one
+ *   read at 0.9 twice; the single-frame gate threw that evidence away (issue #20: small plates missed with
+ *   the right plate in every frame and one character at 0.5–0.8).
+ *
+ * `strict` lists what the recogniser says when it cannot read a character, and look-alikes it confuses
+ * with confidence (calibration seeds 22–27, 3,000 frames):
+ * - 皖 is its guess for a province it cannot make out (issue #20 saw 皖 and 豫 as false readings again and
+ *   again): 45 of 125 reads of 皖 were other provinces, up to 0.99, while real ones read at 0.999 or more.
+ * - 豫: 7 of 70 reads were other provinces (蒙 at 0.89–0.94 in every frame of one vehicle).
+ * - 1: J in a narrow sans font reads as 1 at up to 0.994 (15 wrong reads, three vehicles, every frame);
+ *   at 0.99 and above 827 of 845 real 1s remain and one wrong read.
  */
 import type { PlateRead } from './reader.js';
 
 export interface PlateGate {
   minChar: number;
   minProvince: number;
-  /** Stricter province thresholds for provinces the recogniser falls back to. */
-  province: Readonly<Record<string, number>>;
+  /** Higher thresholds for characters the recogniser falls back to or confuses. */
+  strict: Readonly<Record<string, number>>;
+  /** A vote's winning character at a position: its probabilities summed over the frames that read it. */
+  minSupport: number;
+  minProvinceSupport: number;
+  /** A vote's winning character must have been read this clearly in at least one frame. */
+  minClear: number;
 }
 
-export const PLATE_GATE: PlateGate = { minChar: 0.8, minProvince: 0.9, province: { 皖: 0.999 } };
+export const PLATE_GATE: PlateGate = {
+  minChar: 0.8,
+  minProvince: 0.9,
+  strict: { 皖: 0.999, 豫: 0.95, 1: 0.99 },
+  minSupport: 1.4,
+  minProvinceSupport: 1.6,
+  minClear: 0.8,
+};
 
-export function passesGate(read: Pick<PlateRead, 'plate' | 'minConfidence' | 'provinceConfidence'>, gate: PlateGate = PLATE_GATE): boolean {
-  const province = [...read.plate][0] ?? '';
-  return read.minConfidence >= gate.minChar && read.provinceConfidence >= Math.max(gate.minProvince, gate.province[province] ?? 0);
+/** The threshold one frame's character at position `i` must reach. */
+export function charThreshold(gate: PlateGate, char: string, i: number): number {
+  return Math.max(i === 0 ? gate.minProvince : gate.minChar, gate.strict[char] ?? 0);
+}
+
+export function passesGate(read: Pick<PlateRead, 'chars'>, gate: PlateGate = PLATE_GATE): boolean {
+  return read.chars.length > 0 && read.chars.every((c, i) => c.p >= charThreshold(gate, c.char, i));
 }

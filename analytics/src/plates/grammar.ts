@@ -55,6 +55,8 @@ export interface PlateDecode {
   chars: PlateChar[];
   /** Mean log-probability per position (for ranking candidate lines). */
   score: number;
+  /** The recogniser's step at which each character was read. */
+  steps: number[];
 }
 
 /** The character sets of the formats as class indices of a recogniser whose class i is keys[i − 1]. */
@@ -83,6 +85,16 @@ export class PlateGrammar {
       if (d && (!best || d.score > best.score)) best = d;
     }
     return best;
+  }
+
+  /**
+   * A police plate's six characters before its 警, from the symbols read before `beforeStep`: where the red
+   * glyph was found by its colour (suffix.ts), which the caller appends. Null when they do not fit.
+   */
+  decodePoliceStem(probs: Float32Array, steps: number, classes: number, beforeStep: number): PlateDecode | null {
+    const police = this.templates.find(({ t }) => t.format === 'police')!;
+    const symbols = this.symbols(probs, steps, classes).filter((s) => s.step < beforeStep);
+    return align(symbols, police.slots.slice(0, -1), probs, classes, this.keys, 'police');
   }
 
   /** Greedy CTC symbols: one per run of the same non-blank class, at the run's most confident step. */
@@ -149,7 +161,7 @@ function align(symbols: Symbol[], slots: number[][], probs: Float32Array, classe
   }
   if (hasHole(steps)) return null;
   const plate = chars.map((c) => c.char).join('');
-  return { plate, text: `${plate.slice(0, 2)}·${plate.slice(2)}`, format, chars, score: score[n]![m]! / m };
+  return { plate, text: `${plate.slice(0, 2)}·${plate.slice(2)}`, format, chars, score: score[n]![m]! / m, steps };
 }
 
 /**

@@ -21,6 +21,7 @@ import { textQuads, type TextQuad } from './lines.js';
 import { matchRefined, refineWindow, toSource } from './refine.js';
 import { extendEnds, warpQuad, type Quad } from './quad.js';
 import { PLATE_GATE, passesGate } from './gate.js';
+import { redSuffix } from './suffix.js';
 
 export interface TextLine extends Recognised {
   /** Source pixels. */
@@ -62,6 +63,13 @@ function plateShaped(l: TextQuad): boolean {
 const SUFFIX_SHARE = 0.17;
 /** Half a character, the same way. */
 const END_SHARE = 0.08;
+/**
+ * The confidence given to a 警 found by its red colour (suffix.ts) rather than read: a red glyph at the end
+ * of a white plate is a police plate's suffix; the characters before it are still read and gated.
+ */
+const RED_SUFFIX_P = 0.9;
+/** The suffix follows the last digit at the plate's character pitch; further away, a character was lost. */
+const MAX_SUFFIX_GAP = 1.3;
 
 export interface PlateReaderOptions {
   modelsDir?: string;
@@ -188,6 +196,14 @@ export class PlateReader {
       decoded = await this.decodeView(frame, quad, { ...line, quad, width: line.width * (1 + left + right) }, colour);
       if (decoded) break;
     }
+    // A white police plate's 警 is red: on small plates the recogniser drops it or reads another character
+    // there, but its colour still shows (issue #20), so white lines (and lines whose colour could not be
+    // told) are read again up to a red glyph, unless the recogniser read the 警 itself.
+    const readSuffix = decoded?.format === 'police' && decoded.chars[decoded.chars.length - 1]!.p >= RED_SUFFIX_P;
+    if ((colour === 'white' || colour === null) && !readSuffix) {
+      const police = await this.readPolice(frame, line);
+      if (police) ({ quad, decoded } = police);
+    }
     if (!decoded) return null;
     const ps = decoded.chars.map((c) => c.p);
     const xs = quad.map((p) => p[0]);
@@ -203,12 +219,39 @@ export class PlateReader {
     };
   }
 
+  /** A white plate read up to a red glyph at its end (suffix.ts), as a police plate; null without one. */
+  private async readPolice(frame: RawFrame, line: TextQuad): Promise<{ quad: Quad; decoded: PlateDecode } | null> {
+    const quad = extendEnds(line.quad, END_SHARE, SUFFIX_SHARE);
+    const image = this.warpLine(frame, quad, line.width * (1 + END_SHARE + SUFFIX_SHARE), line.height);
+    const red = redSuffix(image);
+    if (!red) return null;
+    const out = await this.recogniseRaw(image);
+    const stepPx = out.width / out.steps;
+    const stem = this.grammar!.decodePoliceStem(out.data, out.steps, out.classes, red.start / stepPx);
+    if (!stem) return null;
+    const last = stem.steps[stem.steps.length - 1]!;
+    const pitch = (last - stem.steps[2]!) / (stem.steps.length - 3);
+    if (red.start / stepPx - last > MAX_SUFFIX_GAP * pitch) return null;
+    const plate = `${stem.plate}警`;
+    return {
+      quad,
+      decoded: {
+        ...stem, plate, text: `${plate.slice(0, 2)}·${plate.slice(2)}`,
+        chars: [...stem.chars, { char: '警', p: RED_SUFFIX_P }], steps: [...stem.steps, Math.round((red.start + red.end) / 2 / stepPx)],
+      },
+    };
+  }
+
+  /** A line's quadrilateral warped level at the recogniser's height, its width by the line's aspect. */
+  private warpLine(frame: RawFrame, quad: Quad, width: number, height: number): RawFrame {
+    const th = this.require().rec.input.shape[2];
+    const tw = Math.max(8, Math.min(1024, Math.round((th * width) / height)));
+    return warpQuad(frame, quad, tw, th);
+  }
+
   /** One framing of a line, warped level at the recogniser's height and decoded as a plate. */
   private async decodeView(frame: RawFrame, quad: Quad, line: TextQuad, colour: PlateColour | null): Promise<PlateDecode | null> {
-    const { rec } = this.require();
-    const th = rec.input.shape[2];
-    const tw = Math.max(8, Math.min(1024, Math.round((th * line.width) / line.height)));
-    const out = await this.recogniseRaw(warpQuad(frame, quad, tw, th));
+    const out = await this.recogniseRaw(this.warpLine(frame, quad, line.width, line.height));
     return this.grammar!.decode(out.data, out.steps, out.classes, colour ?? undefined);
   }
 
@@ -269,7 +312,7 @@ export class PlateReader {
   }
 
   /** One text line → the recogniser's per-step probabilities. Height 48, width by aspect, padded to at least 320 as PaddleOCR does. */
-  private async recogniseRaw(line: RawFrame): Promise<{ data: Float32Array; steps: number; classes: number }> {
+  private async recogniseRaw(line: RawFrame): Promise<{ data: Float32Array; steps: number; classes: number; width: number }> {
     const { rec } = this.require();
     const th = rec.input.shape[2];
     const rw = Math.max(8, Math.ceil((th * line.width) / line.height));
@@ -280,7 +323,7 @@ export class PlateReader {
     const { outputs } = await this.pool!.run('rec', { [rec.input.name]: tensor }, { transfer: true });
     const out = outputs[rec.output.names[0]!];
     if (!out) throw new CodedError('ERR_INFERENCE_FAILED', `${rec.id}: output missing`);
-    return { data: out.data as Float32Array, steps: out.dims[1] ?? 0, classes: out.dims[2] ?? 0 };
+    return { data: out.data as Float32Array, steps: out.dims[1] ?? 0, classes: out.dims[2] ?? 0, width: tw };
   }
 
   private require(): { det: ModelManifest; rec: ModelManifest } {

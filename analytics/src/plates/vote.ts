@@ -1,39 +1,42 @@
 /**
  * Voting across frames: a vehicle at a barrier is seen in many frames, and one frame's misread (a province
- * read as 皖, a digit lost to blur) should not decide. The reads of one vehicle are combined per position,
- * each character weighted by its probability, and the vehicle is reported once, when enough frames that
- * each pass the per-character gate read exactly the voted plate (issue #20, point 4).
+ * read as 皖, a digit lost to blur) should not decide, nor should one frame's doubt about a character that
+ * every other frame reads the same (issue #20, point 4). The reads of one vehicle are combined per
+ * position, each character weighted by its probability, and the vehicle is reported once, when
+ *
+ * - at least `minAgree` frames read exactly the voted plate;
+ * - at every position the winner holds `minShare` of the weight, its summed probability reaches the gate's
+ *   `minSupport` (`minProvinceSupport` for the province), and one frame read it at `minClear` or better;
+ * - a character the gate lists as `strict` reached its threshold in `minAgree` frames.
  *
  * Without a vehicle track, one vehicle is the run of reads with no gap longer than `gapMs`; a read that
  * differs from the running vote in more than half its positions starts a new vehicle (the next car).
  */
 import type { PlateRead } from './reader.js';
-import { passesGate, type PlateGate } from './gate.js';
+import type { PlateGate } from './gate.js';
 
 export interface PlateVoteOptions {
   /** Frames that must read exactly the voted plate before it is reported. Default 2. */
   minAgree?: number;
   /** Reads further apart than this belong to different vehicles. Default 3000 ms. */
   gapMs?: number;
-  /**
-   * The gate each agreeing frame must pass on its own: every character, and the province. One confident
-   * frame does not carry weak ones (a blurred province read as 皖 at 0.99 once and 0.6 twice is no plate).
-   */
+  /** The calibrated thresholds (gate.ts, PLATE_GATE). */
   gate: PlateGate;
-  /** Share of the position's total weight the winning character must have. Default 0.6. */
+  /** Share of the position's total weight the winning character must have. Default 0.7. */
   minShare?: number;
 }
 
 export interface VotedPlate {
   plate: string;
   text: string;
-  /** Frames that read exactly this plate and passed the gate, and frames read for this vehicle. */
+  /** Frames that read exactly this plate, and frames read for this vehicle. */
   frames: number;
   reads: number;
-  /** Per position: the best probability among agreeing frames. */
-  chars: Array<{ char: string; p: number; share: number }>;
+  /** Per position: the best probability among the frames that read it, its summed probability and its share of the weight. */
+  chars: Array<{ char: string; p: number; support: number; share: number }>;
   confidence: number;
   minConfidence: number;
+  /** The most confident frame that read exactly this plate (else the first frame of the voted length). */
   read: PlateRead;
 }
 
@@ -58,40 +61,32 @@ export class PlateVote {
     v.reads.push(read);
     if (v.reported) return null;
     const voted = this.tally(v.reads);
-    if (voted.frames < (this.opts.minAgree ?? 2)) return null;
-    const minShare = this.opts.minShare ?? 0.6;
-    if (voted.chars.some((c) => c.share < minShare)) return null;
+    if (!this.enough(voted, v.reads)) return null;
     v.reported = true;
     return voted;
   }
 
   /** The vote so far over some reads (all of one vehicle). */
   tally(reads: readonly PlateRead[]): VotedPlate {
-    // the plate length with the most weight wins; positions are compared within that length
-    const byLength = new Map<number, PlateRead[]>();
-    for (const r of reads) byLength.set(r.chars.length, [...(byLength.get(r.chars.length) ?? []), r]);
-    const weight = (rs: PlateRead[]) => rs.reduce((s, r) => s + r.confidence, 0);
-    const group = [...byLength.values()].sort((a, b) => weight(b) - weight(a))[0] ?? [];
+    const group = votedLength(reads);
     const n = group[0]?.chars.length ?? 0;
-    const winners: string[] = [];
-    const shares: number[] = [];
+    const chars: VotedPlate['chars'] = [];
     for (let i = 0; i < n; i++) {
-      const w = new Map<string, number>();
+      const weight = new Map<string, { support: number; p: number }>();
       let total = 0;
       for (const r of group) {
         const c = r.chars[i]!;
-        w.set(c.char, (w.get(c.char) ?? 0) + c.p);
+        const w = weight.get(c.char) ?? { support: 0, p: 0 };
+        w.support += c.p;
+        w.p = Math.max(w.p, c.p);
+        weight.set(c.char, w);
         total += c.p;
       }
-      const [char, best] = [...w].sort((a, b) => b[1] - a[1])[0] ?? ['', 0];
-      winners.push(char);
-      shares.push(total > 0 ? best / total : 0);
+      const [char, w] = [...weight].sort((a, b) => b[1].support - a[1].support)[0] ?? ['', { support: 0, p: 0 }];
+      chars.push({ char, p: round3(w.p), support: round3(w.support), share: round3(total > 0 ? w.support / total : 0) });
     }
-    const plate = winners.join('');
-    const agreeing = group.filter((r) => r.plate === plate && passesGate(r, this.opts.gate));
-    const chars = winners.map((char, i) => ({
-      char, share: round3(shares[i]!), p: round3(Math.max(0, ...agreeing.map((r) => r.chars[i]!.p))),
-    }));
+    const plate = chars.map((c) => c.char).join('');
+    const agreeing = group.filter((r) => r.plate === plate);
     const best = [...agreeing].sort((a, b) => b.confidence - a.confidence)[0] ?? group[0]!;
     const ps = chars.map((c) => c.p);
     return {
@@ -99,6 +94,28 @@ export class PlateVote {
       confidence: round3(ps.reduce((a, b) => a + b, 0) / Math.max(1, ps.length)), minConfidence: round3(Math.min(...ps)), read: best,
     };
   }
+
+  /** Whether a vote is good enough to report (the rules in this file's comment). */
+  private enough(voted: VotedPlate, reads: readonly PlateRead[]): boolean {
+    const { gate } = this.opts;
+    const minAgree = this.opts.minAgree ?? 2;
+    const minShare = this.opts.minShare ?? 0.7;
+    if (voted.frames < minAgree) return false;
+    return voted.chars.every((c, i) => {
+      if (c.share < minShare || c.p < gate.minClear) return false;
+      if (c.support < (i === 0 ? gate.minProvinceSupport : gate.minSupport)) return false;
+      const strict = gate.strict[c.char];
+      return strict === undefined || reads.filter((r) => r.chars.length === voted.chars.length && r.chars[i]!.char === c.char && r.chars[i]!.p >= strict).length >= minAgree;
+    });
+  }
+}
+
+/** The reads of the plate length with the most weight (positions are compared within one length). */
+function votedLength(reads: readonly PlateRead[]): PlateRead[] {
+  const byLength = new Map<number, PlateRead[]>();
+  for (const r of reads) byLength.set(r.chars.length, [...(byLength.get(r.chars.length) ?? []), r]);
+  const weight = (rs: PlateRead[]) => rs.reduce((s, r) => s + r.confidence, 0);
+  return [...byLength.values()].sort((a, b) => weight(b) - weight(a))[0] ?? [];
 }
 
 /** More than half the positions differ (or the lengths differ by more than one): another vehicle. */
