@@ -19,7 +19,7 @@
  */
 import { loadavg } from 'node:os';
 import { performance } from 'node:perf_hooks';
-import { createPlateReader, PLATE_GATE, passesGate, toRgb, type PlateRead } from '@safe-community/analytics';
+import { createPlateReader, evidence, PLATE_GATE, passesGate, toRgb, type PlateRead } from '@safe-community/analytics';
 import { PlateWatch } from '@safe-community/edge-agent';
 import { MODELS_DIR } from '@safe-community/testkit';
 import { randomSpec, renderFrame, rng, type Colour, type PlateSpec } from './lib/plate-render.js';
@@ -82,13 +82,14 @@ if (calibrate) {
   const rows: Array<Array<string | number>> = [];
   for (const minChar of [0.5, 0.6, 0.7, 0.8, 0.85, 0.9]) {
     for (const minProvince of [0.5, 0.7, 0.8, 0.9, 0.95]) {
-      const accepted = reads.filter(({ read }) => read && read.minConfidence >= minChar && read.provinceConfidence >= minProvince);
+      const gate = { ...PLATE_GATE, minChar, minProvince };
+      const accepted = reads.filter(({ read }) => read && passesGate(read, gate));
       const wrong = accepted.filter(({ read, truth }) => read!.plate !== truth).length;
       rows.push([minChar, minProvince, `${accepted.length}/${reads.length}`, `${wrong}/${accepted.length}`]);
     }
   }
   for (const { read, truth } of reads) {
-    if (read && read.plate !== truth) console.log(`wrong: ${truth} read as ${read.plate}, weakest ${read.minConfidence}, province ${read.provinceConfidence}, text ${textHeight(read).toFixed(1)} px high`);
+    if (read && read.plate !== truth) console.log(`wrong: ${truth} read as ${read.plate}, weakest ${read.minConfidence}, province ${read.provinceConfidence} (${round(evidence(PLATE_GATE, read.chars[0]!, 0), 3)} as evidence), text ${textHeight(read).toFixed(1)} px high`);
   }
   if (process.env.PLATES_DUMP) {
     const { writeFileSync } = await import('node:fs');

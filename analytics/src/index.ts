@@ -15,7 +15,7 @@ export {
 export {
   PlateReader, createPlateReader, type PlateRead, type PlateReaderOptions, type TextLine,
 } from './plates/reader.js';
-export { PLATE_GATE, passesGate, type PlateGate } from './plates/gate.js';
+export { PLATE_GATE, passesGate, evidence, type PlateGate } from './plates/gate.js';
 export { PlateGrammar, plateFormat, PROVINCES, type PlateChar, type PlateColour, type PlateDecode, type PlateFormat } from './plates/grammar.js';
 export { orientedRect, homography, applyHomography, warpQuad, scaleQuad, type Quad, type Pt } from './plates/quad.js';
 export { plateColour } from './plates/colour.js';

@@ -105,3 +105,25 @@ t.test('a hole in the character spacing is a lost character, not a shorter plate
   t.equal(grammar.decode(probs, steps, classes), null, 'no 7-character plate from 8 characters with one lost');
   t.equal(decode('粤B12345')?.plate, '粤B12345', 'evenly spaced 7 characters still read');
 });
+
+t.test('the province carries its probability among the provinces', async (t) => {
+  // 宁 at 0.4, the look-alike 宇 (no province) at 0.3, 皖 at 0.1: among the provinces 宁 holds 0.8
+  const { probs, steps } = ctc('宁C52899', 0.97, { 0: ['宇', 0.3] });
+  const row = 2 * classes;
+  probs[row + keys.indexOf('宁') + 1] = 0.4;
+  probs[row + keys.indexOf('皖') + 1] = 0.1;
+  probs[row] = 0.2;
+  const d = grammar.decode(probs, steps, classes, 'yellow');
+  t.equal(d?.plate, '宁C52899');
+  t.ok(Math.abs((d?.chars[0]?.p ?? 0) - 0.4) < 1e-6, `the recogniser's own probability: ${d?.chars[0]?.p}`);
+  t.ok(Math.abs((d?.chars[0]?.inSet ?? 0) - 0.8) < 1e-6, `among the provinces: ${d?.chars[0]?.inSet}`);
+  t.equal(d?.chars[1]?.inSet, undefined, 'only the province has it');
+});
+
+t.test('a police plate\'s six characters before its red 警', async (t) => {
+  const { probs, steps } = ctc('京A5234号');
+  const stem = grammar.decodePoliceStem(probs, steps, classes, 4 * 6);
+  t.match(stem, { plate: '京A5234', format: 'police' }, 'what was read where the 警 is (号) is left out');
+  t.same(stem?.steps, [2, 6, 10, 14, 18, 22], 'with the step of each character');
+  t.equal(grammar.decodePoliceStem(probs, steps, classes, 4 * 5), null, 'one character short: no plate');
+});

@@ -88,3 +88,39 @@ t.test('the single-frame gate', async (t) => {
   t.notOk(passesGate(read('皖A23456', { 0: 0.998 })), '皖 needs 0.999');
   t.notOk(passesGate(read('')), 'nothing read is no plate');
 });
+
+t.test('the province counts by its probability among the provinces, unless the recogniser guessed it', async (t) => {
+  /** A read whose province the recogniser gave `p`, and `inSet` among the provinces. */
+  const province = (plate: string, p: number, inSet: number) => {
+    const r = read(plate);
+    r.chars[0] = { char: r.chars[0]!.char, p, inSet };
+    return r;
+  };
+  t.ok(passesGate(province('宁C52899', 0.42, 0.93)), 'one frame: 宁 at 0.42, 0.93 among the provinces');
+  t.notOk(passesGate(province('皖C52899', 0.99, 1)), '皖 is judged on the recogniser\'s own probability');
+
+  const vote = new PlateVote({ minAgree: 2, gate: PLATE_GATE });
+  vote.add(province('宁C52899', 0.42, 0.58), 0);
+  vote.add(province('皖C52899', 0.63, 1), 200);
+  vote.add(province('皖C52899', 0.99, 1), 400);
+  t.equal(vote.add(province('宁C52899', 0.17, 0.56), 600), null, '宁 has 1.14 of support');
+  const voted = vote.add(province('宁C52899', 0.53, 0.81), 800);
+  t.match(voted, { plate: '宁C52899', frames: 3, reads: 5 }, 'guessed 皖s take no part: 宁 holds all the weight');
+  t.match(voted?.chars[0], { char: '宁', support: 1.95, share: 1 });
+
+  const guesses = new PlateVote({ minAgree: 2, gate: PLATE_GATE });
+  for (let i = 0; i < 4; i++) t.equal(guesses.add(province('皖C52899', 0.99, 1), i * 200), null, `only guesses, frame ${i + 1}`);
+  t.equal(guesses.tally([province('皖C52899', 0.99, 1)]).plate, '皖C52899', 'a guess still names the position');
+});
+
+t.test('blurred frames take no part, and the voted plate must reach the mean confidence asked', async (t) => {
+  const vote = new PlateVote({ minAgree: 2, gate: GATE });
+  t.equal(vote.add(read('京A23456', { 4: 0.2 }), 0), null);
+  t.equal(vote.add(read('京A23456'), 200), null, 'the blurred frame was not counted');
+  t.match(vote.add(read('京A23456'), 400), { frames: 2, reads: 2 });
+
+  const demanding = new PlateVote({ minAgree: 2, gate: GATE, minConfidence: 0.96 });
+  demanding.add(read('京A23456'), 0);
+  t.equal(demanding.add(read('京A23456'), 200), null, 'mean 0.95 is short of 0.96');
+  t.match(demanding.add(read('京A23456', Object.fromEntries([...Array(7).keys()].map((i) => [i, 0.99]))), 400), { plate: '京A23456', confidence: 0.99 }, 'a clearer frame reaches it');
+});

@@ -44,6 +44,12 @@ export interface PlateChar {
   char: string;
   /** The recogniser's probability of this character at its step. */
   p: number;
+  /**
+   * The province only: its probability among the provinces at that step. The recogniser spreads a small
+   * plate's province over look-alike characters that cannot stand there (宁 over 宇 and 守); given that the
+   * position holds a province, this is its probability (gate.ts says when it counts).
+   */
+  inSet?: number;
 }
 
 export interface PlateDecode {
@@ -154,7 +160,7 @@ function align(symbols: Symbol[], slots: number[][], probs: Float32Array, classe
   for (let i = n, j = m; i > 0; i--) {
     if (fill[i]![j]) {
       const [k, p] = pick[i - 1]![j - 1]!;
-      chars[j - 1] = { char: keys[k - 1]!, p };
+      chars[j - 1] = j === 1 ? { char: keys[k - 1]!, p, inSet: p / Math.max(1e-9, massIn(probs, symbols[i - 1]!.step * classes, slots[0]!)) } : { char: keys[k - 1]!, p };
       steps[j - 1] = symbols[i - 1]!.step;
       j--;
     }
@@ -176,6 +182,12 @@ function hasHole(steps: number[]): boolean {
   if (gaps.length < 3) return false;
   const median = [...gaps].sort((a, b) => a - b)[Math.floor(gaps.length / 2)]!;
   return gaps.some((g) => g > Math.max(median + 2, 1.7 * median));
+}
+
+function massIn(probs: Float32Array, offset: number, set: number[]): number {
+  let sum = 0;
+  for (const c of set) sum += probs[offset + c]!;
+  return sum;
 }
 
 function bestIn(probs: Float32Array, offset: number, set: number[]): [number, number] {

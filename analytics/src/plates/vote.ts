@@ -2,9 +2,11 @@
  * Voting across frames: a vehicle at a barrier is seen in many frames, and one frame's misread (a province
  * read as 皖, a digit lost to blur) should not decide, nor should one frame's doubt about a character that
  * every other frame reads the same (issue #20, point 4). The reads of one vehicle are combined per
- * position, each character weighted by its probability, and the vehicle is reported once, when
+ * position, each character weighted by its evidence (gate.ts: the province among the provinces), a strict
+ * province read below its threshold (the recogniser's guess) not counting, and the vehicle is reported
+ * once, when
  *
- * - at least `minAgree` frames read exactly the voted plate;
+ * - at least `minAgree` frames read exactly the voted plate, and its mean evidence reaches `minConfidence`;
  * - at every position the winner holds `minShare` of the weight, its summed probability reaches the gate's
  *   `minSupport` (`minProvinceSupport` for the province), and one frame read it at `minClear` or better;
  * - a character the gate lists as `strict` reached its threshold in `minAgree` frames.
@@ -13,7 +15,7 @@
  * differs from the running vote in more than half its positions starts a new vehicle (the next car).
  */
 import type { PlateRead } from './reader.js';
-import type { PlateGate } from './gate.js';
+import { evidence, isGuess, type PlateGate } from './gate.js';
 
 export interface PlateVoteOptions {
   /** Frames that must read exactly the voted plate before it is reported. Default 2. */
@@ -24,6 +26,10 @@ export interface PlateVoteOptions {
   gate: PlateGate;
   /** Share of the position's total weight the winning character must have. Default 0.7. */
   minShare?: number;
+  /** The voted plate's mean evidence (of each position's best frame) must reach this. Default 0. */
+  minConfidence?: number;
+  /** Reads whose weakest character's evidence is below this take no part (a frame of motion blur). Default 0.3. */
+  floor?: number;
 }
 
 export interface VotedPlate {
@@ -32,7 +38,7 @@ export interface VotedPlate {
   /** Frames that read exactly this plate, and frames read for this vehicle. */
   frames: number;
   reads: number;
-  /** Per position: the best probability among the frames that read it, its summed probability and its share of the weight. */
+  /** Per position: the best evidence among the frames that read it, its summed evidence and its share of the weight. */
   chars: Array<{ char: string; p: number; support: number; share: number }>;
   confidence: number;
   minConfidence: number;
@@ -53,6 +59,7 @@ export class PlateVote {
 
   /** Adds one frame's read; returns the vehicle's plate the first time the vote is good enough, else null. */
   add(read: PlateRead, at: number): VotedPlate | null {
+    if (read.chars.some((c, i) => evidence(this.opts.gate, c, i) < (this.opts.floor ?? 0.3))) return null;
     const gap = this.opts.gapMs ?? 3000;
     let v = this.vehicle;
     if (v && (at - v.lastAt > gap || differs(read.plate, this.tally(v.reads).plate))) v = null;
@@ -76,11 +83,13 @@ export class PlateVote {
       let total = 0;
       for (const r of group) {
         const c = r.chars[i]!;
+        // a guess names the character but adds nothing to its support (nor to the position's weight)
+        const e = isGuess(this.opts.gate, c, i) ? 0 : evidence(this.opts.gate, c, i);
         const w = weight.get(c.char) ?? { support: 0, p: 0 };
-        w.support += c.p;
-        w.p = Math.max(w.p, c.p);
+        w.support += e;
+        w.p = Math.max(w.p, e);
         weight.set(c.char, w);
-        total += c.p;
+        total += e;
       }
       const [char, w] = [...weight].sort((a, b) => b[1].support - a[1].support)[0] ?? ['', { support: 0, p: 0 }];
       chars.push({ char, p: round3(w.p), support: round3(w.support), share: round3(total > 0 ? w.support / total : 0) });
@@ -100,7 +109,7 @@ export class PlateVote {
     const { gate } = this.opts;
     const minAgree = this.opts.minAgree ?? 2;
     const minShare = this.opts.minShare ?? 0.7;
-    if (voted.frames < minAgree) return false;
+    if (voted.frames < minAgree || voted.confidence < (this.opts.minConfidence ?? 0)) return false;
     return voted.chars.every((c, i) => {
       if (c.share < minShare || c.p < gate.minClear) return false;
       if (c.support < (i === 0 ? gate.minProvinceSupport : gate.minSupport)) return false;

@@ -1,8 +1,8 @@
 /**
  * Plate reading for a camera that watches a barrier lane. Frames come at the camera's full resolution (the
  * plate feed, plate-feed.ts), one read in flight, at most every `everyMs`. The reads of one vehicle are voted
- * across frames (analytics PlateVote) and the vehicle is reported once, when `minAgree` frames agree and
- * the voted plate passes the per-character gate; a plate seen again within `repeatMs` is not reported
+ * across frames (analytics PlateVote) and the vehicle is reported once, when `minAgree` frames read the
+ * voted plate and every position's evidence across the frames passes the gate (analytics gate.ts); a plate seen again within `repeatMs` is not reported
  * twice. A report becomes a `vehicle.arrived` event *at the barrier* (device = the barrier), so the same
  * linkage rules serve plates read by the barrier itself and by a camera beside it. Plate text is personal
  * data: the cloud keeps it per its event retention (README, Limits).
@@ -13,7 +13,7 @@ export interface PlateWatchOptions {
   camera: string;
   barrier: string;
   lane?: string;
-  /** Mean character probability the voted plate must reach (on top of the per-character gate). */
+  /** Mean character evidence the voted plate must reach (on top of the per-position gate). */
   minConfidence: number;
   everyMs: number;
   repeatMs: number;
@@ -27,9 +27,6 @@ export interface PlateSighting {
   payload: { plate: string; confidence: number; frames: number; camera: string; lane?: string; reader: 'camera' };
 }
 
-/** Reads whose weakest character is below this take no part in the vote (a frame of motion blur). */
-const VOTE_FLOOR = 0.3;
-
 export class PlateWatch {
   private busy = false;
   private lastReadAt = -Infinity;
@@ -37,7 +34,7 @@ export class PlateWatch {
   private readonly vote: PlateVote;
 
   constructor(private readonly reader: PlateReader, private readonly opts: PlateWatchOptions) {
-    this.vote = new PlateVote({ minAgree: opts.minAgree ?? 2, gate: PLATE_GATE });
+    this.vote = new PlateVote({ minAgree: opts.minAgree ?? 2, minConfidence: opts.minConfidence, gate: PLATE_GATE });
   }
 
   /** Reads the frame unless a read is running or one ran less than `everyMs` ago; null when nothing new. */
@@ -48,9 +45,9 @@ export class PlateWatch {
     this.lastReadAt = now;
     try {
       const read = (await this.reader.readPlates(frame))[0];
-      if (!read || read.minConfidence < VOTE_FLOOR) return null;
+      if (!read) return null;
       const voted = this.vote.add(read, now);
-      if (!voted || voted.confidence < this.opts.minConfidence) return null;
+      if (!voted) return null;
       const last = this.seen.get(voted.plate);
       this.seen.set(voted.plate, now);
       for (const [plate, at] of this.seen) if (now - at > this.opts.repeatMs) this.seen.delete(plate);
