@@ -6,8 +6,8 @@
  * new state. Everything else is a new row. Evidence and a 'repeated' audit entry go in the same statement
  * when the caller asks for them, so the common case (a repeat) costs one round trip.
  *
- * A plain function over a transaction, so any writer (the envelope transaction, the lifecycle, a batching
- * rules engine) calls it inside its own transaction.
+ * A plain function over a transaction, so any writer (the envelope transaction, the lifecycle) calls it
+ * inside its own transaction; count-up.ts is its batched form for the rules' group commit.
  */
 import { higherSeverity } from '../store/severity-sql.js';
 import type { Tx } from '../store/db.js';
@@ -39,6 +39,15 @@ export type UpsertedAlarm = AlarmRow & { inserted: boolean };
 
 const ACTIVE = `state NOT IN ('resolved','false_alarm')`;
 
+/**
+ * What a repeat does to the active alarm's row (SET clause; SQL expressions for how many repeats, when, and
+ * at which severity): it counts up, is seen last at the latest time, and keeps the higher severity. The
+ * single upsert below and the batched count-up (count-up.ts) both write it.
+ */
+export function repeatSet(n: string, at: string, severity: string): string {
+  return `count = alarms.count + ${n}, last_seen_at = GREATEST(alarms.last_seen_at, ${at}), severity = ${higherSeverity('alarms.severity', severity)}`;
+}
+
 const UPSERT_SQL = `WITH reopened AS (
     UPDATE alarms SET count = count + 1, state = $7, severity = $6, last_seen_at = GREATEST(last_seen_at, $8::timestamptz),
            resolved_at = $18::timestamptz
@@ -51,8 +60,7 @@ const UPSERT_SQL = `WITH reopened AS (
            $10::text, $11::uuid, $12::jsonb, $13::text, $14::text, $15::boolean, $18::timestamptz
      WHERE NOT EXISTS (SELECT 1 FROM reopened)
     ON CONFLICT (site, device, type) WHERE ${ACTIVE} DO UPDATE
-      SET count = alarms.count + 1, last_seen_at = GREATEST(alarms.last_seen_at, EXCLUDED.last_seen_at),
-          severity = ${higherSeverity('alarms.severity', 'EXCLUDED.severity')}
+      SET ${repeatSet('1', 'EXCLUDED.last_seen_at', 'EXCLUDED.severity')}
     RETURNING ${ALARM_COLUMNS}, (xmax = 0) AS inserted),
   a AS (SELECT * FROM reopened UNION ALL SELECT * FROM ins),
   ev AS (

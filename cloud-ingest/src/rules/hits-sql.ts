@@ -7,11 +7,11 @@
 import type { Event } from '@safe-community/contracts';
 import type { AlarmLifecycle } from '../alarms/service.js';
 import type { Db, Tx } from '../store/db.js';
-import { raiseAll, type Raised } from './count-up.js';
+import { raiseAll, type Raised, type RuleRaise } from '../alarms/count-up.js';
 import type { DoorForcedPerson, DoubleKnock } from './schema.js';
 import type { HitRole, RuleWindows } from './windows.js';
 
-export type { Raised } from './count-up.js';
+export type { Raised } from '../alarms/count-up.js';
 
 const buildingOf = (tags: Record<string, string> | undefined): string | undefined => tags?.building;
 /** The alarm's device for a building-wide alarm: ids may not hold ':' (they are topic levels). */
@@ -84,7 +84,7 @@ export async function writeHitsTx(tx: Tx, alarms: AlarmLifecycle, hits: PendingH
   for (const h of hits) if (h.prune) prunes.set(h.rule.id, h.prune);
   for (const [rule, before] of prunes) await tx.query('DELETE FROM rule_hits WHERE rule = $1 AND at < $2', [rule, before]);
   const judged = await judgeTx(tx, hits);
-  const raises: Array<Parameters<typeof raiseAll>[2][number]> = [];
+  const raises: RuleRaise[] = [];
   const which: number[] = [];
   for (let i = 0; i < hits.length; i++) {
     const { rule: r, role, event: e } = hits[i]!;

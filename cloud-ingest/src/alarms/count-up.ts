@@ -1,24 +1,22 @@
 /**
- * The alarms of one group-commit flush, raised together. Most completed windows repeat an alarm that is
- * already active (the same building's detectors keep knocking): those are counted up in one statement for
- * the whole flush, with their evidence and one `repeated` audit entry per repeat, as `raiseTx` would write
- * them one by one. Only windows whose alarm is not active yet go through `raiseTx` (a new alarm is taken
- * in with its incident, audit and escalation). One `raiseTx` per repeat was most of a flush's round trips
- * in the issue #19 measurements.
- *
- * This is the rules' own batched form of the alarm upsert; the single-alarm upsert stays in the alarm
- * service (`raiseTx`), which this calls for new alarms.
+ * Many alarms raised together (a rules group-commit flush), the batched form of the alarm upsert
+ * (upsert.ts). Most repeat an alarm that is already active (the same building's detectors keep knocking):
+ * those are counted up in one statement for the whole batch, with the same change to the row as the
+ * upsert's repeat (`repeatSet`), their evidence, and one `repeated` audit entry per repeat, as `raiseTx`
+ * would write them one by one. Only alarms not active yet go through `raiseTx` (a new alarm is taken in
+ * with its incident, audit and escalation). One `raiseTx` per repeat was most of a flush's round trips in
+ * the issue #19 measurements.
  */
 import { SEVERITY_RANK, type Severity } from '@safe-community/contracts';
-import type { AlarmLifecycle } from '../alarms/service.js';
-import type { Tx } from '../alarms/db.js';
-import { ALARM_COLUMNS, toAlarmView } from '../alarms/rows.js';
-import type { AlarmView, RaiseAlarm } from '../alarms/types.js';
-import { higherSeverity } from '../store/severity-sql.js';
+import type { AlarmLifecycle } from './service.js';
+import type { Tx } from './db.js';
+import { ALARM_COLUMNS, toAlarmView } from './rows.js';
+import type { AlarmView, RaiseAlarm } from './types.js';
+import { repeatSet } from './upsert.js';
 
 export type Raised = { view: AlarmView; after: (() => Promise<void>) | undefined } | undefined;
 
-type RuleRaise = RaiseAlarm & { at: string; rule: string };
+export type RuleRaise = RaiseAlarm & { at: string; rule: string };
 
 const RETURNED = ALARM_COLUMNS.split(',').map((c) => `alarms.${c.trim()}`).join(', ');
 // Sent to the database as text, which cannot hold NUL: the unit separator cannot occur in an id or type.
@@ -47,8 +45,7 @@ export async function raiseAll(tx: Tx, alarms: AlarmLifecycle, inputs: RuleRaise
        SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::timestamptz[], $6::int[], $7::text[], $8::text[])
          AS u(k_site, k_device, k_type, k_severity, k_at, k_n, k_actor, k_key)),
      a AS (
-       UPDATE alarms SET count = alarms.count + u.k_n, last_seen_at = GREATEST(alarms.last_seen_at, u.k_at),
-              severity = ${higherSeverity('alarms.severity', 'u.k_severity')}
+       UPDATE alarms SET ${repeatSet('u.k_n', 'u.k_at', 'u.k_severity')}
          FROM u
         WHERE alarms.site = u.k_site AND alarms.device = u.k_device AND alarms.type = u.k_type AND alarms.state NOT IN ('resolved','false_alarm')
        RETURNING ${RETURNED}, u.k_n, u.k_at, u.k_actor, u.k_key),
