@@ -7,7 +7,7 @@
  * once, when
  *
  * - at least `minAgree` frames read exactly the voted plate, and its mean evidence reaches `minConfidence`;
- * - at every position the winner holds `minShare` of the weight, its summed probability reaches the gate's
+ * - at every position the winner holds `minShare` of the weight, its summed evidence reaches the gate's
  *   `minSupport` (`minProvinceSupport` for the province), and one frame read it at `minClear` or better;
  * - a character the gate lists as `strict` reached its threshold in `minAgree` frames.
  *
