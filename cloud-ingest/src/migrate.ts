@@ -11,9 +11,17 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { CodedError, type Logger } from '@safe-community/runtime';
 
-/** Anything that runs SQL: a pg Client or Pool, or a PGlite instance. */
+/**
+ * Anything that runs SQL: a pg Client or Pool, or a PGlite instance. Rows come untyped from the drivers;
+ * code here names their columns with `select<R>`, and the store's `Db` port (store/db.ts) types them for the rest.
+ */
 export interface SqlRunner {
   query(sql: string, params?: unknown[]): Promise<{ rows: any[] }>;
+}
+
+/** A query's rows as the columns its SQL names (the driver gives them untyped). */
+async function select<R>(db: SqlRunner, sql: string, params?: unknown[]): Promise<R[]> {
+  return (await db.query(sql, params)).rows as R[];
 }
 
 /** PGlite runs multi-statement text with exec(); pg's query() does it with the simple protocol. */
@@ -119,8 +127,8 @@ async function migrateOn(db: SqlRunner, opts: MigrateOptions): Promise<MigrateRe
     )`);
     const timescale = await chooseTimescale(db, opts.timescale ?? 'auto', opts.logger);
     const done = new Map<string, { file: string; checksum: string }>();
-    for (const r of (await db.query('SELECT version, file, checksum FROM schema_migrations')).rows) {
-      done.set(r.version as string, { file: r.file as string, checksum: r.checksum as string });
+    for (const r of await select<{ version: string; file: string; checksum: string }>(db, 'SELECT version, file, checksum FROM schema_migrations')) {
+      done.set(r.version, { file: r.file, checksum: r.checksum });
     }
     const applied: string[] = [];
     for (const f of files) {
@@ -172,13 +180,13 @@ async function migrateOn(db: SqlRunner, opts: MigrateOptions): Promise<MigrateRe
  * connection with FATAL "extension must be preloaded" on CREATE EXTENSION, which would take the service down.
  */
 async function chooseTimescale(db: SqlRunner, mode: 'auto' | 'on' | 'off', logger?: MigrateOptions['logger']): Promise<boolean> {
-  const prior = (await db.query(`SELECT variant FROM schema_migrations WHERE variant <> 'any' ORDER BY version LIMIT 1`)).rows[0];
+  const [prior] = await select<{ variant: string }>(db, `SELECT variant FROM schema_migrations WHERE variant <> 'any' ORDER BY version LIMIT 1`);
   if (prior) return prior.variant === 'timescale';
   if (mode === 'off') return false;
   const created = (await db.query(`SELECT 1 FROM pg_extension WHERE extname = 'timescaledb'`)).rows.length > 0;
   if (created) return true;
   const available = (await db.query(`SELECT 1 FROM pg_available_extensions WHERE name = 'timescaledb'`)).rows.length > 0;
-  const preloadRow = (await db.query(`SELECT current_setting('shared_preload_libraries', true) AS libs`)).rows[0];
+  const [preloadRow] = await select<{ libs: string | null }>(db, `SELECT current_setting('shared_preload_libraries', true) AS libs`);
   const preloaded = String(preloadRow?.libs ?? '').split(',').map((l) => l.trim()).includes('timescaledb');
   if (!available || !preloaded) {
     const why = !available
