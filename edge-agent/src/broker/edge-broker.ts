@@ -19,6 +19,7 @@ import { FilePersistence } from './file-persistence.js';
 import { guardPacketSize } from './packet-guard.js';
 import { AuthGate } from './auth-gate.js';
 import { authError, loginDevice, CONNACK_BAD_CREDENTIALS } from './login.js';
+import { DevicePresence, type PresenceListener } from './presence.js';
 
 type Identity = { kind: 'device'; id: string } | { kind: 'agent' };
 
@@ -44,8 +45,7 @@ export class EdgeBroker {
    * runaway device from starving the others, it does not shape normal traffic.
    */
   private readonly deviceRate: KeyedBuckets | null;
-  private readonly online = new Map<string, Client>();
-  private readonly statusListeners = new Set<(deviceId: string, online: boolean) => void>();
+  private readonly presence: DevicePresence<Client>;
   private readonly clock: Clock;
   private readonly log: Logger;
   private agentPassword = '';
@@ -74,6 +74,9 @@ export class EdgeBroker {
     this.maxPacketBytes = Math.max(opts.maxPacketBytes ?? DEFAULT_MAX_PACKET_BYTES, (opts.maxPayloadBytes ?? 64 * 1024) + PACKET_OVERHEAD_BYTES);
     this.deadLetters = new DeadLetterLog(opts.dataDir, () => this.clock.now(), opts.deadLetterRotation);
     this.log = (opts.logger ?? createLogger({ name: 'edge-broker' })).child({ part: 'broker' });
+    this.presence = new DevicePresence<Client>(this.log);
+    // first listener: the retained status topic is published before anyone else hears of the change
+    this.presence.onChange((deviceId, online) => this.publishStatus(deviceId, online));
   }
 
   /** Registers the device message handler (the DeviceGateway); call before start(). */
@@ -162,7 +165,7 @@ export class EdgeBroker {
     if (aedes) await new Promise<void>((resolve) => aedes.close(() => resolve()));
     await Promise.all(this.servers.map((s) => new Promise<void>((resolve) => s.close(() => resolve()))));
     this.servers = [];
-    this.online.clear();
+    this.presence.clear();
     await this.deadLetters.stop();
     const fp = this.filePersistence;
     this.filePersistence = null;
@@ -203,13 +206,12 @@ export class EdgeBroker {
     return () => new Promise<void>((resolve) => (this.aedes ? this.aedes.unsubscribe(filter, deliver, () => resolve()) : resolve()));
   }
 
-  onDeviceStatus(listener: (deviceId: string, online: boolean) => void): () => void {
-    this.statusListeners.add(listener);
-    return () => this.statusListeners.delete(listener);
+  onDeviceStatus(listener: PresenceListener): () => void {
+    return this.presence.onChange(listener);
   }
 
   isOnline(deviceId: string): boolean {
-    return this.online.has(deviceId);
+    return this.presence.isOnline(deviceId);
   }
 
   /**
@@ -227,7 +229,7 @@ export class EdgeBroker {
 
   stats(): BrokerStats {
     return {
-      connectedDevices: this.online.size, accepted: this.accepted, refused: this.deadLetters.counters(), hookFailures: this.hookFailures,
+      connectedDevices: this.presence.size, accepted: this.accepted, refused: this.deadLetters.counters(), hookFailures: this.hookFailures,
       stateWriteFailures: this.filePersistence?.writeFailures ?? 0,
       auth: { ...this.gate.counts, queued: this.gate.queued, packetsRefused: this.packetsRefused },
     };
@@ -364,33 +366,22 @@ export class EdgeBroker {
 
   private onClientReady(client: Client): void {
     const who = this.identities.get(client);
-    if (who?.kind !== 'device') return;
-    this.online.set(who.id, client);
-    this.publishStatus(who.id, true);
+    if (who?.kind === 'device') this.presence.connected(who.id, client);
   }
 
   private onClientGone(client: Client): void {
     const who = this.identities.get(client);
-    if (who?.kind !== 'device') return;
-    // A takeover by a new connection of the same device must not mark it offline.
-    if (this.online.get(who.id) !== client) return;
-    this.online.delete(who.id);
-    this.publishStatus(who.id, false);
+    // a takeover by a new connection of the same device does not mark it offline (presence.ts)
+    if (who?.kind === 'device') this.presence.closed(who.id, client);
   }
 
+  /** The device's retained online/offline topic. */
   private publishStatus(deviceId: string, online: boolean): void {
     // While stopping, the retained offline is written at the next start instead (see start()).
     if (this.aedes) this.publish(deviceStatusTopic(deviceId), online ? 'online' : 'offline', { retain: true, qos: 1 }).catch((err: unknown) => {
       // A publish that raced stop() is rewritten at the next start; only a running broker's failure matters.
       if (this.aedes) this.log.warn({ device: deviceId, err }, 'could not publish device status');
     });
-    for (const l of this.statusListeners) {
-      try {
-        l(deviceId, online);
-      } catch (err) {
-        this.log.error({ device: deviceId, err }, 'device status listener threw');
-      }
-    }
   }
 }
 
