@@ -56,7 +56,7 @@ const CameraSchema = Type.Object(
       plates: Type.Optional(Type.Object({
         barrier: Id,
         lane: Type.Optional(Type.String({ minLength: 1, maxLength: 64 })),
-        minConfidence: Type.Number({ minimum: 0, maximum: 1, default: 0.9, description: 'mean character probability of the voted plate (each character also passes the per-character gate)' }),
+        minConfidence: Type.Number({ minimum: 0, maximum: 1, default: 0.9, description: 'mean evidence of the characters of the voted plate (each position also passes the gate across frames: analytics gate.ts)' }),
         everyMs: Type.Integer({ minimum: 100, default: 1000, description: 'at most one plate read per this many ms' }),
         minAgree: Type.Integer({ minimum: 1, maximum: 20, default: 2, description: 'frames that must read the same plate before it is reported' }),
         width: Type.Integer({ minimum: 320, maximum: 3840, default: 1280, description: 'plates are read from a second decode of the stream at this size (letterboxed)' }),
