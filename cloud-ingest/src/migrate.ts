@@ -10,6 +10,7 @@ import { createHash } from 'node:crypto';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { CodedError, type Logger } from '@safe-community/runtime';
+import { isCatalogRace, isConflict, retryDb } from './store/transient.js';
 
 /**
  * Anything that runs SQL: a pg Client or Pool, or a PGlite instance. Rows come untyped from the drivers;
@@ -98,6 +99,24 @@ async function runScript(db: SqlRunner, sql: string): Promise<void> {
   else await db.query(sql);
 }
 
+/** Tries per migration file when it loses a race for catalog rows (`isCatalogRace`, `isConflict`). */
+const MIGRATION_ATTEMPTS = 3;
+
+/** One migration file and its record, in one transaction; rolled back whole when it fails. */
+async function applyOne(db: SqlRunner, text: string, record: [string, string, string, string], logger?: Logger): Promise<void> {
+  await runScript(db, 'BEGIN');
+  try {
+    await runScript(db, text);
+    await db.query('INSERT INTO schema_migrations (version, file, variant, checksum) VALUES ($1, $2, $3, $4)', record);
+    await runScript(db, 'COMMIT');
+  } catch (err) {
+    await runScript(db, 'ROLLBACK').catch((rollbackErr: unknown) => {
+      logger?.warn({ err: rollbackErr }, 'rollback after a failed migration failed too');
+    });
+    throw err;
+  }
+}
+
 /** Applies every migration not yet recorded, in order, each in its own transaction. */
 export async function migrate(db: SqlRunner, opts: MigrateOptions = {}): Promise<MigrateResult> {
   if (isPool(db)) {
@@ -150,16 +169,13 @@ async function migrateOn(db: SqlRunner, opts: MigrateOptions): Promise<MigrateRe
       const file = f.single ?? (timescale ? f.timescale! : f.plain!);
       const variant = f.single ? 'any' : timescale ? 'timescale' : 'plain';
       const text = await readFile(join(dir, file), 'utf8');
-      await runScript(db, 'BEGIN');
       try {
-        await runScript(db, text);
-        await db.query('INSERT INTO schema_migrations (version, file, variant, checksum) VALUES ($1, $2, $3, $4)',
-          [f.version, file, variant, checksum(text)]);
-        await runScript(db, 'COMMIT');
-      } catch (err) {
-        await runScript(db, 'ROLLBACK').catch((rollbackErr: unknown) => {
-          opts.logger?.warn({ err: rollbackErr }, 'rollback after a failed migration failed too');
+        // A file that lost a race for catalog rows (TimescaleDB's job scheduler) rolled back whole: try again.
+        await retryDb(() => applyOne(db, text, [f.version, file, variant, checksum(text)], opts.logger), {
+          attempts: MIGRATION_ATTEMPTS, delayMs: (n) => 200 * n, retryIf: (err) => isCatalogRace(err) || isConflict(err),
+          onRetry: (err, attempt) => opts.logger?.warn({ file, attempt, err }, 'migration lost a race with another session; trying again'),
         });
+      } catch (err) {
         throw new CodedError('ERR_MIGRATION_FAILED', `migration ${file} failed: ${(err as Error).message}`, { cause: err });
       }
       opts.logger?.info({ file }, 'migration applied');

@@ -3,6 +3,7 @@ import pg from 'pg';
 import { mkdtemp, writeFile, cp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { PassThrough } from 'node:stream';
 import { PGlite } from '@electric-sql/pglite';
 import { expectedStore, freshDatabase } from '@safe-community/testkit';
 import { migrate, DEFAULT_MIGRATIONS_DIR, listMigrations, PgStore } from '@safe-community/cloud-ingest';
@@ -75,6 +76,39 @@ t.test('a failing migration rolls back and is not recorded', async (t) => {
   t.same(rec.map((r) => r.version), ['0001_ok']);
   const b = (await client.query<{ r: string | null }>(`SELECT to_regclass('b')::text AS r`)).rows[0];
   t.equal(b?.r, null, 'table b of the failed file does not exist');
+});
+
+t.test('a migration that loses a race for catalog rows is tried again; any other failure is not', async (t) => {
+  const dir = await mkdtemp(join(tmpdir(), 'migr-'));
+  // TimescaleDB's job scheduler can delete catalog rows a migration's DDL is changing ("tuple concurrently
+  // deleted", XX000). The race cannot be made to happen on cue, so the file raises that error itself on its
+  // first try: a sequence counts the tries, since it does not roll back with the failed transaction.
+  const race = (n: number) => `DO $$ BEGIN IF nextval('tries') <= ${n} THEN
+    RAISE EXCEPTION USING ERRCODE = 'XX000', MESSAGE = 'tuple concurrently deleted'; END IF; END $$;`;
+  await writeFile(join(dir, '0001_raced.sql'), `CREATE TABLE a (x int); ${race(1)}`);
+  const db = await freshDatabase('migrace');
+  const client = new pg.Client({ connectionString: db.url });
+  await client.connect();
+  t.teardown(async () => { await client.end(); await db.drop(); await rm(dir, { recursive: true, force: true }); });
+  await client.query('CREATE SEQUENCE tries');
+  const warned: string[] = [];
+  const sink = new PassThrough();
+  sink.on('data', (c: Buffer) => warned.push(c.toString()));
+  const logger = createLogger({ level: 'warn', destination: sink });
+  t.same((await migrate(client, { dir, logger })).applied, ['0001_raced'], 'applied on the second try');
+  t.equal((await client.query<{ n: string }>('SELECT last_value::text AS n FROM tries')).rows[0]?.n, '2', 'two tries');
+  t.ok(warned.some((l) => l.includes('lost a race')), 'the retry is logged');
+
+  // always losing: three tries, then the failure as it was
+  await writeFile(join(dir, '0002_raced_always.sql'), race(1000));
+  await t.rejects(migrate(client, { dir }), { code: 'ERR_MIGRATION_FAILED', message: /tuple concurrently deleted/ });
+  t.equal((await client.query<{ n: string }>('SELECT last_value::text AS n FROM tries')).rows[0]?.n, '5', 'three more tries, no more');
+  await rm(join(dir, '0002_raced_always.sql'));
+
+  // an ordinary failure is not tried again
+  await writeFile(join(dir, '0003_bad.sql'), `SELECT nextval('tries'); SELECT no_such_function();`);
+  await t.rejects(migrate(client, { dir }), { code: 'ERR_MIGRATION_FAILED' });
+  t.equal((await client.query<{ n: string }>('SELECT last_value::text AS n FROM tries')).rows[0]?.n, '6', 'one try');
 });
 
 t.test('a variant pair missing one side is a layout error', async (t) => {

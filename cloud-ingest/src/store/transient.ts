@@ -24,6 +24,16 @@ export const isConflict = (err: unknown): boolean => {
   return code === '40001' || code === '40P01';
 };
 
+/**
+ * A catalog row changed under the transaction ("tuple concurrently deleted" or "updated", XX000): DDL lost a
+ * race with another session writing the same catalog rows, such as TimescaleDB's job scheduler updating a
+ * hypertable's policy jobs while a migration changes that hypertable. The transaction rolled back whole.
+ */
+export const isCatalogRace = (err: unknown): boolean => {
+  const e = err as { code?: unknown; message?: unknown } | null;
+  return e?.code === 'XX000' && typeof e.message === 'string' && /tuple concurrently (deleted|updated)/.test(e.message);
+};
+
 export interface RetryOptions {
   /** Tries in all, the first included. */
   attempts: number;
