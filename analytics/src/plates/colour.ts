@@ -90,7 +90,8 @@ function isGreenPlate(votes: Votes, green: { bands: number[]; top: number; botto
   return green.bands.every((c) => c >= GREEN_BAND_SHARE * perBand) && green.bottom > green.top;
 }
 
-function hueOf(r: number, g: number, b: number, max: number, min: number): number {
+/** Hue in degrees (0–360) of a pixel whose channels' largest and smallest are `max` and `min` (max > min). */
+export function hueOf(r: number, g: number, b: number, max: number, min: number): number {
   const c = max - min;
   let h: number;
   if (max === r) h = ((g - b) / c) % 6;

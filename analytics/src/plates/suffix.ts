@@ -6,6 +6,7 @@
  * (a red car or a red cast), is the suffix.
  */
 import type { RawFrame } from '../image.js';
+import { hueOf } from './colour.js';
 
 /** Rows of the line image scanned (shares of its height): the characters' body, not the plate's border. */
 const ROWS = [0.15, 0.85] as const;
@@ -21,6 +22,8 @@ const MIN_WIDTH = 0.12;
 const MAX_WIDTH = 0.7;
 /** Saturated, non-red pixels allowed left of the suffix (colouredShare). */
 const MAX_COLOURED = 0.06;
+/** Hues closer than this to 0° are red (degrees). */
+const RED_HUE = 21;
 /** Columns at the line's start left out of colouredShare (a share of its width). */
 const LEAD_IN = 0.08;
 /** The suffix starts in the line's right part (a share of its width). */
@@ -72,8 +75,10 @@ function colouredShare(line: RawFrame, upTo: number): number {
       const o = (y * w + x) * 3;
       const r = data[o]!, g = data[o + 1]!, b = data[o + 2]!;
       const max = Math.max(r, g, b), min = Math.min(r, g, b);
-      // saturated, and not red: red's hue is within 20° of 0 (yellow, at about 48°, counts as coloured)
-      if (max >= 50 && max - min >= 0.35 * max && !(max === r && Math.abs(g - b) < 0.35 * (max - min))) n++;
+      if (max < 50 || max - min < 0.35 * max) continue;
+      // saturated, and not red: red's hue is within RED_HUE of 0 (yellow, at about 48°, counts as coloured)
+      const hue = hueOf(r, g, b, max, min);
+      if (hue >= RED_HUE && hue <= 360 - RED_HUE) n++;
     }
   }
   return n / Math.max(1, (upTo - x0) * (y1 - y0));
